@@ -1,0 +1,254 @@
+"""Typed configs: a msgspec Struct per command, merged from defaults, a YAML/JSON file and ``--dotted.key`` flags.
+
+Errors are one line naming the key and what was expected. YAML is loaded with ``safe_load``. A single string
+where a list is expected is taken as a one-element list (Dolma's configs rely on this).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from typing import Any, Dict, List, Optional, Sequence, Type, TypeVar
+
+import msgspec
+import yaml
+
+from dolma.errors import ConfigError
+
+__all__ = [
+    "ConfigStruct",
+    "WorkDirConfig",
+    "ProfileConfig",
+    "load_file",
+    "parse_flags",
+    "resolve",
+    "to_dict",
+    "render",
+]
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+class ConfigStruct(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every config schema: unknown keys are errors."""
+
+
+class WorkDirConfig(ConfigStruct):
+    """Dolma's scratch folders; accepted for compatibility. Outputs are published atomically next to their final
+    location, so nothing needs them."""
+
+    input: Optional[str] = None
+    output: Optional[str] = None
+
+
+class ProfileConfig(ConfigStruct):
+    enable: bool = False
+    output: Optional[str] = None
+    steps: Optional[int] = None
+    sort_key: str = "tottime"
+    lines: int = 100
+
+
+def load_file(path: str) -> Dict[str, Any]:
+    """A YAML or JSON config file as a dict (``.json`` is parsed as JSON, anything else as YAML)."""
+    try:
+        with open(os.path.expanduser(path), "r", encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else path
+        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file must hold a mapping of keys to values, not {type(data).__name__}")
+    return data
+
+
+# --- schema walking ----------------------------------------------------------------------------------------
+
+
+def _strip_optional(t: Any) -> Any:
+    if isinstance(t, msgspec.inspect.UnionType):
+        rest = [x for x in t.types if not isinstance(x, msgspec.inspect.NoneType)]
+        if len(rest) == 1:
+            return rest[0]
+    return t
+
+
+def _struct_fields(t: Any) -> Optional[Dict[str, Any]]:
+    t = _strip_optional(t)
+    if isinstance(t, msgspec.inspect.StructType):
+        return {f.encode_name: f.type for f in t.fields}
+    return None
+
+
+def _field_type(schema: Type[msgspec.Struct], dotted: str) -> Any:
+    """The msgspec type of ``dotted`` in ``schema``; ``Any`` inside free-form dicts; ConfigError if unknown."""
+    t: Any = msgspec.inspect.type_info(schema)
+    walked: List[str] = []
+    for part in dotted.split("."):
+        fields = _struct_fields(t)
+        if fields is None:
+            if isinstance(_strip_optional(t), (msgspec.inspect.DictType, msgspec.inspect.AnyType)):
+                return msgspec.inspect.AnyType()
+            raise ConfigError(f"unknown key `{dotted}`: `{'.'.join(walked)}` has no sub-keys")
+        if part not in fields:
+            raise ConfigError(_unknown_key_message(".".join(walked + [part]), list(fields)))
+        t = fields[part]
+        walked.append(part)
+    return t
+
+
+def _unknown_key_message(key: str, known: List[str]) -> str:
+    leaf = key.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(leaf, known, n=1)
+    hint = f"; did you mean `{close[0]}`?" if close else ""
+    return f"unknown key `{key}`{hint} (known here: {', '.join(sorted(known))})"
+
+
+def _is_list(t: Any) -> bool:
+    return isinstance(_strip_optional(t), (msgspec.inspect.ListType, msgspec.inspect.TupleType, msgspec.inspect.VarTupleType))
+
+
+def _is_bool(t: Any) -> bool:
+    return isinstance(_strip_optional(t), msgspec.inspect.BoolType)
+
+
+def _normalise(t: Any, value: Any, key: str) -> Any:
+    """Wrap lone strings given for list fields; recurse into nested structs; report unknown keys by name."""
+    fields = _struct_fields(t)
+    if fields is not None and isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            sub = f"{key}.{k}" if key else str(k)
+            if k not in fields:
+                raise ConfigError(_unknown_key_message(sub, list(fields)))
+            out[k] = _normalise(fields[k], v, sub)
+        return out
+    if _is_list(t) and isinstance(value, str):
+        return [value]
+    return value
+
+
+# --- flags ---------------------------------------------------------------------------------------------------
+
+_FLAG = re.compile(r"^--([A-Za-z_][\w.-]*)(?:=(.*))?$", re.S)
+
+
+def _scalar(text: str) -> Any:
+    """A flag value for a free-form field, read as a YAML scalar (``3`` → 3, ``true`` → True, ``a`` → "a")."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_flags(schema: Type[msgspec.Struct], args: Sequence[str]) -> Dict[str, Any]:
+    """``--a.b value``, ``--a.b=value``, ``--flag``/``--no-flag``, ``--list v1 v2 ...`` → a nested dict."""
+    out: Dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        m = _FLAG.match(args[i])
+        if m is None:
+            raise ConfigError(f"unexpected argument {args[i]!r}: expected --key value")
+        key, inline = m.group(1).replace("-", "_"), m.group(2)
+        i += 1
+        values: List[str] = [] if inline is None else [inline]
+        while inline is None and i < len(args) and not _FLAG.match(args[i]):
+            values.append(args[i])
+            i += 1
+        negated = False
+        try:
+            t = _field_type(schema, key)
+        except ConfigError:
+            if not key.startswith("no_"):
+                raise
+            t, key, negated = _field_type(schema, key[3:]), key[3:], True
+            if not _is_bool(t):
+                raise ConfigError(f"--no-{key}: `{key}` is not a true/false option") from None
+        if _is_bool(t):
+            if negated and values:
+                raise ConfigError(f"--no-{key} takes no value")
+            if len(values) > 1:
+                raise ConfigError(f"--{key} takes at most one value (true or false), got {len(values)}")
+            value: Any = (not negated) if not values else _bool(key, values[0])
+        elif _is_list(t):
+            value = values
+        elif len(values) != 1:
+            raise ConfigError(f"--{key} takes exactly one value, got {len(values)}")
+        elif isinstance(t, msgspec.inspect.AnyType) or isinstance(_strip_optional(t), msgspec.inspect.DictType):
+            value = _scalar(values[0])
+        else:
+            value = values[0]
+        _set(out, key.split("."), value)
+    return out
+
+
+def _bool(key: str, text: str) -> bool:
+    low = text.lower()
+    if low in ("true", "yes", "1", "on"):
+        return True
+    if low in ("false", "no", "0", "off"):
+        return False
+    raise ConfigError(f"--{key}: expected true or false, got {text!r}")
+
+
+def _set(tree: Dict[str, Any], parts: List[str], value: Any) -> None:
+    for part in parts[:-1]:
+        node = tree.get(part)
+        if not isinstance(node, dict):
+            node = tree[part] = {}
+        tree = node
+    tree[parts[-1]] = value
+
+
+def _merge(base: Dict[str, Any], over: Dict[str, Any]) -> Dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+_PATH_IN_ERROR = re.compile(r" - at `\$\.?(.*)`$")
+
+
+def resolve(schema: Type[S], file_data: Optional[Dict[str, Any]] = None, flags: Optional[Dict[str, Any]] = None) -> S:
+    """Defaults, then the file, then the flags; validated into ``schema``."""
+    merged = _merge(file_data or {}, flags or {})
+    merged = _normalise(msgspec.inspect.type_info(schema), merged, "")
+    try:
+        return msgspec.convert(merged, schema, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_validation_message(str(exc))) from None
+
+
+def _validation_message(msg: str) -> str:
+    m = _PATH_IN_ERROR.search(msg)
+    where = ""
+    if m:
+        where = re.sub(r"\[(\d+)\]", r"[\1]", m.group(1))
+        msg = msg[: m.start()]
+    if msg.startswith("Object missing required field"):
+        field = msg.split("`")[1]
+        key = f"{where}.{field}" if where else field
+        return f"missing required key `{key}`"
+    msg = msg.replace("Expected", "expected").replace("`", "")
+    return f"`{where}`: {msg}" if where else msg
+
+
+def to_dict(config: msgspec.Struct) -> Dict[str, Any]:
+    return msgspec.to_builtins(config)
+
+
+def render(config: msgspec.Struct) -> str:
+    """The resolved config as YAML (what ``--dryrun`` prints)."""
+    return yaml.safe_dump(to_dict(config), sort_keys=False, default_flow_style=False)

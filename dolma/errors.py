@@ -1,0 +1,30 @@
+"""Error types every stage shares; each carries a message fit to show a user as one line."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+__all__ = ["DolmaError", "ConfigError", "InputError", "UnitFailed"]
+
+
+class DolmaError(Exception):
+    """Base of the toolkit's errors."""
+
+
+class ConfigError(DolmaError):
+    """A config file, flag or plugin is wrong; raised before any data is read."""
+
+
+class InputError(DolmaError):
+    """Bad input data: always names the file and, where there is one, the line (1-based)."""
+
+    def __init__(self, path: str, line: Optional[int], reason: str) -> None:
+        self.path = path
+        self.line = line
+        self.reason = reason
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {reason}")
+
+
+class UnitFailed(DolmaError):
+    """A work unit failed; the message says which one and why."""

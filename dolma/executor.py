@@ -1,0 +1,267 @@
+"""Runs a stage's work units in a local process pool, with progress and per-unit failure reporting.
+
+A stage is any picklable object with ``setup()`` (called once per worker: load models here), ``units()`` and
+``run(unit, progress)``. ``run`` is a plain function of one unit and knows nothing of pools, so another backend
+(Ray) can call it unchanged. A failing unit does not stop the others; :func:`execute` returns every failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue as queue_mod
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple
+
+from dolma.errors import DolmaError
+
+__all__ = ["Stage", "WorkUnit", "Progress", "RunReport", "execute"]
+
+log = logging.getLogger("dolma")
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One input shard: ``key`` names it in messages (its path); ``size`` is its stored size in bytes."""
+
+    key: str
+    size: int = 0
+    payload: Any = None
+
+
+class Progress:
+    """Counts a unit reports while it runs; sent to the parent at most a few times a second."""
+
+    def __init__(self, sink: Optional["queue_mod.Queue[Tuple[int, int, int]]"] = None, interval: float = 0.25):
+        self._sink = sink
+        self._interval = interval
+        self._docs = 0
+        self._bytes = 0
+        self._last = time.monotonic()
+        self.total_docs = 0
+        self.total_bytes = 0
+
+    def update(self, docs: int = 0, nbytes: int = 0) -> None:
+        self._docs += docs
+        self._bytes += nbytes
+        self.total_docs += docs
+        self.total_bytes += nbytes
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self.flush()
+            self._last = now
+
+    def flush(self, files: int = 0) -> None:
+        if self._sink is not None and (self._docs or self._bytes or files):
+            self._sink.put((files, self._docs, self._bytes))
+        self._docs = self._bytes = 0
+
+
+class Stage(Protocol):
+    name: str
+
+    def setup(self) -> None: ...
+
+    def is_done(self, unit: WorkUnit) -> bool: ...
+
+    def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]: ...
+
+
+@dataclass
+class RunReport:
+    done: List[Tuple[str, Dict[str, int]]] = field(default_factory=list)
+    skipped: List[str] = field(default_factory=list)
+    failed: List[Tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def totals(self) -> Dict[str, int]:
+        out: Dict[str, int] = {}
+        for _, counts in self.done:
+            for k, v in counts.items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, DolmaError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- worker side -------------------------------------------------------------------------------------------
+
+_WORKER_STAGE: Any = None
+_WORKER_QUEUE: Any = None
+_WORKER_SETUP_ERROR: Optional[str] = None
+
+
+def _worker_init(stage: Stage, progress_queue: Any) -> None:
+    global _WORKER_STAGE, _WORKER_QUEUE, _WORKER_SETUP_ERROR
+    _WORKER_STAGE, _WORKER_QUEUE = stage, progress_queue
+    try:
+        stage.setup()
+    except Exception as exc:  # reported for each unit this worker is given, instead of a broken pool
+        _WORKER_SETUP_ERROR = f"worker setup failed: {_describe(exc)}"
+
+
+def _run_one(stage: Stage, unit: WorkUnit, sink: Any, debug: bool) -> Tuple[str, Any]:
+    progress = Progress(sink)
+    try:
+        counts = stage.run(unit, progress)
+    except Exception as exc:  # reported to the parent; the other units go on
+        detail = traceback.format_exc() if debug or not isinstance(exc, DolmaError) else ""
+        progress.flush()
+        return "failed", (_describe(exc), detail)
+    progress.flush(files=1)
+    return "done", counts
+
+
+def _worker_run(unit: WorkUnit, debug: bool) -> Tuple[str, Any]:
+    if _WORKER_SETUP_ERROR is not None:
+        return "failed", (_WORKER_SETUP_ERROR, "")
+    return _run_one(_WORKER_STAGE, unit, _WORKER_QUEUE, debug)
+
+
+# --- parent side -------------------------------------------------------------------------------------------
+
+
+class _Bar:
+    """Files, documents, MB and documents/s on one tqdm line (silent when not a terminal unless forced)."""
+
+    def __init__(self, total_files: int, desc: str, enabled: Optional[bool]) -> None:
+        from tqdm import tqdm
+
+        disable = (not sys.stderr.isatty()) if enabled is None else not enabled
+        self._bar = tqdm(total=total_files, desc=desc, unit="file", disable=disable, dynamic_ncols=True)
+        self._start = time.monotonic()
+        self.docs = 0
+        self.nbytes = 0
+
+    def add(self, files: int, docs: int, nbytes: int) -> None:
+        self.docs += docs
+        self.nbytes += nbytes
+        rate = self.docs / max(time.monotonic() - self._start, 1e-9)
+        self._bar.set_postfix_str(f"docs={self.docs:,} MB={self.nbytes / 1e6:,.1f} docs/s={rate:,.0f}", refresh=False)
+        self._bar.update(files)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def execute(
+    stage: Stage,
+    units: Sequence[WorkUnit],
+    processes: int = 1,
+    ignore_existing: bool = False,
+    progress_bar: Optional[bool] = None,
+    debug: bool = False,
+) -> RunReport:
+    """Run every unit not already done; units run largest first so the slowest starts early."""
+    report = RunReport()
+    start = time.monotonic()
+    todo: List[WorkUnit] = []
+    for unit in units:
+        if not ignore_existing and stage.is_done(unit):
+            report.skipped.append(unit.key)
+        else:
+            todo.append(unit)
+    if report.skipped:
+        log.info("%s: %d of %d files already done, skipping them", stage.name, len(report.skipped), len(units))
+    todo.sort(key=lambda u: -u.size)
+    bar = _Bar(len(todo), stage.name, progress_bar)
+    try:
+        if processes <= 1 or len(todo) <= 1:
+            _execute_inline(stage, todo, bar, report, debug)
+        else:
+            _execute_pool(stage, todo, processes, bar, report, debug)
+    finally:
+        bar.close()
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def _record(report: RunReport, unit: WorkUnit, status: str, value: Any) -> None:
+    if status == "done":
+        report.done.append((unit.key, value))
+    else:
+        message, detail = value
+        report.failed.append((unit.key, message))
+        if detail:
+            log.debug("%s failed:\n%s", unit.key, detail)
+
+
+class _QueueToBar:
+    def __init__(self, bar: _Bar) -> None:
+        self.bar = bar
+
+    def put(self, item: Tuple[int, int, int]) -> None:
+        self.bar.add(*item)
+
+
+def _execute_inline(stage: Stage, todo: List[WorkUnit], bar: _Bar, report: RunReport, debug: bool) -> None:
+    if not todo:
+        return
+    try:
+        stage.setup()
+    except Exception as exc:
+        for unit in todo:
+            _record(report, unit, "failed", (f"setup failed: {_describe(exc)}", ""))
+        return
+    sink = _QueueToBar(bar)
+    for unit in todo:
+        status, value = _run_one(stage, unit, sink, debug)
+        _record(report, unit, status, value)
+
+
+def _drain(progress_queue: Any, bar: _Bar, stop: threading.Event) -> None:
+    while True:
+        try:
+            item = progress_queue.get(timeout=0.1)
+        except queue_mod.Empty:
+            if stop.is_set():
+                return
+            continue
+        except (EOFError, OSError):
+            return
+        bar.add(*item)
+
+
+def _execute_pool(
+    stage: Stage, todo: List[WorkUnit], processes: int, bar: _Bar, report: RunReport, debug: bool
+) -> None:
+    # spawn: workers start clean (no inherited locks, threads or S3 clients) and load their models once
+    ctx = multiprocessing.get_context("spawn")
+    progress_queue = ctx.Queue()
+    stop = threading.Event()
+    drainer = threading.Thread(target=_drain, args=(progress_queue, bar, stop), daemon=True)
+    drainer.start()
+    workers = min(processes, len(todo))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(stage, progress_queue)) as pool:
+            pending: Dict[Future, WorkUnit] = {pool.submit(_worker_run, unit, debug): unit for unit in todo}
+            try:
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        unit = pending.pop(fut)
+                        try:
+                            status, value = fut.result()
+                        except Exception as exc:  # the worker died (killed, out of memory, broken setup)
+                            status, value = "failed", (f"worker process failed: {_describe(exc)}", "")
+                        _record(report, unit, status, value)
+            except KeyboardInterrupt:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    finally:
+        stop.set()
+        drainer.join(timeout=5)
+        progress_queue.close()

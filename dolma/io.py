@@ -1,0 +1,284 @@
+"""Reading and atomically writing files, local or ``s3://``, compressed by extension (``.gz``, ``.zst``, none).
+
+Reads hash the stored (compressed) bytes on the way, so a stage gets its input's sha256 for the manifest without
+a second pass. Writes go to a temporary name (local) or a multipart upload (S3) and become visible under the
+final name only on :meth:`AtomicWriter.commit`; a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import uuid
+from typing import IO, Any, Iterator, Optional
+
+from dolma import paths
+from dolma.errors import InputError
+
+__all__ = [
+    "compression_of",
+    "open_read",
+    "HashingReader",
+    "AtomicWriter",
+    "write_bytes_atomic",
+    "read_bytes",
+    "exists",
+    "file_size",
+    "remove",
+    "TMP_MARK",
+]
+
+# temporary files carry this mark in their name so a later run can recognise and clean up leftovers
+TMP_MARK = ".tmp-"
+_READ_CHUNK = 1 << 20
+
+
+def compression_of(path: str) -> Optional[str]:
+    if path.endswith(".gz") or path.endswith(".gzip"):
+        return "gzip"
+    if path.endswith(".zst") or path.endswith(".zstd"):
+        return "zstd"
+    return None
+
+
+def exists(path: str) -> bool:
+    if paths.is_s3(path):
+        from dolma import s3
+
+        return s3.exists(path)
+    return os.path.exists(path)
+
+
+def file_size(path: str) -> int:
+    if paths.is_s3(path):
+        from dolma import s3
+
+        return s3.size(path)
+    return os.path.getsize(path)
+
+
+def remove(path: str) -> None:
+    if paths.is_s3(path):
+        from dolma import s3
+
+        s3.remove(path)
+    elif os.path.exists(path):
+        os.remove(path)
+
+
+class HashingReader(io.RawIOBase):
+    """Passes a binary stream through, counting and sha256-hashing the bytes read."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.sha256 = hashlib.sha256()
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.sha256.update(data)
+        self.bytes_read += n
+        return n
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+class _ZstdReader(io.RawIOBase):
+    """Streaming zstd decompression across frames that, unlike ``stream_reader``, notices a truncated file."""
+
+    def __init__(self, raw: IO[bytes], path: str) -> None:
+        import zstandard
+
+        self._raw = raw
+        self._path = path
+        self._new = zstandard.ZstdDecompressor().decompressobj
+        self._dobj = self._new()
+        self._pending = b""
+        self._in_frame = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = self._raw.read(_READ_CHUNK)
+            if not chunk:
+                if self._in_frame:
+                    raise EOFError("compressed file ended before the end of its last zstd frame")
+                return 0
+            self._pending = self._feed(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _feed(self, chunk: bytes) -> bytes:
+        out = []
+        while chunk:
+            self._in_frame = True
+            out.append(self._dobj.decompress(chunk))
+            if not self._dobj.eof:
+                break
+            self._in_frame = False
+            chunk = self._dobj.unused_data
+            self._dobj = self._new()
+        return b"".join(out)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def open_raw(path: str) -> IO[bytes]:
+    """The stored bytes of a file, not decompressed."""
+    if paths.is_s3(path):
+        from dolma import s3
+
+        return s3.open_read(path)
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(path, None, "no such file") from None
+
+
+def open_read(path: str, raw: Optional[IO[bytes]] = None) -> IO[bytes]:
+    """A buffered, decompressed binary stream over ``path`` (or over ``raw``, the stored bytes of ``path``)."""
+    raw = open_raw(path) if raw is None else raw
+    kind = compression_of(path)
+    if kind == "gzip":
+        from isal import igzip
+
+        return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if kind == "zstd":
+        return io.BufferedReader(_ZstdReader(raw, path), buffer_size=_READ_CHUNK)
+    return raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw, buffer_size=_READ_CHUNK)  # type: ignore[arg-type]
+
+
+def read_bytes(path: str) -> bytes:
+    with open_read(path) as f:
+        return f.read()
+
+
+class _HashingWriter(io.RawIOBase):
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.sha256 = hashlib.sha256()
+        self.bytes_written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self._raw.write(view)
+        self.sha256.update(view)
+        self.bytes_written += len(view)
+        return len(view)
+
+
+class AtomicWriter:
+    """Write a file that appears under its final name only when :meth:`commit` succeeds.
+
+    Locally the bytes go to ``.<name>.tmp-<random>`` in the target folder and are renamed; on S3 they stream
+    into a multipart upload that commit completes and abort cancels. Compression follows the extension and
+    is deterministic (gzip headers carry no time stamp), so the same content gives the same bytes.
+    ``sha256``/``bytes_written`` describe the stored bytes once committed.
+    """
+
+    def __init__(self, path: str, gzip_level: int = 2, zstd_level: int = 3) -> None:
+        self.path = path
+        self.sha256: Optional[str] = None
+        self.bytes_written = 0
+        self._tmp: Optional[str] = None
+        if paths.is_s3(path):
+            from dolma import s3
+
+            self._sink: Any = s3.open_write(path)
+        else:
+            folder, name = os.path.split(path)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            self._tmp = os.path.join(folder, f".{name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
+            self._sink = open(self._tmp, "wb")
+        self._hasher = _HashingWriter(self._sink)
+        kind = compression_of(path)
+        if kind == "gzip":
+            from isal import igzip
+
+            self._stream: Any = igzip.IGzipFile(fileobj=self._hasher, mode="wb", compresslevel=gzip_level, mtime=0)
+        elif kind == "zstd":
+            import zstandard
+
+            self._stream = zstandard.ZstdCompressor(level=zstd_level).stream_writer(self._hasher, closefd=False)
+        else:
+            self._stream = self._hasher
+        self._done = False
+
+    def write(self, data: bytes) -> int:
+        return self._stream.write(data)
+
+    def commit(self) -> None:
+        if self._done:
+            return
+        try:
+            if self._stream is not self._hasher:
+                self._stream.close()
+            self._sink.close()  # S3: completes the multipart upload
+            if self._tmp is not None:
+                os.replace(self._tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._done = True
+        self.sha256 = self._hasher.sha256.hexdigest()
+        self.bytes_written = self._hasher.bytes_written
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._tmp is not None:
+            try:
+                self._sink.close()
+            finally:
+                if os.path.exists(self._tmp):
+                    os.remove(self._tmp)
+        else:
+            terminate = getattr(self._sink, "terminate", None)
+            if terminate is not None:
+                terminate()
+
+    def __enter__(self) -> "AtomicWriter":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    with AtomicWriter(path) as w:
+        w.write(data)
+
+
+def iter_tmp_leftovers(folder: str) -> Iterator[str]:
+    """Temporary files an interrupted run left in a local folder."""
+    if paths.is_s3(folder) or not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        if name.startswith(".") and TMP_MARK in name:
+            yield os.path.join(folder, name)

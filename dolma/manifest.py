@@ -1,0 +1,64 @@
+"""Manifests: the record a finished work unit leaves beside each output file.
+
+A manifest says what made the output (tool version, the resolved config and its hash), from what (inputs
+with sizes and sha256), what it holds (outputs with sizes and sha256) and what happened on the way (counts).
+Its presence with a matching config hash is what lets a rerun skip the unit; ``dolma report`` reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Dict, List, Optional
+
+import msgspec
+
+from dolma import io as dio
+from dolma.version import __version__
+
+__all__ = ["FileEntry", "Manifest", "manifest_path", "config_hash", "write_manifest", "read_manifest", "MANIFEST_SUFFIX"]
+
+MANIFEST_SUFFIX = ".manifest.json"
+
+
+class FileEntry(msgspec.Struct):
+    path: str
+    bytes: int
+    sha256: str
+
+
+class Manifest(msgspec.Struct, kw_only=True):
+    stage: str
+    config_hash: str
+    config: Dict[str, Any]
+    inputs: List[FileEntry]
+    outputs: List[FileEntry]
+    counts: Dict[str, int]
+    seconds: float
+    finished: str
+    tool: str = "dolma-toolkit"
+    tool_version: str = __version__
+    quarantine: Optional[FileEntry] = None
+    format: int = 1
+
+
+def manifest_path(output: str) -> str:
+    return output + MANIFEST_SUFFIX
+
+
+def config_hash(config: Any) -> str:
+    """sha256 of the config's canonical JSON (sorted keys), so equal configs hash equally across runs."""
+    return hashlib.sha256(msgspec.json.encode(config, order="sorted")).hexdigest()
+
+
+def write_manifest(path: str, manifest: Manifest) -> None:
+    dio.write_bytes_atomic(path, msgspec.json.format(msgspec.json.encode(manifest), indent=2) + b"\n")
+
+
+def read_manifest(path: str) -> Optional[Manifest]:
+    """The manifest at ``path``; ``None`` when there is none or it is unreadable (the unit then reruns)."""
+    if not dio.exists(path):
+        return None
+    try:
+        return msgspec.json.decode(dio.read_bytes(path), type=Manifest)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None

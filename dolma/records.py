@@ -1,0 +1,163 @@
+"""Document and attribute records (Dolma's JSON lines) and batched, validated reading of documents files.
+
+Only ``id`` and ``text`` are required in a document; other fields are typed loosely so real-world files with
+odd metadata still load. Stages that rewrite documents decode them as plain dicts so fields they do not know
+pass through untouched.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import IO, Any, Dict, Iterator, List, Optional, Union
+
+import msgspec
+
+from dolma import io as dio
+from dolma.errors import InputError
+
+__all__ = [
+    "DocumentRecord",
+    "AttributesRecord",
+    "BadLine",
+    "LineBatch",
+    "DocumentsReader",
+    "encode_lines",
+]
+
+
+class DocumentRecord(msgspec.Struct, omit_defaults=True):
+    id: str
+    text: str
+    source: Any = None
+    version: Any = None
+    added: Any = None
+    created: Any = None
+    metadata: Any = None
+
+
+class AttributesRecord(msgspec.Struct):
+    id: str
+    attributes: Dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that could not be read as a document: where, why, and its bytes (for the quarantine file)."""
+
+    line: int
+    raw: bytes
+    reason: str
+
+    @property
+    def recovered_id(self) -> Optional[str]:
+        """The line's ``id`` when it is a JSON object with a string id despite being bad otherwise."""
+        try:
+            obj = msgspec.json.decode(self.raw)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return None
+        value = obj.get("id") if isinstance(obj, dict) else None
+        return value if isinstance(value, str) else None
+
+
+@dataclass
+class LineBatch:
+    """Consecutive lines of one file, starting at 1-based line ``first_line``."""
+
+    first_line: int
+    items: List[Union[DocumentRecord, BadLine]]
+    nbytes: int  # decompressed bytes of these lines
+
+
+def encode_lines(objects: List[Any], encoder: msgspec.json.Encoder = msgspec.json.Encoder()) -> bytes:
+    """JSON lines, each ending in a newline."""
+    return encoder.encode_lines(objects)
+
+
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+_STREAM_ERRORS = (EOFError, OSError, zlib.error, ValueError)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"invalid UTF-8 (byte {exc.start})"
+    if isinstance(exc, msgspec.ValidationError):
+        msg = str(exc)
+        if msg.startswith("Object missing required field"):
+            return "missing required field " + msg.split("field", 1)[1].strip()
+        if msg.startswith("Expected `object`"):
+            return "not a JSON object: " + msg
+        return "wrong type: " + msg
+    return f"invalid JSON: {exc}"
+
+
+class DocumentsReader:
+    """Reads a documents file in batches of about ``batch_bytes`` decompressed bytes.
+
+    The fast path decodes a whole chunk of lines in one msgspec call; when that fails (or blank lines break
+    the line count) the chunk is decoded line by line so each bad line is reported with its number. A
+    truncated or corrupt compressed file raises :class:`InputError` at the line where it broke off.
+    After the file is read, ``sha256``/``stored_bytes`` describe its stored (compressed) bytes.
+    """
+
+    def __init__(self, path: str, batch_bytes: int = 1 << 22, record_type: Any = DocumentRecord) -> None:
+        self.path = path
+        self.batch_bytes = batch_bytes
+        self._decoder = msgspec.json.Decoder(record_type)
+        self._hashing: Optional[dio.HashingReader] = None
+
+    @property
+    def sha256(self) -> str:
+        assert self._hashing is not None, "read the file first"
+        return self._hashing.sha256.hexdigest()
+
+    @property
+    def stored_bytes(self) -> int:
+        assert self._hashing is not None, "read the file first"
+        return self._hashing.bytes_read
+
+    def __iter__(self) -> Iterator[LineBatch]:
+        self._hashing = dio.HashingReader(dio.open_raw(self.path))
+        with dio.open_read(self.path, raw=self._hashing) as stream:  # type: ignore[arg-type]
+            yield from self._batches(stream)
+
+    def _batches(self, stream: IO[bytes]) -> Iterator[LineBatch]:
+        next_line = 1
+        tail = b""
+        while True:
+            try:
+                chunk = stream.read(self.batch_bytes)
+            except _STREAM_ERRORS as exc:
+                raise InputError(self.path, next_line + tail.count(b"\n"), f"corrupt or truncated file: {exc}") from exc
+            if not chunk:
+                break
+            data = tail + chunk
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:  # no complete line yet: a very long line, keep reading
+                tail = data
+                continue
+            tail = data[cut:]
+            batch = self._decode(data[:cut], next_line)
+            next_line += len(batch.items)
+            yield batch
+        if tail:  # a last line without a trailing newline
+            yield self._decode(tail + b"\n", next_line)
+
+    def _decode(self, block: bytes, first_line: int) -> LineBatch:
+        n_lines = block.count(b"\n")
+        try:
+            items: List[Any] = self._decoder.decode_lines(block)
+            if len(items) == n_lines:
+                return LineBatch(first_line, items, len(block))
+        except _DECODE_ERRORS:
+            pass
+        items = []
+        for offset, raw in enumerate(block.split(b"\n")[:n_lines]):
+            if not raw.strip():
+                items.append(BadLine(first_line + offset, raw, "empty line"))
+                continue
+            try:
+                items.append(self._decoder.decode(raw))
+            except _DECODE_ERRORS as exc:
+                items.append(BadLine(first_line + offset, raw, _why(exc)))
+        return LineBatch(first_line, items, len(block))

@@ -1,0 +1,22 @@
+"""The tag stage: the tagger API, the registry with plugin loading, the built-in taggers and the stage itself."""
+
+from dolma.taggers.base import (
+    BaseTagger,
+    BaseTaggerWithMetadata,
+    DocResult,
+    Document,
+    DocumentWithMetadata,
+    Span,
+)
+from dolma.taggers.registry import TaggerRegistry, add_tagger
+
+__all__ = [
+    "BaseTagger",
+    "BaseTaggerWithMetadata",
+    "DocResult",
+    "Document",
+    "DocumentWithMetadata",
+    "Span",
+    "TaggerRegistry",
+    "add_tagger",
+]

@@ -1,0 +1,148 @@
+"""Tagger registry: names → tagger classes, filled by built-ins, plugin modules and entry points.
+
+A plugin is any module that registers taggers with ``@add_tagger("name")`` when imported. Plugins reach the
+registry three ways: ``tagger_modules`` in a config (module names or ``.py`` paths), or an installed package
+that declares an entry point in the ``dolma.taggers`` group (the entry point may name a module, which is
+imported, or a tagger class, which is registered under the entry point's name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Tuple, Type, TypeVar
+
+from dolma.errors import ConfigError
+from dolma.taggers.base import BaseTagger
+
+__all__ = ["TaggerRegistry", "add_tagger", "load_plugins", "ENTRY_POINT_GROUP"]
+
+ENTRY_POINT_GROUP = "dolma.taggers"
+
+T = TypeVar("T", bound=Type[BaseTagger])
+
+
+class TaggerRegistry:
+    """Class-level registry, as in Dolma: ``TaggerRegistry.add(name)`` is a class decorator."""
+
+    _taggers: Dict[str, Type[BaseTagger]] = {}
+    _entry_points_loaded = False
+
+    @classmethod
+    def add(cls, name: str) -> Callable[[T], T]:
+        def register(tagger_cls: T) -> T:
+            if not (isinstance(tagger_cls, type) and issubclass(tagger_cls, BaseTagger)):
+                raise TypeError(f"tagger {name!r}: {tagger_cls!r} is not a BaseTagger subclass")
+            existing = cls._taggers.get(name)
+            if existing is not None and existing is not tagger_cls and not _same_class(existing, tagger_cls):
+                raise ValueError(
+                    f"tagger name {name!r} is already taken by {existing.__module__}.{existing.__qualname__}"
+                )
+            cls._taggers[name] = tagger_cls
+            return tagger_cls
+
+        return register
+
+    @classmethod
+    def remove(cls, name: str) -> None:
+        cls._taggers.pop(name, None)
+
+    @classmethod
+    def has(cls, name: str) -> bool:
+        cls._ensure_loaded()
+        return name in cls._taggers
+
+    @classmethod
+    def get(cls, name: str) -> Type[BaseTagger]:
+        cls._ensure_loaded()
+        try:
+            return cls._taggers[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown tagger {name!r}; `dolma list` shows the registered taggers "
+                "(is a plugin missing from tagger_modules?)"
+            ) from None
+
+    @classmethod
+    def items(cls) -> List[Tuple[str, Type[BaseTagger]]]:
+        cls._ensure_loaded()
+        return sorted(cls._taggers.items())
+
+    @classmethod
+    def _ensure_loaded(cls) -> None:
+        # built-in taggers register themselves on import; entry points are read once per process
+        import dolma.taggers.builtin  # noqa: F401
+
+        if not cls._entry_points_loaded:
+            cls._entry_points_loaded = True
+            load_entry_points()
+
+
+def _same_class(a: type, b: type) -> bool:
+    # a module imported twice (by path and by name) defines equal-but-distinct classes: not a conflict
+    return a.__qualname__ == b.__qualname__ and a.__module__.split(".")[-1] == b.__module__.split(".")[-1]
+
+
+def add_tagger(name: str) -> Callable[[T], T]:
+    """Register a tagger class under ``name`` (Dolma's ``dolma.add_tagger``)."""
+    return TaggerRegistry.add(name)
+
+
+def load_entry_points() -> None:
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken plugin package must say which one it is
+            raise ConfigError(f"tagger entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+        if isinstance(obj, type) and issubclass(obj, BaseTagger):
+            TaggerRegistry.add(ep.name)(obj)
+
+
+def load_plugins(modules: Iterable[str]) -> None:
+    """Import each plugin: a dotted module name, or a path to a ``.py`` file or a package folder."""
+    for spec in modules:
+        _import_plugin(spec)
+
+
+def _import_plugin(spec: str) -> None:
+    path = Path(spec).expanduser()
+    looks_like_path = spec.endswith(".py") or "/" in spec or path.exists()
+    if not looks_like_path:
+        try:
+            importlib.import_module(spec)
+        except ImportError as exc:
+            raise ConfigError(f"tagger_modules: cannot import module {spec!r}: {exc}") from exc
+        return
+    if not path.exists():
+        raise ConfigError(f"tagger_modules: no such file or folder {spec!r}")
+    path = path.resolve()
+    if path.is_dir():
+        # a package folder: import it by name with its parent on sys.path
+        if str(path.parent) not in sys.path:
+            sys.path.insert(0, str(path.parent))
+        try:
+            importlib.import_module(path.name)
+        except ImportError as exc:
+            raise ConfigError(f"tagger_modules: cannot import package {spec!r}: {exc}") from exc
+        return
+    # a single file: a stable module name derived from its path, so a re-import is a no-op
+    name = f"dolma_plugin_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
+    if name in sys.modules:
+        return
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ConfigError(f"tagger_modules: cannot load {spec!r} as a Python module")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    # let the plugin import its sibling modules
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise ConfigError(f"tagger_modules: importing {spec!r} failed: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,304 @@
+"""The tag stage: run taggers over documents files and write the mirrored attributes files.
+
+One work unit is one documents file. Every tagger runs in the same pass over it; each attribute set
+(``experiment``, or one set per tagger when no experiment is named) goes to its own file with one line per
+document, in the documents' order, so attributes stay line-aligned with their documents.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import msgspec
+
+from dolma import io as dio
+from dolma.errors import ConfigError, InputError
+from dolma.executor import Progress, WorkUnit
+from dolma.manifest import MANIFEST_SUFFIX, FileEntry, Manifest, config_hash, manifest_path, read_manifest, write_manifest
+from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, glob_root, is_s3
+from dolma.records import BadLine, DocumentRecord, DocumentsReader
+from dolma.taggers.base import BaseTagger, DocResult, Document, DocumentWithMetadata
+from dolma.taggers.config import TagConfig
+from dolma.taggers.registry import TaggerRegistry, load_plugins
+
+__all__ = ["TagStage", "AttributeSet", "variable_name", "QUARANTINE_SUFFIX"]
+
+QUARANTINE_SUFFIX = ".quarantine.jsonl.gz"
+_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
+
+
+def variable_name(name: str) -> str:
+    """Dolma's attribute-name spelling: anything but letters, digits and ``_`` becomes ``_``."""
+    return _NOT_IDENTIFIER.sub("_", name)
+
+
+@dataclass(frozen=True)
+class AttributeSet:
+    """Taggers whose attributes share one output file; keys are ``<key_prefix>__<tagger>__<type>``."""
+
+    folder: str  # the name under attributes/
+    key_prefix: str
+    taggers: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Output:
+    path: str
+    attribute_set: AttributeSet
+
+
+class _QuarantineLine(msgspec.Struct):
+    file: str
+    line: int
+    reason: str
+    raw: str
+
+
+class TagStage:
+    name = "tag"
+
+    def __init__(self, config: TagConfig) -> None:
+        if not config.documents:
+            raise ConfigError("missing required key `documents`: give at least one documents path or glob")
+        if not config.taggers:
+            raise ConfigError("missing required key `taggers`: name at least one tagger (`dolma list` shows them)")
+        if config.processes < 1:
+            raise ConfigError(f"`processes`: expected a positive number, got {config.processes}")
+        if config.destination is not None and len(config.destination) not in (1, len(config.documents)):
+            raise ConfigError(
+                f"`destination`: give one folder, or one per `documents` entry ({len(config.documents)}), "
+                f"not {len(config.destination)}"
+            )
+        if config.destination is not None and config.experiment is None and len(config.taggers) > 1:
+            raise ConfigError("with an explicit `destination` and several taggers, set `experiment` to name the set")
+        self.config = config
+        self.sets = self._attribute_sets(config)
+        self._taggers: Dict[str, BaseTagger] = {}
+
+    @staticmethod
+    def _attribute_sets(config: TagConfig) -> List[AttributeSet]:
+        if config.experiment is not None:
+            return [AttributeSet(config.experiment, variable_name(config.experiment), tuple(config.taggers))]
+        return [AttributeSet(name, variable_name(name), (name,)) for name in dict.fromkeys(config.taggers)]
+
+    # --- planning (in the parent) -------------------------------------------------------------------------
+
+    def setup_plugins(self) -> None:
+        """Import plugins and check every tagger name, before any file is read."""
+        load_plugins(self.config.tagger_modules)
+        for name in self.config.taggers:
+            TaggerRegistry.get(name)
+
+    def units(self) -> List[WorkUnit]:
+        units: List[WorkUnit] = []
+        seen: Dict[str, str] = {}
+        for i, pattern in enumerate(self.config.documents):
+            matches = glob_paths(pattern)
+            if not matches:
+                raise ConfigError(f"`documents`: no files match {pattern!r}")
+            root = glob_root(pattern)
+            for path in matches:
+                if path.endswith(MANIFEST_SUFFIX) or path.endswith(QUARANTINE_SUFFIX):
+                    continue  # our own side files, when outputs are written next to the inputs
+                outputs = tuple(_Output(self._output_path(path, i, root, s), s) for s in self.sets)
+                for out in outputs:
+                    if out.path in seen and seen[out.path] != path:
+                        raise ConfigError(f"{seen[out.path]} and {path} would both write {out.path}")
+                    seen[out.path] = path
+                units.append(WorkUnit(key=path, size=_size(path), payload=outputs))
+        return units
+
+    def _output_path(self, path: str, index: int, root: str, attribute_set: AttributeSet) -> str:
+        dest = self.config.destination
+        if dest is None:
+            return CorpusPath.parse(path).sibling(ATTRIBUTES_DIR, attribute_set.folder)
+        folder = dest[index] if len(dest) > 1 else dest[0]
+        rel = path[len(root) :] if path.startswith(root) else path.rsplit("/", 1)[-1]
+        return folder.rstrip("/") + "/" + rel
+
+    def _config_for(self, attribute_set: AttributeSet) -> Dict[str, Any]:
+        """What determines an output's content, and so its manifest's hash."""
+        return {
+            "stage": self.name,
+            "attribute_set": attribute_set.folder,
+            "key_prefix": attribute_set.key_prefix,
+            "taggers": list(attribute_set.taggers),
+            "on_error": self.config.on_error,
+        }
+
+    def is_done(self, unit: WorkUnit) -> bool:
+        for out in unit.payload:
+            manifest = read_manifest(manifest_path(out.path))
+            if manifest is None or manifest.config_hash != config_hash(self._config_for(out.attribute_set)):
+                return False
+            if not dio.exists(out.path):
+                return False
+        return True
+
+    # --- work (in a worker) -------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        load_plugins(self.config.tagger_modules)
+        self._taggers = {name: TaggerRegistry.get(name)() for name in dict.fromkeys(self.config.taggers)}
+
+    def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
+        started = time.monotonic()
+        outputs: Sequence[_Output] = unit.payload
+        writers = [dio.AtomicWriter(out.path) for out in outputs]
+        quarantine: Optional[dio.AtomicWriter] = None
+        counts = {"documents_in": 0, "documents_out": 0, "documents_quarantined": 0, "bytes_in": 0, "spans": 0}
+        reader = DocumentsReader(unit.key)
+        try:
+            for batch in reader:
+                items = batch.items
+                bad = [item for item in items if isinstance(item, BadLine)]
+                if bad and self.config.on_error == "fail":
+                    raise InputError(unit.key, bad[0].line, bad[0].reason)
+                records: List[DocumentRecord] = [item for item in items if not isinstance(item, BadLine)]
+                per_set = self._tag(unit.key, batch.first_line, items, records)
+                for writer, attrs in zip(writers, per_set):
+                    lines: List[Dict[str, Any]] = []
+                    j = 0
+                    for item in items:
+                        if isinstance(item, BadLine):
+                            # keep the line so attributes stay aligned with their documents file
+                            lines.append({"id": item.recovered_id or "", "attributes": {}})
+                        else:
+                            lines.append({"id": item.id, "attributes": attrs[j]})
+                            counts["spans"] += sum(len(v) for v in attrs[j].values())
+                            j += 1
+                    writer.write(_ENCODER.encode_lines(lines))
+                if bad:
+                    if quarantine is None:
+                        quarantine = dio.AtomicWriter(outputs[0].path + QUARANTINE_SUFFIX)
+                    quarantine.write(
+                        _ENCODER.encode_lines(
+                            [_QuarantineLine(unit.key, b.line, b.reason, b.raw.decode("utf-8", "replace")) for b in bad]
+                        )
+                    )
+                counts["documents_in"] += len(items)
+                counts["documents_out"] += len(records)
+                counts["documents_quarantined"] += len(bad)
+                counts["bytes_in"] += batch.nbytes
+                progress.update(docs=len(items), nbytes=batch.nbytes)
+            for writer in writers:
+                writer.commit()
+            if quarantine is not None:
+                quarantine.commit()
+        except BaseException:
+            for writer in writers:
+                writer.abort()
+            if quarantine is not None:
+                quarantine.abort()
+            raise
+        self._write_manifests(unit, outputs, writers, quarantine, reader, counts, time.monotonic() - started)
+        return counts
+
+    def _tag(
+        self, path: str, first_line: int, items: List[Any], records: List[DocumentRecord]
+    ) -> List[List[Dict[str, List[List[Any]]]]]:
+        """For each attribute set, one attributes dict per good record."""
+        docs: Optional[List[Document]] = None
+        docs_meta: Optional[List[DocumentWithMetadata]] = None
+        per_set: List[List[Dict[str, List[List[Any]]]]] = []
+        for attribute_set in self.sets:
+            attrs: List[Dict[str, List[List[Any]]]] = [{} for _ in records]
+            for name in attribute_set.taggers:
+                tagger = self._taggers[name]
+                if tagger.wants_metadata:
+                    if docs_meta is None:
+                        docs_meta = [_to_document_with_metadata(r) for r in records]
+                    batch: Sequence[Document] = docs_meta
+                else:
+                    if docs is None:
+                        docs = [Document(_source(r), r.id, r.text, r.version, r.added, r.created) for r in records]
+                    batch = docs
+                results = self._predict(tagger, name, batch, path, first_line, items)
+                prefix = f"{attribute_set.key_prefix}__{variable_name(name)}__"
+                for out, result in zip(attrs, results):
+                    for span in result.spans:
+                        key = prefix + span.type
+                        value = [span.start, span.end, span.score]
+                        if key in out:
+                            out[key].append(value)
+                        else:
+                            out[key] = [value]
+            per_set.append(attrs)
+        return per_set
+
+    @staticmethod
+    def _predict(
+        tagger: BaseTagger, name: str, docs: Sequence[Document], path: str, first_line: int, items: List[Any]
+    ) -> List[DocResult]:
+        try:
+            results = tagger.predict_batch(docs)
+        except Exception as exc:
+            # find the document that breaks the tagger, to name its line
+            lines = [first_line + i for i, item in enumerate(items) if not isinstance(item, BadLine)]
+            for doc, line in zip(docs, lines):
+                try:
+                    tagger.predict(doc)
+                except Exception as doc_exc:
+                    raise InputError(path, line, f"tagger {name} failed: {type(doc_exc).__name__}: {doc_exc}") from doc_exc
+            raise InputError(path, None, f"tagger {name} failed: {type(exc).__name__}: {exc}") from exc
+        if len(results) != len(docs):
+            raise InputError(path, None, f"tagger {name} returned {len(results)} results for {len(docs)} documents")
+        return results
+
+    def _write_manifests(
+        self,
+        unit: WorkUnit,
+        outputs: Sequence[_Output],
+        writers: Sequence[dio.AtomicWriter],
+        quarantine: Optional[dio.AtomicWriter],
+        reader: DocumentsReader,
+        counts: Dict[str, int],
+        seconds: float,
+    ) -> None:
+        inputs = [FileEntry(unit.key, reader.stored_bytes, reader.sha256)]
+        quarantine_entry = (
+            FileEntry(quarantine.path, quarantine.bytes_written, quarantine.sha256 or "") if quarantine else None
+        )
+        finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        for out, writer in zip(outputs, writers):
+            config = self._config_for(out.attribute_set)
+            manifest = Manifest(
+                stage=self.name,
+                config_hash=config_hash(config),
+                config=config,
+                inputs=inputs,
+                outputs=[FileEntry(out.path, writer.bytes_written, writer.sha256 or "")],
+                counts=counts,
+                seconds=round(seconds, 3),
+                finished=finished,
+                quarantine=quarantine_entry,
+            )
+            write_manifest(manifest_path(out.path), manifest)
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def _source(record: DocumentRecord) -> str:
+    return record.source if isinstance(record.source, str) else ""
+
+
+def _to_document_with_metadata(r: DocumentRecord) -> DocumentWithMetadata:
+    return DocumentWithMetadata(
+        _source(r),
+        r.id,
+        r.text,
+        r.version,
+        r.added,
+        r.created,
+        metadata=r.metadata if isinstance(r.metadata, dict) else None,
+    )
+
+
+def _size(path: str) -> int:
+    # only used to start large files first; not worth one request per S3 object
+    return 0 if is_s3(path) else dio.file_size(path)
