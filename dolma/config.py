@@ -228,10 +228,10 @@ def resolve(schema: Type[S], file_data: Optional[Dict[str, Any]] = None, flags: 
     try:
         return msgspec.convert(merged, schema, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_validation_message(str(exc))) from None
+        raise ConfigError(_validation_message(schema, str(exc))) from None
 
 
-def _validation_message(msg: str) -> str:
+def _validation_message(schema: Type[msgspec.Struct], msg: str) -> str:
     m = _PATH_IN_ERROR.search(msg)
     where = ""
     if m:
@@ -241,8 +241,21 @@ def _validation_message(msg: str) -> str:
         field = msg.split("`")[1]
         key = f"{where}.{field}" if where else field
         return f"missing required key `{key}`"
+    if msg.startswith("Invalid enum value"):
+        choices = _literal_choices(schema, re.sub(r"\[\d+\]", "", where))
+        if choices:
+            got = msg[len("Invalid enum value ") :]
+            msg = f"expected one of {', '.join(repr(c) for c in choices)}, got {got}"
     msg = msg.replace("Expected", "expected").replace("`", "")
     return f"`{where}`: {msg}" if where else msg
+
+
+def _literal_choices(schema: Type[msgspec.Struct], dotted: str) -> List[Any]:
+    try:
+        t = _strip_optional(_field_type(schema, dotted))
+    except ConfigError:
+        return []
+    return list(t.values) if isinstance(t, msgspec.inspect.LiteralType) else []
 
 
 def to_dict(config: msgspec.Struct) -> Dict[str, Any]:

@@ -14,6 +14,9 @@ from dolma.paths import has_glob, match_glob, split_s3
 
 __all__ = ["client", "glob", "exists", "size", "open_read", "open_write", "remove", "put_bytes"]
 
+# multipart part size: memory per open output vs requests per object (S3 allows 5 MiB to 5 GiB)
+PART_SIZE = 16 << 20
+
 _CLIENT: Optional[Tuple[int, Any]] = None
 
 
@@ -99,7 +102,8 @@ def open_write(path: str) -> Any:
     """A multipart upload: the object appears only when ``close()`` completes it; ``terminate()`` aborts it."""
     import smart_open
 
-    return smart_open.open(path, "wb", compression="disable", transport_params={"client": client()})
+    params = {"client": client(), "min_part_size": PART_SIZE}
+    return smart_open.open(path, "wb", compression="disable", transport_params=params)
 
 
 def put_bytes(path: str, data: bytes) -> None:

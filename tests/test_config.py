@@ -1,0 +1,129 @@
+import json
+
+import pytest
+
+from dolma.cli import main
+from dolma.config import load_file, parse_flags, resolve
+from dolma.errors import ConfigError
+from dolma.taggers.config import TagConfig
+
+# a tag config as Dolma's own documentation writes them
+DOLMA_TAG_YAML = """
+documents:
+  - s3://ai2-llm/pretraining-data/sources/common-crawl/v0/documents/*.json.gz
+taggers:
+  - gopher_v1
+  - c4_v2
+experiment: quality
+tagger_modules: []
+processes: 16
+ignore_existing: false
+debug: false
+dryrun: false
+work_dir:
+  input: /tmp/dolma-input
+  output: /tmp/dolma-output
+profile:
+  enable: false
+  sort_key: tottime
+"""
+
+
+def test_dolma_tag_config_loads_unchanged(tmp_path):
+    path = tmp_path / "tag.yaml"
+    path.write_text(DOLMA_TAG_YAML)
+    config = resolve(TagConfig, load_file(str(path)))
+    assert config.taggers == ["gopher_v1", "c4_v2"] and config.processes == 16
+    assert config.work_dir.input == "/tmp/dolma-input" and config.experiment == "quality"
+
+
+def test_flags_merge_over_file_over_defaults(tmp_path):
+    path = tmp_path / "tag.json"
+    path.write_text(json.dumps({"documents": ["a/*.gz"], "taggers": ["x"], "processes": 4}))
+    flags = parse_flags(
+        TagConfig,
+        ["--processes", "2", "--taggers", "a", "b", "--work_dir.input=/w", "--ignore_existing", "--no-debug"],
+    )
+    config = resolve(TagConfig, load_file(str(path)), flags)
+    assert config.processes == 2
+    assert config.taggers == ["a", "b"]
+    assert config.documents == ["a/*.gz"]
+    assert config.work_dir.input == "/w"
+    assert config.ignore_existing is True and config.debug is False
+    assert config.on_error == "fail"
+
+
+def test_single_string_for_a_list_key():
+    assert resolve(TagConfig, {"documents": "x/*.gz"}).documents == ["x/*.gz"]
+
+
+@pytest.mark.parametrize(
+    "data,flags,message",
+    [
+        ({"proceses": 2}, [], "unknown key `proceses`; did you mean `processes`?"),
+        ({"work_dir": {"inptu": "x"}}, [], "unknown key `work_dir.inptu`; did you mean `input`?"),
+        ({"processes": "many"}, [], "`processes`: expected int, got str"),
+        ({"taggers": [1, 2]}, [], "`taggers[0]`: expected str, got int"),
+        ({"on_error": "ignore"}, [], "`on_error`: expected one of 'fail', 'skip'"),
+        ({}, ["--processes"], "--processes takes exactly one value, got 0"),
+        ({}, ["--debug", "maybe"], "--debug: expected true or false, got 'maybe'"),
+        ({}, ["--no-processes"], "`processes` is not a true/false option"),
+        ({}, ["--bogus", "1"], "unknown key `bogus`"),
+        ({}, ["stray"], "unexpected argument 'stray'"),
+    ],
+)
+def test_config_errors_are_one_line_naming_the_key(data, flags, message):
+    with pytest.raises(ConfigError) as err:
+        resolve(TagConfig, data, parse_flags(TagConfig, flags))
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_yaml_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("documents:\n  - a\n taggers: [\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml:\d+: invalid YAML"):
+        load_file(str(path))
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("documents: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_file(str(path))
+
+
+def test_cli_dryrun_prints_resolved_config(tmp_path, capsys):
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "a.jsonl").write_text('{"id": "1", "text": "x"}\n')
+    path = tmp_path / "tag.yaml"
+    path.write_text(f"documents: ['{docs}/*.jsonl']\ntaggers: [char_length_v1]\n")
+    assert main(["-c", str(path), "tag", "--dryrun", "--processes", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "processes: 3" in out and "char_length_v1" in out
+    assert not (tmp_path / "attributes").exists()
+    # -c may also follow the command, as in `dolma tag -c FILE`
+    assert main(["tag", "-c", str(path), "--dryrun"]) == 0
+
+
+def test_cli_config_error_exits_2_with_one_line(tmp_path, capsys):
+    assert main(["tag", "--documents", "x", "--taggers", "char_length_v1", "--procesess", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dolma: unknown key `procesess`") and "\n" not in err
+
+
+def test_cli_unknown_tagger_and_no_documents(tmp_path, capsys):
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "a.jsonl").write_text('{"id": "1", "text": "x"}\n')
+    assert main(["tag", "--documents", f"{docs}/*.jsonl", "--taggers", "no_such_tagger"]) == 2
+    assert "unknown tagger 'no_such_tagger'" in capsys.readouterr().err
+    assert main(["tag", "--documents", f"{docs}/*.gz", "--taggers", "char_length_v1"]) == 2
+    assert "no files match" in capsys.readouterr().err
+
+
+def test_cli_help(capsys):
+    assert main(["tag", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--work_dir.input" in out and "--processes" in out
