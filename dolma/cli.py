@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Type
 
 import msgspec
 
-from dolma.config import load_file, parse_flags, render, resolve
+from dolma.config import ConfigStruct, load_file, parse_flags, render, resolve
 from dolma.errors import DolmaError
 from dolma.executor import RunReport, execute
 from dolma.version import __version__
@@ -61,10 +61,27 @@ def _run_list(config: Any) -> int:
     return 0
 
 
+class SampleCorpusConfig(ConfigStruct):
+    destination: str = "quickstart"
+    max_files: int = 400
+
+
+def _run_sample_corpus(config: SampleCorpusConfig) -> int:
+    from dolma.sample_corpus import build_sample_corpus
+
+    counts = build_sample_corpus(config.destination, max_files=config.max_files)
+    summary = ", ".join(f"{n} {source}" for source, n in counts.items())
+    log.info("sample corpus: %s documents in %s/documents", summary, config.destination)
+    return 0
+
+
 def _commands() -> Dict[str, Command]:
     from dolma.taggers.config import ListConfig, TagConfig
 
     return {
+        "sample-corpus": Command(
+            SampleCorpusConfig, _run_sample_corpus, "write a small real corpus (Python stdlib code and docstrings)"
+        ),
         "tag": Command(TagConfig, _run_tag, "run taggers over documents and write attributes"),
         "list": Command(ListConfig, _run_list, "list the registered taggers"),
     }
