@@ -161,17 +161,8 @@ class TagStage:
                 records: List[DocumentRecord] = [item for item in items if not isinstance(item, BadLine)]
                 per_set = self._tag(unit.key, batch.first_line, items, records)
                 for writer, attrs in zip(writers, per_set):
-                    lines: List[Dict[str, Any]] = []
-                    j = 0
-                    for item in items:
-                        if isinstance(item, BadLine):
-                            # keep the line so attributes stay aligned with their documents file
-                            lines.append({"id": item.recovered_id or "", "attributes": {}})
-                        else:
-                            lines.append({"id": item.id, "attributes": attrs[j]})
-                            counts["spans"] += sum(len(v) for v in attrs[j].values())
-                            j += 1
-                    writer.write(_ENCODER.encode_lines(lines))
+                    writer.write(_ENCODER.encode_lines(_attribute_lines(items, attrs)))
+                    counts["spans"] += sum(len(spans) for doc_attrs in attrs for spans in doc_attrs.values())
                 if bad:
                     if quarantine is None:
                         quarantine = dio.AtomicWriter(outputs[0].path + QUARANTINE_SUFFIX)
@@ -281,6 +272,21 @@ class TagStage:
 
 
 _ENCODER = msgspec.json.Encoder()
+
+
+def _attribute_lines(items: List[Any], attrs: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """One attributes line per input line; ``attrs`` holds one dict per good record, in order."""
+    lines: List[Dict[str, Any]] = []
+    good = iter(attrs)
+    for item in items:
+        if isinstance(item, BadLine):
+            # keep a line so the attributes file stays aligned with its documents file
+            lines.append({"id": item.recovered_id or "", "attributes": {}})
+        elif isinstance(item.source, str):  # Dolma's attribute lines repeat the source
+            lines.append({"id": item.id, "attributes": next(good), "source": item.source})
+        else:
+            lines.append({"id": item.id, "attributes": next(good)})
+    return lines
 
 
 def _source(record: DocumentRecord) -> str:

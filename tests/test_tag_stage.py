@@ -45,6 +45,7 @@ def test_attributes_mirror_documents_with_experiment_keys(tmp_path):
     assert report.ok and len(report.done) == 2
     rows = read_jsonl(str(root / "attributes/my-exp/sub/a.jsonl.gz"))
     assert [r["id"] for r in rows] == ["a1", "a2", "a3"]
+    assert rows[0]["source"] == "web"  # as in Dolma's attribute lines
     assert rows[0]["attributes"] == {
         "my_exp__test_cool_words__cool": [[0, 15, 2 / 15]],
         "my_exp__test_word_spans__w_word": [[10, 15, 1.0]],
