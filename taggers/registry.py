@@ -83,8 +83,10 @@ class TaggerRegistry:
 
 
 def _same_class(a: type, b: type) -> bool:
-    # a module imported twice (by path and by name) defines equal-but-distinct classes: not a conflict
-    return a.__qualname__ == b.__qualname__ and a.__module__.split(".")[-1] == b.__module__.split(".")[-1]
+    """A module imported twice (once by name, once by path) defines equal but distinct classes: not a clash."""
+    file_a = getattr(sys.modules.get(a.__module__), "__file__", None)
+    file_b = getattr(sys.modules.get(b.__module__), "__file__", None)
+    return a.__qualname__ == b.__qualname__ and file_a is not None and file_a == file_b
 
 
 def add_tagger(name: str) -> Callable[[T], T]:

@@ -7,6 +7,7 @@ from dolma.cli import main
 from dolma.config import resolve
 from dolma.executor import execute
 from dolma.taggers.config import TagConfig
+from dolma.taggers.registry import TaggerRegistry
 from dolma.taggers.stage import TagStage
 from tests.conftest import read_jsonl, s3_keys, s3_put, write_bytes, write_documents
 
@@ -210,3 +211,26 @@ def test_tag_on_s3(s3_prefix):
     assert [r["id"] for r in rows] == ["a1-1", "a2-1", "a3-1"]
     again = run_tag(documents=[f"{s3_prefix}/documents/*.jsonl.gz"], taggers=["test_cool_words"], experiment="e")
     assert len(again.skipped) == 3
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_tagger_that_cannot_start_fails_every_unit_with_its_reason(tmp_path, processes):
+    plugin = tmp_path / "broken_init_plugin.py"
+    plugin.write_text(
+        "from dolma import BaseTagger, add_tagger\n\n"
+        "@add_tagger('needs_missing_model')\n"
+        "class NeedsModel(BaseTagger):\n"
+        "    def __init__(self):\n"
+        "        raise FileNotFoundError('model file /models/x.bin not found')\n"
+    )
+    root = corpus(tmp_path, n_files=2)
+    try:
+        report = run_tag(
+            documents=[f"{root}/documents/*.gz"], taggers=["needs_missing_model"], tagger_modules=[str(plugin)],
+            processes=processes,
+        )
+    finally:
+        TaggerRegistry.remove("needs_missing_model")
+    assert len(report.failed) == 2
+    assert all("FileNotFoundError: model file /models/x.bin not found" in reason for _, reason in report.failed)
+    assert not (root / "attributes").exists()
