@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import itertools
 import os
 import shutil
 import subprocess
@@ -66,13 +67,15 @@ def _stage_copy(corpus: str, work: str, limit_mb: Optional[float]) -> Tuple[str,
 
     dest = os.path.join(work, "documents")
     os.makedirs(dest, exist_ok=True)
-    files = sorted(glob.glob(os.path.join(corpus, "*", "documents", "*.jsonl.gz")))
+    by_source = [sorted(glob.glob(os.path.join(src, "documents", "*.jsonl.gz"))) for src in sorted(glob.glob(f"{corpus}/*"))]
+    # interleave the sources so a --limit-mb sample still mixes web, books, code and docs
+    files = [f for group in itertools.zip_longest(*by_source) for f in group if f is not None]
     total = 0
     used = 0
     for path in files:
         if limit_mb is not None and total >= limit_mb * 1e6:
             break
-        target = os.path.join(dest, os.path.basename(path))
+        target = os.path.join(dest, os.path.basename(path))  # names carry the source: web-0000.jsonl.gz
         try:
             os.link(path, target)
         except OSError:
@@ -112,13 +115,14 @@ def main() -> None:
     ap.add_argument("--processes", default="1,2")
     ap.add_argument("--reference", default=None, help="path to the reference `dolma` executable")
     ap.add_argument("--taggers", default=",".join(TAGGERS))
+    ap.add_argument("--only-reference", action="store_true", help="time only the reference")
     args = ap.parse_args()
 
     if args.build:
         builder = os.path.join(HERE, "..", "..", "shared", "bench", "build_corpus.py")
         subprocess.run([sys.executable, builder, "--out", args.corpus, "--max-mb", "500"], check=True)
     taggers = args.taggers.split(",")
-    tools = [("ours", [sys.executable, "-m", "dolma.cli"])]
+    tools = [] if args.only_reference else [("ours", [sys.executable, "-m", "dolma.cli"])]
     if args.reference:
         tools.append(("dolma 1.2.1", [args.reference]))
 

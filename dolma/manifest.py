@@ -1,6 +1,7 @@
 """Manifests: the record a finished work unit leaves beside each output file.
 
-A manifest says what made the output (tool version, the resolved config and its hash), from what (inputs
+A manifest says what made the output (tool version, the config that determines the output and its hash, and
+the whole resolved command config), from what (inputs
 with sizes and sha256), what it holds (outputs with sizes and sha256) and what happened on the way (counts).
 Its presence with a matching config hash is what lets a rerun skip the unit; ``dolma report`` reads them.
 """
@@ -38,6 +39,7 @@ class Manifest(msgspec.Struct, kw_only=True):
     tool: str = "dolma-toolkit"
     tool_version: str = __version__
     quarantine: Optional[FileEntry] = None
+    resolved_config: Optional[Dict[str, Any]] = None  # the whole command config the run was given
     format: int = 1
 
 

@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import msgspec
 
@@ -82,7 +82,8 @@ class TagStage:
     @staticmethod
     def _attribute_sets(config: TagConfig) -> List[AttributeSet]:
         if config.experiment is not None:
-            return [AttributeSet(config.experiment, variable_name(config.experiment), tuple(config.taggers))]
+            taggers = tuple(dict.fromkeys(config.taggers))
+            return [AttributeSet(config.experiment, variable_name(config.experiment), taggers)]
         return [AttributeSet(name, variable_name(name), (name,)) for name in dict.fromkeys(config.taggers)]
 
     # --- planning (in the parent) -------------------------------------------------------------------------
@@ -96,6 +97,7 @@ class TagStage:
     def units(self) -> List[WorkUnit]:
         units: List[WorkUnit] = []
         seen: Dict[str, str] = {}
+        planned: Set[str] = set()
         for i, pattern in enumerate(self.config.documents):
             matches = glob_paths(pattern)
             if not matches:
@@ -104,6 +106,9 @@ class TagStage:
             for path in matches:
                 if path.endswith(MANIFEST_SUFFIX) or path.endswith(QUARANTINE_SUFFIX):
                     continue  # our own side files, when outputs are written next to the inputs
+                if path in planned:
+                    continue  # matched by two patterns: tag it once
+                planned.add(path)
                 outputs = tuple(_Output(self._output_path(path, i, root, s), s) for s in self.sets)
                 for out in outputs:
                     if out.path in seen and seen[out.path] != path:
@@ -267,6 +272,7 @@ class TagStage:
                 seconds=round(seconds, 3),
                 finished=finished,
                 quarantine=quarantine_entry,
+                resolved_config=msgspec.to_builtins(self.config),
             )
             write_manifest(manifest_path(out.path), manifest)
 

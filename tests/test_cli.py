@@ -1,0 +1,44 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from tests.conftest import read_jsonl
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_quickstart_sample_corpus_then_tag_config(tmp_path):
+    """The README's first command, in a scratch folder: sample corpus, then `dolma tag -c configs/tag.yaml`."""
+    shutil.copytree(os.path.join(REPO, "configs"), tmp_path / "configs")
+    dolma = [sys.executable, "-m", "dolma.cli"]
+    run = dict(cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    built = subprocess.run([*dolma, "sample-corpus", "--destination", "quickstart", "--max_files", "40"], **run)
+    assert built.returncode == 0, built.stderr
+    tagged = subprocess.run([*dolma, "-c", "configs/tag.yaml", "tag"], **run)
+    assert tagged.returncode == 0, tagged.stderr
+    docs_dir = tmp_path / "quickstart/documents"
+    for name in sorted(os.listdir(docs_dir)):
+        attributes = tmp_path / "quickstart/attributes/quality" / name
+        rows = read_jsonl(str(attributes))
+        docs = read_jsonl(str(docs_dir / name))
+        assert [r["id"] for r in rows] == [d["id"] for d in docs]
+        keys = set(rows[0]["attributes"])
+        assert "quality__char_length_v1__length" in keys and "quality__random_number_v1__random" in keys
+        assert any(k.startswith("quality__gopher_v1__") for k in keys)
+        manifest = json.loads((attributes.parent / (name + ".manifest.json")).read_text())
+        assert manifest["counts"]["documents_out"] == len(docs)
+
+
+def test_console_script_lists_builtin_taggers():
+    exe = shutil.which("dolma")
+    assert exe is not None, "the `dolma` console script is installed with the package"
+    out = subprocess.run([exe, "list"], capture_output=True, text=True, check=True).stdout
+    names = {line.split()[0] for line in out.splitlines()}
+    expected = {
+        "char_length_v1", "char_length_with_paragraphs_v1", "whitespace_tokenizer_v1",
+        "whitespace_tokenizer_with_paragraphs_v1", "gopher_v1", "c4_v1", "c4_v2", "pii_regex_v1", "pii_regex_v2",
+        "pii_regex_with_counts_v2", "pii_regex_with_counts_fast_v2", "random_number_v1",
+    }
+    assert expected <= names
