@@ -1,0 +1,186 @@
+"""Gopher quality statistics (Rae et al. 2021, appendix A), as Dolma's ``gopher_v1`` computes them.
+
+Words are ``text.split()``; character fractions are over non-whitespace characters (the sum of word
+lengths); lines are ``text.split("\\n")``, empty ones included. Every value is a document-level span
+``[0, len(text)]``. The n-gram spans exist only for ``n <= word count``, so an empty text has none.
+As in Dolma: the most common n-gram (n = 2..4) is the earliest of those tied for the highest count; the
+duplicate n-gram fraction (n = 5..10) counts characters of every occurrence of a repeated n-gram over
+characters of all n-gram occurrences (overlaps counted each time, unlike the paper); bullets are lines
+starting with ``*`` or ``-``; ellipses and symbols are ``…`` (and ``#``); stop words are matched exactly,
+case-sensitively.
+
+Differs from Dolma 1.2.1 on purpose: ``fraction_of_characters_in_duplicate_lines`` counts the
+non-whitespace characters of the duplicated lines, as its denominator does; Dolma counts all their
+characters against non-whitespace ones, which gives "fractions" above 1 (``"a b\\na b"`` scores 1.5).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from itertools import accumulate, compress, count
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+from dolma.taggers.base import BaseTagger, DocResult, Document, Span
+from dolma.taggers.length import ALPHA, SPACE, char_flags, code_points
+from dolma.taggers.registry import add_tagger
+
+__all__ = ["GopherV1", "gopher_statistics"]
+
+REQUIRED_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
+ELLIPSIS = "\u2026"
+MOST_COMMON_ORDERS = (2, 3, 4)
+MAX_ORDER = 10
+# below this many words the pure-Python n-gram counting is faster than numpy's (measured crossover: ~600)
+NUMPY_MIN_WORDS = 1000
+
+_WORD_WITH_SYMBOL = re.compile(f"[#{ELLIPSIS}]\\S*")  # one match per word holding a symbol
+
+NgramValues = List[Tuple[str, float]]
+
+
+def _most_common_name(n: int) -> str:
+    return f"fraction_of_characters_in_most_common_{n}grams"
+
+
+def _duplicate_name(n: int) -> str:
+    return f"fraction_of_characters_in_duplicate_{n}grams"
+
+
+def ngram_statistics_python(words: Sequence[str], prefix: Sequence[int]) -> NgramValues:
+    """The n-gram values; ``prefix[i]`` is the length of ``words[:i]`` joined without spaces.
+
+    Exact counts without building every n-gram: an n-gram can repeat only where the (n-1)-grams at its
+    position and at the next one both repeat, so each order only looks at those positions.
+    """
+    n_words = len(words)
+    chars = max(prefix[-1], 1)
+    out: NgramValues = []
+    repeated: Sequence[int] = range(n_words)
+    for n in range(2, min(n_words, MAX_ORDER) + 1):
+        if n == 2:
+            positions: Sequence[int] = range(n_words - 1)
+            grams: List[Tuple[str, ...]] = list(zip(words, words[1:]))
+        else:
+            later = set(repeated)
+            positions = [i for i in repeated if i + 1 in later]
+            grams = [tuple(words[i : i + n]) for i in positions]
+        counts = Counter(grams)
+        repeated = list(compress(positions, map((1).__lt__, map(counts.__getitem__, grams))))
+        if n in MOST_COMMON_ORDERS:
+            if repeated:
+                top = max(counts.values())
+                gram = next(g for g, c in counts.items() if c == top)  # the earliest first occurrence
+                value = top * sum(map(len, gram)) / chars
+            else:
+                value = prefix[n] / chars  # all n-grams are unique: Dolma takes the first one
+            out.append((_most_common_name(n), value))
+        else:
+            total = sum(prefix[n:]) - sum(prefix[: n_words - n + 1])
+            ends = sum(map(prefix.__getitem__, map(n.__add__, repeated)))
+            duplicated = ends - sum(map(prefix.__getitem__, repeated))
+            out.append((_duplicate_name(n), duplicated / max(total, 1)))
+    return out
+
+
+def ngram_statistics_numpy(words: Sequence[str], prefix: Sequence[int]) -> NgramValues:
+    """Same values as :func:`ngram_statistics_python`, from dense n-gram ids that numpy sorts out."""
+    n_words = len(words)
+    chars = max(prefix[-1], 1)
+    index = dict(zip(dict.fromkeys(words), count()))
+    word_ids = np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=n_words)
+    ends = np.asarray(prefix, dtype=np.int64)
+    out: NgramValues = []
+    ids = word_ids  # ids[i]: the id of the (n-1)-gram at i; an n-gram is an (n-1)-gram and a word
+    for n in range(2, min(n_words, MAX_ORDER) + 1):
+        keys = ids[:-1] * len(index) + word_ids[n - 1 :]
+        _, first, ids, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+        if n in MOST_COMMON_ORDERS:
+            top = int(counts.max())
+            at = int(first[counts == top].min())
+            out.append((_most_common_name(n), top * int(ends[at + n] - ends[at]) / chars))
+        else:
+            lengths = ends[n:] - ends[: n_words - n + 1]
+            duplicated = int(lengths[counts[ids] > 1].sum())
+            out.append((_duplicate_name(n), duplicated / max(int(lengths.sum()), 1)))
+    return out
+
+
+def _words_with_alpha(text: str) -> int:
+    flags = char_flags()[code_points(text)]
+    space = (flags & SPACE) != 0
+    word_start = ~space
+    word_start[1:] &= space[:-1]
+    word_index = np.cumsum(word_start)[(flags & ALPHA) != 0]  # of each letter, in text order
+    return int(np.count_nonzero(word_index[1:] != word_index[:-1])) + 1 if len(word_index) else 0
+
+
+def gopher_statistics(text: str) -> List[Tuple[str, float]]:
+    """``(attribute, value)`` pairs in Dolma's order."""
+    if not text:
+        return [(name, 0.0) for name in _SCALAR_NAMES]
+    words = text.split()
+    n_words = len(words)
+    lengths = list(map(len, words))
+    prefix = [0, *accumulate(lengths)]
+    chars = max(prefix[-1], 1)
+    per_word = max(n_words, 1)
+
+    ordered = sorted(lengths)
+    half = n_words // 2
+    if not n_words:
+        median = 0.0
+    elif n_words % 2:
+        median = float(ordered[half])
+    else:
+        median = (ordered[half - 1] + ordered[half]) / 2
+
+    lines = text.split("\n")
+    per_line = len(lines)
+    bullets = text.startswith(("*", "-")) + text.count("\n*") + text.count("\n-")
+    ellipses = text.count(ELLIPSIS + "\n") + text.endswith(ELLIPSIS)
+    line_counts = Counter(lines)
+    duplicate_lines = per_line - list(line_counts.values()).count(1)
+    duplicate_line_chars = 0
+    if duplicate_lines:
+        duplicate_line_chars = sum(c * sum(map(len, line.split())) for line, c in line_counts.items() if c > 1)
+
+    ngrams = ngram_statistics_numpy if n_words >= NUMPY_MIN_WORDS else ngram_statistics_python
+    return ngrams(words, prefix) + [
+        ("character_count", len(text)),
+        ("word_count", n_words),
+        ("median_word_length", median),
+        ("symbol_to_word_ratio", len(_WORD_WITH_SYMBOL.findall(text)) / per_word),
+        ("fraction_of_words_with_alpha_character", _words_with_alpha(text) / per_word),
+        ("required_word_count", sum(map(REQUIRED_WORDS.__contains__, words))),
+        ("fraction_of_lines_starting_with_bullet_point", bullets / per_line),
+        ("fraction_of_lines_ending_with_ellipsis", ellipses / per_line),
+        ("fraction_of_duplicate_lines", duplicate_lines / per_line),
+        ("fraction_of_characters_in_duplicate_lines", duplicate_line_chars / chars),
+    ]
+
+
+_SCALAR_NAMES = (
+    "character_count",
+    "word_count",
+    "median_word_length",
+    "symbol_to_word_ratio",
+    "fraction_of_words_with_alpha_character",
+    "required_word_count",
+    "fraction_of_lines_starting_with_bullet_point",
+    "fraction_of_lines_ending_with_ellipsis",
+    "fraction_of_duplicate_lines",
+    "fraction_of_characters_in_duplicate_lines",
+)
+
+
+@add_tagger("gopher_v1")
+class GopherV1(BaseTagger):
+    def __init__(self) -> None:
+        char_flags()  # build the table now, not on the first document
+
+    def predict(self, doc: Document) -> DocResult:
+        end = len(doc.text)
+        return DocResult(doc=doc, spans=[Span(0, end, name, value) for name, value in gopher_statistics(doc.text)])

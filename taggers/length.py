@@ -1,0 +1,135 @@
+"""Length taggers: characters and word-like tokens, per document and per non-blank paragraph.
+
+A paragraph is a line that holds a non-whitespace character, with its trailing newline; its span covers
+that newline and its score counts it, as in Dolma. A token is a run of word characters or a run of other
+non-space characters: Dolma's ``\\w+|[^\\w\\s]+`` under the ``regex`` module, whose ``\\w`` (letters, marks,
+decimal and letter numbers, connector punctuation, joiners) and ``\\s`` (Unicode White_Space) we reproduce
+with a lookup table over code points, which numpy applies to a whole text at once.
+
+Differs from Dolma 1.2.1 on purpose: Dolma's ``whitespace_tokenizer_*`` scores ``len(pattern.split(text))``,
+which is the token count plus one (an empty text has one "token", and a document's total gains one per
+paragraph). We score the token count, so the document total is the sum of its paragraphs.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from functools import lru_cache
+from typing import Callable, List, Tuple
+
+import numpy as np
+
+from dolma.taggers.base import BaseTagger, DocResult, Document, Span
+from dolma.taggers.registry import add_tagger
+
+__all__ = [
+    "WHITE_SPACE",
+    "WORD",
+    "SPACE",
+    "ALPHA",
+    "char_flags",
+    "code_points",
+    "count_tokens",
+    "paragraph_bounds",
+]
+
+# bits of char_flags(): Unicode White_Space, the `regex` module's \w, str.isspace(), str.isalpha()
+WHITE_SPACE, WORD, SPACE, ALPHA = 1, 2, 4, 8
+
+_WHITE_SPACE_CHARS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
+    map(chr, range(0x2000, 0x200B))
+)
+_WORD_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "Pc"})
+# the zero-width (non-)joiners and the Other_Alphabetic symbols (circled and squared Latin letters)
+_EXTRA_WORD = frozenset(
+    chr(c)
+    for lo, hi in ((0x200C, 0x200D), (0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169), (0x1F170, 0x1F189))
+    for c in range(lo, hi + 1)
+)
+
+_PARAGRAPH = re.compile(r"^[^\S\n]*\S[^\n]*\n?", re.MULTILINE)
+
+
+def _is_word(ch: str) -> bool:
+    return ch in _EXTRA_WORD or unicodedata.category(ch) in _WORD_CATEGORIES
+
+
+@lru_cache(maxsize=None)
+def char_flags() -> "np.ndarray":
+    """The flag bits of every code point (built once per process, in about half a second)."""
+    size = sys.maxunicode + 1
+
+    def where(predicate: Callable[[str], bool]) -> "np.ndarray":
+        return np.fromiter(map(predicate, map(chr, range(size))), dtype=bool, count=size)
+
+    flags = where(_is_word).astype(np.uint8) * WORD
+    flags[[ord(ch) for ch in _WHITE_SPACE_CHARS]] |= WHITE_SPACE
+    flags |= where(str.isspace).astype(np.uint8) * SPACE
+    flags |= where(str.isalpha).astype(np.uint8) * ALPHA
+    return flags
+
+
+def code_points(text: str) -> "np.ndarray":
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _token_starts(text: str) -> "np.ndarray":
+    """True where a token starts: a non-space character of another class than the one before it."""
+    kind = char_flags()[code_points(text)] & (WHITE_SPACE | WORD)
+    starts = np.empty(len(kind), dtype=bool)
+    starts[:1] = True
+    np.not_equal(kind[1:], kind[:-1], out=starts[1:])
+    starts &= kind != WHITE_SPACE
+    return starts
+
+
+def count_tokens(text: str) -> int:
+    return int(np.count_nonzero(_token_starts(text))) if text else 0
+
+
+def paragraph_bounds(text: str) -> List[Tuple[int, int]]:
+    """``(start, end)`` of each line holding a non-whitespace character, its newline included."""
+    return [m.span() for m in _PARAGRAPH.finditer(text)]
+
+
+@add_tagger("char_length_v1")
+class CharLengthV1(BaseTagger):
+    def predict(self, doc: Document) -> DocResult:
+        n = len(doc.text)
+        return DocResult(doc=doc, spans=[Span(0, n, "length", n)])
+
+
+@add_tagger("char_length_with_paragraphs_v1")
+class CharLengthWithParagraphsV1(BaseTagger):
+    def predict(self, doc: Document) -> DocResult:
+        n = len(doc.text)
+        spans = [Span(start, end, "paragraph", end - start) for start, end in paragraph_bounds(doc.text)]
+        spans.append(Span(0, n, "document", n))
+        return DocResult(doc=doc, spans=spans)
+
+
+@add_tagger("whitespace_tokenizer_v1")
+class WhitespaceTokenizerV1(BaseTagger):
+    def __init__(self) -> None:
+        char_flags()  # build the table now, not on the first document
+
+    def predict(self, doc: Document) -> DocResult:
+        return DocResult(doc=doc, spans=[Span(0, len(doc.text), "length", count_tokens(doc.text))])
+
+
+@add_tagger("whitespace_tokenizer_with_paragraphs_v1")
+class WhitespaceTokenizerWithParagraphsV1(WhitespaceTokenizerV1):
+    def predict(self, doc: Document) -> DocResult:
+        text = doc.text
+        bounds = paragraph_bounds(text)
+        spans: List[Span] = []
+        if bounds:
+            # tokens never cross a newline, so a paragraph's count is a difference of running totals
+            running = np.concatenate(([0], np.cumsum(_token_starts(text))))
+            edges = np.array(bounds)
+            counts = (running[edges[:, 1]] - running[edges[:, 0]]).tolist()
+            spans = [Span(s, e, "paragraph", c) for (s, e), c in zip(bounds, counts)]
+        spans.append(Span(0, len(text), "document", sum(span.score for span in spans)))
+        return DocResult(doc=doc, spans=spans)

@@ -1,0 +1,169 @@
+"""Regex PII taggers: e-mail addresses, phone numbers and IP addresses, with Dolma's rules.
+
+An e-mail address is what Dolma's pattern ``[.\\s@,?!;:)(]*([^\\s@]+@[^\\s@,?!;:)(]+?)[.\\s@,?!;:)(]?\\s``
+captures, kept when the part before ``@`` is not ``(`` and the part after it holds a dot. A phone number
+is ``\\(?\\d{3}\\)?[-. ]*\\d{3}[-. ]?\\d{4}`` after whitespace. An IP address is four dotted octets from 0
+to 255, wherever they occur (``1234.5.6.7`` holds one). ``pii_regex_v1``, ``pii_regex_v2`` and
+``pii_regex_with_counts_v2`` drop a phone number or IP address with ``isbn``, ``doi`` or ``#`` within 100
+characters of it and score ``doc``, PII spans per word (-1 for a text without words);
+``pii_regex_with_counts_fast_v2`` keeps them all and scores ``doc_count`` and ``doc_frac``.
+
+Differs from Dolma 1.2.1 on purpose:
+- A span covers the address or number only. Dolma's also covers the punctuation and whitespace its
+  pattern matched around it (`` a@b.com `` for ``a@b.com``), so a mixer replacing it glued the
+  neighbouring words together. The 100-character window is measured from the number itself.
+- The e-mail tests look at the captured address; the other three took ``me@home. `` for one as the dot
+  after it counted as part of the domain. A domain of dots only (``x@.``) is not an address (Dolma's
+  greedy pattern took one or not depending on the words after it).
+- A phone number may also start the text, and, in ``pii_regex_with_counts_fast_v2``, a line (Dolma's fast
+  tagger matched paragraph by paragraph, where the newline before a line was out of its reach).
+- ``doc_frac`` is the fraction of characters inside PII spans. Dolma adds the ``doc_count`` span itself to
+  the sum, so its value is always above 1. Dolma's fast tagger also skips documents with over 10,000 ``?``,
+  on which its e-mail pattern backtracks for too long; our e-mail search is linear and skips none.
+- ``pii_regex_v1`` and ``pii_regex_with_counts_v2`` score ``doc`` -1 for a text without words, as Dolma's
+  ``pii_regex_v2`` does, where Dolma's raise ZeroDivisionError.
+- Dolma's URL test can never match (its pattern starts with a backspace: ``\\b`` in a non-raw string), so
+  there is none here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Tuple
+
+from dolma.taggers.base import BaseTagger, DocResult, Document, Span
+from dolma.taggers.registry import add_tagger
+
+__all__ = ["PiiRegexV1", "PiiRegexV2", "PiiRegexWithCountsV2", "PiiRegexWithCountsFastV2", "find_pii"]
+
+EMAIL = "EMAIL_ADDRESS"
+PHONE = "PHONE_NUMBER"
+IP = "IP_ADDRESS"
+CONTEXT_WINDOW = 100
+
+_NON_SPACE = re.compile(r"\S*")
+# characters Dolma's e-mail pattern lets precede an address inside a word, and those a domain may not hold
+_LEADING = ".@,?!;:)("
+_LEADING_RUN = re.compile(r"[.@,?!;:)(]*")
+_NOT_IN_DOMAIN = re.compile(r"[@,?!;:)(]")
+
+_PHONE = re.compile(r"(?<!\S)\(?\d{3}\)?[-. ]*\d{3}[-. ]?\d{4}")
+_PHONE_RUN = re.compile(r"[(\d][-\d(). ]{9,}")  # a phone number only holds these characters, ten or more
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)"
+_IP = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+_IP_RUN = re.compile(r"[0-9][0-9.]{6,}")  # an IP address only holds these characters, seven or more
+_CONTEXT = re.compile(r"isbn|doi|#")
+
+
+def _email_in_word(text: str, start: int, end: int) -> Optional[Tuple[int, int, int]]:
+    """``(start, at, end)`` of what Dolma's e-mail pattern captures in the word ``text[start:end]``, if anything.
+
+    The capture holds no whitespace and needs one after it (and perhaps one punctuation character before
+    that), so it lies in one word and ends at its end, or before its last character when that character may
+    follow an address. Its domain holds no ``@``, so its ``@`` is the last one before that. Its local part
+    starts after the ``@`` before that one (or at the word's start), past the punctuation the pattern skips
+    greedily, but keeps at least one character. Working this out directly avoids the pattern's quadratic
+    backtracking. (A domain of dots only, which we reject anyway, is left out.)
+    """
+    if end == len(text):
+        return None
+    if text[end - 1] in _LEADING:
+        end -= 1
+    at = text.rfind("@", start, end)
+    if at < 0 or at + 1 == end or _NOT_IN_DOMAIN.search(text, at + 1, end):
+        return None
+    previous = text.rfind("@", start, at)
+    if previous >= 0:
+        start = previous + 1
+    if at <= start:
+        return None
+    return min(_LEADING_RUN.match(text, start).end(), at - 1), at, end
+
+
+def _emails(text: str) -> List[Tuple[int, int]]:
+    spans: List[Tuple[int, int]] = []
+    at = text.find("@")
+    if at < 0:
+        return spans
+    reverse = text[::-1]
+    n = len(text)
+    while at >= 0:
+        word_start = n - _NON_SPACE.match(reverse, n - at).end()
+        word_end = _NON_SPACE.match(text, at).end()
+        found = _email_in_word(text, word_start, word_end)
+        if found is not None:
+            start, at, end = found
+            domain = text[at + 1 : end]
+            if text[start:at] != "(" and "." in domain and domain.strip("."):
+                spans.append((start, end))
+        at = text.find("@", word_end)
+    return spans
+
+
+def _within_runs(pattern: "re.Pattern[str]", runs: "re.Pattern[str]", text: str) -> List[Tuple[int, int]]:
+    # `pattern` can only match inside what `runs` matches, which `re` finds much faster
+    return [m.span() for run in runs.finditer(text) for m in pattern.finditer(text, run.start(), run.end())]
+
+
+def _clear_context(text: str, start: int, end: int) -> bool:
+    return _CONTEXT.search(text, max(0, start - CONTEXT_WINDOW), end + CONTEXT_WINDOW) is None
+
+
+def find_pii(text: str, check_context: bool) -> List[Span]:
+    """E-mail, then phone, then IP spans, each in text order."""
+    spans = [Span(s, e, EMAIL) for s, e in _emails(text)]
+    for kind, pattern, runs in ((PHONE, _PHONE, _PHONE_RUN), (IP, _IP, _IP_RUN)):
+        found = _within_runs(pattern, runs, text)
+        spans.extend(Span(s, e, kind) for s, e in found if not check_context or _clear_context(text, s, e))
+    return spans
+
+
+def _per_word(count: int, text: str) -> float:
+    words = len(text.split())
+    return count / words if words else -1.0
+
+
+def _covered_fraction(spans: List[Span], length: int) -> float:
+    if not length:
+        return -1.0
+    covered = 0
+    reach = 0
+    for span in sorted(spans, key=lambda s: s.start):
+        if span.end > reach:
+            covered += span.end - max(span.start, reach)
+            reach = span.end
+    return covered / length
+
+
+@add_tagger("pii_regex_v1")
+class PiiRegexV1(BaseTagger):
+    def predict(self, doc: Document) -> DocResult:
+        spans = find_pii(doc.text, check_context=True)
+        spans.append(Span(0, len(doc.text), "doc", _per_word(len(spans), doc.text)))
+        return DocResult(doc=doc, spans=spans)
+
+
+@add_tagger("pii_regex_v2")
+class PiiRegexV2(PiiRegexV1):
+    """Dolma's fix of v1 for texts without words, which v1 here already has."""
+
+
+@add_tagger("pii_regex_with_counts_v2")
+class PiiRegexWithCountsV2(BaseTagger):
+    def predict(self, doc: Document) -> DocResult:
+        spans = find_pii(doc.text, check_context=True)
+        count = len(spans)
+        spans.append(Span(0, len(doc.text), "doc", _per_word(count, doc.text)))
+        spans.append(Span(0, len(doc.text), "doc_count", count))
+        return DocResult(doc=doc, spans=spans)
+
+
+@add_tagger("pii_regex_with_counts_fast_v2")
+class PiiRegexWithCountsFastV2(BaseTagger):
+    def predict(self, doc: Document) -> DocResult:
+        n = len(doc.text)
+        spans = find_pii(doc.text, check_context=False)
+        fraction = _covered_fraction(spans, n)
+        spans.append(Span(0, n, "doc_count", len(spans)))
+        spans.append(Span(0, n, "doc_frac", fraction))
+        return DocResult(doc=doc, spans=spans)

@@ -1,0 +1,61 @@
+"""The built-in rule taggers' shortcuts give what the plain formulations give, on many generated texts."""
+
+from __future__ import annotations
+
+import random
+import re
+from itertools import accumulate
+
+import pytest
+
+from dolma.taggers import gopher, length, pii
+
+# Dolma's patterns, the plain way
+EMAIL = re.compile(r"[.\s@,?!;:)(]*([^\s@]+@[^\s@,?!;:)(]+?)[.\s@,?!;:)(]?\s")
+PHONE = re.compile(r"(?<!\S)\(?\d{3}\)?[-. ]*\d{3}[-. ]?\d{4}")
+IP = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)")
+
+
+def texts(seed: int, alphabet: list, count: int, longest: int) -> list:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, longest))) for _ in range(count)]
+
+
+def test_email_shortcut_matches_the_pattern() -> None:
+    alphabet = list("ab.@,?!;:)( \n\t") + ["x.com", "@@", ". ", "\u00e9", "\u3000"]
+    for text in texts(0, alphabet, 20_000, 16):
+        expected = []
+        for m in EMAIL.finditer(text):
+            local, domain = m.group(1).split("@", 1)
+            if local != "(" and "." in domain and domain.strip("."):
+                expected.append(m.span(1))
+        assert pii._emails(text) == expected, text
+
+
+def test_phone_and_ip_runs_match_a_full_scan() -> None:
+    alphabet = list("0123456789 ()-.\nx\t") + ["555", "1234", "\u0663\u0664\u0665", "25", "."]
+    for text in texts(1, alphabet, 20_000, 16):
+        assert pii._within_runs(pii._PHONE, pii._PHONE_RUN, text) == [m.span() for m in PHONE.finditer(text)]
+        assert pii._within_runs(pii._IP, pii._IP_RUN, text) == [m.span() for m in IP.finditer(text)]
+
+
+def test_ngram_statistics_python_and_numpy_agree() -> None:
+    rng = random.Random(2)
+    for _ in range(300):
+        vocabulary = ["a", "bb", "c", "the", "of", "x\u00e9", "yy"][: rng.randint(1, 7)]
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(1, 60))]
+        prefix = [0, *accumulate(map(len, words))]
+        python = gopher.ngram_statistics_python(words, prefix)
+        numpy = gopher.ngram_statistics_numpy(words, prefix)
+        assert [name for name, _ in python] == [name for name, _ in numpy]
+        assert [value for _, value in python] == pytest.approx([value for _, value in numpy], abs=1e-12)
+
+
+def test_tokens_match_the_regex_module() -> None:
+    regex = pytest.importorskip("regex")
+    tokens = regex.compile(r"\w+|[^\w\s]+")
+    # characters assigned in every Unicode version in use: letters, marks, digits, symbols, spaces
+    alphabet = list("ab c\n\t.,!-_'1\u00e9\u0301\u0915\u093f\u094d\u200d\u00b2\u2460\u24b6\x1c\xa0\u00df")
+    alphabet += ["\u0663", "\u2003", "\U0001f600", "\U0001d400", "\u3042\u3099"]
+    for text in texts(3, alphabet, 20_000, 30):
+        assert length.count_tokens(text) == len(tokens.findall(text)), text
