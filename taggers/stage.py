@@ -215,14 +215,17 @@ class TagStage:
                     batch = docs
                 results = self._predict(tagger, name, batch, path, first_line, items)
                 prefix = f"{attribute_set.key_prefix}__{variable_name(name)}__"
+                keys: Dict[str, str] = {}  # span type → attribute key, built once per type
                 for out, result in zip(attrs, results):
                     for span in result.spans:
-                        key = prefix + span.type
-                        value = [span.start, span.end, span.score]
-                        if key in out:
-                            out[key].append(value)
+                        key = keys.get(span.type)
+                        if key is None:
+                            key = keys[span.type] = prefix + span.type
+                        values = out.get(key)
+                        if values is None:
+                            out[key] = [[span.start, span.end, span.score]]
                         else:
-                            out[key] = [value]
+                            values.append([span.start, span.end, span.score])
             per_set.append(attrs)
         return per_set
 
