@@ -1,144 +1,40 @@
 """The ``dolma`` command line: ``dolma [-c FILE] <command> [-c FILE] [--dotted.key value ...]``.
 
 Each command has a typed config schema; the config file (YAML or JSON) and then the flags are merged over its
-defaults. This is the one module that knows every stage.
+defaults. This is the one module that knows every stage: it maps command names to the stages' commands.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Type
+from typing import Dict, List, Optional, Sequence, Type
 
 import msgspec
 
-from dolma.config import ConfigStruct, load_file, parse_flags, render, resolve
+from dolma.commands import Command
+from dolma.config import load_file, parse_flags, resolve
 from dolma.errors import DolmaError
-from dolma.executor import RunReport, execute
 from dolma.version import __version__
 
 __all__ = ["main"]
 
-log = logging.getLogger("dolma")
 
 
-@dataclass(frozen=True)
-class Command:
-    schema: Type[msgspec.Struct]
-    run: Callable[[Any], int]
-    help: str
+# command name → "module:attribute" of its Command; imported only when that command runs
+COMMANDS: Dict[str, str] = {
+    "tag": "dolma.taggers.cli:TAG",
+    "list": "dolma.taggers.cli:LIST",
+    "sample-corpus": "dolma.sample_corpus:SAMPLE_CORPUS",
+}
 
 
-def _run_tag(config: Any) -> int:
-    from dolma.taggers.stage import TagStage
-
-    stage = TagStage(config)
-    stage.setup_plugins()
-    units = stage.units()
-    if config.dryrun:
-        print(render(config), end="")
-        print(f"# {len(units)} documents file(s) to tag", file=sys.stderr)
-        return 0
-    processes = config.processes
-    if config.profile.enable and processes > 1:
-        log.info("profiling runs the work in this process: using 1 process")
-        processes = 1
-    with _profiled(config.profile):
-        report = execute(stage, units, processes=processes, ignore_existing=config.ignore_existing, debug=config.debug)
-    return _summarise("tag", report)
-
-
-def _run_list(config: Any) -> int:
-    from dolma.taggers.registry import TaggerRegistry, load_plugins
-
-    load_plugins(config.tagger_modules)
-    rows = TaggerRegistry.items()
-    width = max((len(name) for name, _ in rows), default=0)
-    for name, cls in rows:
-        print(f"{name:<{width}}  {cls.__module__}.{cls.__qualname__}")
-    return 0
-
-
-class SampleCorpusConfig(ConfigStruct):
-    destination: str = "quickstart"
-    max_files: int = 400
-
-
-def _run_sample_corpus(config: SampleCorpusConfig) -> int:
-    from dolma.sample_corpus import build_sample_corpus
-
-    counts = build_sample_corpus(config.destination, max_files=config.max_files)
-    summary = ", ".join(f"{n} {source}" for source, n in counts.items())
-    log.info("sample corpus: %s documents in %s/documents", summary, config.destination)
-    return 0
-
-
-def _commands() -> Dict[str, Command]:
-    from dolma.taggers.config import ListConfig, TagConfig
-
-    return {
-        "sample-corpus": Command(
-            SampleCorpusConfig, _run_sample_corpus, "write a small real corpus (Python stdlib code and docstrings)"
-        ),
-        "tag": Command(TagConfig, _run_tag, "run taggers over documents and write attributes"),
-        "list": Command(ListConfig, _run_list, "list the registered taggers"),
-    }
-
-
-class _profiled:
-    """cProfile around a block when ``profile.enable`` is set (Dolma's ``profile`` options)."""
-
-    def __init__(self, profile: Any) -> None:
-        self.profile = profile
-        self._prof: Any = None
-
-    def __enter__(self) -> None:
-        if self.profile.enable:
-            import cProfile
-
-            self._prof = cProfile.Profile()
-            self._prof.enable()
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._prof is None:
-            return
-        import pstats
-
-        self._prof.disable()
-        out = open(self.profile.output, "w") if self.profile.output else sys.stdout
-        try:
-            pstats.Stats(self._prof, stream=out).sort_stats(self.profile.sort_key).print_stats(self.profile.lines)
-        finally:
-            if out is not sys.stdout:
-                out.close()
-
-
-def _summarise(stage: str, report: RunReport) -> int:
-    totals = report.totals()
-    docs = totals.get("documents_in", 0)
-    mb = totals.get("bytes_in", 0) / 1e6
-    rate = docs / report.seconds if report.seconds > 0 else 0.0
-    log.info(
-        "%s: %d file(s) done, %d skipped, %d failed; %s documents, %.1f MB in %.1fs (%.0f docs/s)",
-        stage,
-        len(report.done),
-        len(report.skipped),
-        len(report.failed),
-        f"{docs:,}",
-        mb,
-        report.seconds,
-        rate,
-    )
-    if totals.get("documents_quarantined"):
-        log.warning("%s: %d bad line(s) quarantined", stage, totals["documents_quarantined"])
-    if report.failed:
-        print(f"dolma {stage}: {len(report.failed)} file(s) failed:", file=sys.stderr)
-        for _key, message in report.failed:
-            print(f"  {message}", file=sys.stderr)
-        return 1
-    return 0
+def _load(target: str) -> Command:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def _schema_help(schema: Type[msgspec.Struct], prefix: str = "") -> List[str]:
@@ -187,19 +83,19 @@ def _split_config_args(argv: Sequence[str]) -> tuple[Optional[str], Optional[str
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = _commands()
+    commands = COMMANDS
     try:
         config_path, command, rest, want_help = _split_config_args(argv)
         if command is None or (want_help and command not in commands):
             parser = argparse.ArgumentParser(prog="dolma", description="Build LLM pretraining corpora.")
-            parser.add_argument("command", choices=sorted(commands), help=" | ".join(f"{k}: {c.help}" for k, c in commands.items()))
+            parser.add_argument("command", choices=sorted(commands), help=" | ".join(sorted(commands)))
             parser.add_argument("-c", "--config", help="YAML or JSON config file")
             parser.print_help(sys.stdout if want_help else sys.stderr)
             return 0 if want_help else 2
         if command not in commands:
             print(f"dolma: unknown command {command!r}; choose from {', '.join(sorted(commands))}", file=sys.stderr)
             return 2
-        cmd = commands[command]
+        cmd = _load(commands[command])
         if want_help:
             print(f"usage: dolma {command} [-c CONFIG] [--key value ...]\n\n{cmd.help}\n\nkeys:")
             print("\n".join(_schema_help(cmd.schema)))

@@ -13,11 +13,15 @@ import os
 import sysconfig
 from typing import Dict, Iterator, List
 
+import logging
+
 import msgspec
 
+from dolma.commands import Command
+from dolma.config import ConfigStruct
 from dolma.io import AtomicWriter
 
-__all__ = ["build_sample_corpus"]
+__all__ = ["build_sample_corpus", "SAMPLE_CORPUS"]
 
 _ADDED = "2025-01-01T00:00:00.000Z"
 
@@ -91,3 +95,20 @@ def build_sample_corpus(destination: str, max_files: int = 400, docs_per_shard: 
     for source in list(buffers):
         flush(source)
     return counts
+
+
+class SampleCorpusConfig(ConfigStruct):
+    destination: str = "quickstart"
+    max_files: int = 400
+
+
+def run_sample_corpus(config: SampleCorpusConfig) -> int:
+    counts = build_sample_corpus(config.destination, max_files=config.max_files)
+    summary = ", ".join(f"{n} {source}" for source, n in counts.items())
+    logging.getLogger("dolma").info("sample corpus: %s documents in %s/documents", summary, config.destination)
+    return 0
+
+
+SAMPLE_CORPUS = Command(
+    SampleCorpusConfig, run_sample_corpus, "write a small real corpus (Python stdlib code and docstrings)"
+)
