@@ -10,7 +10,6 @@ import argparse
 import importlib
 import logging
 import sys
-from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Type
 
 import msgspec

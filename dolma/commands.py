@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Type
+from typing import Any, Callable, Type
 
 import msgspec
 
