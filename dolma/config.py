@@ -10,7 +10,7 @@ import difflib
 import json
 import os
 import re
-from typing import Any, Dict, List, Optional, Sequence, Type, TypeVar
+from typing import Any, Dict, List, Literal, Optional, Sequence, Type, TypeVar
 
 import msgspec
 import yaml
@@ -20,6 +20,7 @@ from dolma.errors import ConfigError
 __all__ = [
     "ConfigStruct",
     "WorkDirConfig",
+    "ExecutorConfig",
     "ProfileConfig",
     "load_file",
     "parse_flags",
@@ -41,6 +42,17 @@ class WorkDirConfig(ConfigStruct):
 
     input: Optional[str] = None
     output: Optional[str] = None
+
+
+class ExecutorConfig(ConfigStruct):
+    """Where a stage's work units run: ``local`` (process pool) or ``ray`` (a Ray cluster)."""
+
+    backend: Literal["local", "ray"] = "local"
+    address: Optional[str] = None
+    """Ray cluster address (``auto``: the running cluster; ``ray://host:10001``); none starts a local one."""
+    num_cpus_per_worker: float = 1.0
+    max_retries: int = 3
+    """Ray: times a unit is retried when its worker dies (node lost, preempted); units are idempotent."""
 
 
 class ProfileConfig(ConfigStruct):

@@ -18,9 +18,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple
 
+from dolma.config import ExecutorConfig
 from dolma.errors import DolmaError
 
-__all__ = ["Stage", "WorkUnit", "Progress", "RunReport", "execute"]
+__all__ = ["Stage", "WorkUnit", "Progress", "RunReport", "execute", "run_unit", "describe_error"]
 
 log = logging.getLogger("dolma")
 
@@ -91,7 +92,7 @@ class RunReport:
         return out
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     if isinstance(exc, DolmaError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
@@ -110,17 +111,19 @@ def _worker_init(stage: Stage, progress_queue: Any) -> None:
     try:
         stage.setup()
     except Exception as exc:  # reported for each unit this worker is given, instead of a broken pool
-        _WORKER_SETUP_ERROR = f"worker setup failed: {_describe(exc)}"
+        _WORKER_SETUP_ERROR = f"worker setup failed: {describe_error(exc)}"
 
 
-def _run_one(stage: Stage, unit: WorkUnit, sink: Any, debug: bool) -> Tuple[str, Any]:
+def run_unit(stage: Stage, unit: WorkUnit, sink: Any, debug: bool) -> Tuple[str, Any]:
+    """Run one unit in this process: ``("done", counts)`` or ``("failed", (message, traceback))``; progress
+    goes to ``sink.put((files, documents, bytes))``. Every backend calls this."""
     progress = Progress(sink)
     try:
         counts = stage.run(unit, progress)
     except Exception as exc:  # reported to the parent; the other units go on
         detail = traceback.format_exc() if debug or not isinstance(exc, DolmaError) else ""
         progress.flush()
-        return "failed", (_describe(exc), detail)
+        return "failed", (describe_error(exc), detail)
     progress.flush(files=1)
     return "done", counts
 
@@ -128,7 +131,7 @@ def _run_one(stage: Stage, unit: WorkUnit, sink: Any, debug: bool) -> Tuple[str,
 def _worker_run(unit: WorkUnit, debug: bool) -> Tuple[str, Any]:
     if _WORKER_SETUP_ERROR is not None:
         return "failed", (_WORKER_SETUP_ERROR, "")
-    return _run_one(_WORKER_STAGE, unit, _WORKER_QUEUE, debug)
+    return run_unit(_WORKER_STAGE, unit, _WORKER_QUEUE, debug)
 
 
 # --- parent side -------------------------------------------------------------------------------------------
@@ -164,8 +167,13 @@ def execute(
     ignore_existing: bool = False,
     progress_bar: Optional[bool] = None,
     debug: bool = False,
+    executor: Optional[ExecutorConfig] = None,
 ) -> RunReport:
-    """Run every unit not already done; units run largest first so the slowest starts early."""
+    """Run every unit not already done; units run largest first so the slowest starts early.
+
+    ``executor.backend`` picks where: ``local`` (this machine: in-process for one process or one unit, else a
+    process pool) or ``ray`` (Ray tasks on a cluster, ``processes`` workers in all).
+    """
     report = RunReport()
     start = time.monotonic()
     todo: List[WorkUnit] = []
@@ -179,7 +187,11 @@ def execute(
     todo.sort(key=lambda u: -u.size)
     bar = _Bar(len(todo), stage.name, progress_bar)
     try:
-        if processes <= 1 or len(todo) <= 1:
+        if executor is not None and executor.backend == "ray":
+            from dolma.ray_executor import execute_on_ray
+
+            execute_on_ray(stage, todo, processes, bar.add, lambda u, s, v: _record(report, u, s, v), debug, executor)
+        elif processes <= 1 or len(todo) <= 1:
             _execute_inline(stage, todo, bar, report, debug)
         else:
             _execute_pool(stage, todo, processes, bar, report, debug)
@@ -214,11 +226,11 @@ def _execute_inline(stage: Stage, todo: List[WorkUnit], bar: _Bar, report: RunRe
         stage.setup()
     except Exception as exc:
         for unit in todo:
-            _record(report, unit, "failed", (f"setup failed: {_describe(exc)}", ""))
+            _record(report, unit, "failed", (f"setup failed: {describe_error(exc)}", ""))
         return
     sink = _QueueToBar(bar)
     for unit in todo:
-        status, value = _run_one(stage, unit, sink, debug)
+        status, value = run_unit(stage, unit, sink, debug)
         _record(report, unit, status, value)
 
 
@@ -256,7 +268,7 @@ def _execute_pool(
                         try:
                             status, value = fut.result()
                         except Exception as exc:  # the worker died (killed, out of memory, broken setup)
-                            status, value = "failed", (f"worker process failed: {_describe(exc)}", "")
+                            status, value = "failed", (f"worker process failed: {describe_error(exc)}", "")
                         _record(report, unit, status, value)
             except KeyboardInterrupt:
                 pool.shutdown(wait=False, cancel_futures=True)

@@ -30,7 +30,9 @@ def run_tag(config: TagConfig) -> int:
         log.info("profiling runs the work in this process: using 1 process")
         processes = 1
     with profiled(config.profile):
-        report = execute(stage, units, processes=processes, ignore_existing=config.ignore_existing, debug=config.debug)
+        report = execute(
+            stage, units, processes, config.ignore_existing, debug=config.debug, executor=config.executor
+        )
     return summarise("tag", report)
 
 

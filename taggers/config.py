@@ -6,7 +6,7 @@ from typing import List, Literal, Optional
 
 import msgspec
 
-from dolma.config import ConfigStruct, ProfileConfig, WorkDirConfig
+from dolma.config import ConfigStruct, ExecutorConfig, ProfileConfig, WorkDirConfig
 
 __all__ = ["TagConfig", "ListConfig"]
 
@@ -22,6 +22,8 @@ class TagConfig(ConfigStruct):
     experiment: Optional[str] = None
     """Attribute set name; without it each tagger writes its own set named after the tagger (as in Dolma)."""
     processes: int = 1
+    executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
+    """`backend: local` (default) or `ray` (`address`: the cluster; `processes`: Ray workers in all)."""
     ignore_existing: bool = False
     """Rerun units even when their manifests say they are done."""
     on_error: Literal["fail", "skip"] = "fail"

@@ -25,7 +25,9 @@ def run_tag(**kwargs):
     config = resolve(TagConfig, kwargs)
     stage = TagStage(config)
     stage.setup_plugins()
-    return execute(stage, stage.units(), processes=config.processes, ignore_existing=config.ignore_existing)
+    return execute(
+        stage, stage.units(), config.processes, config.ignore_existing, executor=config.executor
+    )
 
 
 def corpus(tmp_path, n_files=2, ext=".jsonl.gz"):

@@ -1,0 +1,47 @@
+"""The Ray backend runs the same units as the local executor and must produce the same bytes."""
+
+import os
+
+import pytest
+
+from tests.test_tag_stage import PLUGIN, corpus, run_tag
+
+ray = pytest.importorskip("ray", reason="the ray extra is part of the dev install")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    # a local 2-CPU cluster; workers find the plugin by path like local workers do
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+def test_tag_on_ray_matches_local_bytes(tmp_path, ray_cluster):
+    root = corpus(tmp_path, n_files=4)
+    args = dict(documents=[f"{root}/documents/*.gz"], taggers=["test_cool_words", "test_word_spans"])
+    assert run_tag(**args, experiment="e", destination=[str(tmp_path / "local")]).ok
+    report = run_tag(
+        **args, experiment="e", destination=[str(tmp_path / "ray")], processes=2, executor={"backend": "ray"}
+    )
+    assert report.ok and len(report.done) == 4
+    for i in range(4):
+        name = f"part-{i}.jsonl.gz"
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()
+        assert os.path.exists(tmp_path / "ray" / (name + ".manifest.json"))
+    # a rerun on Ray skips what is done
+    again = run_tag(**args, experiment="e", destination=[str(tmp_path / "ray")], executor={"backend": "ray"})
+    assert len(again.skipped) == 4
+
+
+def test_ray_reports_failed_units_with_reasons(tmp_path, ray_cluster):
+    root = tmp_path / "corpus"
+    (root / "documents").mkdir(parents=True)
+    (root / "documents/bad.jsonl").write_text('{"id": "1", "text": "ok"}\n{"id": 2}\n')
+    (root / "documents/good.jsonl").write_text('{"id": "1", "text": "ok"}\n')
+    report = run_tag(
+        documents=[f"{root}/documents/*.jsonl"], taggers=["test_cool_words"], experiment="e", processes=2,
+        executor={"backend": "ray"}, tagger_modules=[PLUGIN],
+    )
+    assert [k.rsplit("/", 1)[1] for k, _ in report.done] == ["good.jsonl"]
+    assert report.failed == [(f"{root}/documents/bad.jsonl", f"{root}/documents/bad.jsonl:2: wrong type: Expected `str`, got `int` - at `$.id`")]
