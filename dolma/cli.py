@@ -28,6 +28,13 @@ COMMANDS: Dict[str, str] = {
     "tag": "dolma.taggers.cli:TAG",
     "list": "dolma.taggers.cli:LIST",
     "sample-corpus": "dolma.sample_corpus:SAMPLE_CORPUS",
+    "tokens": "dolma.tokens.cli:TOKENS",
+    "mix": "dolma.mixers.cli:MIX",
+    "train-ft": "dolma.taggers.train_ft:TRAIN_FT",
+    "import": "dolma.readers.cli:IMPORT",
+    "warc": "dolma.readers.cli:WARC",
+    "export": "dolma.readers.cli:EXPORT",
+    "dedupe": "dolma.dedup.cli:DEDUPE",
 }
 
 
@@ -102,9 +109,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         file_data = load_file(config_path) if config_path else {}
         config = resolve(cmd.schema, file_data, parse_flags(cmd.schema, rest))
         debug = bool(getattr(config, "debug", False))
-        logging.basicConfig(
-            level=logging.DEBUG if debug else logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
-        )
+        # our messages at INFO (DEBUG with --debug); libraries (boto, ray, ...) only when they warn
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+        logging.getLogger("dolma").setLevel(logging.DEBUG if debug else logging.INFO)
         return cmd.run(config)
     except DolmaError as exc:
         print(f"dolma: {exc}", file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["DolmaError", "ConfigError", "InputError", "UnitFailed"]
+__all__ = ["DolmaError", "ConfigError", "InputError", "StorageError", "TransientStorageError"]
 
 
 class DolmaError(Exception):
@@ -26,5 +26,10 @@ class InputError(DolmaError):
         super().__init__(f"{where}: {reason}")
 
 
-class UnitFailed(DolmaError):
-    """A work unit failed; the message says which one and why."""
+class StorageError(DolmaError):
+    """Storage refused a request for good (access denied, no such bucket): retrying will not help."""
+
+
+class TransientStorageError(StorageError):
+    """Storage kept failing (5xx, throttling, resets, timeouts) past the per-request retries; the unit that met it
+    is retried as a whole."""

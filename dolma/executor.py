@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple
 
 from dolma.config import ExecutorConfig
-from dolma.errors import DolmaError
+from dolma.errors import DolmaError, TransientStorageError
 
 __all__ = ["Stage", "WorkUnit", "Progress", "RunReport", "execute", "run_unit", "describe_error"]
 
 log = logging.getLogger("dolma")
+
+# first wait before a unit that met a transient storage error runs again; doubles each time
+RETRY_BASE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -114,24 +117,38 @@ def _worker_init(stage: Stage, progress_queue: Any) -> None:
         _WORKER_SETUP_ERROR = f"worker setup failed: {describe_error(exc)}"
 
 
-def run_unit(stage: Stage, unit: WorkUnit, sink: Any, debug: bool) -> Tuple[str, Any]:
+def run_unit(stage: Stage, unit: WorkUnit, sink: Any, debug: bool, retries: int = 0) -> Tuple[str, Any]:
     """Run one unit in this process: ``("done", counts)`` or ``("failed", (message, traceback))``; progress
-    goes to ``sink.put((files, documents, bytes))``. Every backend calls this."""
-    progress = Progress(sink)
-    try:
-        counts = stage.run(unit, progress)
-    except Exception as exc:  # reported to the parent; the other units go on
-        detail = traceback.format_exc() if debug or not isinstance(exc, DolmaError) else ""
-        progress.flush()
-        return "failed", (describe_error(exc), detail)
-    progress.flush(files=1)
-    return "done", counts
+    goes to ``sink.put((files, documents, bytes))``. Every backend calls this.
+
+    A unit that meets a transient storage error is run again from the start, ``retries`` times, with backoff:
+    its outputs were never published, so a retry cannot duplicate anything.
+    """
+    for attempt in range(retries + 1):
+        progress = Progress(sink)
+        try:
+            counts = stage.run(unit, progress)
+        except TransientStorageError as exc:
+            progress.flush()
+            if attempt < retries:
+                delay = min(RETRY_BASE_SECONDS * 2**attempt, 60.0)
+                log.warning("%s: %s; retrying in %.0fs (%d/%d)", unit.key, exc, delay, attempt + 1, retries)
+                time.sleep(delay)
+                continue
+            return "failed", (f"{describe_error(exc)} (after {retries} retries)", "")
+        except Exception as exc:  # reported to the parent; the other units go on
+            detail = traceback.format_exc() if debug or not isinstance(exc, DolmaError) else ""
+            progress.flush()
+            return "failed", (describe_error(exc), detail)
+        progress.flush(files=1)
+        return "done", counts
+    raise AssertionError("unreachable")
 
 
-def _worker_run(unit: WorkUnit, debug: bool) -> Tuple[str, Any]:
+def _worker_run(unit: WorkUnit, debug: bool, retries: int) -> Tuple[str, Any]:
     if _WORKER_SETUP_ERROR is not None:
         return "failed", (_WORKER_SETUP_ERROR, "")
-    return run_unit(_WORKER_STAGE, unit, _WORKER_QUEUE, debug)
+    return run_unit(_WORKER_STAGE, unit, _WORKER_QUEUE, debug, retries)
 
 
 # --- parent side -------------------------------------------------------------------------------------------
@@ -168,8 +185,10 @@ def execute(
     progress_bar: Optional[bool] = None,
     debug: bool = False,
     executor: Optional[ExecutorConfig] = None,
+    ordered: bool = False,
 ) -> RunReport:
-    """Run every unit not already done; units run largest first so the slowest starts early.
+    """Run every unit not already done; units run largest first so the slowest starts early, or, when
+    ``ordered``, start in the order given (for a stage whose units hand work on to each other in sequence).
 
     ``executor.backend`` picks where: ``local`` (this machine: in-process for one process or one unit, else a
     process pool) or ``ray`` (Ray tasks on a cluster, ``processes`` workers in all).
@@ -184,17 +203,19 @@ def execute(
             todo.append(unit)
     if report.skipped:
         log.info("%s: %d of %d files already done, skipping them", stage.name, len(report.skipped), len(units))
-    todo.sort(key=lambda u: -u.size)
+    if not ordered:
+        todo.sort(key=lambda u: -u.size)
     bar = _Bar(len(todo), stage.name, progress_bar)
+    executor = executor or ExecutorConfig()
     try:
-        if executor is not None and executor.backend == "ray":
+        if executor.backend == "ray":
             from dolma.ray_executor import execute_on_ray
 
             execute_on_ray(stage, todo, processes, bar.add, lambda u, s, v: _record(report, u, s, v), debug, executor)
         elif processes <= 1 or len(todo) <= 1:
-            _execute_inline(stage, todo, bar, report, debug)
+            _execute_inline(stage, todo, bar, report, debug, executor.max_retries)
         else:
-            _execute_pool(stage, todo, processes, bar, report, debug)
+            _execute_pool(stage, todo, processes, bar, report, debug, executor.max_retries)
     finally:
         bar.close()
     report.seconds = time.monotonic() - start
@@ -219,7 +240,9 @@ class _QueueToBar:
         self.bar.add(*item)
 
 
-def _execute_inline(stage: Stage, todo: List[WorkUnit], bar: _Bar, report: RunReport, debug: bool) -> None:
+def _execute_inline(
+    stage: Stage, todo: List[WorkUnit], bar: _Bar, report: RunReport, debug: bool, retries: int
+) -> None:
     if not todo:
         return
     try:
@@ -230,7 +253,7 @@ def _execute_inline(stage: Stage, todo: List[WorkUnit], bar: _Bar, report: RunRe
         return
     sink = _QueueToBar(bar)
     for unit in todo:
-        status, value = run_unit(stage, unit, sink, debug)
+        status, value = run_unit(stage, unit, sink, debug, retries)
         _record(report, unit, status, value)
 
 
@@ -248,7 +271,7 @@ def _drain(progress_queue: Any, bar: _Bar, stop: threading.Event) -> None:
 
 
 def _execute_pool(
-    stage: Stage, todo: List[WorkUnit], processes: int, bar: _Bar, report: RunReport, debug: bool
+    stage: Stage, todo: List[WorkUnit], processes: int, bar: _Bar, report: RunReport, debug: bool, retries: int
 ) -> None:
     # spawn: workers start clean (no inherited locks, threads or S3 clients) and load their models once
     ctx = multiprocessing.get_context("spawn")
@@ -259,7 +282,7 @@ def _execute_pool(
     workers = min(processes, len(todo))
     try:
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(stage, progress_queue)) as pool:
-            pending: Dict[Future, WorkUnit] = {pool.submit(_worker_run, unit, debug): unit for unit in todo}
+            pending: Dict[Future, WorkUnit] = {pool.submit(_worker_run, unit, debug, retries): unit for unit in todo}
             try:
                 while pending:
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)

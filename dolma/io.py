@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import uuid
 from typing import IO, Any, Iterator, Optional
 
 from dolma import paths
@@ -26,11 +25,12 @@ __all__ = [
     "exists",
     "file_size",
     "remove",
-    "TMP_MARK",
+    "TMP_SUFFIX",
 ]
 
-# temporary files carry this mark in their name so a later run can recognise and clean up leftovers
-TMP_MARK = ".tmp-"
+# a file's temporary name is `.<name>.tmp-dolma`: fixed, so a rerun after a kill overwrites (and then renames)
+# what the killed run left instead of piling up leftovers; hidden, so globs never pick it up
+TMP_SUFFIX = ".tmp-dolma"
 _READ_CHUNK = 1 << 20
 
 
@@ -191,7 +191,7 @@ class _HashingWriter(io.RawIOBase):
 class AtomicWriter:
     """Write a file that appears under its final name only when :meth:`commit` succeeds.
 
-    Locally the bytes go to ``.<name>.tmp-<random>`` in the target folder and are renamed; on S3 they stream
+    Locally the bytes go to ``.<name>.tmp-dolma`` in the target folder and are renamed; on S3 they stream
     into a multipart upload that commit completes and abort cancels. Compression follows the extension and
     is deterministic (gzip headers carry no time stamp), so the same content gives the same bytes.
     ``sha256``/``bytes_written`` describe the stored bytes once committed.
@@ -210,7 +210,7 @@ class AtomicWriter:
             folder, name = os.path.split(path)
             if folder:
                 os.makedirs(folder, exist_ok=True)
-            self._tmp = os.path.join(folder, f".{name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
+            self._tmp = os.path.join(folder, f".{name}{TMP_SUFFIX}")
             self._sink = open(self._tmp, "wb")
         self._hasher = _HashingWriter(self._sink)
         kind = compression_of(path)
@@ -256,9 +256,7 @@ class AtomicWriter:
                 if os.path.exists(self._tmp):
                     os.remove(self._tmp)
         else:
-            terminate = getattr(self._sink, "terminate", None)
-            if terminate is not None:
-                terminate()
+            self._sink.terminate()
 
     def __enter__(self) -> "AtomicWriter":
         return self
@@ -273,12 +271,3 @@ class AtomicWriter:
 def write_bytes_atomic(path: str, data: bytes) -> None:
     with AtomicWriter(path) as w:
         w.write(data)
-
-
-def iter_tmp_leftovers(folder: str) -> Iterator[str]:
-    """Temporary files an interrupted run left in a local folder."""
-    if paths.is_s3(folder) or not os.path.isdir(folder):
-        return
-    for name in os.listdir(folder):
-        if name.startswith(".") and TMP_MARK in name:
-            yield os.path.join(folder, name)

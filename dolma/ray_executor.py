@@ -49,10 +49,10 @@ class _Worker:
         except Exception as exc:  # reported for every unit given to this worker
             self._setup_error = f"worker setup failed: {describe_error(exc)}"
 
-    def run(self, unit: WorkUnit, debug: bool) -> Tuple[str, Any]:
+    def run(self, unit: WorkUnit, debug: bool, retries: int) -> Tuple[str, Any]:
         if self._setup_error:
             return "failed", (self._setup_error, "")
-        return run_unit(self._stage, unit, self._sink, debug)
+        return run_unit(self._stage, unit, self._sink, debug, retries)
 
 
 def _drain(queue: Any, add: Callable[[int, int, int], None], stop: threading.Event) -> None:
@@ -99,7 +99,7 @@ def execute_on_ray(
         while queued or pending:
             while queued and idle:
                 actor, unit = idle.pop(), queued.pop(0)
-                pending[actor.run.remote(unit, debug)] = (unit, actor)
+                pending[actor.run.remote(unit, debug, config.max_retries)] = (unit, actor)
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
                 unit, actor = pending.pop(ref)

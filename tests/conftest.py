@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 from typing import Any, Dict, Iterator, List
 
@@ -41,6 +42,7 @@ def s3_server() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 with bucket ``corpus``; AWS_* variables point boto3 (and workers) at it."""
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the server logs every request at INFO
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{server._server.server_port}"  # port 0: the OS picked a free port
@@ -48,7 +50,7 @@ def s3_server() -> Iterator[str]:
     os.environ.update(
         AWS_ENDPOINT_URL=endpoint,
         AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SECRET_ACCESS_KEY="s3-secret-never-printed",
         AWS_DEFAULT_REGION="us-east-1",
     )
     os.environ.pop("AWS_PROFILE", None)
