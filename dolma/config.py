@@ -52,7 +52,8 @@ class ExecutorConfig(ConfigStruct):
     """Ray cluster address (``auto``: the running cluster; ``ray://host:10001``); none starts a local one."""
     num_cpus_per_worker: float = 1.0
     max_retries: int = 3
-    """Ray: times a unit is retried when its worker dies (node lost, preempted); units are idempotent."""
+    """Times a unit runs again after a transient storage error outlasted the per-request retries, or (Ray) after
+    its worker died; units publish nothing until they finish, so a retry cannot duplicate output."""
 
 
 class ProfileConfig(ConfigStruct):
