@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue as queue_mod
 import sys
 import threading
@@ -18,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple
 
+from dolma import io as dio
 from dolma.config import ExecutorConfig
 from dolma.errors import DolmaError, TransientStorageError
 
@@ -31,11 +33,13 @@ RETRY_BASE_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class WorkUnit:
-    """One input shard: ``key`` names it in messages (its path); ``size`` is its stored size in bytes."""
+    """One input shard: ``key`` names it in messages (its path); ``size`` is its stored size in bytes;
+    ``outputs`` are the files it publishes (their folders are cleared of stale temporary files first)."""
 
     key: str
     size: int = 0
     payload: Any = None
+    outputs: Tuple[str, ...] = ()
 
 
 class Progress:
@@ -108,9 +112,17 @@ _WORKER_QUEUE: Any = None
 _WORKER_SETUP_ERROR: Optional[str] = None
 
 
-def _worker_init(stage: Stage, progress_queue: Any) -> None:
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose driver was killed stops at once instead of finishing (and racing a rerun on) its unit."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _worker_init(stage: Stage, progress_queue: Any, parent: int) -> None:
     global _WORKER_STAGE, _WORKER_QUEUE, _WORKER_SETUP_ERROR
     _WORKER_STAGE, _WORKER_QUEUE = stage, progress_queue
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     try:
         stage.setup()
     except Exception as exc:  # reported for each unit this worker is given, instead of a broken pool
@@ -205,6 +217,9 @@ def execute(
         log.info("%s: %d of %d files already done, skipping them", stage.name, len(report.skipped), len(units))
     if not ordered:
         todo.sort(key=lambda u: -u.size)
+    stale = dio.remove_stale_temps({os.path.dirname(path) for unit in todo for path in unit.outputs})
+    if stale:
+        log.info("%s: removed %d temporary file(s) left by an interrupted run", stage.name, stale)
     bar = _Bar(len(todo), stage.name, progress_bar)
     executor = executor or ExecutorConfig()
     try:
@@ -281,7 +296,7 @@ def _execute_pool(
     drainer.start()
     workers = min(processes, len(todo))
     try:
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(stage, progress_queue)) as pool:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(stage, progress_queue, os.getpid())) as pool:
             pending: Dict[Future, WorkUnit] = {pool.submit(_worker_run, unit, debug, retries): unit for unit in todo}
             try:
                 while pending:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from typing import IO, Any, Iterator, Optional
+import uuid
+from typing import IO, Any, Iterable, Optional
 
 from dolma import paths
 from dolma.errors import InputError
@@ -25,12 +26,13 @@ __all__ = [
     "exists",
     "file_size",
     "remove",
-    "TMP_SUFFIX",
+    "TMP_MARK",
+    "remove_stale_temps",
 ]
 
-# a file's temporary name is `.<name>.tmp-dolma`: fixed, so a rerun after a kill overwrites (and then renames)
-# what the killed run left instead of piling up leftovers; hidden, so globs never pick it up
-TMP_SUFFIX = ".tmp-dolma"
+# a file is written as `.<name>.tmp-<random>` (hidden, so globs never pick it up) and renamed when complete;
+# the random part keeps a writer from a killed run (a worker orphaned for a moment) off a new run's file
+TMP_MARK = ".tmp-"
 _READ_CHUNK = 1 << 20
 
 
@@ -191,7 +193,7 @@ class _HashingWriter(io.RawIOBase):
 class AtomicWriter:
     """Write a file that appears under its final name only when :meth:`commit` succeeds.
 
-    Locally the bytes go to ``.<name>.tmp-dolma`` in the target folder and are renamed; on S3 they stream
+    Locally the bytes go to ``.<name>.tmp-<random>`` in the target folder and are renamed; on S3 they stream
     into a multipart upload that commit completes and abort cancels. Compression follows the extension and
     is deterministic (gzip headers carry no time stamp), so the same content gives the same bytes.
     ``sha256``/``bytes_written`` describe the stored bytes once committed.
@@ -210,7 +212,7 @@ class AtomicWriter:
             folder, name = os.path.split(path)
             if folder:
                 os.makedirs(folder, exist_ok=True)
-            self._tmp = os.path.join(folder, f".{name}{TMP_SUFFIX}")
+            self._tmp = os.path.join(folder, f".{name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
             self._sink = open(self._tmp, "wb")
         self._hasher = _HashingWriter(self._sink)
         kind = compression_of(path)
@@ -271,3 +273,17 @@ class AtomicWriter:
 def write_bytes_atomic(path: str, data: bytes) -> None:
     with AtomicWriter(path) as w:
         w.write(data)
+
+
+def remove_stale_temps(folders: Iterable[str]) -> int:
+    """Delete the temporary files interrupted runs left in these local folders; returns how many."""
+    removed = 0
+    for folder in folders:
+        if paths.is_s3(folder) or not os.path.isdir(folder):
+            continue  # S3 has no temporary objects: stale multipart uploads are aborted per key
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") and TMP_MARK in entry.name and entry.is_file():
+                    os.remove(entry.path)
+                    removed += 1
+    return removed
