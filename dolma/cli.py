@@ -28,6 +28,7 @@ COMMANDS: Dict[str, str] = {
     "tag": "dolma.taggers.cli:TAG",
     "list": "dolma.taggers.cli:LIST",
     "sample-corpus": "dolma.sample_corpus:SAMPLE_CORPUS",
+    "stat": "dolma.stat:STAT",
     "tokens": "dolma.tokens.cli:TOKENS",
     "mix": "dolma.mixers.cli:MIX",
     "train-ft": "dolma.taggers.train_ft:TRAIN_FT",
