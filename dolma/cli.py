@@ -29,6 +29,7 @@ COMMANDS: Dict[str, str] = {
     "list": "dolma.taggers.cli:LIST",
     "sample-corpus": "dolma.sample_corpus:SAMPLE_CORPUS",
     "stat": "dolma.stat:STAT",
+    "verify": "dolma.release:VERIFY",
     "tokens": "dolma.tokens.cli:TOKENS",
     "mix": "dolma.mixers.cli:MIX",
     "train-ft": "dolma.taggers.train_ft:TRAIN_FT",
@@ -108,6 +109,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print("\n".join(_schema_help(cmd.schema)))
             return 0
         file_data = load_file(config_path) if config_path else {}
+        if cmd.positional and rest and not rest[0].startswith("-"):
+            rest = [f"--{cmd.positional}", rest[0], *rest[1:]]
         config = resolve(cmd.schema, file_data, parse_flags(cmd.schema, rest))
         debug = bool(getattr(config, "debug", False))
         # our messages at INFO (DEBUG with --debug); libraries (boto, ray, ...) only when they warn

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Type
+from typing import Any, Callable, Optional, Type
 
 import msgspec
 
@@ -23,11 +23,12 @@ log = logging.getLogger("dolma")
 @dataclass(frozen=True)
 class Command:
     """A sub-command: its config schema, the function that runs a resolved config (returns the exit code),
-    and a one-line help."""
+    a one-line help, and the config key that a bare argument sets (``dolma verify DIR``), if any."""
 
     schema: Type[msgspec.Struct]
     run: Callable[[Any], int]
     help: str
+    positional: Optional[str] = None
 
 
 class profiled:
