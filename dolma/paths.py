@@ -168,11 +168,12 @@ class CorpusPath:
     rel: str
 
     @classmethod
-    def parse(cls, path: str) -> "CorpusPath":
+    def parse(cls, path: str, documents_dir: str = DOCUMENTS_DIR) -> "CorpusPath":
+        """``documents_dir`` names the folder that splits prefix and ``rel`` (Dolma's ``document_dir``)."""
         parts = path.split("/")
         # the last `documents` folder wins: `/data/documents/x/documents/y.gz` → rel `y.gz`
         for i in range(len(parts) - 2, -1, -1):
-            if parts[i] == DOCUMENTS_DIR:
+            if parts[i] == documents_dir:
                 prefix = "/".join(parts[:i]) + "/" if i > 0 else ""
                 return cls(path=path, prefix=prefix, rel="/".join(parts[i + 1 :]))
         return cls(path=path, prefix=None, rel=parts[-1])

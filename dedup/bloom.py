@@ -1,0 +1,213 @@
+"""A Bloom filter whose bits can live in shared memory, hashed with xxhash and probed with numpy in batches.
+
+Keys are hashed once to 128 bits (:func:`hash_keys`, run in parallel by the workers); the filter only sees those
+hashes. Bit positions use double hashing: with the digest's bytes 0-7 and 8-15 read as little-endian unsigned
+64-bit ``h1`` and ``h2`` (``h2`` forced odd), probe ``i`` (``0 <= i < k``) is ``g = h1 + i*h2 mod 2**64`` and its
+bit is ``floor((g >> 11) * m / 2**53)``, so any ``m`` works without a modulo (and the size stays what the false
+positive rate asks for, not a power of two).
+
+File format (version 1), all integers little-endian::
+
+    offset size  field
+    0      8     magic b"DOLMABLM"
+    8      4     format version (1)
+    12     4     k, the number of hash probes per key
+    16     8     m, the number of bits (a multiple of 64)
+    24     8     seed given to xxh3_128
+    32     16    hash function name, ASCII, NUL-padded: b"xxh3_128"
+    48     16    reserved, zero
+    64     m/8   the bits: bit j is bit (j & 7) of byte (j >> 3)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import struct
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import xxhash
+
+from dolma import io as dio
+from dolma.errors import ConfigError
+
+__all__ = ["BloomParams", "BloomFilter", "hash_keys", "HEADER_SIZE", "MAGIC"]
+
+MAGIC = b"DOLMABLM"
+VERSION = 1
+HASH_NAME = b"xxh3_128"
+HEADER_SIZE = 64
+_HEADER = struct.Struct("<8sIIQQ16s16x")
+_DEFAULT_K = 7  # when only a size is given: optimal for ~10 bits per key (about 1% false positives)
+_COPY_CHUNK = 1 << 26
+CHUNK = 1 << 16  # keys probed together
+
+
+@dataclass(frozen=True)
+class BloomParams:
+    m: int  # bits
+    k: int  # probes per key
+    seed: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        return self.m // 8
+
+    @staticmethod
+    def sized(
+        size_in_bytes: int = 0, estimated_count: int = 0, false_positive_rate: float = 0.0, seed: int = 0
+    ) -> Optional["BloomParams"]:
+        """Parameters from an explicit size or from a count and a rate; ``None`` when neither is given."""
+        if size_in_bytes < 0 or estimated_count < 0:
+            raise ConfigError("`bloom_filter`: sizes and counts cannot be negative")
+        if size_in_bytes > 0:
+            m = max(64, (size_in_bytes * 8) // 64 * 64)
+        elif estimated_count > 0 and false_positive_rate > 0:
+            if not 0 < false_positive_rate < 1:
+                raise ConfigError(
+                    f"`bloom_filter.desired_false_positive_rate`: expected a number between 0 and 1, got {false_positive_rate}"
+                )
+            bits = -estimated_count * math.log(false_positive_rate) / (math.log(2) ** 2)
+            m = max(64, math.ceil(bits / 64) * 64)
+        else:
+            return None
+        k = max(1, round(m / estimated_count * math.log(2))) if estimated_count > 0 else _DEFAULT_K
+        return BloomParams(m=m, k=k, seed=seed)
+
+    def header(self) -> bytes:
+        return _HEADER.pack(MAGIC, VERSION, self.k, self.m, self.seed, HASH_NAME)
+
+    @staticmethod
+    def from_header(data: bytes, path: str) -> "BloomParams":
+        if len(data) < HEADER_SIZE or data[:8] != MAGIC:
+            raise ConfigError(f"{path}: not a Bloom filter file of this toolkit (bad magic bytes)")
+        magic, version, k, m, seed, name = _HEADER.unpack(data[:HEADER_SIZE])
+        if version != VERSION:
+            raise ConfigError(f"{path}: Bloom filter format version {version}; this version reads {VERSION}")
+        name = name.rstrip(b"\0")
+        if name != HASH_NAME:
+            raise ConfigError(f"{path}: Bloom filter hashed with {name.decode(errors='replace')!r}, not xxh3_128")
+        if k < 1 or m < 64 or m % 64:
+            raise ConfigError(f"{path}: corrupt Bloom filter header (m={m}, k={k})")
+        return BloomParams(m=m, k=k, seed=seed)
+
+
+def hash_keys(keys: Sequence[bytes], seed: int = 0) -> np.ndarray:
+    """128-bit xxh3 of each key as an ``(n, 2)`` uint64 array (``h1``, ``h2``)."""
+    fn: Callable[[bytes], bytes] = xxhash.xxh3_128_digest
+    if seed:
+        fn = functools.partial(xxhash.xxh3_128_digest, seed=seed)
+    return np.frombuffer(b"".join(map(fn, keys)), dtype="<u8").reshape(-1, 2)
+
+
+class BloomFilter:
+    """The bits of one filter over any writable buffer of ``params.nbytes`` bytes (shared memory or not)."""
+
+    def __init__(self, params: BloomParams, buffer: Any) -> None:
+        self.params = params
+        self.bits = np.frombuffer(buffer, dtype=np.uint8, count=params.nbytes)
+        self._scale = params.m / float(1 << 53)
+        self._steps = np.arange(params.k, dtype=np.uint64)
+
+    @classmethod
+    def in_memory(cls, params: BloomParams) -> "BloomFilter":
+        return cls(params, bytearray(params.nbytes))
+
+    def positions(self, hashes: np.ndarray) -> np.ndarray:
+        """The ``(n, k)`` bit positions of ``n`` hashed keys."""
+        g = np.multiply(hashes[:, 1:2] | np.uint64(1), self._steps[None, :])
+        g += hashes[:, 0:1]  # wraps mod 2**64
+        g >>= np.uint64(11)
+        x = g.astype(np.float64)
+        x *= self._scale
+        pos = x.astype(np.int64)
+        np.minimum(pos, self.params.m - 1, out=pos)
+        return pos
+
+    def test_and_set(self, hashes: np.ndarray, insert: bool = True) -> np.ndarray:
+        """For each key in order: was it seen before? Inserts the keys when ``insert``.
+
+        Keys are handled in chunks of ``CHUNK`` (cache-sized numpy work): a key is seen when all its bits were set
+        before its chunk, or when the same 128-bit hash occurs earlier in its chunk. The result depends only on
+        the keys and their order."""
+        seen = np.zeros(len(hashes), dtype=bool)
+        for start in range(0, len(hashes), CHUNK):
+            chunk = hashes[start : start + CHUNK]
+            pos = self.positions(chunk)
+            byte = pos >> 3
+            mask = np.left_shift(np.uint8(1), (pos & 7).astype(np.uint8))
+            unset = (self.bits[byte] & mask) == 0
+            found = ~unset.any(axis=1)
+            new = np.flatnonzero(~found)
+            if insert and len(new) > 1:  # a repeat within the chunk is new to the filter too
+                found[new[_repeats(chunk[new])]] = True
+            seen[start : start + len(chunk)] = found
+            if insert:
+                self._set(byte[unset], mask[unset])
+        return seen
+
+    def _set(self, byte: np.ndarray, mask: np.ndarray) -> None:
+        # a fancy-indexed |= loses all but one update to a repeated byte: redo those until none is missing
+        bits = self.bits
+        while len(byte):
+            bits[byte] |= mask
+            missing = (bits[byte] & mask) == 0
+            byte, mask = byte[missing], mask[missing]
+
+    def fill_ratio(self) -> float:
+        return float(np.unpackbits(self.bits).mean()) if self.params.m <= (1 << 27) else _sampled_fill(self.bits)
+
+    # --- files ------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def read_params(path: str) -> BloomParams:
+        with dio.open_read(path) as f:
+            return BloomParams.from_header(f.read(HEADER_SIZE), path)
+
+    def load(self, path: str) -> None:
+        """Fill the bits from ``path``, whose header must match this filter's parameters."""
+        with dio.open_read(path) as f:
+            found = BloomParams.from_header(f.read(HEADER_SIZE), path)
+            if found != self.params:
+                raise ConfigError(f"{path}: {describe(found)}, but the config asks for {describe(self.params)}")
+            view = memoryview(self.bits)
+            done = 0
+            while done < self.params.nbytes:
+                n = f.readinto(view[done : done + _COPY_CHUNK])  # type: ignore[attr-defined]
+                if not n:
+                    raise ConfigError(f"{path}: Bloom filter file is truncated ({done} of {self.params.nbytes} bytes of bits)")
+                done += n
+
+    def save(self, path: str) -> None:
+        with dio.AtomicWriter(path) as w:
+            w.write(self.params.header())
+            view = memoryview(self.bits)
+            for start in range(0, self.params.nbytes, _COPY_CHUNK):
+                w.write(view[start : start + _COPY_CHUNK])
+
+
+def describe(p: BloomParams) -> str:
+    return f"m={p.m:,} bits ({p.nbytes:,} bytes), k={p.k}, seed={p.seed}"
+
+
+def _repeats(hashes: np.ndarray) -> np.ndarray:
+    """True for every key whose 128-bit hash already occurred earlier in the array."""
+    h1 = hashes[:, 0]
+    order = np.argsort(h1, kind="stable")
+    s1 = h1[order]
+    s2 = hashes[order, 1]
+    same = np.zeros(len(order), dtype=bool)
+    same[1:] = (s1[1:] == s1[:-1]) & (s2[1:] == s2[:-1])
+    if not same.any():
+        return same
+    # equal hashes are adjacent and, thanks to the stable sort, in input order: all but the first repeat
+    out = np.zeros(len(order), dtype=bool)
+    out[order[same]] = True
+    return out
+
+
+def _sampled_fill(bits: np.ndarray, samples: int = 1 << 22) -> float:
+    idx = np.linspace(0, len(bits) - 1, num=min(samples, len(bits)), dtype=np.int64)
+    return float(np.unpackbits(bits[idx]).mean())

@@ -1,0 +1,107 @@
+"""``dolma dedupe``."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+from typing import Any, List, Optional
+
+from dolma import io as dio
+from dolma.commands import Command, summarise
+from dolma.config import render
+from dolma.dedup.bloom import BloomFilter, BloomParams, describe
+from dolma.dedup.config import DedupeConfig
+from dolma.errors import ConfigError
+from dolma.executor import WorkUnit, execute
+
+__all__ = ["DEDUPE", "run_dedupe", "resolve_params"]
+
+log = logging.getLogger("dolma")
+
+
+def resolve_params(config: DedupeConfig) -> BloomParams:
+    """The filter's shape: from the config, checked against the file's header when the file exists."""
+    bf = config.bloom_filter
+    if not bf.file:
+        raise ConfigError("missing required key `bloom_filter.file`: where the filter is loaded from and saved to")
+    asked = BloomParams.sized(bf.size_in_bytes, bf.estimated_doc_count, bf.desired_false_positive_rate)
+    if dio.exists(bf.file):
+        found = BloomFilter.read_params(bf.file)
+        if asked is not None and (asked.m, asked.k) != (found.m, found.k):
+            raise ConfigError(
+                f"{bf.file}: the existing Bloom filter has {describe(found)}, but the config asks for "
+                f"{describe(dataclasses.replace(asked, seed=found.seed))}; use the same sizing or another file"
+            )
+        return found
+    if bf.read_only:
+        raise ConfigError(f"`bloom_filter.read_only` needs an existing filter, and {bf.file} does not exist")
+    if asked is None:
+        raise ConfigError(
+            "size the Bloom filter: set `bloom_filter.size_in_bytes`, or `bloom_filter.estimated_doc_count` and "
+            "`bloom_filter.desired_false_positive_rate`"
+        )
+    return asked
+
+
+def run_dedupe(config: DedupeConfig) -> int:
+    from dolma.dedup.stage import DedupeStage, _Turns
+
+    if config.compression.input or config.compression.output:
+        raise ConfigError("`compression`: compression follows each file's extension (.gz, .zst or none); leave it unset")
+    params = resolve_params(config)
+    stage = DedupeStage(config, params)
+    units = stage.units()
+    if config.dryrun:
+        print(render(config), end="")
+        print(f"# {len(units)} documents file(s); Bloom filter {describe(params)}", file=sys.stderr)
+        return 0
+    insert = not config.bloom_filter.read_only
+    todo: List[WorkUnit] = []
+    done = 0
+    for unit in units:
+        if not config.ignore_existing and stage.is_done(unit):
+            done += 1
+            if insert:  # re-insert its keys so later files see the same filter as in one clean run
+                todo.append(dataclasses.replace(unit, payload=dataclasses.replace(unit.payload, replay=True)))
+        else:
+            todo.append(unit)
+    if done == len(units):
+        log.info("dedupe: all %d file(s) already done; nothing to do", len(units))
+        return 0
+    if done:
+        log.info("dedupe: %d of %d file(s) already done; their keys are re-inserted, in order", done, len(units))
+    pool = config.processes > 1 and len(todo) > 1
+    shm: Optional[Any] = None
+    try:
+        if pool:
+            from multiprocessing import shared_memory
+
+            shm = shared_memory.SharedMemory(create=True, size=params.nbytes)
+            bloom = BloomFilter(params, shm.buf)
+            stage.shm_name = shm.name
+            if insert:
+                stage.turns = _Turns()
+        else:
+            bloom = BloomFilter.in_memory(params)
+            stage.attach(bloom)
+        if dio.exists(config.bloom_filter.file or ""):
+            bloom.load(config.bloom_filter.file or "")
+        log.info("dedupe: Bloom filter %s, %s", describe(params), "read-only" if not insert else "read-write")
+        report = execute(stage, todo, processes=config.processes, ignore_existing=True, debug=config.debug, ordered=True)
+        if insert:
+            if report.ok:
+                bloom.save(config.bloom_filter.file or "")
+                log.info("dedupe: saved the Bloom filter to %s (%.1f%% of bits set)", config.bloom_filter.file, 100 * bloom.fill_ratio())
+            else:
+                log.warning("dedupe: some files failed, so the Bloom filter was not saved; a rerun redoes them in order")
+        del bloom
+        stage._filter = None
+    finally:
+        if shm is not None:
+            shm.close()
+            shm.unlink()
+    return summarise("dedupe", report)
+
+
+DEDUPE = Command(DedupeConfig, run_dedupe, "mark duplicate documents, paragraphs or paragraph n-grams with a Bloom filter")

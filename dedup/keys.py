@@ -1,0 +1,81 @@
+"""What gets deduplicated: document keys (a JSONPath into the document), paragraphs, and paragraph n-grams."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, List, Tuple, Union
+
+import regex
+
+from dolma.errors import ConfigError
+
+__all__ = ["KeyPath", "words", "ngram_keys"]
+
+_STEP = re.compile(r"""\.([A-Za-z_][\w-]*)|\[\s*(?:'([^']*)'|"([^"]*)"|(-?\d+))\s*\]""")
+# Unicode default word boundaries (UAX #29); segments that are all whitespace are not words
+_WORD_BOUNDARY = regex.compile(r"(?V1w)\b")
+_NGRAM_JOIN = "\x00"  # never inside a word
+
+
+class KeyPath:
+    """A JSONPath of plain steps (``$.a.b``, ``$['a'][0]``) or a dotted name (``metadata.url``)."""
+
+    def __init__(self, text: str) -> None:
+        source = text.strip()
+        if not source:
+            raise ConfigError("`dedupe.documents.key`: empty key")
+        path = source[1:] if source.startswith("$") else "." + source
+        steps: List[Union[str, int]] = []
+        pos = 0
+        while pos < len(path):
+            m = _STEP.match(path, pos)
+            if m is None:
+                raise ConfigError(
+                    f"`dedupe.documents.key`: cannot read {text!r} at character {pos + (1 if source.startswith('$') else 0)}; "
+                    "use a JSONPath like `$.metadata.url` or a dotted name like `metadata.url`"
+                )
+            name, q1, q2, index = m.groups()
+            steps.append(int(index) if index is not None else next(x for x in (name, q1, q2) if x is not None))
+            pos = m.end()
+        if not steps:
+            raise ConfigError(f"`dedupe.documents.key`: {text!r} names the whole document; name a field like `$.text`")
+        self.text = text
+        self.steps: Tuple[Union[str, int], ...] = tuple(steps)
+
+    @property
+    def top(self) -> Union[str, int]:
+        return self.steps[0]
+
+    @property
+    def is_text(self) -> bool:
+        return self.steps == ("text",)
+
+    def find(self, obj: Any) -> Tuple[bool, Any]:
+        """``(found, value)``."""
+        for step in self.steps:
+            if isinstance(step, int):
+                if not isinstance(obj, list) or not -len(obj) <= step < len(obj):
+                    return False, None
+                obj = obj[step]
+            elif isinstance(obj, dict) and step in obj:
+                obj = obj[step]
+            else:
+                return False, None
+        return True, obj
+
+
+def words(text: str) -> List[str]:
+    """Unicode word segments (UAX #29) that are not only whitespace: `can't`, `2.0`, `U.S.A`, `,`, `日`."""
+    return [w for w in _WORD_BOUNDARY.split(text) if w and not w.isspace()]
+
+
+def ngram_keys(tokens: List[str], n: int, stride: int) -> List[str]:
+    """Windows of ``n`` words starting every ``max(stride, 1)`` words; the last window always ends at the last
+    word, so every word is covered. Fewer than ``n`` words give no windows."""
+    if len(tokens) < n:
+        return []
+    step = max(stride, 1)
+    starts = list(range(0, len(tokens) - n + 1, step))
+    if starts[-1] != len(tokens) - n:
+        starts.append(len(tokens) - n)
+    return [_NGRAM_JOIN.join(tokens[s : s + n]) for s in starts]

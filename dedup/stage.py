@@ -1,0 +1,537 @@
+"""The dedupe stage: mark documents, paragraphs or paragraph n-grams seen earlier in the corpus.
+
+Determinism: files are taken in sorted order (the order of ``documents`` entries, each glob's matches sorted)
+and lines in file order; the first occurrence of a key is kept and every later one is marked, whatever the
+number of processes. Each work unit (one file) runs in three steps:
+
+1. read and hash: decode the file, cut it into keys and hash them (xxh3-128) — in parallel across workers;
+2. test-and-set: wait for the file's turn (every earlier file has done its step 2), then probe and insert all the
+   file's keys into the one filter, whose bits are in shared memory — numpy-vectorised, in file order;
+3. write: build the attributes and publish them atomically with a manifest — in parallel again.
+
+Only step 2 is sequential. A file that fails before its turn passes the turn on, and every later file then
+fails too (its result would depend on the missing keys); the filter is saved only when every file succeeded,
+and a rerun first re-inserts the keys of files already done, so it gives the same bytes as one clean run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import msgspec
+import numpy as np
+import xxhash
+
+from dolma import io as dio
+from dolma.errors import ConfigError, DolmaError, InputError
+from dolma.executor import Progress, WorkUnit
+from dolma.manifest import MANIFEST_SUFFIX, FileEntry, Manifest, config_hash, manifest_path, read_manifest, write_manifest
+from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3
+from dolma.records import BadLine, DocumentRecord, DocumentsReader
+from dolma.dedup.bloom import BloomFilter, BloomParams, hash_keys
+from dolma.dedup.config import DedupeConfig
+from dolma.dedup.keys import KeyPath, ngram_keys, words
+
+__all__ = ["DedupeStage", "DedupeError", "Plan", "QUARANTINE_SUFFIX"]
+
+QUARANTINE_SUFFIX = ".quarantine.jsonl.gz"
+_ENCODER = msgspec.json.Encoder()
+_RECORD_FIELDS = set(DocumentRecord.__struct_fields__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A unit's place in the input order, its output, and whether it is only replayed (already done)."""
+
+    index: int
+    output: str
+    replay: bool = False
+
+
+class DedupeError(DolmaError):
+    """A file could not take its turn; never retried, since the turn has passed."""
+
+
+class _QuarantineLine(msgspec.Struct):
+    file: str
+    line: int
+    reason: str
+    raw: str
+
+
+@dataclass
+class _FileKeys:
+    """Everything step 2 and 3 need from a file: one entry per line, one row per key."""
+
+    ids: List[str] = field(default_factory=list)
+    bad: List[BadLine] = field(default_factory=list)
+    text_len: List[int] = field(default_factory=list)  # per line, in code points (document mode)
+    text_bytes: List[int] = field(default_factory=list)  # per line, UTF-8 bytes (document mode)
+    hashes: List[np.ndarray] = field(default_factory=list)
+    owner: List[np.ndarray] = field(default_factory=list)  # key → line index (documents) or paragraph row
+    para_doc: List[np.ndarray] = field(default_factory=list)  # paragraph row → line index
+    para_start: List[np.ndarray] = field(default_factory=list)
+    para_end: List[np.ndarray] = field(default_factory=list)
+    para_bytes: List[np.ndarray] = field(default_factory=list)
+    rows: int = 0  # paragraphs so far
+    lines: int = 0
+    nbytes: int = 0
+    good: int = 0
+
+    def all_hashes(self) -> np.ndarray:
+        return np.concatenate(self.hashes) if self.hashes else np.zeros((0, 2), dtype=np.uint64)
+
+    @staticmethod
+    def cat(parts: List[np.ndarray], dtype: Any = np.int64) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+class _Turns:
+    """Hands the test-and-set step from one file to the next, across processes."""
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.cond = ctx.Condition()
+        self.next = ctx.RawValue("q", 0)
+        self.failed = ctx.RawValue("q", -1)  # index of the first file that failed before its turn
+
+    def wait(self, index: int) -> int:
+        """Block until it is ``index``'s turn; the index of an earlier failed file, or -1."""
+        with self.cond:
+            while self.next.value != index:
+                self.cond.wait(1.0)
+            return self.failed.value
+
+    def done(self, index: int, failed: bool = False) -> None:
+        with self.cond:
+            if failed and self.failed.value < 0:
+                self.failed.value = index
+            if self.next.value == index:
+                self.next.value = index + 1
+            self.cond.notify_all()
+
+
+class DedupeStage:
+    name = "dedupe"
+
+    def __init__(self, config: DedupeConfig, params: BloomParams) -> None:
+        d = config.dedupe
+        if not config.documents:
+            raise ConfigError("missing required key `documents`: give at least one documents path or glob")
+        if config.processes < 1:
+            raise ConfigError(f"`processes`: expected a positive number, got {config.processes}")
+        if (d.documents is None) == (d.paragraphs is None):
+            raise ConfigError("set exactly one of `dedupe.documents` and `dedupe.paragraphs`")
+        if d.min_length < 0 or d.min_words < 0:
+            raise ConfigError("`dedupe.min_length` and `dedupe.min_words` cannot be negative")
+        if d.num_partitions < 1 or not 0 <= d.partition_index < d.num_partitions:
+            raise ConfigError(
+                f"`dedupe.partition_index` must be in [0, num_partitions={d.num_partitions}), got {d.partition_index}"
+            )
+        if not d.document_dir or "/" in d.document_dir:
+            raise ConfigError(f"`dedupe.document_dir`: expected one folder name, got {d.document_dir!r}")
+        section: Any = d.documents if d.documents is not None else d.paragraphs
+        if not section.attribute_name:
+            raise ConfigError(f"missing required key `dedupe.{'documents' if d.documents else 'paragraphs'}.attribute_name`")
+        self.key: Optional[KeyPath] = None
+        if d.documents is not None:
+            if not d.documents.key:
+                raise ConfigError("missing required key `dedupe.documents.key` (a JSONPath such as `$.metadata.url`)")
+            self.key = KeyPath(d.documents.key)
+        self.ngram = d.paragraphs.by_ngram if d.paragraphs is not None and d.paragraphs.by_ngram else None
+        if self.ngram is not None and self.ngram.ngram_length <= 0:
+            self.ngram = None  # Dolma's default `by_ngram: {ngram_length: 0}` means exact paragraphs
+        if self.ngram is not None and (self.ngram.stride < 0 or not 0 <= self.ngram.overlap_threshold <= 1):
+            raise ConfigError("`dedupe.paragraphs.by_ngram`: stride >= 0 and 0 <= overlap_threshold <= 1")
+        if d.paragraphs is not None and not d.paragraphs.paragraph_separator:
+            raise ConfigError("`dedupe.paragraphs.paragraph_separator` cannot be empty")
+        suffix = f"_{d.partition_index}" if d.num_partitions > 1 else ""  # Dolma names each partition's output
+        self.set_name = (d.name or section.attribute_name) + suffix
+        self.attribute = section.attribute_name + suffix
+        self.config = config
+        self.params = params
+        self.insert = not config.bloom_filter.read_only
+        self.order: List[str] = []
+        self.turns: Optional[_Turns] = None
+        self.shm_name: Optional[str] = None
+        self._filter: Optional[BloomFilter] = None
+        self._shm: Any = None
+        self._decided: Dict[str, np.ndarray] = {}
+        self._record_type: Any = DocumentRecord
+        if self.key is not None and self.key.top not in _RECORD_FIELDS:
+            self._record_type = msgspec.defstruct(
+                "KeyedDocument", [(str(self.key.top), Any, None)], bases=(DocumentRecord,), omit_defaults=True
+            )
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        state.update(_filter=None, _shm=None, _decided={}, _record_type=None)
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.key is not None and self.key.top not in _RECORD_FIELDS:
+            self._record_type = msgspec.defstruct(
+                "KeyedDocument", [(str(self.key.top), Any, None)], bases=(DocumentRecord,), omit_defaults=True
+            )
+        else:
+            self._record_type = DocumentRecord
+
+    # --- planning (in the parent) -------------------------------------------------------------------------
+
+    def units(self) -> List[WorkUnit]:
+        d = self.config.dedupe
+        files: List[str] = []
+        for pattern in self.config.documents:
+            if d.document_dir not in pattern.split("/"):
+                raise ConfigError(
+                    f"`documents`: {pattern!r} is not inside a {d.document_dir!r} folder, so attributes/{self.set_name}/ "
+                    "cannot mirror it (set `dedupe.document_dir` to the folder that holds the documents)"
+                )
+            matches = [p for p in glob_paths(pattern) if not p.endswith((MANIFEST_SUFFIX, QUARANTINE_SUFFIX))]
+            if not matches:
+                raise ConfigError(f"`documents`: no files match {pattern!r}")
+            files.extend(p for p in matches if p not in files)
+        self.order = files
+        self._inputs_hash = hashlib.sha256("\n".join(files).encode()).hexdigest()
+        units = []
+        for i, path in enumerate(files):
+            parsed = CorpusPath.parse(path, d.document_dir)
+            if parsed.prefix is None:
+                raise ConfigError(f"{path}: not inside a {d.document_dir!r} folder")
+            out = parsed.prefix + "/".join([ATTRIBUTES_DIR, self.set_name, parsed.rel])
+            units.append(WorkUnit(key=path, size=0 if is_s3(path) else dio.file_size(path), payload=Plan(i, out)))
+        return units
+
+    def output_config(self) -> Dict[str, Any]:
+        """What determines an output's content, and so its manifest's hash: the settings, the filter's shape and
+        starting file, and every input in order (a file's marks depend on all files before it)."""
+        d = self.config.dedupe
+        return {
+            "stage": self.name,
+            "set": self.set_name,
+            "attribute": self.attribute,
+            "key": self.key.text if self.key else None,
+            "paragraph_separator": d.paragraphs.paragraph_separator if d.paragraphs else None,
+            "by_ngram": msgspec.to_builtins(self.ngram) if self.ngram else None,
+            "skip_empty": d.skip_empty,
+            "min_length": d.min_length,
+            "min_words": d.min_words,
+            "partition": [d.partition_index, d.num_partitions, d.file_partition],
+            "bloom_filter": {"m": self.params.m, "k": self.params.k, "seed": self.params.seed,
+                             "file": self.config.bloom_filter.file, "read_only": not self.insert},
+            "on_error": self.config.on_error,
+            "inputs_sha256": self._inputs_hash,
+            "deterministic": True,
+        }
+
+    def is_done(self, unit: WorkUnit) -> bool:
+        out = unit.payload.output
+        manifest = read_manifest(manifest_path(out))
+        return manifest is not None and manifest.config_hash == config_hash(self.output_config()) and dio.exists(out)
+
+    # --- work (in a worker) -------------------------------------------------------------------------------
+
+    def attach(self, bloom: BloomFilter) -> None:
+        self._filter = bloom
+
+    def setup(self) -> None:
+        if self._filter is not None:
+            return
+        from multiprocessing import shared_memory
+
+        assert self.shm_name is not None
+        # workers share the parent's resource tracker, which unlinks the segment only if the parent does not
+        self._shm = shared_memory.SharedMemory(name=self.shm_name)
+        self._filter = BloomFilter(self.params, self._shm.buf)
+
+    def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
+        started = time.monotonic()
+        plan: Plan = unit.payload
+        seen = self._decided.get(unit.key)
+        if seen is None:
+            try:
+                keys, reader = self._read(unit.key, progress)
+            except BaseException as exc:
+                self._turn_failed(plan.index)
+                if isinstance(exc, DolmaError) and not isinstance(exc, (InputError, ConfigError)):
+                    raise DedupeError(str(exc)) from exc  # e.g. a transient storage error: the turn has passed
+                raise
+            seen = self._test_and_set(plan.index, keys)
+            self._decided[unit.key] = seen
+            self._last = (keys, reader)
+        keys, reader = self._last
+        if plan.replay:
+            self._decided.pop(unit.key, None)
+            return {"files_replayed": 1}
+        counts = self._write(unit.key, plan.output, keys, seen, reader, started)
+        self._decided.pop(unit.key, None)
+        return counts
+
+    def _turn_failed(self, index: int) -> None:
+        if self.turns is not None and self.insert:
+            self.turns.wait(index)
+            self.turns.done(index, failed=True)
+
+    def _test_and_set(self, index: int, keys: _FileKeys) -> np.ndarray:
+        assert self._filter is not None
+        hashes = keys.all_hashes()
+        if self.turns is None or not self.insert:  # one process, or nothing is inserted: order cannot matter
+            return self._filter.test_and_set(hashes, insert=self.insert)
+        failed = self.turns.wait(index)
+        try:
+            if 0 <= failed < index:
+                raise DedupeError(
+                    f"{self.order[index]}: not deduplicated because an earlier file failed ({self.order[failed]}); "
+                    "its marks would depend on that file's keys"
+                )
+            return self._filter.test_and_set(hashes, insert=True)
+        finally:
+            self.turns.done(index)
+
+    # --- step 1: read and hash ----------------------------------------------------------------------------
+
+    def _read(self, path: str, progress: Progress) -> Tuple[_FileKeys, DocumentsReader]:
+        keys = _FileKeys()
+        reader = DocumentsReader(path, record_type=self._record_type)
+        for batch in reader:
+            records = []
+            for offset, item in enumerate(batch.items):
+                if isinstance(item, BadLine):
+                    if self.config.on_error == "fail":
+                        raise InputError(path, item.line, item.reason)
+                    keys.bad.append(item)
+                    keys.ids.append(item.recovered_id or "")
+                else:
+                    records.append((keys.lines + offset, item))
+                    keys.ids.append(item.id)
+            if self.key is not None:
+                self._document_keys(path, batch.items, records, keys)
+            else:
+                self._paragraph_keys(records, keys)
+            keys.lines += len(batch.items)
+            keys.nbytes += batch.nbytes
+            progress.update(docs=len(batch.items), nbytes=batch.nbytes)
+        return keys, reader
+
+    def _partition_mask(self, hashes: np.ndarray, doc_ids: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+        d = self.config.dedupe
+        if d.num_partitions == 1:
+            return None
+        if d.file_partition:
+            assert doc_ids is not None
+            return doc_ids % np.uint64(d.num_partitions) == np.uint64(d.partition_index)
+        return (hashes[:, 1] >> np.uint64(32)) % np.uint64(d.num_partitions) == np.uint64(d.partition_index)
+
+    def _doc_partition(self, ids: Sequence[str]) -> Optional[np.ndarray]:
+        if self.config.dedupe.num_partitions == 1 or not self.config.dedupe.file_partition:
+            return None
+        return np.fromiter((xxhash.xxh3_64_intdigest(i.encode()) for i in ids), dtype=np.uint64, count=len(ids))
+
+    def _eligible(self, value: str) -> bool:
+        d = self.config.dedupe
+        if d.skip_empty and (not value or value.isspace()):
+            return False
+        if len(value) < d.min_length:
+            return False
+        return not (d.min_words and len(words(value)) < d.min_words)
+
+    def _document_keys(self, path: str, items: List[Any], records: List[Tuple[int, Any]], keys: _FileKeys) -> None:
+        assert self.key is not None
+        for item in items:
+            text = "" if isinstance(item, BadLine) else item.text
+            keys.text_len.append(len(text))
+            keys.text_bytes.append(len(text) if text.isascii() else len(text.encode()))
+        values: List[bytes] = []
+        owners: List[int] = []
+        for line, rec in records:
+            keys.good += 1
+            if self.key.is_text:
+                value: Any = rec.text
+            else:
+                found, value = self.key.find(_as_dict(rec))
+                if not found:
+                    raise InputError(path, line + 1, f"key {self.key.text} matches nothing in this document")
+                if not isinstance(value, str):
+                    raise InputError(
+                        path, line + 1,
+                        f"key {self.key.text} is {type(value).__name__} {msgspec.json.encode(value)[:40].decode(errors='replace')}, not a string",
+                    )
+            if self._eligible(value):
+                values.append(value.encode())
+                owners.append(line)
+        hashes = hash_keys(values, self.params.seed)
+        owner = np.asarray(owners, dtype=np.int64)
+        mask = self._partition_mask(hashes, self._doc_partition([keys.ids[o] for o in owners]))
+        if mask is not None:
+            hashes, owner = hashes[mask], owner[mask]
+        keys.hashes.append(hashes)
+        keys.owner.append(owner)
+
+    def _paragraph_keys(self, records: List[Tuple[int, Any]], keys: _FileKeys) -> None:
+        d = self.config.dedupe
+        assert d.paragraphs is not None
+        if not records:
+            return
+        keys.good += len(records)
+        sep = d.paragraphs.paragraph_separator
+        texts = [rec.text for _, rec in records]
+        lines = np.fromiter((line for line, _ in records), dtype=np.int64, count=len(records))
+        counts = np.fromiter((t.count(sep) + 1 for t in texts), dtype=np.int64, count=len(texts))
+        joined = sep.join(texts)
+        parts_b = joined.encode().split(sep.encode())
+        nbytes = np.fromiter(map(len, parts_b), dtype=np.int64, count=len(parts_b))
+        ascii_only = joined.isascii()
+        parts_s: Optional[List[str]] = None if ascii_only else joined.split(sep)
+        lens = nbytes if parts_s is None else np.fromiter(map(len, parts_s), dtype=np.int64, count=len(parts_s))
+        seplen = len(sep)
+        last = np.zeros(len(lens), dtype=bool)
+        ends_at = np.cumsum(counts)
+        last[ends_at - 1] = True
+        doc = np.repeat(np.arange(len(texts)), counts)
+        width = lens + np.where(last, 0, seplen)
+        gstart = np.cumsum(width) - width
+        start = gstart - gstart[ends_at - counts][doc]
+        keep = ~(last & (lens == 0))  # no paragraph after a final separator, none in an empty text
+        if d.skip_empty:
+            space = np.fromiter(map(bytes.isspace, parts_b) if parts_s is None else map(str.isspace, parts_s),
+                                dtype=bool, count=len(lens))
+            keep &= (lens > 0) & ~space
+        if d.min_length:
+            keep &= lens >= d.min_length
+        if d.min_words:
+            source = parts_s if parts_s is not None else joined.split(sep)
+            idx = np.flatnonzero(keep)
+            enough = np.fromiter((len(words(source[i])) >= d.min_words for i in idx), dtype=bool, count=len(idx))
+            keep[idx[~enough]] = False
+        rows = np.flatnonzero(keep)
+        base = keys.rows
+        keys.para_doc.append(lines[doc[rows]])
+        keys.para_start.append(start[rows])
+        keys.para_end.append(start[rows] + width[rows])
+        keys.para_bytes.append(nbytes[rows] + np.where(last[rows], 0, len(sep.encode())))
+        keys.rows += len(rows)
+        doc_hash = self._doc_partition([rec.id for _, rec in records])
+        if self.ngram is None:
+            hashes = hash_keys([parts_b[i] for i in rows], self.params.seed)
+            owner = np.arange(base, base + len(rows), dtype=np.int64)
+        else:
+            source = parts_s if parts_s is not None else joined.split(sep)
+            grams: List[bytes] = []
+            owners: List[int] = []
+            n, stride = self.ngram.ngram_length, self.ngram.stride
+            for r, i in enumerate(rows.tolist()):
+                tokens = words(source[i])
+                if len(tokens) < n:
+                    if self.ngram.skip_short_paragraphs:
+                        continue
+                    grams.append(parts_b[i])
+                    owners.append(base + r)
+                    continue
+                g = ngram_keys(tokens, n, stride)
+                grams.extend(x.encode() for x in g)
+                owners.extend([base + r] * len(g))
+            hashes = hash_keys(grams, self.params.seed)
+            owner = np.asarray(owners, dtype=np.int64)
+        mask = self._partition_mask(hashes, None if doc_hash is None else doc_hash[doc[rows]][owner - base])
+        if mask is not None:
+            hashes, owner = hashes[mask], owner[mask]
+        keys.hashes.append(hashes)
+        keys.owner.append(owner)
+
+    # --- step 3: attributes -------------------------------------------------------------------------------
+
+    def _write(
+        self, path: str, output: str, keys: _FileKeys, seen: np.ndarray, reader: DocumentsReader, started: float
+    ) -> Dict[str, int]:
+        spans: List[List[List[Any]]] = [[] for _ in range(keys.lines)]
+        owner = _FileKeys.cat(keys.owner)
+        bytes_marked = 0
+        if self.key is not None:
+            for line in owner[seen].tolist():
+                spans[line].append([0, keys.text_len[line], 1])
+                bytes_marked += keys.text_bytes[line]
+            marked_lines = [i for i, s in enumerate(spans) if s]
+        else:
+            doc = _FileKeys.cat(keys.para_doc)
+            start = _FileKeys.cat(keys.para_start)
+            end = _FileKeys.cat(keys.para_end)
+            pbytes = _FileKeys.cat(keys.para_bytes)
+            if self.ngram is None:
+                rows = owner[seen]
+                scores: Any = None
+            else:
+                total = np.bincount(owner, minlength=keys.rows)
+                dup = np.bincount(owner[seen], minlength=keys.rows)
+                checked = total > 0
+                frac = np.divide(dup, total, out=np.zeros(keys.rows), where=checked)
+                rows = np.flatnonzero(checked & (frac >= self.ngram.overlap_threshold))
+                scores = frac[rows].tolist()
+            order = np.argsort(rows, kind="stable")
+            rows = rows[order]
+            bytes_marked = int(pbytes[rows].sum()) if self.ngram is None else int(pbytes[rows][frac[rows] > 0].sum())
+            docs = doc[rows]
+            cuts = np.flatnonzero(np.diff(docs)) + 1
+            marked_lines = docs[np.concatenate(([0], cuts))].tolist() if len(docs) else []
+            if scores is None:  # exact: [start, end, 1] rows, one C-level tolist per document
+                table = np.column_stack((start[rows], end[rows], np.ones(len(rows), dtype=np.int64)))
+                for d, block in zip(marked_lines, np.split(table, cuts)):
+                    spans[d] = block.tolist()
+            else:
+                sc = np.asarray(scores)[order]
+                for d, s, e, f in zip(marked_lines, np.split(start[rows], cuts), np.split(end[rows], cuts), np.split(sc, cuts)):
+                    spans[d] = [list(t) for t in zip(s.tolist(), e.tolist(), f.tolist())]
+        lines = [{"id": i, "attributes": {self.attribute: s}} for i, s in zip(keys.ids, spans)]
+        for b in keys.bad:
+            lines[b.line - 1]["attributes"] = {}  # the line stays, so attributes stay aligned with documents
+        counts = {
+            "documents_in": keys.lines,
+            "documents_out": keys.lines - len(keys.bad),
+            "documents_quarantined": len(keys.bad),
+            "bytes_in": keys.nbytes,
+            "keys": int(len(seen)),
+            "duplicates": int(seen.sum()),
+            "documents_marked": len(marked_lines),
+            "spans": sum(len(spans[i]) for i in marked_lines),
+            "bytes_marked": bytes_marked,
+        }
+        writer = dio.AtomicWriter(output)
+        quarantine = dio.AtomicWriter(output + QUARANTINE_SUFFIX) if keys.bad else None
+        try:
+            writer.write(_ENCODER.encode_lines(lines))
+            if quarantine is not None:
+                quarantine.write(_ENCODER.encode_lines(
+                    [_QuarantineLine(path, b.line, b.reason, b.raw.decode("utf-8", "replace")) for b in keys.bad]))
+                quarantine.commit()
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            if quarantine is not None:
+                quarantine.abort()
+            raise
+        config = self.output_config()
+        write_manifest(
+            manifest_path(output),
+            Manifest(
+                stage=self.name,
+                config_hash=config_hash(config),
+                config=config,
+                inputs=[FileEntry(path, reader.stored_bytes, reader.sha256)],
+                outputs=[FileEntry(output, writer.bytes_written, writer.sha256 or "")],
+                counts=counts,
+                seconds=round(time.monotonic() - started, 3),
+                finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                quarantine=FileEntry(quarantine.path, quarantine.bytes_written, quarantine.sha256 or "") if quarantine else None,
+                resolved_config=msgspec.to_builtins(self.config),
+            ),
+        )
+        return counts
+
+
+def _as_dict(rec: Any) -> Dict[str, Any]:
+    return {name: getattr(rec, name) for name in rec.__struct_fields__}
