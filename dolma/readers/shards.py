@@ -1,0 +1,159 @@
+"""Bounded-size documents shards, quarantine files and id logs for one work unit, all published atomically.
+
+A unit writes ``<destination>/documents/<stem>-0000.jsonl.gz``, ``-0001`` ... and closes a shard once it holds
+``max_size_in_bytes`` of JSON lines. Each shard is an :class:`~dolma.io.AtomicWriter`, so nobody sees half a
+shard; if the unit fails, the shards it already published are removed again, and the unit's manifest (written
+last) is what marks it done.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Iterable, List, Optional
+
+import msgspec
+import numpy as np
+import xxhash
+
+from dolma import io as dio
+from dolma.manifest import FileEntry, MANIFEST_SUFFIX
+from dolma.paths import join
+
+__all__ = ["ShardedWriter", "LazyWriter", "IdLog", "UnitPaths", "count_duplicates_across", "EXTENSIONS"]
+
+log = logging.getLogger("dolma")
+
+EXTENSIONS = {"gzip": ".jsonl.gz", "zstd": ".jsonl.zst", "none": ".jsonl"}
+_ENCODER = msgspec.json.Encoder()
+
+
+class UnitPaths(msgspec.Struct, frozen=True):
+    """Where one unit's files go, from its ``stem`` (a relative path without extension)."""
+
+    destination: str
+    stem: str
+    compression: str = "gzip"
+
+    def shard(self, index: int) -> str:
+        return join(self.destination, "documents", f"{self.stem}-{index:04d}{EXTENSIONS[self.compression]}")
+
+    @property
+    def manifest(self) -> str:
+        return join(self.destination, "documents", self.stem + MANIFEST_SUFFIX)
+
+    @property
+    def quarantine(self) -> str:
+        return join(self.destination, "quarantine", self.stem + ".jsonl.gz")
+
+    @property
+    def ids(self) -> str:
+        return join(self.destination, "ids", self.stem + ".u64")
+
+
+class ShardedWriter:
+    def __init__(self, paths: UnitPaths, max_bytes: int) -> None:
+        if max_bytes <= 0:
+            raise ValueError("max_size_in_bytes must be positive")
+        self.paths = paths
+        self.max_bytes = max_bytes
+        self.bytes_out = 0
+        self._current: Optional[dio.AtomicWriter] = None
+        self._current_bytes = 0
+        self._done: List[FileEntry] = []
+
+    def write_docs(self, docs: List[Dict[str, Any]]) -> None:
+        if not docs:
+            return
+        data = _ENCODER.encode_lines(docs)
+        if self._current_bytes + len(data) <= self.max_bytes:
+            self._write(data)
+            return
+        for doc in docs:  # this batch crosses a shard boundary: place it document by document
+            line = _ENCODER.encode_lines([doc])
+            if self._current_bytes and self._current_bytes + len(line) > self.max_bytes:
+                self._roll()
+            self._write(line)
+
+    def _write(self, data: bytes) -> None:
+        if self._current is None:
+            self._current = dio.AtomicWriter(self.paths.shard(len(self._done)))
+            self._current_bytes = 0
+        self._current.write(data)
+        self._current_bytes += len(data)
+        self.bytes_out += len(data)
+        if self._current_bytes >= self.max_bytes:
+            self._roll()
+
+    def _roll(self) -> None:
+        if self._current is None:
+            return
+        self._current.commit()
+        self._done.append(FileEntry(self._current.path, self._current.bytes_written, self._current.sha256 or ""))
+        self._current = None
+
+    def close(self) -> List[FileEntry]:
+        """Publish the last shard; the unit's shards in order (none when it had no documents)."""
+        self._roll()
+        return list(self._done)
+
+    def abort(self) -> None:
+        if self._current is not None:
+            self._current.abort()
+            self._current = None
+        for entry in self._done:
+            dio.remove(entry.path)
+        self._done = []
+
+
+class LazyWriter:
+    """An atomic file created on its first write (quarantine files exist only when something went there)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._writer: Optional[dio.AtomicWriter] = None
+        self.entry: Optional[FileEntry] = None
+
+    def write_json_lines(self, objects: Iterable[Any]) -> None:
+        if self._writer is None:
+            self._writer = dio.AtomicWriter(self.path)
+        self._writer.write(_ENCODER.encode_lines(list(objects)))
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+            self.entry = FileEntry(self.path, self._writer.bytes_written, self._writer.sha256 or "")
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
+
+
+class IdLog:
+    """64-bit hashes of a unit's ids (8 bytes per document): duplicates within the unit are counted at the end,
+    and the sorted hashes are kept in ``<destination>/ids/`` so the run can count duplicates across units."""
+
+    def __init__(self) -> None:
+        self._parts: List[np.ndarray] = []
+
+    def add(self, docs: List[Dict[str, Any]]) -> None:
+        if docs:
+            h = xxhash.xxh3_64_intdigest
+            self._parts.append(np.fromiter((h(d["id"].encode("utf-8", "surrogatepass")) for d in docs), np.uint64, len(docs)))
+
+    def finish(self) -> tuple[bytes, int]:
+        """The sorted, distinct hashes as little-endian bytes, and how many documents repeated an earlier id."""
+        if not self._parts:
+            return b"", 0
+        hashes = np.sort(np.concatenate(self._parts))
+        distinct = np.unique(hashes)
+        return distinct.astype("<u8").tobytes(), int(hashes.size - distinct.size)
+
+
+def count_duplicates_across(id_files: List[str]) -> int:
+    """Documents whose id also occurs in another unit (each unit's own repeats are already counted). Holds 8
+    bytes per distinct id per unit in memory, in the parent process."""
+    parts = [np.frombuffer(dio.read_bytes(p), dtype="<u8") for p in id_files if dio.exists(p)]
+    if len(parts) < 2:
+        return 0
+    hashes = np.sort(np.concatenate(parts))
+    return int(hashes.size - np.unique(hashes).size)
