@@ -30,6 +30,7 @@ COMMANDS: Dict[str, str] = {
     "sample-corpus": "dolma.sample_corpus:SAMPLE_CORPUS",
     "stat": "dolma.stat:STAT",
     "verify": "dolma.release:VERIFY",
+    "report": "dolma.report:REPORT",
     "tokens": "dolma.tokens.cli:TOKENS",
     "mix": "dolma.mixers.cli:MIX",
     "train-ft": "dolma.taggers.train_ft:TRAIN_FT",

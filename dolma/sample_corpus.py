@@ -1,41 +1,55 @@
-"""A small real corpus built at run time from the running Python's standard library, for first runs and demos.
+"""A small real corpus built at run time from the running Python installation, for first runs and demos.
 
-Two sources in Dolma's layout: ``code`` (stdlib ``.py`` files) and ``prose`` (module, class and function
-docstrings, one document per module). Nothing is downloaded and nothing is committed; the same interpreter
-gives the same corpus (files are read in sorted order, timestamps are fixed).
+Three sources: ``code`` (standard-library ``.py`` files) and ``prose`` (their module, class and function
+docstrings), written as Dolma documents under ``<destination>/<source>/documents/``; and ``web``: pydoc-rendered
+HTML pages of standard-library modules under ``<destination>/raw/web/*.html``, for the HTML reader
+(``dolma import --format html``) to turn into documents. Nothing is downloaded and nothing is committed; the same
+interpreter gives the same corpus (files in sorted order, fixed time stamps).
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
-import os
-import sysconfig
-from typing import Dict, Iterator, List
-
+import importlib
 import logging
+import os
+import pydoc
+import sysconfig
+import warnings
+from typing import Dict, Iterator, List, Tuple
 
 import msgspec
 
 from dolma.commands import Command
 from dolma.config import ConfigStruct
-from dolma.io import AtomicWriter
+from dolma.io import AtomicWriter, write_bytes_atomic
 
-__all__ = ["build_sample_corpus", "SAMPLE_CORPUS"]
+__all__ = ["build_sample_corpus", "SAMPLE_CORPUS", "WEB_MODULES"]
 
 _ADDED = "2025-01-01T00:00:00.000Z"
+
+# standard-library modules whose pydoc pages become the `web` source (safe to import: no side effects)
+WEB_MODULES = (
+    "abc", "argparse", "array", "base64", "bisect", "calendar", "collections", "contextlib", "copy", "csv",
+    "dataclasses", "datetime", "decimal", "difflib", "enum", "fnmatch", "fractions", "functools", "glob", "gzip",
+    "hashlib", "heapq", "hmac", "html", "itertools", "json", "logging", "math", "operator", "pathlib", "pprint",
+    "queue", "random", "re", "reprlib", "sched", "shutil", "statistics", "string", "struct", "tarfile", "tempfile",
+    "textwrap", "threading", "typing", "unicodedata", "uuid", "zipfile",
+)
 
 
 def _stdlib_files(limit: int) -> List[str]:
     root = sysconfig.get_paths()["stdlib"]
     found: List[str] = []
+    skip = ("site-packages", "test", "tests", "__pycache__", "idlelib")
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in ("site-packages", "test", "tests", "__pycache__", "idlelib"))
-        for name in sorted(filenames):
-            if name.endswith(".py"):
-                found.append(os.path.join(dirpath, name))
+        dirnames[:] = sorted(d for d in dirnames if d not in skip)
+        found.extend(os.path.join(dirpath, name) for name in sorted(filenames) if name.endswith(".py"))
     found.sort()
-    return found[:limit]
+    # every n-th file, so a small corpus still spans the whole library
+    step = max(1, len(found) // max(limit, 1))
+    return found[::step][:limit]
 
 
 def _doc_id(source: str, rel: str) -> str:
@@ -56,7 +70,7 @@ def _docstrings(text: str) -> str:
     return "\n\n".join(parts)
 
 
-def _documents(files: List[str]) -> Iterator[tuple[str, Dict[str, object]]]:
+def _documents(files: List[str]) -> Iterator[Tuple[str, Dict[str, object]]]:
     root = sysconfig.get_paths()["stdlib"]
     for path in files:
         rel = os.path.relpath(path, root)
@@ -72,8 +86,23 @@ def _documents(files: List[str]) -> Iterator[tuple[str, Dict[str, object]]]:
             yield "prose", {"id": _doc_id("prose", rel), "text": prose, "source": "prose", "added": _ADDED, "metadata": meta}
 
 
-def build_sample_corpus(destination: str, max_files: int = 400, docs_per_shard: int = 200) -> Dict[str, int]:
-    """Write ``<destination>/documents/<source>-NNNN.jsonl.gz``; returns documents written per source."""
+def _web_pages(modules: Tuple[str, ...]) -> Iterator[Tuple[str, str]]:
+    renderer = pydoc.HTMLDoc()
+    for name in modules:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                module = importlib.import_module(name)
+                page = renderer.page(pydoc.describe(module), renderer.document(module, name))
+        except Exception:  # a module this Python lacks or cannot render: leave it out
+            continue
+        yield name, page
+
+
+def build_sample_corpus(
+    destination: str, max_files: int = 400, docs_per_shard: int = 200, web_pages: int = len(WEB_MODULES)
+) -> Dict[str, int]:
+    """Write the corpus below ``destination``; returns documents (or pages) written per source."""
     encoder = msgspec.json.Encoder()
     buffers: Dict[str, List[bytes]] = {}
     shards: Dict[str, int] = {}
@@ -82,7 +111,7 @@ def build_sample_corpus(destination: str, max_files: int = 400, docs_per_shard: 
     def flush(source: str) -> None:
         lines = buffers.pop(source, [])
         if lines:
-            path = os.path.join(destination, "documents", f"{source}-{shards.get(source, 0):04d}.jsonl.gz")
+            path = os.path.join(destination, source, "documents", f"{source}-{shards.get(source, 0):04d}.jsonl.gz")
             with AtomicWriter(path) as w:
                 w.write(b"".join(lines))
             shards[source] = shards.get(source, 0) + 1
@@ -94,21 +123,31 @@ def build_sample_corpus(destination: str, max_files: int = 400, docs_per_shard: 
             flush(source)
     for source in list(buffers):
         flush(source)
+    for name, page in _web_pages(WEB_MODULES[:web_pages]):
+        write_bytes_atomic(os.path.join(destination, "raw", "web", f"{name}.html"), page.encode("utf-8"))
+        counts["web"] = counts.get("web", 0) + 1
     return counts
 
 
 class SampleCorpusConfig(ConfigStruct):
     destination: str = "quickstart"
     max_files: int = 400
+    """Standard-library source files to read (each gives a `code` and usually a `prose` document)."""
+    web_pages: int = len(WEB_MODULES)
+    """pydoc HTML pages to render for the `web` source."""
 
 
 def run_sample_corpus(config: SampleCorpusConfig) -> int:
-    counts = build_sample_corpus(config.destination, max_files=config.max_files)
+    counts = build_sample_corpus(config.destination, max_files=config.max_files, web_pages=config.web_pages)
     summary = ", ".join(f"{n} {source}" for source, n in counts.items())
-    logging.getLogger("dolma").info("sample corpus: %s documents in %s/documents", summary, config.destination)
+    logging.getLogger("dolma").info(
+        "sample corpus in %s: %s (code and prose under <source>/documents/, web pages under raw/web/)",
+        config.destination,
+        summary,
+    )
     return 0
 
 
 SAMPLE_CORPUS = Command(
-    SampleCorpusConfig, run_sample_corpus, "write a small real corpus (Python stdlib code and docstrings)"
+    SampleCorpusConfig, run_sample_corpus, "write a small real corpus (Python's stdlib code, docstrings, pydoc pages)"
 )

@@ -14,13 +14,16 @@ def test_quickstart_sample_corpus_then_tag_config(tmp_path):
     shutil.copytree(os.path.join(REPO, "configs"), tmp_path / "configs")
     dolma = [sys.executable, "-m", "dolma.cli"]
     run = dict(cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    built = subprocess.run([*dolma, "sample-corpus", "--destination", "quickstart", "--max_files", "40"], **run)
+    built = subprocess.run(
+        [*dolma, "sample-corpus", "--destination", "quickstart", "--max_files", "40", "--web_pages", "2"], **run
+    )
     assert built.returncode == 0, built.stderr
     tagged = subprocess.run([*dolma, "-c", "configs/tag.yaml", "tag"], **run)
     assert tagged.returncode == 0, tagged.stderr
-    docs_dir = tmp_path / "quickstart/documents"
-    for name in sorted(os.listdir(docs_dir)):
-        attributes = tmp_path / "quickstart/attributes/quality" / name
+    for source in ("code", "prose"):
+        docs_dir = tmp_path / "quickstart" / source / "documents"
+        name = f"{source}-0000.jsonl.gz"
+        attributes = tmp_path / "quickstart" / source / "attributes/quality" / name
         rows = read_jsonl(str(attributes))
         docs = read_jsonl(str(docs_dir / name))
         assert [r["id"] for r in rows] == [d["id"] for d in docs]
