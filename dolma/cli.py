@@ -31,6 +31,7 @@ COMMANDS: Dict[str, str] = {
     "stat": "dolma.stat:STAT",
     "verify": "dolma.release:VERIFY",
     "report": "dolma.report:REPORT",
+    "pipeline": "dolma.pipeline:PIPELINE",
     "tokens": "dolma.tokens.cli:TOKENS",
     "mix": "dolma.mixers.cli:MIX",
     "train-ft": "dolma.taggers.train_ft:TRAIN_FT",
@@ -41,7 +42,7 @@ COMMANDS: Dict[str, str] = {
 }
 
 
-def _load(target: str) -> Command:
+def load_command(target: str) -> Command:
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)
 
@@ -104,7 +105,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if command not in commands:
             print(f"dolma: unknown command {command!r}; choose from {', '.join(sorted(commands))}", file=sys.stderr)
             return 2
-        cmd = _load(commands[command])
+        cmd = load_command(commands[command])
         if want_help:
             print(f"usage: dolma {command} [-c CONFIG] [--key value ...]\n\n{cmd.help}\n\nkeys:")
             print("\n".join(_schema_help(cmd.schema)))

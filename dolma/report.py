@@ -73,14 +73,21 @@ def load_manifests(root: str) -> List[_Loaded]:
 
 
 def source_of(manifest: Manifest) -> str:
-    """The source a unit belongs to: a mix stream's name, or the folder above its input's `documents` folder."""
+    """The source a unit belongs to: a mix stream's name, or the folder above its inputs' `documents` folder
+    (``all sources`` when its inputs come from several, as a tokens group's do)."""
     config = manifest.config or {}
-    for key in ("stream", "source_name", "source"):
+    stream = config.get("stream")
+    if isinstance(stream, dict) and stream.get("name"):
+        return str(stream["name"])
+    for key in ("source_name", "source"):
         if isinstance(config.get(key), str) and config[key]:
             return config[key]
-    if isinstance(config.get("stream"), dict) and config["stream"].get("name"):
-        return str(config["stream"]["name"])
-    path = manifest.inputs[0].path if manifest.inputs else manifest.outputs[0].path if manifest.outputs else ""
+    paths = [i.path for i in manifest.inputs] or [o.path for o in manifest.outputs]
+    found = {_source_of_path(p) for p in paths}
+    return found.pop() if len(found) == 1 else "all sources"
+
+
+def _source_of_path(path: str) -> str:
     parts = path.split("/")
     if DOCUMENTS_DIR in parts[:-1]:
         i = len(parts) - 2 - parts[:-1][::-1].index(DOCUMENTS_DIR)
@@ -383,7 +390,7 @@ def build_report(config: ReportConfig) -> Tuple[str, str, Dict[str, bytes]]:
 
     sources = per_source(loaded)
     doc.heading("Sources")
-    doc.para("Documents (and MB, tokens) per source as each stage saw them: `in` before the stage, `out` after.")
+    doc.para("Documents (and MB, tokens) per source as each stage saw them: in = before the stage, out = after it.")
     stages = list(totals)
     rows = []
     for source, by_stage in sources.items():
@@ -422,7 +429,8 @@ def _dedupe_section(doc: _Doc, loaded: List[_Loaded]) -> None:
     sets: Dict[str, Counter] = defaultdict(Counter)
     for item in loaded:
         if item.stage == "dedupe":
-            name = str(item.manifest.config.get("name") or item.manifest.config.get("attribute_set") or "dedupe")
+            config = item.manifest.config
+            name = str(config.get("set") or config.get("name") or config.get("attribute_set") or "dedupe")
             sets[name].update({k: v for k, v in item.manifest.counts.items() if isinstance(v, int)})
     if not sets:
         return
@@ -431,7 +439,7 @@ def _dedupe_section(doc: _Doc, loaded: List[_Loaded]) -> None:
     for name, c in sorted(sets.items()):
         docs = c.get("documents_in", 0)
         marked = c.get("documents_marked", 0)
-        rows.append([name, docs, marked, marked / docs if docs else 0.0, c.get("spans_marked", 0),
+        rows.append([name, docs, marked, marked / docs if docs else 0.0, c.get("spans", 0),
                      c.get("bytes_marked", 0) / 1e6])
     doc.table(["attribute set", "documents", "with duplicates", "duplicate rate", "spans marked", "MB marked"], rows)
 
@@ -444,18 +452,20 @@ def _mixture_section(doc: _Doc, loaded: List[_Loaded]) -> None:
             continue
         name = source_of(item.manifest)
         streams[name].update({k: v for k, v in item.manifest.counts.items() if isinstance(v, int)})
-        target = item.manifest.config.get("target") if isinstance(item.manifest.config, dict) else None
+        stream = item.manifest.config.get("stream")
+        target = stream.get("target") if isinstance(stream, dict) else None
         share = target.get("share") if isinstance(target, dict) else None
         targets[name] = float(share) if isinstance(share, (int, float)) else targets.get(name)
     if not streams:
         return
     tokens = {n: c.get("text_tokens", 0) for n, c in streams.items()}
     measure = tokens if sum(tokens.values()) else {n: c.get("bytes_out", 0) for n, c in streams.items()}
+    unit = "tokens" if sum(tokens.values()) else "bytes"
     total = sum(measure.values()) or 1
     names = sorted(streams)
     doc.heading("Mixture")
     doc.table(
-        ["stream", "documents out", "MB out", "realised share", "target share"],
+        ["stream", "documents out", "MB out", f"realised share ({unit})", "target share"],
         [[n, streams[n].get("documents_out", 0), streams[n].get("bytes_out", 0) / 1e6, measure[n] / total,
           "" if targets.get(n) is None else targets[n]] for n in names],
     )
