@@ -65,3 +65,57 @@ def test_recipe_errors_name_the_stage(tmp_path, capsys):
                                     "tag": {"taggers": ["char_length_v1"], "experimnt": "x"}}))
     assert main(["pipeline", "-c", str(path)]) == 2
     assert "recipe `tag`: unknown key `experimnt`; did you mean `experiment`?" in capsys.readouterr().err
+
+
+def test_every_stage_section_of_the_dolma_like_recipe_is_valid():
+    from dolma.cli import COMMANDS, load_command
+    from dolma.config import resolve
+    from dolma.pipeline import PipelineConfig
+
+    recipe = resolve(PipelineConfig, yaml.safe_load(open(os.path.join(REPO, "configs", "dolma_like_release.yaml"))))
+    docs = {"documents": ["x/documents/*.gz"]}
+    resolve(load_command(COMMANDS["tag"]).schema, {**docs, **recipe.tag})
+    resolve(load_command(COMMANDS["dedupe"]).schema, {**docs, **recipe.dedupe, "bloom_filter": {
+        **recipe.dedupe["bloom_filter"], "file": "f.bin"}})
+    resolve(load_command(COMMANDS["mix"]).schema, {**recipe.mix, "streams": [
+        {**s, "documents": ["x/documents/*.gz"], "output": {"path": "o"}} for s in recipe.mix["streams"]]})
+    resolve(load_command(COMMANDS["tokens"]).schema, {**docs, "destination": "t", **recipe.tokens})
+    for source in recipe.sources:
+        if source.import_ is not None:
+            resolve(load_command(COMMANDS["import"]).schema, {**source.import_, "destination": "d", "source": "s"})
+        if source.warc is not None:
+            resolve(load_command(COMMANDS["warc"]).schema, {**source.warc, "destination": ["d"], "source_name": "s"})
+
+
+def test_report_renders_in_a_headless_browser(release, tmp_path):
+    """Debian's chromium renders the page: every plot loads and the text is there (skipped without chromium)."""
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    out, _ = release
+    page = (out / "report/report.html").as_uri()
+    script = tmp_path / "probe.html"
+    # the probe loads the report in an iframe and writes what it finds into its own DOM
+    script.write_text(
+        f"""<html><body><iframe id="r" src="{page}" width="1100" height="3000"></iframe><pre id="o"></pre><script>
+        document.getElementById('r').onload = function () {{
+          var d = document.getElementById('r').contentDocument;
+          var imgs = Array.from(d.images);
+          document.getElementById('o').textContent = JSON.stringify({{
+            images: imgs.length, loaded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
+            h2: Array.from(d.querySelectorAll('h2')).map(h => h.textContent)}});
+        }};</script></body></html>"""
+    )
+    dom = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+         "--virtual-time-budget=5000", "--dump-dom", script.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    ).stdout
+    import json
+    import re
+
+    found = json.loads(re.search(r'<pre id="o">(.*?)</pre>', dom, re.S).group(1).replace("&quot;", '"'))
+    assert found["images"] >= 3 and found["loaded"] == found["images"]
+    assert "Stages" in found["h2"] and "Mixture" in found["h2"]
