@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Overhead of the Ray backend against the local process pool, same stage, corpus and worker count.
+
+    python bench/ray_overhead.py --corpus /tmp/bench/corpus --limit-mb 60 [--stages tag,mix]
+
+Starts a local 2-CPU Ray cluster once (its start-up is reported apart), then times `dolma tag` (and `dolma mix`
+over the tagged files) with `--executor.backend local` and `ray`, back to back, `--repeat` times each, and prints
+the medians and the overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List
+
+import yaml
+
+TAGGERS = ["gopher_v1", "c4_v2", "char_length_with_paragraphs_v1"]
+
+
+def timed(cmd: List[str], env: Dict[str, str]) -> float:
+    start = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr[-3000:]}")
+    return time.monotonic() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default="/tmp/bench/corpus")
+    ap.add_argument("--limit-mb", type=float, default=60.0, help="stored MB of documents")
+    ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--stages", default="tag,mix")
+    args = ap.parse_args()
+    dolma = [sys.executable, "-m", "dolma.cli"]
+
+    import ray
+
+    start = time.monotonic()
+    ctx = ray.init(num_cpus=args.processes, include_dashboard=False, log_to_driver=False)
+    ray_start = time.monotonic() - start
+    env = {**os.environ, "RAY_ADDRESS": ctx.address_info["address"]}
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="dolma-ray-") as tmp:
+        docs = os.path.join(tmp, "src", "documents")
+        os.makedirs(docs)
+        total = 0
+        for path in sorted(glob.glob(os.path.join(args.corpus, "*", "documents", "*.jsonl.gz")))[::2]:
+            if total >= args.limit_mb * 1e6:
+                break
+            shutil.copy(path, docs)
+            total += os.path.getsize(path)
+        n_files = len(os.listdir(docs))
+        print(f"{n_files} files, {total / 1e6:.1f} MB stored; ray start-up {ray_start:.1f}s (paid once per cluster)")
+        results: Dict[str, Dict[str, List[float]]] = {}
+        for stage in args.stages.split(","):
+            for _ in range(args.repeat):
+                for backend in ("local", "ray"):
+                    if stage == "tag":
+                        cmd = [*dolma, "tag", "--documents", f"{docs}/*.gz", "--experiment", "bench", "--taggers",
+                               *TAGGERS, "--processes", str(args.processes), "--ignore_existing",
+                               "--executor.backend", backend, "--executor.address", "auto"]
+                    else:
+                        out = os.path.join(tmp, f"mixed-{backend}")
+                        shutil.rmtree(out, ignore_errors=True)
+                        config = {"streams": [{"name": "src", "documents": [f"{docs}/*.gz"], "attributes": ["bench"],
+                                               "output": {"path": out, "max_size_in_bytes": 20_000_000},
+                                               "filter": {"exclude": ["$.attributes[?(@.bench__gopher_v1__word_count[0][2] < 50)]"]}}],
+                                  "processes": args.processes,
+                                  "executor": {"backend": backend, "address": "auto"}}
+                        path = os.path.join(tmp, "mix.yaml")
+                        with open(path, "w") as f:
+                            yaml.safe_dump(config, f)
+                        cmd = [*dolma, "mix", "-c", path]
+                    results.setdefault(stage, {}).setdefault(backend, []).append(timed(cmd, env))
+        print(f"{'stage':<6} {'local s':>8} {'ray s':>8} {'overhead':>9}")
+        for stage, by in results.items():
+            local, on_ray = statistics.median(by["local"]), statistics.median(by["ray"])
+            rows.append((stage, local, on_ray))
+            print(f"{stage:<6} {local:>8.2f} {on_ray:>8.2f} {100 * (on_ray / local - 1):>8.1f}%")
+    ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()
