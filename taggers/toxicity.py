@@ -1,0 +1,106 @@
+"""Toxicity taggers.
+
+- Dolma's ``jigsaw_hatespeech_document_v2``, ``jigsaw_hatespeech_sentence_v2``, ``jigsaw_nsfw_document_v1`` and
+  ``jigsaw_nsfw_sentence_v2`` run fastText models: by default Dolma's own (fetched once into the cache from
+  dolma-artifacts.org, so a machine without internet needs ``tagger_options.<name>.model`` pointing at a copy
+  or at a model trained with ``dolma train-ft``). Types are the model's labels with ``__label__`` kept, the
+  toxic label first, as in Dolma. Dolma spells the last one ``jigsaw_nsfw_sencence_v2``: both names work.
+- ``profanity_document_v1`` and ``profanity_sentence_v1`` work offline: the trained linear model (TF-IDF and a
+  calibrated linear SVM, English) that ships in ``alt-profanity-check`` (the ``toxicity`` extra). Type
+  ``profanity``: the probability that the document or sentence is offensive. Sentences come from blingfire.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, List, Optional, Sequence, Tuple
+
+from dolma.taggers.base import BaseTagger, DocResult, Document, Span, TaggerOptions
+from dolma.taggers.classifier import ClassifierOptions, FastTextClassifier
+from dolma.taggers.models import require
+from dolma.taggers.registry import add_tagger
+from dolma.taggers.segments import Level, unit_bounds
+
+__all__ = ["JigsawOptions", "JigsawHatespeechDocument", "ProfanityDocument"]
+
+_ARTIFACTS = "https://dolma-artifacts.org/fasttext_models/jigsaw_fasttext_bigrams_20230515/"
+HATESPEECH_MODEL = _ARTIFACTS + "jigsaw_fasttext_bigrams_hatespeech_final.bin"
+NSFW_MODEL = _ARTIFACTS + "jigsaw_fasttext_bigrams_nsfw_final.bin"
+
+
+class JigsawOptions(TaggerOptions):
+    model: str = ""
+    """Empty: Dolma's model for this tagger."""
+
+
+@add_tagger("jigsaw_hatespeech_document_v2")
+class JigsawHatespeechDocument(FastTextClassifier):
+    Options = JigsawOptions  # type: ignore[assignment]
+    KEEP_PREFIX = True
+    LEVEL: ClassVar[Level] = "document"
+    DEFAULT_MODEL: ClassVar[str] = HATESPEECH_MODEL
+
+    def __init__(self, options: Optional[JigsawOptions] = None) -> None:  # type: ignore[override]
+        model = (options.model if options is not None else "") or self.DEFAULT_MODEL
+        super().__init__(ClassifierOptions(model=model, level=self.LEVEL))
+
+    @staticmethod
+    def _order(labels: List[str]) -> List[str]:
+        # the toxic label first: the one without "non" in its name
+        return sorted(labels, key=lambda label: "non" in label)
+
+
+@add_tagger("jigsaw_hatespeech_sentence_v2")
+class JigsawHatespeechSentence(JigsawHatespeechDocument):
+    LEVEL = "sentence"
+
+
+@add_tagger("jigsaw_nsfw_document_v1")
+class JigsawNsfwDocument(JigsawHatespeechDocument):
+    DEFAULT_MODEL = NSFW_MODEL
+
+
+@add_tagger("jigsaw_nsfw_sentence_v2")
+class JigsawNsfwSentence(JigsawNsfwDocument):
+    LEVEL = "sentence"
+
+
+add_tagger("jigsaw_nsfw_sencence_v2")(JigsawNsfwSentence)  # Dolma's spelling
+
+
+class _ProfanityModel:
+    """alt-profanity-check's vectorizer and classifier, scoring many texts in one call."""
+
+    def __init__(self, user: str) -> None:
+        module: Any = require("profanity_check.profanity_check", "toxicity", user)
+        self._vectorizer = module.vectorizer
+        self._model = module.model
+
+    def scores(self, texts: List[str]) -> List[float]:
+        return self._model.predict_proba(self._vectorizer.transform(texts))[:, 1].tolist()
+
+
+@add_tagger("profanity_document_v1")
+class ProfanityDocument(BaseTagger):
+    LEVEL: ClassVar[Level] = "document"
+
+    def __init__(self) -> None:
+        self._model = _ProfanityModel("the profanity_* taggers")
+
+    def predict(self, doc: Document) -> DocResult:
+        return self.predict_batch([doc])[0]
+
+    def predict_batch(self, docs: Sequence[Document]) -> List[DocResult]:
+        units: List[Tuple[int, int, int]] = []
+        for i, doc in enumerate(docs):
+            units.extend((i, start, end) for start, end in unit_bounds(doc.text, self.LEVEL) if doc.text[start:end].strip())
+        results = [DocResult(doc, []) for doc in docs]
+        if units:
+            scores = self._model.scores([docs[i].text[start:end] for i, start, end in units])
+            for (i, start, end), score in zip(units, scores):
+                results[i].spans.append(Span(start, end, "profanity", score))
+        return results
+
+
+@add_tagger("profanity_sentence_v1")
+class ProfanitySentence(ProfanityDocument):
+    LEVEL = "sentence"
