@@ -45,3 +45,19 @@ def test_ray_reports_failed_units_with_reasons(tmp_path, ray_cluster):
     )
     assert [k.rsplit("/", 1)[1] for k, _ in report.done] == ["good.jsonl"]
     assert report.failed == [(f"{root}/documents/bad.jsonl", f"{root}/documents/bad.jsonl:2: wrong type: Expected `str`, got `int` - at `$.id`")]
+
+
+def test_tokens_on_ray_matches_local_bytes(tmp_path, ray_cluster):
+    from dolma.cli import main
+    from tests.conftest import write_documents
+
+    for i in range(3):
+        docs = [{"id": f"{i}-{j}", "text": f"Document {j} of file {i}, with some words." * (1 + j % 5)} for j in range(200)]
+        write_documents(str(tmp_path / f"documents/part-{i}.jsonl.gz"), docs)
+    common = ["tokens", "--documents", f"{tmp_path}/documents/*.gz", "--ring_size", "1", "--processes", "2"]
+    assert main([*common, "--destination", str(tmp_path / "local")]) == 0
+    assert main([*common, "--destination", str(tmp_path / "ray"), "--executor.backend", "ray"]) == 0
+    local = sorted(p.name for p in (tmp_path / "local").iterdir() if not p.name.endswith(".manifest.json"))
+    assert len(local) == 6  # three groups: a .npy and a .csv.gz each
+    for name in local:
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()

@@ -31,7 +31,9 @@ def run_tokens(config: TokensConfig) -> int:
             file=sys.stderr,
         )
         return 0
-    report = execute(stage, units, processes=config.processes, ignore_existing=config.ignore_existing, debug=config.debug)
+    report = execute(
+        stage, units, config.processes, config.ignore_existing, debug=config.debug, executor=config.executor
+    )
     totals = report.totals()
     if report.done:
         rate = totals.get("tokens", 0) / report.seconds if report.seconds > 0 else 0.0

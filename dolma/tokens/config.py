@@ -6,7 +6,7 @@ from typing import List, Literal, Optional
 
 import msgspec
 
-from dolma.config import ConfigStruct, WorkDirConfig
+from dolma.config import ConfigStruct, ExecutorConfig, WorkDirConfig
 
 __all__ = ["TokensConfig", "TokenizerConfig", "FieldsConfig"]
 
@@ -64,4 +64,6 @@ class TokensConfig(ConfigStruct):
     on_error: Literal["fail", "skip"] = "fail"
     debug: bool = False
     dryrun: bool = False
+    executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
+    """`backend: local` (default) or `ray`; see the README's "Scaling out"."""
     work_dir: WorkDirConfig = msgspec.field(default_factory=WorkDirConfig)
