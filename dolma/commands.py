@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Type
+from typing import Any, Callable, List, Optional, Type
 
 import msgspec
 
-from dolma.executor import RunReport
+from dolma.config import render
+from dolma.executor import RunReport, WorkUnit, execute
 
-__all__ = ["Command", "profiled", "summarise"]
+__all__ = ["Command", "profiled", "summarise", "run_units"]
 
 log = logging.getLogger("dolma")
 
@@ -84,3 +85,26 @@ def summarise(stage: str, report: RunReport) -> int:
             print(f"  {message}", file=sys.stderr)
         return 1
     return 0
+
+
+def run_units(
+    name: str, config: Any, stage: Any, units: List[WorkUnit], after: Optional[Callable[[], Any]] = None
+) -> int:
+    """What a stage command does with its planned units: ``--dryrun`` prints the config and stops; otherwise run
+    them (in one process when profiling) on the configured executor, summarise, and call ``after`` once every unit
+    succeeded (run-wide checks, dataset folder files). The config needs Dolma's common keys: ``dryrun``,
+    ``processes``, ``ignore_existing``, ``debug``, ``profile``, ``executor``."""
+    if config.dryrun:
+        print(render(config), end="")
+        print(f"# {len(units)} unit(s) to {name}", file=sys.stderr)
+        return 0
+    processes = config.processes
+    if config.profile.enable and processes > 1:
+        log.info("profiling runs the work in this process: using 1 process")
+        processes = 1
+    with profiled(config.profile):
+        report = execute(stage, units, processes, config.ignore_existing, debug=config.debug, executor=config.executor)
+    code = summarise(name, report)
+    if code == 0 and after is not None:
+        after()
+    return code

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-import sys
-
-from dolma.commands import Command, profiled, summarise
-from dolma.config import render
-from dolma.executor import execute
+from dolma.commands import Command, run_units
 from dolma.taggers.config import ListConfig, TagConfig
 
 __all__ = ["TAG", "LIST"]
-
-log = logging.getLogger("dolma")
 
 
 def run_tag(config: TagConfig) -> int:
@@ -20,20 +13,7 @@ def run_tag(config: TagConfig) -> int:
 
     stage = TagStage(config)
     stage.setup_plugins()
-    units = stage.units()
-    if config.dryrun:
-        print(render(config), end="")
-        print(f"# {len(units)} documents file(s) to tag", file=sys.stderr)
-        return 0
-    processes = config.processes
-    if config.profile.enable and processes > 1:
-        log.info("profiling runs the work in this process: using 1 process")
-        processes = 1
-    with profiled(config.profile):
-        report = execute(
-            stage, units, processes, config.ignore_existing, debug=config.debug, executor=config.executor
-        )
-    return summarise("tag", report)
+    return run_units("tag", config, stage, stage.units())
 
 
 def run_list(config: ListConfig) -> int:
