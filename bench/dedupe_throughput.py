@@ -1,10 +1,13 @@
 """Throughput of `dolma dedupe` (documents and paragraphs, 1 and 2 processes) and, optionally, the reference.
 
-    python bench/dedupe_throughput.py --corpus DIR [--max-mb 200] [--reference /tmp/refdolma/bin/dolma]
+    python bench/dedupe_throughput.py --corpus DIR [--max-mb 200] [--reference /tmp/refdolma/bin/dolma] [--repeat 3]
+        [--modes paragraphs,documents] [--processes 1,2]
 
 Links a subset of ``DIR/*/documents/*.jsonl.gz`` (whole files, sorted, up to ``--max-mb`` of text) into a
 scratch corpus, runs each configuration from a fresh filter, and prints MB/s and the peak RSS of the largest
-process. Not a test: numbers depend on the machine and on what else runs on it.
+process. Each repeat runs the tools back to back (alternating which goes first) so they share the machine's
+conditions; the table gives medians: wall-clock MB/s, and CPU seconds (user + system, all processes), which a
+shared machine disturbs much less. Not a test: numbers depend on the machine and on what else runs on it.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import json
 import gzip
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 MODES = {
     "documents": {"documents": {"attribute_name": "bff_duplicate_documents", "key": "$.text"}},
@@ -40,14 +44,15 @@ def _subset(corpus: str, scratch: str, max_mb: float) -> Tuple[str, float]:
     return os.path.join(folder, "*.jsonl.gz"), total / 1e6
 
 
-def _run(cmd: List[str]) -> Tuple[float, float]:
+def _run(cmd: List[str]) -> Tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system, children included) and peak RSS (MB) of one run."""
     start = time.monotonic()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *cmd], capture_output=True, text=True)
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    peak_kb = float(proc.stderr.strip().splitlines()[-1])
-    return seconds, peak_kb / 1024
+    peak_kb, user, system = (float(x) for x in proc.stderr.strip().splitlines()[-1].split())
+    return seconds, user + system, peak_kb / 1024
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -57,6 +62,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--reference", default=None, help="path of Dolma 1.2.1's `dolma` executable")
     parser.add_argument("--rate", type=float, default=0.0001)
     parser.add_argument("--count", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per configuration; the table shows medians")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--processes", default="1,2")
     args = parser.parse_args(argv)
     scratch = tempfile.mkdtemp(prefix="dedupe-bench-")
     try:
@@ -64,29 +72,42 @@ def main(argv: Optional[List[str]] = None) -> None:
         tools = [("this toolkit", [sys.executable, "-m", "dolma.cli"])]
         if args.reference:
             tools.append(("dolma 1.2.1", [args.reference]))
-        print(f"{mb:.1f} MB of text; false-positive rate {args.rate}, estimated count {args.count:,}\n")
-        print("| tool | mode | processes | seconds | MB/s | peak RSS (MB) |\n| --- | --- | --- | --- | --- | --- |")
-        for mode, flags in MODES.items():
-            for procs in (1, 2):
-                for name, exe in tools:
-                    shutil.rmtree(os.path.join(scratch, "attributes"), ignore_errors=True)
-                    bloom = os.path.join(scratch, "filter.bin")
-                    if os.path.exists(bloom):
-                        os.remove(bloom)
-                    config = {
-                        "documents": [pattern],
-                        "dedupe": {"name": "bench", **flags},
-                        "bloom_filter": {"file": bloom, "read_only": False, "estimated_doc_count": args.count,
-                                         "desired_false_positive_rate": args.rate},
-                        "processes": procs,
-                    }
-                    config_path = os.path.join(scratch, "config.json")
-                    with open(config_path, "w") as f:
-                        json.dump(config, f)
-                    seconds, rss = _run([*exe, "-c", config_path, "dedupe"])
-                    print(f"| {name} | {mode} | {procs} | {seconds:.1f} | {mb / seconds:.1f} | {rss:.0f} |", flush=True)
+        print(f"{mb:.1f} MB of text; false-positive rate {args.rate}, estimated count {args.count:,}; "
+              f"medians of {args.repeat} run(s)\n")
+        print("| tool | mode | processes | seconds | MB/s | CPU seconds | peak RSS (MB) |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for mode in args.modes.split(","):
+            for procs in (int(p) for p in args.processes.split(",")):
+                runs: Dict[str, List[Tuple[float, float, float]]] = {name: [] for name, _ in tools}
+                for r in range(args.repeat):
+                    for name, exe in tools[r % len(tools):] + tools[: r % len(tools)]:
+                        config_path = _config(scratch, pattern, mode, procs, args.count, args.rate)
+                        runs[name].append(_run([*exe, "-c", config_path, "dedupe"]))
+                for name, _ in tools:
+                    seconds, cpu, rss = (statistics.median(x) for x in zip(*runs[name]))
+                    print(f"| {name} | {mode} | {procs} | {seconds:.2f} | {mb / seconds:.1f} | {cpu:.2f} | {rss:.0f} |",
+                          flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _config(scratch: str, pattern: str, mode: str, procs: int, count: int, rate: float) -> str:
+    """A fresh run: no attributes, no filter file."""
+    shutil.rmtree(os.path.join(scratch, "attributes"), ignore_errors=True)
+    bloom = os.path.join(scratch, "filter.bin")
+    if os.path.exists(bloom):
+        os.remove(bloom)
+    config = {
+        "documents": [pattern],
+        "dedupe": {"name": "bench", **MODES[mode]},
+        "bloom_filter": {"file": bloom, "read_only": False, "estimated_doc_count": count,
+                         "desired_false_positive_rate": rate},
+        "processes": procs,
+    }
+    path = os.path.join(scratch, "config.json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    return path
 
 
 if __name__ == "__main__":

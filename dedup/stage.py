@@ -4,9 +4,10 @@ Determinism: files are taken in sorted order (the order of ``documents`` entries
 and lines in file order; the first occurrence of a key is kept and every later one is marked, whatever the
 number of processes. Each work unit (one file) runs in three steps:
 
-1. read and hash: decode the file, cut it into keys and hash them (xxh3-128) — in parallel across workers;
-2. test-and-set: wait for the file's turn (every earlier file has done its step 2), then probe and insert all the
-   file's keys into the one filter, whose bits are in shared memory — numpy-vectorised, in file order;
+1. read and hash: decode the file, cut it into keys and hash them (xxh3-64) — in parallel across workers;
+2. test-and-set: wait for the file's turn (every earlier file has done its step 2), then probe and insert the
+   file's distinct keys into the one filter, whose bits are in shared memory — numpy-vectorised; a key's later
+   occurrences in the file are marked without probing;
 3. write: build the attributes and publish them atomically with a manifest — in parallel again.
 
 Only step 2 is sequential. A file that fails before its turn passes the turn on, and every later file then
@@ -35,7 +36,9 @@ from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3
 from dolma.records import BadLine, DocumentRecord, DocumentsReader
 from dolma.dedup.bloom import BloomFilter, BloomParams, hash_keys
 from dolma.dedup.config import DedupeConfig
+from dolma.dedup.attributes import attribute_lines, format_unit_spans
 from dolma.dedup.keys import KeyPath, ngram_keys, words
+from dolma.dedup.paragraphs import split_paragraphs, unicode_space
 
 __all__ = ["DedupeStage", "DedupeError", "Plan", "QUARANTINE_SUFFIX"]
 
@@ -162,11 +165,7 @@ class DedupeStage:
         self._filter: Optional[BloomFilter] = None
         self._shm: Any = None
         self._decided: Dict[str, np.ndarray] = {}
-        self._record_type: Any = DocumentRecord
-        if self.key is not None and self.key.top not in _RECORD_FIELDS:
-            self._record_type = msgspec.defstruct(
-                "KeyedDocument", [(str(self.key.top), Any, None)], bases=(DocumentRecord,), omit_defaults=True
-            )
+        self._record_type: Any = _record_type(self.key)
 
     def __getstate__(self) -> Dict[str, Any]:
         state = dict(self.__dict__)
@@ -175,12 +174,7 @@ class DedupeStage:
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.__dict__.update(state)
-        if self.key is not None and self.key.top not in _RECORD_FIELDS:
-            self._record_type = msgspec.defstruct(
-                "KeyedDocument", [(str(self.key.top), Any, None)], bases=(DocumentRecord,), omit_defaults=True
-            )
-        else:
-            self._record_type = DocumentRecord
+        self._record_type = _record_type(self.key)
 
     # --- planning (in the parent) -------------------------------------------------------------------------
 
@@ -379,58 +373,43 @@ class DedupeStage:
         if not records:
             return
         keys.good += len(records)
-        sep = d.paragraphs.paragraph_separator
-        texts = [rec.text for _, rec in records]
         lines = np.fromiter((line for line, _ in records), dtype=np.int64, count=len(records))
-        counts = np.fromiter((t.count(sep) + 1 for t in texts), dtype=np.int64, count=len(texts))
-        joined = sep.join(texts)
-        parts_b = joined.encode().split(sep.encode())
-        nbytes = np.fromiter(map(len, parts_b), dtype=np.int64, count=len(parts_b))
-        ascii_only = joined.isascii()
-        parts_s: Optional[List[str]] = None if ascii_only else joined.split(sep)
-        lens = nbytes if parts_s is None else np.fromiter(map(len, parts_s), dtype=np.int64, count=len(parts_s))
-        seplen = len(sep)
-        last = np.zeros(len(lens), dtype=bool)
-        ends_at = np.cumsum(counts)
-        last[ends_at - 1] = True
-        doc = np.repeat(np.arange(len(texts)), counts)
-        width = lens + np.where(last, 0, seplen)
-        gstart = np.cumsum(width) - width
-        start = gstart - gstart[ends_at - counts][doc]
-        keep = ~(last & (lens == 0))  # no paragraph after a final separator, none in an empty text
+        paras = split_paragraphs([rec.text for _, rec in records], d.paragraphs.paragraph_separator)
+        keep = ~(paras.last & (paras.length == 0))  # no paragraph after a final separator, none in an empty text
         if d.skip_empty:
-            space = np.fromiter(map(bytes.isspace, parts_b) if parts_s is None else map(str.isspace, parts_s),
-                                dtype=bool, count=len(lens))
-            keep &= (lens > 0) & ~space
+            keep &= ~unicode_space(paras)
         if d.min_length:
-            keep &= lens >= d.min_length
+            keep &= paras.length >= d.min_length
+        strings: Optional[List[str]] = None
         if d.min_words:
-            source = parts_s if parts_s is not None else joined.split(sep)
+            strings = paras.strings()
             idx = np.flatnonzero(keep)
-            enough = np.fromiter((len(words(source[i])) >= d.min_words for i in idx), dtype=bool, count=len(idx))
+            enough = np.fromiter((len(words(strings[i])) >= d.min_words for i in idx), dtype=bool, count=len(idx))
             keep[idx[~enough]] = False
         rows = np.flatnonzero(keep)
+        all_kept = len(rows) == len(keep)
         base = keys.rows
-        keys.para_doc.append(lines[doc[rows]])
-        keys.para_start.append(start[rows])
-        keys.para_end.append(start[rows] + width[rows])
-        keys.para_bytes.append(nbytes[rows] + np.where(last[rows], 0, len(sep.encode())))
+        doc = paras.doc[rows]
+        keys.para_doc.append(lines[doc])
+        keys.para_start.append(paras.start[rows])
+        keys.para_end.append(paras.start[rows] + paras.width[rows])
+        keys.para_bytes.append(paras.nbytes[rows])
         keys.rows += len(rows)
         doc_hash = self._doc_partition([rec.id for _, rec in records])
         if self.ngram is None:
-            hashes = hash_keys([parts_b[i] for i in rows], self.params.seed)
+            hashes = hash_keys(paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()], self.params.seed)
             owner = np.arange(base, base + len(rows), dtype=np.int64)
         else:
-            source = parts_s if parts_s is not None else joined.split(sep)
+            strings = strings if strings is not None else paras.strings()
             grams: List[bytes] = []
             owners: List[int] = []
             n, stride = self.ngram.ngram_length, self.ngram.stride
             for r, i in enumerate(rows.tolist()):
-                tokens = words(source[i])
+                tokens = words(strings[i])
                 if len(tokens) < n:
                     if self.ngram.skip_short_paragraphs:
                         continue
-                    grams.append(parts_b[i])
+                    grams.append(paras.parts[i])
                     owners.append(base + r)
                     continue
                 g = ngram_keys(tokens, n, stride)
@@ -438,7 +417,7 @@ class DedupeStage:
                 owners.extend([base + r] * len(g))
             hashes = hash_keys(grams, self.params.seed)
             owner = np.asarray(owners, dtype=np.int64)
-        mask = self._partition_mask(hashes, None if doc_hash is None else doc_hash[doc[rows]][owner - base])
+        mask = self._partition_mask(hashes, None if doc_hash is None else doc_hash[doc][owner - base])
         if mask is not None:
             hashes, owner = hashes[mask], owner[mask]
         keys.hashes.append(hashes)
@@ -449,46 +428,40 @@ class DedupeStage:
     def _write(
         self, path: str, output: str, keys: _FileKeys, seen: np.ndarray, reader: DocumentsReader, started: float
     ) -> Dict[str, int]:
-        spans: List[List[List[Any]]] = [[] for _ in range(keys.lines)]
+        values: Dict[int, bytes] = {}
         owner = _FileKeys.cat(keys.owner)
         bytes_marked = 0
+        spans = 0
         if self.key is not None:
-            for line in owner[seen].tolist():
-                spans[line].append([0, keys.text_len[line], 1])
+            for line in np.unique(owner[seen]).tolist():
+                values[line] = b"[[0,%d,1]]" % keys.text_len[line]
                 bytes_marked += keys.text_bytes[line]
-            marked_lines = [i for i, s in enumerate(spans) if s]
+            spans = len(values)
         else:
             doc = _FileKeys.cat(keys.para_doc)
             start = _FileKeys.cat(keys.para_start)
             end = _FileKeys.cat(keys.para_end)
             pbytes = _FileKeys.cat(keys.para_bytes)
             if self.ngram is None:
-                rows = owner[seen]
-                scores: Any = None
+                rows = owner[seen]  # owners are ascending paragraph rows, so rows are in document order
             else:
                 total = np.bincount(owner, minlength=keys.rows)
                 dup = np.bincount(owner[seen], minlength=keys.rows)
                 checked = total > 0
                 frac = np.divide(dup, total, out=np.zeros(keys.rows), where=checked)
                 rows = np.flatnonzero(checked & (frac >= self.ngram.overlap_threshold))
-                scores = frac[rows].tolist()
-            order = np.argsort(rows, kind="stable")
-            rows = rows[order]
             bytes_marked = int(pbytes[rows].sum()) if self.ngram is None else int(pbytes[rows][frac[rows] > 0].sum())
+            spans = len(rows)
             docs = doc[rows]
-            cuts = np.flatnonzero(np.diff(docs)) + 1
-            marked_lines = docs[np.concatenate(([0], cuts))].tolist() if len(docs) else []
-            if scores is None:  # exact: [start, end, 1] rows, one C-level tolist per document
-                table = np.column_stack((start[rows], end[rows], np.ones(len(rows), dtype=np.int64)))
-                for d, block in zip(marked_lines, np.split(table, cuts)):
-                    spans[d] = block.tolist()
+            cuts = np.concatenate(([0], np.flatnonzero(np.diff(docs)) + 1, [len(docs)])) if len(docs) else np.zeros(1, np.int64)
+            marked = docs[cuts[:-1]].tolist()
+            if self.ngram is None:
+                values = dict(zip(marked, format_unit_spans(start[rows], end[rows], cuts)))
             else:
-                sc = np.asarray(scores)[order]
-                for d, s, e, f in zip(marked_lines, np.split(start[rows], cuts), np.split(end[rows], cuts), np.split(sc, cuts)):
-                    spans[d] = [list(t) for t in zip(s.tolist(), e.tolist(), f.tolist())]
-        lines = [{"id": i, "attributes": {self.attribute: s}} for i, s in zip(keys.ids, spans)]
-        for b in keys.bad:
-            lines[b.line - 1]["attributes"] = {}  # the line stays, so attributes stay aligned with documents
+                s_l, e_l, f_l = start[rows].tolist(), end[rows].tolist(), frac[rows].tolist()
+                for d, a, b in zip(marked, cuts[:-1].tolist(), cuts[1:].tolist()):
+                    values[d] = _ENCODER.encode([list(t) for t in zip(s_l[a:b], e_l[a:b], f_l[a:b])])
+        body = attribute_lines(keys.ids, self.attribute, values, [b.line - 1 for b in keys.bad])
         counts = {
             "documents_in": keys.lines,
             "documents_out": keys.lines - len(keys.bad),
@@ -496,14 +469,14 @@ class DedupeStage:
             "bytes_in": keys.nbytes,
             "keys": int(len(seen)),
             "duplicates": int(seen.sum()),
-            "documents_marked": len(marked_lines),
-            "spans": sum(len(spans[i]) for i in marked_lines),
+            "documents_marked": len(values),
+            "spans": spans,
             "bytes_marked": bytes_marked,
         }
         writer = dio.AtomicWriter(output)
         quarantine = dio.AtomicWriter(output + QUARANTINE_SUFFIX) if keys.bad else None
         try:
-            writer.write(_ENCODER.encode_lines(lines))
+            writer.write(body)
             if quarantine is not None:
                 quarantine.write(_ENCODER.encode_lines(
                     [_QuarantineLine(path, b.line, b.reason, b.raw.decode("utf-8", "replace")) for b in keys.bad]))
@@ -531,6 +504,21 @@ class DedupeStage:
             ),
         )
         return counts
+
+
+class _TextRecord(msgspec.Struct):
+    """What paragraphs and `$.text` keys need; other fields are skipped by the decoder, not built."""
+
+    id: str
+    text: str
+
+
+def _record_type(key: Optional[KeyPath]) -> Any:
+    if key is None or key.is_text:
+        return _TextRecord
+    if key.top in _RECORD_FIELDS:
+        return DocumentRecord
+    return msgspec.defstruct("KeyedDocument", [(str(key.top), Any, None)], bases=(DocumentRecord,), omit_defaults=True)
 
 
 def _as_dict(rec: Any) -> Dict[str, Any]:

@@ -1,0 +1,75 @@
+"""Attributes lines written straight from arrays: the JSON msgspec would write, without a Python list per span.
+
+Exact matches have the score 1, so a span is ``[start,end,1]`` and the whole file's spans are formatted at once:
+the offsets' decimal digits come from numpy (one ``divmod`` per digit column), each span is a fixed-width row of
+bytes, and a boolean mask drops the unused leading digit columns. Each document's spans are then one slice.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Sequence, Tuple
+
+import msgspec
+import numpy as np
+
+__all__ = ["format_unit_spans", "attribute_lines"]
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def _digits(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Right-aligned ASCII digits of non-negative ints as an ``(n, D)`` uint8 matrix, and how many are used."""
+    top = int(x.max()) if len(x) else 0
+    width = len(str(top))
+    out = np.empty((len(x), width), dtype=np.uint8)
+    # unsigned division by a constant is vectorised by numpy (libdivide); uint32 when it fits is faster still
+    v = x.astype(np.uint32 if top < 1 << 32 else np.uint64)
+    for col in range(width - 1, -1, -1):
+        q = v // 10
+        out[:, col] = v - q * 10
+        v = q
+    out += ord("0")
+    used = np.ones(len(x), dtype=np.int64)
+    for power in range(1, width):
+        used += x >= 10**power
+    return out, used
+
+
+def format_unit_spans(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]:
+    """The JSON array ``[[s,e,1],...]`` of each group of spans; group ``g`` is rows ``cuts[g]:cuts[g + 1]``
+    (``cuts`` ascending, starting at 0 and ending at ``len(start)``, groups non-empty)."""
+    n = len(start)
+    if n == 0:
+        return []
+    ds, us = _digits(start)
+    de, ue = _digits(end)
+    ws, we = ds.shape[1], de.shape[1]
+    width = 1 + ws + 1 + we + 4  # "[" start "," end ",1],"
+    rows = np.empty((n, width), dtype=np.uint8)
+    rows[:, 0] = ord("[")
+    rows[:, 1 : 1 + ws] = ds
+    rows[:, 1 + ws] = ord(",")
+    rows[:, 2 + ws : 2 + ws + we] = de
+    rows[:, 2 + ws + we :] = np.frombuffer(b",1],", dtype=np.uint8)
+    keep = np.ones((n, width), dtype=bool)
+    keep[:, 1 : 1 + ws] = np.arange(ws) >= (ws - us)[:, None]
+    keep[:, 2 + ws : 2 + ws + we] = np.arange(we) >= (we - ue)[:, None]
+    blob = rows[keep].tobytes()
+    ends = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(width - (ws - us) - (we - ue), out=ends[1:])
+    offsets = ends[cuts].tolist()
+    # each group drops its last span's trailing comma
+    return [b"[" + blob[a : b - 1] + b"]" for a, b in zip(offsets[:-1], offsets[1:])]
+
+
+def attribute_lines(ids: Sequence[str], attribute: str, values: Dict[int, bytes], bad: Sequence[int]) -> bytes:
+    """One ``{"id":...,"attributes":{attribute:value}}`` line per document: ``values[i]`` is line ``i``'s JSON
+    value (``[]`` when absent); lines in ``bad`` (0-based) get empty attributes so they stay aligned."""
+    id_json = _ENCODER.encode_lines(list(ids)).split(b"\n")  # JSON escapes newlines, so this split is safe
+    head = b',"attributes":{' + _ENCODER.encode(attribute) + b":"
+    out = []
+    for i in range(len(ids)):
+        out.append(b'{"id":' + id_json[i] + head + values.get(i, b"[]") + b"}}\n")
+    for i in bad:
+        out[i] = b'{"id":' + id_json[i] + b',"attributes":{}}\n'
+    return b"".join(out)

@@ -1,0 +1,108 @@
+"""Cutting a batch of texts into paragraphs with numpy: UTF-8 bytes to hash and code-point spans to report.
+
+The texts are encoded and joined once, split once with ``bytes.split`` (the only per-paragraph objects are the
+byte strings that get hashed), and every offset is computed on arrays: a paragraph's document comes from a
+``searchsorted`` over the documents' byte starts, and byte offsets turn into code points by subtracting the UTF-8
+continuation bytes (``0b10xxxxxx``) before them, found once per batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List
+
+import numpy as np
+
+__all__ = ["Paragraphs", "split_paragraphs", "unicode_space"]
+
+
+@dataclass
+class Paragraphs:
+    """Every paragraph of a batch, in order, including empty ones (one row each)."""
+
+    parts: List[bytes]  # UTF-8, without the separator
+    doc: np.ndarray  # index of the text it belongs to
+    start: np.ndarray  # code points from the start of its text
+    length: np.ndarray  # code points, without the separator
+    width: np.ndarray  # code points of its span: its length plus the separator's, except for a text's last paragraph
+    nbytes: np.ndarray  # UTF-8 bytes of its span (separator included, as in ``width``)
+    last: np.ndarray  # the last paragraph of its text
+    ascii: bool  # every paragraph is ASCII (code points == bytes)
+    first_byte: np.ndarray  # first byte of each paragraph (0 when empty)
+    _texts: List[str]
+    _sep: str
+
+    def strings(self) -> List[str]:
+        """The paragraphs as ``str``, aligned with ``parts`` (for word-level work)."""
+        if len(self._sep) == 1:
+            return self._sep.join(self._texts).split(self._sep)
+        return [p for t in self._texts for p in t.split(self._sep)]
+
+
+def split_paragraphs(texts: List[str], sep: str) -> Paragraphs:
+    """Paragraphs of ``texts`` cut at ``sep`` (a text of n separators has n + 1 paragraphs)."""
+    sepb = sep.encode()
+    encoded = [t.encode() for t in texts]
+    if len(sep) == 1:
+        # a single code point cannot straddle the join: UTF-8 is prefix-free, so a match starts and ends inside
+        # one text or is exactly a joining separator
+        joined = sepb.join(encoded)
+        parts = joined.split(sepb)
+    else:  # "\n\n" could match a text's trailing "\n" plus the joining separator: split text by text
+        parts = [p for e in encoded for p in e.split(sepb)]
+        joined = sepb.join(parts)
+    n = len(parts)
+    seplen = len(sepb)
+    plen = np.fromiter(map(len, parts), dtype=np.int64, count=n)
+    tlen = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    pstart = np.cumsum(plen + seplen) - (plen + seplen)  # byte offsets in ``joined``
+    tstart = np.cumsum(tlen + seplen) - (tlen + seplen)
+    doc = np.searchsorted(tstart, pstart, side="right") - 1
+    pend = pstart + plen
+    last = pend == tstart[doc] + tlen[doc]
+    tail = np.where(last, 0, seplen)
+    data = np.frombuffer(joined, dtype=np.uint8)
+    first_byte = np.zeros(n, dtype=np.uint8)
+    filled = plen > 0
+    first_byte[filled] = data[pstart[filled]]
+    is_ascii = joined.isascii()
+    if is_ascii:
+        start = pstart - tstart[doc]
+        length = plen
+        sep_cp = seplen
+    else:
+        cont = np.flatnonzero((data & 0xC0) == 0x80)
+        before_start = np.searchsorted(cont, pstart)
+        before_end = np.searchsorted(cont, pend)
+        start = (pstart - tstart[doc]) - (before_start - np.searchsorted(cont, tstart)[doc])
+        length = plen - (before_end - before_start)
+        sep_cp = len(sep)
+    return Paragraphs(
+        parts=parts,
+        doc=doc,
+        start=start,
+        length=length,
+        width=length + np.where(last, 0, sep_cp),
+        nbytes=plen + tail,
+        last=last,
+        ascii=is_ascii,
+        first_byte=first_byte,
+        _texts=texts,
+        _sep=sep,
+    )
+
+
+_SPACE_LEADS = np.frombuffer(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f", dtype=np.uint8)
+
+
+def unicode_space(paras: Paragraphs) -> np.ndarray:
+    """Paragraphs that are empty or only whitespace, as ``str.isspace`` says (Unicode's whitespace)."""
+    space = np.fromiter(map(bytes.isspace, paras.parts), dtype=bool, count=len(paras.parts))
+    space |= paras.length == 0
+    # bytes.isspace knows only ASCII whitespace: a paragraph that starts with any whitespace or a non-ASCII byte
+    # (U+00A0, U+3000, U+001C, ...) may still be all whitespace; decode just those
+    fb = paras.first_byte
+    maybe = ~space & ((fb >= 0x80) | np.isin(fb, _SPACE_LEADS))
+    for i in np.flatnonzero(maybe).tolist():
+        space[i] = paras.parts[i].decode().isspace()
+    return space

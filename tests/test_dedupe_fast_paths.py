@@ -1,0 +1,131 @@
+"""The dedupe stage's vectorised parts against plain-Python definitions: paragraph cutting, whitespace, attribute
+JSON, the filter's probing of distinct keys, and the filter file's version check."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, List
+
+import msgspec
+import numpy as np
+import pytest
+
+from dolma.cli import main
+from dolma.dedup.attributes import attribute_lines, format_unit_spans
+from dolma.dedup.bloom import HEADER_SIZE, BloomFilter, BloomParams, hash_keys
+from dolma.dedup.paragraphs import split_paragraphs, unicode_space
+from tests.conftest import read_jsonl, write_documents
+
+PIECES = ["a", "héllo", "日本語", "🙂x", " ", "\u3000", "\u00a0", "\x1c", "", "\n", "\n\n", "word word"]
+
+
+def _texts(seed: int, count: int = 60) -> List[str]:
+    rng = np.random.default_rng(seed)
+    return ["".join(rng.choice(PIECES, size=int(rng.integers(0, 12))).tolist()) for _ in range(count)]
+
+
+@pytest.mark.parametrize("sep", ["\n", "\n\n", "日", "🙂"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_split_paragraphs_matches_str_split(sep: str, seed: int) -> None:
+    texts = _texts(seed) + ["", sep, "x" + sep, sep + sep]
+    paras = split_paragraphs(texts, sep)
+    rows = []
+    for d, text in enumerate(texts):
+        pieces = text.split(sep)
+        pos = 0
+        for i, p in enumerate(pieces):
+            last = i == len(pieces) - 1
+            width = len(p) + (0 if last else len(sep))
+            rows.append((d, pos, len(p), width, len((p + ("" if last else sep)).encode()), last, p))
+            pos += width
+    assert len(paras.parts) == len(rows)
+    assert paras.doc.tolist() == [r[0] for r in rows]
+    assert paras.start.tolist() == [r[1] for r in rows]
+    assert paras.length.tolist() == [r[2] for r in rows]
+    assert paras.width.tolist() == [r[3] for r in rows]
+    assert paras.nbytes.tolist() == [r[4] for r in rows]
+    assert paras.last.tolist() == [r[5] for r in rows]
+    assert paras.parts == [r[6].encode() for r in rows]
+    assert paras.strings() == [r[6] for r in rows]
+    assert unicode_space(paras).tolist() == [not r[6] or r[6].isspace() for r in rows]
+
+
+def test_multi_character_separator_end_to_end(tmp_path: Any) -> None:
+    # "\n\n" joined after a text ending in "\n" must not cut inside the first text
+    root = str(tmp_path / "c")
+    write_documents(f"{root}/documents/a.jsonl.gz", [{"id": "1", "text": "p\n\nq\n"}, {"id": "2", "text": "q\n\nz"}])
+    assert main(["dedupe", "--documents", f"{root}/documents/*.gz", "--bloom_filter.file", f"{root}/f.bin",
+                 "--bloom_filter.size_in_bytes", "4096", "--dedupe.paragraphs.attribute_name", "dup",
+                 "--dedupe.paragraphs.paragraph_separator", "\n\n"]) == 0
+    got = [line["attributes"]["dup"] for line in read_jsonl(f"{root}/attributes/dup/a.jsonl.gz")]
+    assert got == [[], []]  # "q\n" (last paragraph of 1) differs from "q" (first of 2)
+    write_documents(f"{root}/documents/a.jsonl.gz", [{"id": "1", "text": "p\n\nq\n"}, {"id": "2", "text": "z\n\nq\n"}])
+    os.remove(f"{root}/f.bin")
+    assert main(["dedupe", "--documents", f"{root}/documents/*.gz", "--bloom_filter.file", f"{root}/f.bin",
+                 "--bloom_filter.size_in_bytes", "4096", "--dedupe.paragraphs.attribute_name", "dup",
+                 "--dedupe.paragraphs.paragraph_separator", "\n\n", "--ignore_existing"]) == 0
+    got = [line["attributes"]["dup"] for line in read_jsonl(f"{root}/attributes/dup/a.jsonl.gz")]
+    assert got == [[], [[3, 5, 1]]]  # the paragraph "q\n" again
+
+
+def test_attribute_lines_are_msgspec_json() -> None:
+    rng = np.random.default_rng(3)
+    ids = ["a", 'q"uote', "new\nline", "日本", "\\"]
+    spans = {i: sorted(rng.integers(0, 10**int(rng.integers(1, 9)), size=(int(rng.integers(1, 6)), 2)).tolist())
+             for i in (0, 2, 3)}
+    start = np.array([s for i in sorted(spans) for s, _ in spans[i]])
+    end = np.array([e for i in sorted(spans) for _, e in spans[i]])
+    cuts = np.cumsum([0] + [len(spans[i]) for i in sorted(spans)])
+    values = dict(zip(sorted(spans), format_unit_spans(start, end, cuts)))
+    got = attribute_lines(ids, "dup", values, bad=[4])
+    expected = []
+    for i, name in enumerate(ids):
+        attrs = {} if i == 4 else {"dup": [[s, e, 1] for s, e in spans.get(i, [])]}
+        expected.append({"id": name, "attributes": attrs})
+    assert got == msgspec.json.Encoder().encode_lines(expected)
+    assert [json.loads(x) for x in got.splitlines()] == expected
+    assert format_unit_spans(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(1, np.int64)) == []
+
+
+def test_distinct_keys_probed_once_and_repeats() -> None:
+    params = BloomParams.sized(0, 10_000, 1e-6)
+    bloom = BloomFilter.in_memory(params)
+    rng = np.random.default_rng(5)
+    keys = [str(x).encode() for x in rng.integers(0, 2000, size=5000)]
+    seen = bloom.test_and_set(hash_keys(keys))
+    earlier = set()
+    expected = []
+    for k in keys:
+        expected.append(k in earlier)
+        earlier.add(k)
+    assert seen.tolist() == expected  # first occurrence kept, every later one marked
+    more = [str(x).encode() for x in rng.integers(1000, 3000, size=3000)]
+    probe = bloom.test_and_set(hash_keys(more), insert=False)
+    assert probe.tolist() == [k in earlier for k in more]  # read-only: repeats answer like their first occurrence
+    assert bloom.test_and_set(hash_keys([b"new", b"new"]), insert=False).tolist() == [False, False]
+    assert len(bloom.test_and_set(hash_keys([]))) == 0
+
+
+def test_hash_keys_seed_and_shape() -> None:
+    h = hash_keys([b"a", b"b"], seed=7)
+    assert h.shape == (2, 2) and h.dtype == np.uint64
+    assert not np.array_equal(h, hash_keys([b"a", b"b"]))
+    assert np.array_equal(hash_keys([b"b"], seed=7)[0], h[1])
+
+
+def test_version_one_filter_is_refused(tmp_path: Any, capsys: Any) -> None:
+    root = str(tmp_path / "v")
+    write_documents(f"{root}/documents/a.jsonl.gz", [{"id": "1", "text": "x"}])
+    params = BloomParams.sized(4096)
+    assert params is not None
+    header = bytearray(params.header())
+    header[8:12] = (1).to_bytes(4, "little")
+    header[32:48] = b"xxh3_128".ljust(16, b"\0")
+    with open(f"{root}/f.bin", "wb") as f:
+        f.write(bytes(header) + bytes(params.nbytes))
+    assert len(header) == HEADER_SIZE
+    assert main(["dedupe", "--documents", f"{root}/documents/*.gz", "--bloom_filter.file", f"{root}/f.bin",
+                 "--dedupe.paragraphs.attribute_name", "dup"]) == 2
+    err = capsys.readouterr().err
+    assert "format version 1 (keys hashed with xxh3_128)" in err and "rebuild the filter" in err
