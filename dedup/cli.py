@@ -47,6 +47,10 @@ def resolve_params(config: DedupeConfig) -> BloomParams:
 def run_dedupe(config: DedupeConfig) -> int:
     from dolma.dedup.stage import DedupeStage, _Turns
 
+    if config.executor.backend == "ray":
+        from dolma.dedup.partitions import run_partitions_on_ray
+
+        return run_partitions_on_ray(config)
     if config.compression.input or config.compression.output:
         raise ConfigError("`compression`: compression follows each file's extension (.gz, .zst or none); leave it unset")
     params = resolve_params(config)

@@ -6,7 +6,7 @@ from typing import List, Literal, Optional
 
 import msgspec
 
-from dolma.config import ConfigStruct, WorkDirConfig
+from dolma.config import ConfigStruct, ExecutorConfig, WorkDirConfig
 
 __all__ = [
     "NgramDedupeConfig",
@@ -83,6 +83,9 @@ class DedupeConfig(ConfigStruct):
     dedupe: DedupeSection = msgspec.field(default_factory=DedupeSection)
     bloom_filter: BloomFilterConfig = msgspec.field(default_factory=BloomFilterConfig)
     processes: int = 1
+    executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
+    """`backend: ray` runs each of the `dedupe.num_partitions` partitions as one Ray task (its own filter, in input
+    order, `processes` worker processes on that node); `local` runs the one partition `partition_index`."""
     ignore_existing: bool = False
     """Redo files even when their manifests say they are done."""
     on_error: Literal["fail", "skip"] = "fail"

@@ -61,3 +61,28 @@ def test_tokens_on_ray_matches_local_bytes(tmp_path, ray_cluster):
     assert len(local) == 6  # three groups: a .npy and a .csv.gz each
     for name in local:
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()
+
+
+def test_dedupe_partitions_on_ray_match_local_partition_runs(tmp_path, ray_cluster):
+    from dolma.cli import main
+    from tests.conftest import write_documents
+
+    for i in range(3):
+        docs = [{"id": f"{i}-{j}", "text": f"shared paragraph {j % 7}\nunique paragraph {i}-{j}\n"} for j in range(60)]
+        write_documents(str(tmp_path / f"corpus/documents/part-{i}.jsonl.gz"), docs)
+    common = ["dedupe", "--documents", f"{tmp_path}/corpus/documents/*.gz", "--dedupe.name", "dup",
+              "--dedupe.paragraphs.attribute_name", "dup_paragraphs", "--dedupe.num_partitions", "2",
+              "--bloom_filter.estimated_doc_count", "10000", "--bloom_filter.desired_false_positive_rate", "0.001"]
+    assert main([*common, "--bloom_filter.file", str(tmp_path / "ray.bin"), "--executor.backend", "ray"]) == 0
+    def outputs():
+        return {f"{i}/{p.name}": p.read_bytes() for i in range(2) for p in (tmp_path / f"corpus/attributes/dup_{i}").glob("*.gz")}
+
+    ray_out = outputs()
+    import shutil
+
+    shutil.rmtree(tmp_path / "corpus/attributes")
+    for i in range(2):
+        assert main([*common, "--dedupe.partition_index", str(i), "--bloom_filter.file", str(tmp_path / f"local{i}.bin")]) == 0
+    local = outputs()
+    assert len(local) == 6 and ray_out == local
+    assert (tmp_path / "ray-p0of2.bin").exists() and (tmp_path / "ray-p1of2.bin").exists()

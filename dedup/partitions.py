@@ -1,0 +1,83 @@
+"""Dedupe on a Ray cluster: one task per partition of the key space.
+
+Partition ``i`` of ``n`` keeps only the keys whose hash falls in it, in its own Bloom filter (``<file>`` with
+``-p<i>of<n>`` before its extension), and writes the attribute set ``<name>_<i>``; within a partition, files are
+taken in input order exactly as locally, so each partition's output is the same as a local run of that partition,
+and the whole is deterministic. Partitions run side by side on different nodes: filter memory per node and the
+serial test-and-set per partition both shrink by ``n`` (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, List
+
+import msgspec
+
+from dolma.config import ExecutorConfig
+from dolma.dedup.config import DedupeConfig
+from dolma.errors import ConfigError
+
+__all__ = ["partition_configs", "run_partitions_on_ray"]
+
+log = logging.getLogger("dolma")
+
+
+def _partition_file(path: str, index: int, count: int) -> str:
+    stem, ext = os.path.splitext(path)
+    return f"{stem}-p{index}of{count}{ext}"
+
+
+def partition_configs(config: DedupeConfig) -> List[DedupeConfig]:
+    """The local config of each partition."""
+    count = config.dedupe.num_partitions
+    if count < 1:
+        raise ConfigError(f"`dedupe.num_partitions`: expected at least 1, got {count}")
+    if not config.bloom_filter.file:
+        raise ConfigError("missing required key `bloom_filter.file`: where the filters are loaded from and saved to")
+    configs = []
+    for index in range(count):
+        bloom = msgspec.structs.replace(
+            config.bloom_filter,
+            file=config.bloom_filter.file if count == 1 else _partition_file(config.bloom_filter.file, index, count),
+        )
+        dedupe = msgspec.structs.replace(config.dedupe, partition_index=index)
+        configs.append(msgspec.structs.replace(
+            config, dedupe=dedupe, bloom_filter=bloom, executor=ExecutorConfig(backend="local")
+        ))
+    return configs
+
+
+def _run_partition(config: DedupeConfig) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("dolma").setLevel(logging.INFO)
+    from dolma.dedup.cli import run_dedupe
+
+    return run_dedupe(config)
+
+
+def run_partitions_on_ray(config: DedupeConfig) -> int:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("the ray backend needs Ray: pip install 'dolma-toolkit[ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=config.executor.address, include_dashboard=False, log_to_driver=config.debug,
+                 logging_level=logging.WARNING)
+    try:
+        task = ray.remote(_run_partition).options(
+            num_cpus=config.processes * config.executor.num_cpus_per_worker, max_retries=config.executor.max_retries
+        )
+        configs = partition_configs(config)
+        log.info("dedupe: %d partition(s) as Ray tasks, %d process(es) each", len(configs), config.processes)
+        codes: List[Any] = ray.get([task.remote(c) for c in configs])
+    finally:
+        if started_here:
+            ray.shutdown()
+    failed = [i for i, code in enumerate(codes) if code != 0]
+    if failed:
+        log.error("dedupe: partition(s) %s failed; rerun to redo them", ", ".join(map(str, failed)))
+        return 1
+    return 0
