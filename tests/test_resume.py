@@ -26,3 +26,41 @@ def test_killed_run_resumes_to_identical_bytes(tag_job, fraction, victim):
     result = kill_and_resume(argv, out, expected, delay=seconds * fraction, victim=victim)
     assert result.identical
     assert result.leftovers == []
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("resume_stages")
+    for i in range(4):
+        docs = [{"id": f"{i}-{j}", "text": f"Paragraph {j % 40} repeats.\nDocument {j} of file {i}.\n" * 8}
+                for j in range(1200)]
+        write_documents(str(root / f"documents/part-{i}.jsonl.gz"), docs)
+    return root
+
+
+@pytest.mark.parametrize("stage", ["dedupe", "tokens"])
+def test_other_stages_resume_to_identical_bytes(small_corpus, tmp_path, stage):
+    out = str(tmp_path / "out")
+    if stage == "dedupe":
+        argv = ["dedupe", "--documents", f"{small_corpus}/documents/*.gz", "--processes", "2",
+                "--dedupe.paragraphs.attribute_name", "dup", "--dedupe.document_dir", "documents",
+                "--bloom_filter.file", f"{out}/filter.bin", "--bloom_filter.estimated_doc_count", "100000",
+                "--bloom_filter.desired_false_positive_rate", "0.0001"]
+        root = str(small_corpus / "attributes")
+    else:
+        argv = ["tokens", "--documents", f"{small_corpus}/documents/*.gz", "--destination", out,
+                "--processes", "2", "--ring_size", "1"]
+        root = out
+
+    def reset():
+        import shutil
+
+        shutil.rmtree(str(small_corpus / "attributes"), ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+    reset()
+    seconds = run_to_completion(argv)
+    expected = snapshot(root)
+    assert expected
+    result = kill_and_resume(argv, root, expected, delay=seconds * 0.6, victim="driver", reset=reset)
+    assert result.identical and result.leftovers == []
