@@ -7,7 +7,8 @@ The corpus folder needs `documents/*.jsonl.gz` and `attributes/bench/` made by o
 char_length_with_paragraphs_v1`. The recipe: two attribute filters (gopher word count and duplicate-line
 fraction), one c4 filter, and paragraph removal (paragraphs of fewer than 20 characters). MB/s is
 uncompressed documents bytes read per second of wall time; MB/cpu-s per second of CPU time (user + system,
-all processes), which is steadier on a shared machine.
+all processes), which is steadier on a shared machine. With ``--repeat N`` the two mixers run alternately N
+times per process count and the medians are printed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,20 +90,31 @@ def main() -> None:
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--reference", default="/tmp/refdolma/bin/dolma")
     ap.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeat", type=int, default=1, help="alternate runs per mixer and process count; medians reported")
     args = ap.parse_args()
     mb = _input_mb(args.corpus)
     ours = [sys.executable, "-m", "dolma.cli", "mix"]
     ref = [args.reference, "mix"]
     print(f"input: {mb:.1f} MB uncompressed documents")
-    print(f"{'mixer':<10} {'procs':>5} {'wall s':>7} {'MB/s':>7} {'cpu s':>7} {'MB/cpu-s':>9} {'docs out':>9}")
+    header = f"{'mixer':<10} {'procs':>5} {'wall s':>7} {'MB/s':>7} {'cpu s':>7} {'MB/cpu-s':>9} {'docs out':>9}"
+    print(header)
     for processes in args.processes:
-        for name, command in (("reference", ref), ("ours", ours)):
-            with tempfile.TemporaryDirectory() as tmp:
-                out = os.path.join(tmp, "out")
-                wall, cpu = _run(command, _config(args.corpus, out, processes), tmp)
-                print(f"{name:<10} {processes:>5} {wall:>7.2f} {mb / wall:>7.1f} {cpu:>7.2f} {mb / cpu:>9.1f} {_docs(out):>9}",
-                      flush=True)
-                shutil.rmtree(out, ignore_errors=True)
+        runs: Dict[str, List[Tuple[float, float]]] = {"reference": [], "ours": []}
+        for _ in range(args.repeat):
+            for name, command in (("reference", ref), ("ours", ours)):
+                with tempfile.TemporaryDirectory() as tmp:
+                    out = os.path.join(tmp, "out")
+                    wall, cpu = _run(command, _config(args.corpus, out, processes), tmp)
+                    runs[name].append((wall, cpu))
+                    print(f"{name:<10} {processes:>5} {wall:>7.2f} {mb / wall:>7.1f} {cpu:>7.2f} {mb / cpu:>9.1f} {_docs(out):>9}",
+                          flush=True)
+                    shutil.rmtree(out, ignore_errors=True)
+        if args.repeat > 1:
+            print(f"medians of {args.repeat} alternating runs:")
+            for name, values in runs.items():
+                wall = statistics.median(w for w, _ in values)
+                cpu = statistics.median(c for _, c in values)
+                print(f"{name:<10} {processes:>5} {wall:>7.2f} {mb / wall:>7.1f} {cpu:>7.2f} {mb / cpu:>9.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ with ``'`` or ``"``. ``$@`` is read as ``$`` (Dolma's example configs use it).
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any, Callable, List, Optional, Set, Tuple
 
@@ -28,15 +29,20 @@ _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 class JsonPath:
     """A compiled path: ``select(doc)`` returns the selected values (``[]`` when nothing matches)."""
 
-    __slots__ = ("expression", "select", "names")
+    __slots__ = ("expression", "select", "names", "matches")
 
-    def __init__(self, expression: str, select: Callable[[Any], Values], names: Optional[Set[str]]) -> None:
+    def __init__(
+        self,
+        expression: str,
+        select: Callable[[Any], Values],
+        names: Optional[Set[str]],
+        matches: Optional[Callable[[Any], bool]] = None,
+    ) -> None:
         self.expression = expression
         self.select = select
         self.names = names  # the field names it can look at; None when wildcards may reach any field
-
-    def matches(self, doc: Any) -> bool:
-        return bool(self.select(doc))
+        # whether it selects anything (a shortcut where one exists)
+        self.matches: Callable[[Any], bool] = matches or (lambda doc: bool(select(doc)))
 
 
 def values_equal(a: Any, b: Any) -> bool:
@@ -118,20 +124,43 @@ def _filter(values: Values, pred: Predicate, root: Any) -> Values:
 
 def _simple_getter(steps: List[Tuple[str, Any]]) -> Callable[[Any], Any]:
     """A path of plain keys and indexes as one loop returning one value or ``_MISSING``."""
-    keys = tuple(steps)
+    keys = tuple(k for _, k in steps)  # str: a key; int: an index
+    shape = tuple(type(k) for k in keys)
+    if shape == (str,):
+        only = keys[0]
+        return lambda v: v.get(only, _MISSING) if type(v) is dict else _MISSING
+    if shape == (str, str):  # $.attributes.name
+        k0, k1 = keys
+        return lambda v: v.get(k1, _MISSING) if type(v) is dict and type(v := v.get(k0)) is dict else _MISSING
+    if shape == (str, int, int):  # @.name[0][2]
+        k0, i1, i2 = keys
+
+        def get3(v: Any) -> Any:
+            if type(v) is not dict or type(v := v.get(k0)) is not list:
+                return _MISSING
+            try:
+                v = v[i1]
+                return v[i2] if type(v) is list else _MISSING
+            except IndexError:
+                return _MISSING
+
+        return get3
 
     def get(v: Any) -> Any:
-        for kind, k in keys:
-            if kind == "key":
+        for k in keys:
+            if type(k) is str:
                 if type(v) is not dict:
                     return _MISSING
                 v = v.get(k, _MISSING)
                 if v is _MISSING:
                     return v
             else:
-                if type(v) is not list or not -len(v) <= k < len(v):
+                if type(v) is not list:
                     return _MISSING
-                v = v[k]
+                try:
+                    v = v[k]
+                except IndexError:
+                    return _MISSING
         return v
 
     return get
@@ -342,7 +371,8 @@ class _Parser:
         get = left[1]
         return lambda v, root: bool(get(v, root))
 
-    def operand(self) -> Tuple[str, Callable[[Any, Any], Values]]:
+    def operand(self) -> Tuple[str, Callable[[Any, Any], Values], Any]:
+        """``(kind, values, fast)``: fast is the one-value getter of a plain relative path, or a literal's value."""
         self.ws()
         at = self.i
         if self.peek("@") or self.peek("$"):
@@ -354,16 +384,16 @@ class _Parser:
             if simple is not None:
                 get = _simple_getter(simple)
                 if relative:
-                    return ("path", lambda v, root: [] if (x := get(v)) is _MISSING else [x])
-                return ("path", lambda v, root: [] if (x := get(root)) is _MISSING else [x])
+                    return ("path", lambda v, root: [] if (x := get(v)) is _MISSING else [x], get)
+                return ("path", lambda v, root: [] if (x := get(root)) is _MISSING else [x], None)
             run = _compile_steps(steps)
             if relative:
-                return ("path", lambda v, root: run([v], root))
-            return ("path", lambda v, root: run([root], root))
+                return ("path", lambda v, root: run([v], root), None)
+            return ("path", lambda v, root: run([root], root), None)
         value = self.literal()
         if value is _MISSING:
             raise self.fail("expected '@', '$', a number, a string, true, false, null or a [list]", at)
-        return ("literal", lambda v, root, _x=[value]: _x)
+        return ("literal", lambda v, root, _x=[value]: _x, value)
 
     def literal(self) -> Any:
         if self.peek("'") or self.peek('"'):
@@ -420,7 +450,12 @@ def _compare(op: str, left: Tuple[str, Any], right: Tuple[str, Any]) -> Predicat
             return found != negate
 
         return member
-    test = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}[op]
+    test = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+    if left[0] == "path" and left[2] is not None and right[0] == "literal" and (_is_number(right[2]) or type(right[2]) is str):
+        return _order_path_literal(test, left[2], right[2])
+    if right[0] == "path" and right[2] is not None and left[0] == "literal" and (_is_number(left[2]) or type(left[2]) is str):
+        flipped = {operator.lt: operator.gt, operator.le: operator.ge, operator.gt: operator.lt, operator.ge: operator.le}[test]
+        return _order_path_literal(flipped, right[2], left[2])
 
     def order(v: Any, root: Any) -> bool:
         for a in lget(v, root):
@@ -429,6 +464,19 @@ def _compare(op: str, left: Tuple[str, Any], right: Tuple[str, Any]) -> Predicat
                     if test(a, b):
                         return True
         return False
+
+    return order
+
+
+def _order_path_literal(test: Callable[[Any, Any], bool], get: Callable[[Any], Any], literal: Any) -> Predicate:
+    """``@.a.b[0] < literal``: the common filter, without building value lists."""
+    if type(literal) is str:
+        return lambda v, root: type(a := get(v)) is str and test(a, literal)
+
+    def order(v: Any, root: Any) -> bool:
+        a = get(v)
+        t = type(a)
+        return (t is float or t is int) and test(a, literal)
 
     return order
 
@@ -477,4 +525,21 @@ def compile_jsonpath(expression: str) -> JsonPath:
         get = _simple_getter(simple)
         return JsonPath(expression, lambda doc: [] if (x := get(doc)) is _MISSING else [x], parser.names)
     run = _compile_steps(steps)
-    return JsonPath(expression, lambda doc: run([doc], doc), parser.names)
+    matches = None
+    if steps and steps[-1][0] == "filter" and all(kind in ("key", "index") for kind, _ in steps[:-1]):
+        matches = _filter_matches(_simple_getter(steps[:-1]), steps[-1][1])
+    return JsonPath(expression, lambda doc: run([doc], doc), parser.names, matches)
+
+
+def _filter_matches(get: Callable[[Any], Any], pred: Predicate) -> Callable[[Any], bool]:
+    """``matches`` of ``$.a.b[?(...)]``: the filter applied to one value, without building value lists."""
+
+    def matches(doc: Any) -> bool:
+        v = get(doc)
+        if type(v) is dict:
+            return pred(v, doc)
+        if type(v) is list:
+            return any(pred(e, doc) for e in v)
+        return False
+
+    return matches

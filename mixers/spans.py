@@ -53,9 +53,7 @@ def collect_spans(doc: Any, rules: Sequence[SpanRule]) -> List[Span]:
         for value in rule.select(doc):
             spans = _as_spans(value)
             try:
-                for span in spans:
-                    if lo <= span[2] < hi:
-                        found.append((int(span[0]), int(span[1]), index))
+                found.extend([(int(span[0]), int(span[1]), index) for span in spans if lo <= span[2] < hi])
             except (TypeError, IndexError, KeyError, ValueError):
                 bad = next((x for x in spans if not _is_span(x)), spans)
                 raise SpanError(f"{rule.expression}: expected [start, end, score] numbers, got {bad!r}") from None
@@ -69,26 +67,27 @@ def _is_span(x: Any) -> bool:
 def replace_spans(text: str, spans: List[Span], rules: Sequence[SpanRule]) -> Tuple[str, int]:
     """The new text and the number of regions replaced."""
     n = len(text)
-    clamped = sorted(
-        ((max(0, s), min(n, e), -min(n, e), i) for s, e, i in spans if min(n, e) > max(0, s)),
-        key=lambda t: (t[0], t[2], t[3]),
-    )
-    if not clamped:
+    # clamped to the text, empty ones dropped; ordered by start, then longest first, then rule
+    ordered = sorted([(a, -b, i) for s, e, i in spans if (b := e if e < n else n) > (a := s if s > 0 else 0)])
+    if not ordered:
         return text, 0
     out: List[str] = []
     pos = 0
-    regions = 0
-    k = 0
-    while k < len(clamped):
-        start, end, _, rule = clamped[k]
-        k += 1
-        while k < len(clamped) and clamped[k][0] < end:
-            end = max(end, clamped[k][1])
-            k += 1
+    start, end, rule = ordered[0][0], -ordered[0][1], ordered[0][2]
+    for s, neg_end, i in ordered:
+        if s < end:  # overlaps the region being built (the first span overlaps itself)
+            if -neg_end > end:
+                end = -neg_end
+            continue
         out.append(text[pos:start])
-        replacement = rules[rule].replacement
-        out.append(replacement.replace("{}", text[start:end]) if "{}" in replacement else replacement)
+        out.append(_replacement(rules[rule].replacement, text, start, end))
         pos = end
-        regions += 1
-    out.append(text[pos:])
-    return "".join(out), regions
+        start, end, rule = s, -neg_end, i
+    out.append(text[pos:start])
+    out.append(_replacement(rules[rule].replacement, text, start, end))
+    out.append(text[end:])
+    return "".join(out), len(out) // 2
+
+
+def _replacement(replacement: str, text: str, start: int, end: int) -> str:
+    return replacement.replace("{}", text[start:end]) if "{}" in replacement else replacement

@@ -1,12 +1,13 @@
 """The mix stage: merge attributes into documents, filter, replace spans, sample, and write sharded output.
 
-Planning (in the parent) lists each stream's documents files in sorted order and groups consecutive files into
-work units of at most ``max_size_in_bytes`` stored input (documents plus attributes), as Dolma does. A unit
-writes its output as parts in ``<path>/.mix-staging/`` — each part a run of independently compressed blocks
-(gzip members / zstd frames) closed before it would pass ``max_size_in_bytes`` — plus a record of its parts.
-When units finish, :meth:`MixStage.finalise` numbers the parts in unit order and renames them to
-``<path>/<name>-NNNN.jsonl.gz`` with a manifest each. Names and bytes therefore depend only on the inputs and
-the config, never on the number of processes or the order units finish in.
+Planning (in the parent) lists each stream's documents files in sorted order; each file is one work unit, so
+units run in parallel. A unit writes its output as parts in ``<path>/.mix-staging/`` — each part a run of
+independently compressed blocks (gzip members / zstd frames) closed before it would pass
+``max_size_in_bytes`` — plus a record of its parts. When units finish, :meth:`MixStage.finalise` walks the
+parts in unit order and joins consecutive parts into shards ``<path>/<name>-NNNN.jsonl.gz`` by plain byte
+concatenation (a shard takes the next part while it stays within ``max_size_in_bytes``), with a manifest each.
+Names and bytes therefore depend only on the inputs and the config, never on the number of processes or the
+order units finish in.
 """
 
 from __future__ import annotations
@@ -89,12 +90,14 @@ class _Compiled:
             SpanRule(r.span, compile_selector(r.span, r.syntax), r.min_score, r.max_score, r.replacement)
             for r in stream.span_replacement
         ]
-        # attribute values are decoded only when an expression can read them; the rest pass through as raw JSON
-        names: Optional[Set[str]] = set() if self.filter is None else self.filter.names
+        # attribute values are decoded only when an expression can read them, the rest pass through as raw
+        # JSON; span selectors' values only for documents the filter keeps (None: any name may be read)
+        self.filter_names: Optional[Set[str]] = set() if self.filter is None else self.filter.names
+        names: Optional[Set[str]] = set()
         for r in stream.span_replacement:
             more = referenced_names(r.span, r.syntax)
             names = None if names is None or more is None else names | more
-        self.decode_names = names
+        self.span_names = names
 
 
 class _BlockCompressor:
@@ -153,27 +156,25 @@ class _PartWriter:
             self._open()
         return self.counts
 
-    def write_lines(self, lines: List[bytes]) -> None:
-        """Lines go into blocks of about ``_MEMBER_BYTES``; a block that does not fit starts a new part."""
-        block: List[bytes] = []
-        size = 0
+    def write_lines(self, data: bytes) -> None:
+        """JSON lines go into blocks of about ``_MEMBER_BYTES`` (at least one line each, whole lines only); a
+        block that does not fit starts a new part."""
         budget = min(_MEMBER_BYTES, max(self.limit // 2, 1))
-        for line in lines:
-            if block and size + len(line) > budget:
-                self._write_block(block)
-                block, size = [], 0
-            block.append(line)
-            size += len(line)
-        if block:
-            self._write_block(block)
+        start, n = 0, len(data)
+        while start < n:
+            end = data.rfind(b"\n", start, start + budget) + 1 if start + budget < n else n
+            if end <= start:  # one line longer than the budget
+                end = data.index(b"\n", start) + 1
+            self._write_block(data[start:end])
+            start = end
 
-    def _write_block(self, block: List[bytes]) -> None:
-        raw = b"".join(block)
+    def _write_block(self, raw: bytes) -> None:
         data = self.compressor.compress(raw)
-        if len(data) > self.limit and len(block) > 1:  # too big for any part: halve it
-            half = len(block) // 2
-            self._write_block(block[:half])
-            self._write_block(block[half:])
+        lines = raw.count(b"\n")
+        if len(data) > self.limit and lines > 1:  # too big for any part: halve it
+            cut = sum(len(x) for x in raw.splitlines(keepends=True)[: lines // 2])
+            self._write_block(raw[:cut])
+            self._write_block(raw[cut:])
             return
         if self._writer is not None and self._size and self._size + len(data) > self.limit:
             self._close()
@@ -182,7 +183,7 @@ class _PartWriter:
         assert self._writer is not None
         self._writer.write(data)
         self._size += len(data)
-        self.counts["documents_out"] += len(block)
+        self.counts["documents_out"] += lines
         self.counts["bytes_out"] += len(raw)
 
     def finish(self) -> List[PartRecord]:
@@ -241,20 +242,10 @@ class MixStage:
                     found[path] = None
         if not found:
             raise ConfigError(f"stream {stream.name!r}: no documents match {stream.documents}")
-        docs = sorted(found)
         units: List[MixUnit] = []
-        group: List[Tuple[str, Tuple[str, ...]]] = []
-        group_size = 0
-        for path in docs:
+        for path in sorted(found):
             attrs = tuple(CorpusPath.parse(path).sibling(ATTRIBUTES_DIR, a) for a in stream.attributes)
-            size = _size(path) + sum(_size(a, missing_ok=True) for a in attrs)
-            if group and group_size + size > stream.output.max_size_in_bytes:
-                units.append(_unit(s, len(units), group))
-                group, group_size = [], 0
-            group.append((path, attrs))
-            group_size += size
-        if group:
-            units.append(_unit(s, len(units), group))
+            units.append(MixUnit(s, len(units), (path,), (attrs,)))
         return units
 
     def _staging(self, stream: StreamConfig) -> str:
@@ -356,11 +347,15 @@ class MixStage:
 
     def _process_file(
         self, s: int, doc_path: str, attr_paths: Sequence[str], inputs: List[FileEntry], side: "_SideFiles", progress: Progress
-    ) -> Iterator[Tuple[Dict[str, int], List[bytes]]]:
+    ) -> Iterator[Tuple[Dict[str, int], bytes]]:
         stream = self.config.streams[s]
         sampler = self._samplers[s]
         discard = stream.output.discard_fields
         for kept, counts in self._kept(s, doc_path, attr_paths, inputs, side, progress):
+            if sampler.identity and not discard:
+                counts["documents_kept"] += len(kept)
+                yield counts, _ENCODER.encode_lines([doc for _, doc in kept]) if kept else b""
+                continue
             out_docs: List[Dict[str, Any]] = []
             for line, doc in kept:
                 n = 1 if sampler.identity else sampler.copies(doc["id"])
@@ -379,7 +374,7 @@ class MixStage:
                         copy["id"] = copy_id(base, k)
                         out_docs.append(copy)
                     counts["copies_added"] += n - 1
-            yield counts, _ENCODER.encode_lines(out_docs).splitlines(keepends=True) if out_docs else []
+            yield counts, _ENCODER.encode_lines(out_docs) if out_docs else b""
 
     def _kept(
         self,
@@ -398,7 +393,9 @@ class MixStage:
         min_len = stream.output.min_text_length or 0
         skip_bad = self.config.on_error == "skip"
         reader = DocumentsReader(doc_path, record_type=Any)
-        attr_readers = [_AttributeLines(p, doc_path, compiled.decode_names) for p in attr_paths]
+        attr_readers = [_AttributeLines(p, doc_path, compiled.filter_names) for p in attr_paths]
+        span_names = compiled.span_names
+        single = attr_readers[0] if len(attr_readers) == 1 else None  # its rows become `attributes` as they are
         for batch in reader:
             counts = {"documents_in": len(batch.items), "bytes_in": batch.nbytes, "documents_kept": 0,
                       "documents_quarantined": 0, "spans_replaced": 0, "copies_added": 0}
@@ -415,7 +412,9 @@ class MixStage:
                         side.quarantine(doc_path, line, problem, doc)
                     continue
                 doc_id = doc["id"]
-                if attr_rows:
+                if single is not None and "attributes" not in doc:
+                    doc["attributes"] = single.check(attr_rows[0][offset], doc_id, line)
+                elif attr_rows:
                     merged = doc.get("attributes")
                     if not isinstance(merged, dict):
                         merged = doc["attributes"] = {}
@@ -430,6 +429,8 @@ class MixStage:
                                 side.dropped(doc, reason, doc_path, line)
                             continue
                     if rules:
+                        if attr_rows:
+                            _decode_raw(doc["attributes"], span_names)
                         spans = collect_spans(doc, rules)
                         if spans:
                             doc["text"], replaced = replace_spans(doc["text"], spans, rules)
@@ -459,51 +460,120 @@ class MixStage:
     # --- finalisation (in the parent) --------------------------------------------------------------------
 
     def finalise(self, s: int) -> Tuple[int, List[Dict[str, Any]]]:
-        """Publish the finished units of stream ``s`` in order; stops at the first unfinished unit.
-        Returns the number of units published and the per-shard counts."""
+        """Publish the finished units of stream ``s`` in order, stopping at the first unfinished unit.
+        Returns the number of units whose output is published and the per-shard counts.
+
+        While a later unit is unfinished, the last shard could still take its first part, so that shard
+        stays staged: every published shard is the one a complete run publishes."""
         stream = self.config.streams[s]
         ext = _extension(stream)
-        number = 0
-        shards: List[Dict[str, Any]] = []
-        published = 0
-        for unit in self.plan_stream(s):
+        planned = self.plan_stream(s)
+        finished: List[Tuple[MixUnit, UnitRecord]] = []
+        for unit in planned:
             record = self.read_record(unit)
             if record is None or record.config_hash != self._unit_hash(unit):
                 break
-            changed = False
-            for part in record.parts:
-                final = join(stream.output.path, shard_name(stream.name, number, ext))
-                number += 1
-                if part.final != final:
-                    _rename(part.staged if part.final is None else part.final, final)
-                    part.final = final
-                    changed = True
-                    self._write_shard_manifest(s, unit, record, part)
-                shards.append({"path": final, **part.counts})
-            if changed:
-                dio.write_bytes_atomic(self._record_path(unit), msgspec.json.encode(record))
-            published += 1
+            finished.append((unit, record))
+        groups = _join_parts([(i, part) for i, (_, record) in enumerate(finished) for part in record.parts],
+                             stream.output.max_size_in_bytes)
+        published = len(finished)
+        if len(finished) < len(planned) and groups:
+            published = groups.pop()[0][0]  # units from the first one in the held shard on are not published
+        shards: List[Dict[str, Any]] = []
+        for number, group in enumerate(groups):
+            final = join(stream.output.path, shard_name(stream.name, number, ext))
+            members = [finished[i] for i in dict.fromkeys(i for i, _ in group)]
+            parts = [part for _, part in group]
+            if not (all(p.final == final for p in parts) and dio.exists(final)):
+                self._publish_shard(s, final, members, parts)
+            for p in parts:
+                if dio.exists(p.staged):
+                    dio.remove(p.staged)
+            shards.append({"path": final, **_sum_counts(parts)})
         return published, shards
 
-    def _write_shard_manifest(self, s: int, unit: MixUnit, record: UnitRecord, part: PartRecord) -> None:
-        assert part.final is not None
+    def _publish_shard(self, s: int, final: str, members: List[Tuple[MixUnit, UnitRecord]], parts: List[PartRecord]) -> None:
+        stream = self.config.streams[s]
+        if len(parts) == 1 and parts[0].final is None:
+            part = parts[0]
+            _rename(part.staged, final)
+            size, sha256 = part.bytes, part.sha256
+        else:
+            joined = join(self._staging(stream), os.path.basename(final) + ".part")
+            writer = dio.AtomicWriter(joined)
+            try:
+                for p in parts:
+                    if not dio.exists(p.staged):
+                        raise InputError(p.staged, None, f"staged output disappeared before it was published in {final}")
+                    with dio.open_raw(p.staged) as f:
+                        while chunk := f.read(1 << 24):
+                            writer.write(chunk)
+                writer.commit()
+            except BaseException:
+                writer.abort()
+                raise
+            _rename(joined, final)
+            size, sha256 = writer.bytes_written, writer.sha256 or ""
+        counts = _sum_counts(parts)
+        inputs = list({e.path: e for _, record in members for e in record.inputs}.values())
+        seconds = round(sum(record.seconds for _, record in members), 3)
+        self._write_shard_manifest(s, final, inputs, FileEntry(final, size, sha256), counts, seconds)
+        for p in parts:
+            p.final = final
+        for unit, record in members:
+            dio.write_bytes_atomic(self._record_path(unit), msgspec.json.encode(record))
+
+    def _write_shard_manifest(
+        self, s: int, final: str, inputs: List[FileEntry], output: FileEntry, counts: Dict[str, int], seconds: float
+    ) -> None:
         config = self.stream_config(s)
         manifest = Manifest(
             stage=self.name,
             config_hash=config_hash(config),
             config=config,
-            inputs=record.inputs,
-            outputs=[FileEntry(part.final, part.bytes, part.sha256)],
-            counts=part.counts,
-            seconds=record.seconds,
+            inputs=inputs,
+            outputs=[output],
+            counts=counts,
+            seconds=seconds,
             finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             resolved_config=msgspec.to_builtins(self.config),
         )
-        write_manifest(manifest_path(part.final), manifest)
+        write_manifest(manifest_path(final), manifest)
+
+
+def _sum_counts(parts: List[PartRecord]) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for p in parts:
+        for k, v in p.counts.items():
+            counts[k] = counts.get(k, 0) + v
+    return counts
+
+
+def _join_parts(parts: List[Tuple[int, PartRecord]], limit: int) -> List[List[Tuple[int, PartRecord]]]:
+    """Consecutive parts joined greedily into groups of at most ``limit`` stored bytes (a part is never split)."""
+    groups: List[List[Tuple[int, PartRecord]]] = []
+    size = 0
+    for item in parts:
+        n = item[1].bytes
+        if groups and size + n <= limit:
+            groups[-1].append(item)
+            size += n
+        else:
+            groups.append([item])
+            size = n
+    return groups
 
 
 def _bump(counts: Dict[str, int], key: str) -> None:
     counts[key] = counts.get(key, 0) + 1
+
+
+def _decode_raw(attributes: Dict[str, Any], names: Optional[Set[str]]) -> None:
+    """Decode the raw attribute values among ``names`` (all of them when None) in place."""
+    for k in attributes if names is None else names:
+        v = attributes.get(k)
+        if type(v) is msgspec.Raw:
+            attributes[k] = _DECODE(v)
 
 
 def _document_problem(doc: Any) -> Optional[str]:
@@ -555,8 +625,10 @@ class _AttributeLines:
         decode = self.decode
         if decode is None:
             return {k: _DECODE(v) for k, v in attrs.items()}
-        for k in decode.intersection(attrs) if len(decode) < len(attrs) else [k for k in attrs if k in decode]:
-            attrs[k] = _DECODE(attrs[k])
+        for k in decode:
+            v = attrs.get(k)
+            if v is not None:
+                attrs[k] = _DECODE(v)
         return attrs
 
     def finish(self) -> None:
@@ -600,10 +672,6 @@ class _SideFiles:
         for w in (self._dropped, self._quarantine):
             if w is not None:
                 w.abort()
-
-
-def _unit(s: int, index: int, group: List[Tuple[str, Tuple[str, ...]]]) -> MixUnit:
-    return MixUnit(s, index, tuple(p for p, _ in group), tuple(a for _, a in group))
 
 
 def _size(path: str, missing_ok: bool = False) -> int:

@@ -147,3 +147,26 @@ def test_filter_jq_uses_dolma_truthiness() -> None:
     assert DocFilter([], ["empty"], "jq").reason(DOC) is None  # no output: exclude does not match
     assert DocFilter([], [".attributes.exp__t__para[][2] > 0.6"], "jq").reason(DOC) is not None  # any true output
     assert DocFilter([], [".attributes.exp__t__null"], "jq").reason(DOC) is None
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "$.attributes[?(@.exp__t__score[0][2] < 0.95)]",
+        "$.attributes[?(0.5 > @.exp__t__score[0][2])]",
+        "$.attributes[?(@.exp__t__label >= 'yes')]",
+        "$.attributes[?(@.exp__t__label < 2)]",
+        "$.attributes[?(@.exp__t__flag < 1)]",  # booleans do not order
+        "$.attributes.exp__t__para[?(@[2] < 0.6)]",
+        "$.attributes.exp__t__para[5][?(@ > 0)]",
+        "$.attributes.exp__t__tox[?(@.toxicity > 0.2)]",
+        "$[?(@.metadata.length <= 5)]",
+        "$.attributes[?(@.exp__t__missing[0][2] < 0.9)]",
+        "$.text[?(@ > 'a')]",
+    ],
+)
+def test_jsonpath_filter_shortcut_agrees_with_select(expr: str) -> None:
+    """`matches` of `$.a.b[?(...)]` has a shortcut; it must say what a non-empty `select` says."""
+    path = compile_jsonpath(expr)
+    for doc in (DOC, {"attributes": {"exp__t__score": [[0, 1, "x"]], "exp__t__para": {"a": 1}}}, {"attributes": []}, {}):
+        assert path.matches(doc) is bool(path.select(doc)), doc

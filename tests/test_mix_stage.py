@@ -339,3 +339,52 @@ processes: 1
     stage = MixStage(config)
     assert config.streams[0].output.max_size_in_bytes == 1_000_000_000
     assert stage.config.streams[0].filter is not None
+
+
+def test_each_file_is_a_unit_and_parts_join_into_the_same_shards_at_any_process_count(tmp_path: Any) -> None:
+    root = _corpus(str(tmp_path / "c"), n_files=5, per_file=60, salt=True)
+    outputs = {}
+    for processes in (1, 2):
+        out = str(tmp_path / f"out{processes}")
+        config = _config(root, out, span_replacement=[{"span": "$.attributes.exp__t__para", "min_score": 0.9}])
+        config["processes"] = processes
+        assert _mix(tmp_path, config) == 0
+        shards = _shards(out)
+        assert len(shards) == 1  # five units' parts, joined into one shard
+        outputs[processes] = open(shards[0], "rb").read()
+        assert not [n for n in os.listdir(os.path.join(out, ".mix-staging")) if n.endswith(".part")]
+    assert outputs[1] == outputs[2]
+    out = str(tmp_path / "out1")
+    docs = read_jsonl(_shards(out)[0])
+    assert [d["id"] for d in docs] == [f"f{f}-d{i}" for f in range(5) for i in range(60)]
+    assert docs[-1]["metadata"]["provenance"] == f"{root}/documents/part-04.jsonl.gz:60"
+    manifest = json.load(open(_shards(out)[0] + ".manifest.json"))
+    assert [i["path"] for i in manifest["inputs"]] == [
+        f"{root}/{kind}/part-{f:02d}.jsonl.gz" for f in range(5) for kind in ("documents", "attributes/exp")]
+    assert manifest["counts"]["documents_in"] == 300 and manifest["counts"]["documents_out"] == 300
+    assert manifest["outputs"][0]["sha256"] == hashlib.sha256(outputs[1]).hexdigest()
+    assert manifest["outputs"][0]["bytes"] == len(outputs[1])
+
+
+def test_failed_unit_holds_back_the_shard_it_could_join_and_rerun_completes_it(tmp_path: Any, capsys: Any) -> None:
+    root = _corpus(str(tmp_path / "c"), n_files=3, per_file=200, salt=True)
+
+    def run(out: str) -> int:
+        return _mix(tmp_path, _config(root, out, output={"path": out, "max_size_in_bytes": 3000}))
+
+    fresh = str(tmp_path / "fresh")
+    assert run(fresh) == 0
+    expected = [open(s, "rb").read() for s in _shards(fresh)]
+    assert all(len(b) <= 3000 for b in expected)
+    attrs = f"{root}/attributes/exp/part-01.jsonl.gz"
+    os.rename(attrs, attrs + ".away")
+    out = str(tmp_path / "out")
+    assert run(out) != 0
+    published = [open(s, "rb").read() for s in _shards(out)]
+    assert 0 < len(published) < len(expected)
+    assert published == expected[: len(published)]  # the first unit's last shard could still grow: not published
+    os.rename(attrs + ".away", attrs)
+    assert run(out) == 0
+    assert [open(s, "rb").read() for s in _shards(out)] == expected
+    assert [json.load(open(s + ".manifest.json"))["outputs"][0]["sha256"] for s in _shards(out)] == [
+        hashlib.sha256(b).hexdigest() for b in expected]
