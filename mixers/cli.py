@@ -43,7 +43,7 @@ def _measure(config: MixConfig, processes: int) -> Dict[str, Dict[str, int]]:
     stage.measure = True
     targeted = {s.name for s in config.streams if s.target is not None}
     units: List[WorkUnit] = [u for u in stage.units() if config.streams[u.payload.stream].name in targeted]
-    report = execute(stage, units, processes=processes, ignore_existing=True, debug=config.debug)
+    report = execute(stage, units, processes, ignore_existing=True, debug=config.debug, executor=config.executor)
     if not report.ok:
         summarise("mix (measuring targets)", report)
         raise SystemExit(1)
@@ -91,7 +91,9 @@ def run_mix(config: MixConfig) -> int:
     stage = MixStage(config, rates=resolve_rates(config, measured))
     units = stage.units()
     with profiled(config.profile):
-        report = execute(stage, units, processes=processes, ignore_existing=config.ignore_existing, debug=config.debug)
+        report = execute(
+            stage, units, processes, config.ignore_existing, debug=config.debug, executor=config.executor
+        )
     _publish(stage, config, units, measured, report)
     return summarise("mix", report)
 

@@ -6,7 +6,7 @@ from typing import List, Literal, Optional
 
 import msgspec
 
-from dolma.config import ConfigStruct, ProfileConfig, WorkDirConfig
+from dolma.config import ConfigStruct, ExecutorConfig, ProfileConfig, WorkDirConfig
 
 __all__ = [
     "MixConfig",
@@ -93,6 +93,8 @@ class StreamConfig(ConfigStruct):
 class MixConfig(ConfigStruct):
     streams: List[StreamConfig] = msgspec.field(default_factory=list)
     processes: int = 1
+    executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
+    """`backend: local` (default) or `ray`; shards are joined by this process either way."""
     mixture: Optional[MixtureConfig] = None
     seed: int = 0
     """Seed of the sampling hash."""

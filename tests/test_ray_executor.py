@@ -86,3 +86,27 @@ def test_dedupe_partitions_on_ray_match_local_partition_runs(tmp_path, ray_clust
     local = outputs()
     assert len(local) == 6 and ray_out == local
     assert (tmp_path / "ray-p0of2.bin").exists() and (tmp_path / "ray-p1of2.bin").exists()
+
+
+def test_mix_on_ray_matches_local_bytes(tmp_path, ray_cluster):
+    import yaml
+
+    from dolma.cli import main
+    from tests.conftest import write_documents
+
+    for i in range(3):
+        docs = [{"id": f"{i}-{j}", "text": "word " * (j % 30)} for j in range(300)]
+        write_documents(str(tmp_path / f"corpus/documents/part-{i}.jsonl.gz"), docs)
+    assert main(["tag", "--documents", f"{tmp_path}/corpus/documents/*.gz", "--experiment", "q", "--taggers",
+                 "whitespace_tokenizer_v1"]) == 0
+    for backend in ("local", "ray"):
+        config = {"streams": [{"name": "s", "documents": [f"{tmp_path}/corpus/documents/*.gz"], "attributes": ["q"],
+                               "filter": {"exclude": ["$.attributes[?(@.q__whitespace_tokenizer_v1__length[0][2] < 10)]"]},
+                               "output": {"path": str(tmp_path / backend), "max_size_in_bytes": 4000}}],
+                  "processes": 2, "executor": {"backend": backend}}
+        (tmp_path / f"{backend}.yaml").write_text(yaml.safe_dump(config))
+        assert main(["mix", "-c", str(tmp_path / f"{backend}.yaml")]) == 0
+    local = sorted(p.name for p in (tmp_path / "local").glob("*.jsonl.gz"))
+    assert len(local) > 1
+    for name in local:
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()
