@@ -28,6 +28,7 @@ class KillResult:
     killed: bool  # False when the run finished before the kill
     identical: bool
     leftovers: List[str]
+    rerun_seconds: float  # how long the resuming run took
 
 
 def snapshot(root: str) -> Dict[str, bytes]:
@@ -85,12 +86,13 @@ def kill_and_resume(
             os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     # a killed worker fails its driver's run (non-zero exit) at worst; rerun until it completes
+    rerun = 0.0
     for _ in range(3):
         try:
-            run_to_completion(argv)
+            rerun = run_to_completion(argv)
             break
         except RuntimeError:
             continue
     got = snapshot(output_root)
     leftovers = sorted(k for k in got if os.path.basename(k).startswith(".") and ".tmp-" in k)
-    return KillResult(delay, victim, killed, got == expected, leftovers)
+    return KillResult(delay, victim, killed, got == expected, leftovers, rerun)
