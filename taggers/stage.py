@@ -7,11 +7,13 @@ document, in the documents' order, so attributes stay line-aligned with their do
 
 from __future__ import annotations
 
+import gc
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import msgspec
 
@@ -21,7 +23,7 @@ from dolma.executor import Progress, WorkUnit
 from dolma.manifest import MANIFEST_SUFFIX, FileEntry, Manifest, config_hash, manifest_path, read_manifest, write_manifest
 from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, glob_root, is_s3
 from dolma.records import BadLine, DocumentRecord, DocumentsReader
-from dolma.taggers.base import BaseTagger, DocResult, Document, DocumentWithMetadata
+from dolma.taggers.base import BaseTagger, Document, DocumentWithMetadata, TaggerOutput
 from dolma.taggers.config import TagConfig
 from dolma.taggers.registry import TaggerSpec, load_plugins, tagger_spec
 
@@ -185,10 +187,8 @@ class TagStage:
                 if bad and self.config.on_error == "fail":
                     raise InputError(unit.key, bad[0].line, bad[0].reason)
                 records: List[DocumentRecord] = [item for item in items if not isinstance(item, BadLine)]
-                per_set = self._tag(unit.key, batch.first_line, items, records)
-                for writer, attrs in zip(writers, per_set):
-                    writer.write(_ENCODER.encode_lines(_attribute_lines(items, attrs)))
-                    counts["spans"] += sum(len(spans) for doc_attrs in attrs for spans in doc_attrs.values())
+                with _gc_paused():
+                    counts["spans"] += self._tag_and_write(unit.key, batch.first_line, items, records, writers)
                 if bad:
                     if quarantine is None:
                         quarantine = dio.AtomicWriter(outputs[0].path + QUARANTINE_SUFFIX)
@@ -215,6 +215,16 @@ class TagStage:
         self._write_manifests(unit, outputs, writers, quarantine, reader, counts, time.monotonic() - started)
         return counts
 
+    def _tag_and_write(
+        self, path: str, first_line: int, items: List[Any], records: List[DocumentRecord], writers: List[dio.AtomicWriter]
+    ) -> int:
+        """Tag a batch and write its attribute lines; returns the number of values written."""
+        spans = 0
+        for writer, attrs in zip(writers, self._tag(path, first_line, items, records)):
+            writer.write(_ENCODER.encode_lines(_attribute_lines(items, attrs)))
+            spans += sum([sum(map(len, doc_attrs.values())) for doc_attrs in attrs])
+        return spans
+
     def _tag(
         self, path: str, first_line: int, items: List[Any], records: List[DocumentRecord]
     ) -> List[List[Dict[str, List[List[Any]]]]]:
@@ -234,28 +244,27 @@ class TagStage:
                     if docs is None:
                         docs = [Document(_source(r), r.id, r.text, r.version, r.added, r.created) for r in records]
                     batch = docs
-                results = self._predict(tagger, name, batch, path, first_line, items)
-                prefix = f"{attribute_set.key_prefix}__{variable_name(name)}__"
-                keys: Dict[str, str] = {}  # span type → attribute key, built once per type
-                for out, result in zip(attrs, results):
-                    for span in result.spans:
-                        key = keys.get(span.type)
-                        if key is None:
-                            key = keys[span.type] = prefix + span.type
-                        values = out.get(key)
-                        if values is None:
-                            out[key] = [[span.start, span.end, span.score]]
-                        else:
-                            values.append([span.start, span.end, span.score])
+                outputs = self._tag_batch(tagger, name, batch, path, first_line, items)
+                keys = _PrefixedKeys(f"{attribute_set.key_prefix}__{variable_name(name)}__")
+                if len(attribute_set.taggers) == 1:
+                    attrs = [{keys[kind]: values for kind, values in output.items()} for output in outputs]
+                else:  # two tagger names may spell the same key (`a-b`, `a_b`): their values join
+                    for out, output in zip(attrs, outputs):
+                        for kind, values in output.items():
+                            key = keys[kind]
+                            if key in out:
+                                out[key] = out[key] + values
+                            else:
+                                out[key] = values
             per_set.append(attrs)
         return per_set
 
     @staticmethod
-    def _predict(
+    def _tag_batch(
         tagger: BaseTagger, name: str, docs: Sequence[Document], path: str, first_line: int, items: List[Any]
-    ) -> List[DocResult]:
+    ) -> List[TaggerOutput]:
         try:
-            results = tagger.predict_batch(docs)
+            outputs = tagger.tag_batch(docs)
         except Exception as exc:
             # find the document that breaks the tagger, to name its line
             lines = [first_line + i for i, item in enumerate(items) if not isinstance(item, BadLine)]
@@ -265,9 +274,9 @@ class TagStage:
                 except Exception as doc_exc:
                     raise InputError(path, line, f"tagger {name} failed: {type(doc_exc).__name__}: {doc_exc}") from doc_exc
             raise InputError(path, None, f"tagger {name} failed: {type(exc).__name__}: {exc}") from exc
-        if len(results) != len(docs):
-            raise InputError(path, None, f"tagger {name} returned {len(results)} results for {len(docs)} documents")
-        return results
+        if len(outputs) != len(docs):
+            raise InputError(path, None, f"tagger {name} returned {len(outputs)} results for {len(docs)} documents")
+        return outputs
 
     def _write_manifests(
         self,
@@ -302,6 +311,36 @@ class TagStage:
 
 
 _ENCODER = msgspec.json.Encoder()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is tagged.
+
+    A batch's attribute values are up to millions of small lists (a score per language per document), and
+    their allocation starts collections that walk every live one: they cost more than the model itself on
+    ft_lang_id_doc_v1. Tagging and encoding a batch make no reference cycles worth collecting; the values are
+    freed by reference counting once written, and the collector resumes with its usual thresholds.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class _PrefixedKeys(Dict[str, str]):
+    """Span type → attribute key (``<prefix><type>``), each built once."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def __missing__(self, kind: str) -> str:
+        key = self[kind] = self.prefix + kind
+        return key
 
 
 def _attribute_lines(items: List[Any], attrs: List[Dict[str, Any]]) -> List[Dict[str, Any]]:

