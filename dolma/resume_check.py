@@ -32,9 +32,11 @@ class KillResult:
 
 
 def snapshot(root: str) -> Dict[str, bytes]:
-    """Every file under ``root`` → its bytes; manifests are left out (they hold times), temp files kept."""
+    """Every published file under ``root`` → its bytes. Left out: manifests (they hold times) and hidden folders
+    (a stage's own bookkeeping, such as the mix's staging records); temporary files are kept, to be caught."""
     out: Dict[str, bytes] = {}
-    for dirpath, _, names in os.walk(root):
+    for dirpath, dirnames, names in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in names:
             if name.endswith(MANIFEST_SUFFIX):
                 continue
@@ -94,5 +96,10 @@ def kill_and_resume(
         except RuntimeError:
             continue
     got = snapshot(output_root)
-    leftovers = sorted(k for k in got if os.path.basename(k).startswith(".") and ".tmp-" in k)
+    leftovers = sorted(
+        os.path.join(dirpath, name)
+        for dirpath, _, names in os.walk(output_root)
+        for name in names
+        if name.startswith(".") and ".tmp-" in name
+    )
     return KillResult(delay, victim, killed, got == expected, leftovers, rerun)

@@ -110,3 +110,22 @@ def test_mix_on_ray_matches_local_bytes(tmp_path, ray_cluster):
     assert len(local) > 1
     for name in local:
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()
+
+
+def test_driver_killed_on_ray_resumes_to_identical_bytes(tmp_path, ray_cluster, monkeypatch):
+    from dolma.resume_check import kill_and_resume, run_to_completion, snapshot
+    from tests.conftest import write_documents
+
+    for i in range(4):
+        docs = [{"id": f"{i}-{j}", "text": f"Line {j} of file {i}.\n" * (10 + j % 30)} for j in range(1500)]
+        write_documents(str(tmp_path / f"corpus/documents/part-{i}.jsonl.gz"), docs)
+    monkeypatch.setenv("RAY_ADDRESS", ray.get_runtime_context().gcs_address)
+    argv = ["tag", "--documents", f"{tmp_path}/corpus/documents/*.gz", "--experiment", "k", "--processes", "2",
+            "--taggers", "c4_v2", "char_length_with_paragraphs_v1", "--executor.backend", "ray",
+            "--executor.address", "auto"]
+    out = str(tmp_path / "corpus/attributes")
+    seconds = run_to_completion(argv)
+    expected = snapshot(out)
+    assert len(expected) == 4
+    result = kill_and_resume(argv, out, expected, delay=seconds * 0.6)
+    assert result.identical and result.leftovers == []

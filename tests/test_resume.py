@@ -38,7 +38,7 @@ def small_corpus(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("stage", ["dedupe", "tokens"])
+@pytest.mark.parametrize("stage", ["dedupe", "tokens", "mix", "import"])
 def test_other_stages_resume_to_identical_bytes(small_corpus, tmp_path, stage):
     out = str(tmp_path / "out")
     if stage == "dedupe":
@@ -47,9 +47,22 @@ def test_other_stages_resume_to_identical_bytes(small_corpus, tmp_path, stage):
                 "--bloom_filter.file", f"{out}/filter.bin", "--bloom_filter.estimated_doc_count", "100000",
                 "--bloom_filter.desired_false_positive_rate", "0.0001"]
         root = str(small_corpus / "attributes")
-    else:
+    elif stage == "tokens":
         argv = ["tokens", "--documents", f"{small_corpus}/documents/*.gz", "--destination", out,
                 "--processes", "2", "--ring_size", "1"]
+        root = out
+    elif stage == "mix":
+        import yaml
+
+        config = {"streams": [{"name": "m", "documents": [f"{small_corpus}/documents/*.gz"],
+                               "output": {"path": out, "max_size_in_bytes": 300_000}, "sample": 0.7}],
+                  "processes": 2}
+        (tmp_path / "mix.yaml").write_text(yaml.safe_dump(config))
+        argv = ["mix", "-c", str(tmp_path / "mix.yaml")]
+        root = out
+    else:
+        argv = ["import", "--documents", f"{small_corpus}/documents/*.gz", "--destination", out, "--source", "s",
+                "--format", "jsonl", "--processes", "2", "--output.max_size_in_bytes", "400000"]
         root = out
 
     def reset():
