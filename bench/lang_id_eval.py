@@ -19,7 +19,7 @@ import time
 from typing import List, Tuple
 
 from dolma.taggers.base import Document
-from dolma.taggers.lang_ensemble import combine, make_detectors
+from dolma.taggers.lang_ensemble import make_detectors
 from dolma.taggers.models import LID_176_FTZ, load_fasttext
 from dolma.taggers.registry import tagger_spec
 
