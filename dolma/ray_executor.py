@@ -112,8 +112,8 @@ def execute_on_ray(
     finally:
         stop.set()
         drainer.join(timeout=5)
-        for actor in actors:
-            ray.kill(actor)
-        ray.kill(queue.actor)
         if started_here:
-            ray.shutdown()
+            ray.shutdown()  # the job ends: Ray stops its actors and the queue
+        else:  # a caller's session goes on: stop ours now
+            for actor in [*actors, queue.actor]:
+                ray.kill(actor)
