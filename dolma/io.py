@@ -11,7 +11,7 @@ import hashlib
 import io
 import os
 import uuid
-from typing import IO, Any, Iterable, Optional
+from typing import IO, Any, Callable, Iterable, Optional
 
 from dolma import paths
 from dolma.errors import InputError
@@ -20,6 +20,7 @@ __all__ = [
     "compression_of",
     "open_read",
     "HashingReader",
+    "FramedReader",
     "AtomicWriter",
     "write_bytes_atomic",
     "read_bytes",
@@ -95,16 +96,16 @@ class HashingReader(io.RawIOBase):
             super().close()
 
 
-class _ZstdReader(io.RawIOBase):
-    """Streaming zstd decompression across frames that, unlike ``stream_reader``, notices a truncated file."""
+class FramedReader(io.RawIOBase):
+    """Streaming decompression of a file made of independent frames (zstd frames, gzip members), one
+    ``new_decompressor()`` per frame. Unlike zstandard's ``stream_reader`` it notices a file that ends inside a
+    frame: :meth:`truncated` raises EOFError (a subclass may record it instead)."""
 
-    def __init__(self, raw: IO[bytes], path: str) -> None:
-        import zstandard
-
+    def __init__(self, raw: IO[bytes], new_decompressor: Callable[[], Any], frame: str) -> None:
         self._raw = raw
-        self._path = path
-        self._new = zstandard.ZstdDecompressor().decompressobj
-        self._dobj = self._new()
+        self._new = new_decompressor
+        self._frame = frame
+        self._dobj = new_decompressor()
         self._pending = b""
         self._in_frame = False
 
@@ -116,13 +117,16 @@ class _ZstdReader(io.RawIOBase):
             chunk = self._raw.read(_READ_CHUNK)
             if not chunk:
                 if self._in_frame:
-                    raise EOFError("compressed file ended before the end of its last zstd frame")
+                    self.truncated()
                 return 0
             self._pending = self._feed(chunk)
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
         return n
+
+    def truncated(self) -> None:
+        raise EOFError(f"compressed file ended before the end of its last {self._frame}")
 
     def _feed(self, chunk: bytes) -> bytes:
         out = []
@@ -164,7 +168,10 @@ def open_read(path: str, raw: Optional[IO[bytes]] = None) -> IO[bytes]:
 
         return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if kind == "zstd":
-        return io.BufferedReader(_ZstdReader(raw, path), buffer_size=_READ_CHUNK)
+        import zstandard
+
+        reader = FramedReader(raw, zstandard.ZstdDecompressor().decompressobj, "zstd frame")
+        return io.BufferedReader(reader, buffer_size=_READ_CHUNK)
     return raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw, buffer_size=_READ_CHUNK)  # type: ignore[arg-type]
 
 

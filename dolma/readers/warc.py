@@ -62,50 +62,25 @@ class Broken:
     reason: str
 
 
-class _TolerantGzip(io.RawIOBase):
+class _TolerantGzip(dio.FramedReader):
     """Multi-member gzip decompression that, on a truncated or corrupt member, hands out everything decoded
     before it and then ends, recording why in ``error`` (a buffered gzip reader would lose that data)."""
 
     def __init__(self, raw: IO[bytes]) -> None:
-        self._raw = raw
-        self._dobj = _zlib.decompressobj(31)
-        self._pending = b""
-        self._in_member = False
-        self._eof = False
+        super().__init__(raw, lambda: _zlib.decompressobj(31), "gzip member")
         self.error: Optional[str] = None
 
-    def readable(self) -> bool:
-        return True
+    def truncated(self) -> None:
+        self.error = "the compressed file ends inside a gzip member"
 
     def readinto(self, buffer: Any) -> int:
-        while not self._pending and not self._eof:
-            chunk = self._raw.read(1 << 20)
-            if not chunk:
-                self._eof = True
-                if self._in_member:
-                    self.error = "the compressed file ends inside a gzip member"
-                break
-            try:
-                self._pending = self._feed(chunk)
-            except _zlib.error as exc:
-                self._eof = True
-                self.error = f"corrupt gzip data: {exc}"
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
-
-    def _feed(self, chunk: bytes) -> bytes:
-        out = []
-        while chunk:
-            self._in_member = True
-            out.append(self._dobj.decompress(chunk))
-            if not self._dobj.eof:
-                break
-            self._in_member = False
-            chunk = self._dobj.unused_data
-            self._dobj = _zlib.decompressobj(31)
-        return b"".join(out)
+        if self.error is not None and not self._pending:
+            return 0
+        try:
+            return super().readinto(buffer)
+        except _zlib.error as exc:
+            self.error = f"corrupt gzip data: {exc}"
+            return 0
 
 
 def _open_archive(path: str, raw: IO[bytes]) -> Tuple[IO[bytes], Optional[_TolerantGzip]]:
