@@ -8,6 +8,7 @@ through a Ray queue.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from typing import Any, Callable, Dict, List, Sequence, Tuple
@@ -48,6 +49,9 @@ class _Worker:
             stage.setup()
         except Exception as exc:  # reported for every unit given to this worker
             self._setup_error = f"worker setup failed: {describe_error(exc)}"
+        # a Ray worker holds millions of objects of Ray's own: keep the garbage collector from walking them again
+        # and again while units allocate (it made allocation-heavy stages ~30% slower than in the local pool)
+        gc.freeze()
 
     def run(self, unit: WorkUnit, debug: bool, retries: int) -> Tuple[str, Any]:
         if self._setup_error:
