@@ -21,7 +21,6 @@ import hashlib
 import multiprocessing
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import msgspec
@@ -31,7 +30,16 @@ import xxhash
 from dolma import io as dio
 from dolma.errors import ConfigError, DolmaError, InputError
 from dolma.executor import Progress, WorkUnit
-from dolma.manifest import MANIFEST_SUFFIX, FileEntry, Manifest, config_hash, manifest_path, read_manifest, write_manifest
+from dolma.manifest import (
+    MANIFEST_SUFFIX,
+    FileEntry,
+    config_hash,
+    manifest_path,
+    new_manifest,
+    read_manifest,
+    write_manifest,
+    written,
+)
 from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3
 from dolma.records import BadLine, DocumentRecord, DocumentsReader
 from dolma.dedup.bloom import BloomFilter, BloomParams, hash_keys
@@ -490,17 +498,15 @@ class DedupeStage:
         config = self.output_config()
         write_manifest(
             manifest_path(output),
-            Manifest(
-                stage=self.name,
-                config_hash=config_hash(config),
-                config=config,
-                inputs=[FileEntry(path, reader.stored_bytes, reader.sha256)],
-                outputs=[FileEntry(output, writer.bytes_written, writer.sha256 or "")],
-                counts=counts,
-                seconds=round(time.monotonic() - started, 3),
-                finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                quarantine=FileEntry(quarantine.path, quarantine.bytes_written, quarantine.sha256 or "") if quarantine else None,
-                resolved_config=msgspec.to_builtins(self.config),
+            new_manifest(
+                self.name,
+                config,
+                [FileEntry(path, reader.stored_bytes, reader.sha256)],
+                [FileEntry(output, writer.bytes_written, writer.sha256 or "")],
+                counts,
+                time.monotonic() - started,
+                self.config,
+                quarantine=written(quarantine),
             ),
         )
         return counts

@@ -9,6 +9,7 @@ Its presence with a matching config hash is what lets a rerun skip the unit; ``d
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
 import msgspec
@@ -16,7 +17,17 @@ import msgspec
 from dolma import io as dio
 from dolma.version import __version__
 
-__all__ = ["FileEntry", "Manifest", "manifest_path", "config_hash", "write_manifest", "read_manifest", "MANIFEST_SUFFIX"]
+__all__ = [
+    "FileEntry",
+    "Manifest",
+    "manifest_path",
+    "config_hash",
+    "written",
+    "new_manifest",
+    "write_manifest",
+    "read_manifest",
+    "MANIFEST_SUFFIX",
+]
 
 MANIFEST_SUFFIX = ".manifest.json"
 
@@ -50,6 +61,39 @@ def manifest_path(output: str) -> str:
 def config_hash(config: Any) -> str:
     """sha256 of the config's canonical JSON (sorted keys), so equal configs hash equally across runs."""
     return hashlib.sha256(msgspec.json.encode(config, order="sorted")).hexdigest()
+
+
+def written(writer: Optional[dio.AtomicWriter]) -> Optional[FileEntry]:
+    """The entry of a committed writer's file (``None`` for no writer)."""
+    if writer is None:
+        return None
+    return FileEntry(writer.path, writer.bytes_written, writer.sha256 or "")
+
+
+def new_manifest(
+    stage: str,
+    config: Dict[str, Any],
+    inputs: List[FileEntry],
+    outputs: List[FileEntry],
+    counts: Dict[str, int],
+    seconds: float,
+    resolved_config: Any,
+    quarantine: Optional[FileEntry] = None,
+) -> Manifest:
+    """A manifest finished now: ``config`` (what determines the outputs) is hashed, ``resolved_config`` (the whole
+    command config, a Struct or dict) is stored as plain data."""
+    return Manifest(
+        stage=stage,
+        config_hash=config_hash(config),
+        config=config,
+        inputs=inputs,
+        outputs=outputs,
+        counts=counts,
+        seconds=round(seconds, 3),
+        finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        quarantine=quarantine,
+        resolved_config=msgspec.to_builtins(resolved_config),
+    )
 
 
 def write_manifest(path: str, manifest: Manifest) -> None:

@@ -12,7 +12,6 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import msgspec
@@ -20,7 +19,16 @@ import msgspec
 from dolma import io as dio
 from dolma.errors import ConfigError, InputError
 from dolma.executor import Progress, WorkUnit
-from dolma.manifest import MANIFEST_SUFFIX, FileEntry, Manifest, config_hash, manifest_path, read_manifest, write_manifest
+from dolma.manifest import (
+    MANIFEST_SUFFIX,
+    FileEntry,
+    config_hash,
+    manifest_path,
+    new_manifest,
+    read_manifest,
+    write_manifest,
+    written,
+)
 from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, glob_root, is_s3
 from dolma.records import BadLine, DocumentRecord, DocumentsReader
 from dolma.taggers.base import BaseTagger, Document, DocumentWithMetadata, TaggerOutput
@@ -289,23 +297,16 @@ class TagStage:
         seconds: float,
     ) -> None:
         inputs = [FileEntry(unit.key, reader.stored_bytes, reader.sha256)]
-        quarantine_entry = (
-            FileEntry(quarantine.path, quarantine.bytes_written, quarantine.sha256 or "") if quarantine else None
-        )
-        finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for out, writer in zip(outputs, writers):
-            config = self._config_for(out.attribute_set)
-            manifest = Manifest(
-                stage=self.name,
-                config_hash=config_hash(config),
-                config=config,
-                inputs=inputs,
-                outputs=[FileEntry(out.path, writer.bytes_written, writer.sha256 or "")],
-                counts=counts,
-                seconds=round(seconds, 3),
-                finished=finished,
-                quarantine=quarantine_entry,
-                resolved_config=msgspec.to_builtins(self.config),
+            manifest = new_manifest(
+                self.name,
+                self._config_for(out.attribute_set),
+                inputs,
+                [FileEntry(out.path, writer.bytes_written, writer.sha256 or "")],
+                counts,
+                seconds,
+                self.config,
+                quarantine=written(quarantine),
             )
             write_manifest(manifest_path(out.path), manifest)
 

@@ -21,7 +21,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
 import msgspec
@@ -29,7 +28,16 @@ import msgspec
 from dolma import io as dio
 from dolma.errors import ConfigError, InputError
 from dolma.executor import Progress, WorkUnit
-from dolma.manifest import MANIFEST_SUFFIX, FileEntry, Manifest, config_hash, manifest_path, read_manifest, write_manifest
+from dolma.manifest import (
+    MANIFEST_SUFFIX,
+    FileEntry,
+    config_hash,
+    manifest_path,
+    new_manifest,
+    read_manifest,
+    write_manifest,
+    written,
+)
 from dolma.paths import glob_paths, glob_root, is_s3, join
 from dolma.readers.config import ExportConfig
 from dolma.records import BadLine, DocumentsReader
@@ -294,17 +302,15 @@ class ExportStage:
         config = self._config_for(unit)
         write_manifest(
             manifest_path(out),
-            Manifest(
-                stage=self.name,
-                config_hash=config_hash(config),
-                config=config,
-                inputs=[FileEntry(unit.key, reader.stored_bytes, reader.sha256)],
-                outputs=[FileEntry(out, target.bytes_written, target.sha256 or "")],
-                counts=counts,
-                seconds=round(time.monotonic() - started, 3),
-                finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                quarantine=FileEntry(quarantine.path, quarantine.bytes_written, quarantine.sha256 or "") if quarantine else None,
-                resolved_config=msgspec.to_builtins(self.config),
+            new_manifest(
+                self.name,
+                config,
+                [FileEntry(unit.key, reader.stored_bytes, reader.sha256)],
+                [FileEntry(out, target.bytes_written, target.sha256 or "")],
+                counts,
+                time.monotonic() - started,
+                self.config,
+                quarantine=written(quarantine),
             ),
         )
         return counts

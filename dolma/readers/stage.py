@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, List, Optional, Set
 
 import msgspec
@@ -20,7 +19,7 @@ import msgspec
 from dolma import io as dio
 from dolma.errors import ConfigError
 from dolma.executor import Progress, WorkUnit
-from dolma.manifest import FileEntry, Manifest, config_hash, read_manifest, write_manifest
+from dolma.manifest import FileEntry, config_hash, new_manifest, read_manifest, write_manifest
 from dolma.paths import glob_paths, glob_root, is_s3
 from dolma.readers.config import ImportConfig, WarcConfig
 from dolma.readers.html import make_linearizer
@@ -113,17 +112,9 @@ class ConvertStage:
         config = self._config_for(unit)
         write_manifest(
             planned.paths.manifest,
-            Manifest(
-                stage=self.name,
-                config_hash=config_hash(config),
-                config=config,
-                inputs=inputs,
-                outputs=outputs,
-                counts=counts,
-                seconds=round(time.monotonic() - started, 3),
-                finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            new_manifest(
+                self.name, config, inputs, outputs, counts, time.monotonic() - started, self.resolved,
                 quarantine=quarantine.entry,
-                resolved_config=msgspec.to_builtins(self.resolved),
             ),
         )
         return counts
