@@ -16,7 +16,6 @@ import itertools
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import msgspec
@@ -24,7 +23,7 @@ import msgspec
 from dolma import io as dio
 from dolma.errors import ConfigError, InputError
 from dolma.executor import Progress, WorkUnit
-from dolma.manifest import FileEntry, Manifest, config_hash, manifest_path, write_manifest
+from dolma.manifest import FileEntry, config_hash, manifest_path, new_manifest, write_manifest
 from dolma.mixers.config import MixConfig, StreamConfig
 from dolma.mixers.errors import EvaluationError
 from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
@@ -526,18 +525,7 @@ class MixStage:
     def _write_shard_manifest(
         self, s: int, final: str, inputs: List[FileEntry], output: FileEntry, counts: Dict[str, int], seconds: float
     ) -> None:
-        config = self.stream_config(s)
-        manifest = Manifest(
-            stage=self.name,
-            config_hash=config_hash(config),
-            config=config,
-            inputs=inputs,
-            outputs=[output],
-            counts=counts,
-            seconds=seconds,
-            finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            resolved_config=msgspec.to_builtins(self.config),
-        )
+        manifest = new_manifest(self.name, self.stream_config(s), inputs, [output], counts, seconds, self.config)
         write_manifest(manifest_path(final), manifest)
 
 

@@ -23,7 +23,6 @@ import os
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import msgspec
@@ -32,7 +31,16 @@ import numpy as np
 from dolma import io as dio
 from dolma.errors import ConfigError, InputError
 from dolma.executor import Progress, WorkUnit
-from dolma.manifest import MANIFEST_SUFFIX, FileEntry, Manifest, config_hash, manifest_path, read_manifest, write_manifest
+from dolma.manifest import (
+    MANIFEST_SUFFIX,
+    FileEntry,
+    config_hash,
+    manifest_path,
+    new_manifest,
+    read_manifest,
+    write_manifest,
+    written,
+)
 from dolma.paths import glob_paths, is_s3, join
 from dolma.records import BadLine, DocumentsReader
 from dolma.tokens.config import TokensConfig
@@ -444,9 +452,7 @@ class TokensStage:
         seconds: float,
     ) -> None:
         config = self._config_for(group)
-        digest = config_hash(config)
-        finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        q_entry = FileEntry(quarantine.path, quarantine.bytes_written, quarantine.sha256 or "") if quarantine else None
+        q_entry = written(quarantine)
         parts = len(writer.parts)
         # written from the last part to the first: part 0's manifest, which is_done reads first, comes last
         for k in reversed(range(parts)):
@@ -454,17 +460,15 @@ class TokensStage:
             part_counts = {"part": k, "parts": parts, "documents": info["documents"], "tokens": info["tokens"]}
             if k == 0:  # the group's totals, once, so sums over manifests add up
                 part_counts.update({key: v for key, v in counts.items() if key != "tokens"})
-            manifest = Manifest(
-                stage=self.name,
-                config_hash=digest,
-                config=config,
-                inputs=inputs,
-                outputs=info["outputs"],
-                counts=part_counts,
-                seconds=round(seconds, 3),
-                finished=finished,
+            manifest = new_manifest(
+                self.name,
+                config,
+                inputs,
+                info["outputs"],
+                part_counts,
+                seconds,
+                self.config,
                 quarantine=q_entry if k == 0 else None,
-                resolved_config=msgspec.to_builtins(self.config),
             )
             write_manifest(manifest_path(npy), manifest)
 
