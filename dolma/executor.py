@@ -7,6 +7,7 @@ A stage is any picklable object with ``setup()`` (called once per worker: load m
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -127,6 +128,7 @@ def _worker_init(stage: Stage, progress_queue: Any, parent: int) -> None:
         stage.setup()
     except Exception as exc:  # reported for each unit this worker is given, instead of a broken pool
         _WORKER_SETUP_ERROR = f"worker setup failed: {describe_error(exc)}"
+    gc.freeze()  # what setup loaded lives as long as the worker: keep the garbage collector from re-walking it
 
 
 def run_unit(stage: Stage, unit: WorkUnit, sink: Any, debug: bool, retries: int = 0) -> Tuple[str, Any]:
