@@ -31,7 +31,6 @@ from dolma import io as dio
 from dolma.errors import ConfigError, DolmaError, InputError
 from dolma.executor import Progress, WorkUnit
 from dolma.manifest import (
-    MANIFEST_SUFFIX,
     FileEntry,
     config_hash,
     manifest_path,
@@ -41,16 +40,15 @@ from dolma.manifest import (
     written,
 )
 from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3
-from dolma.records import BadLine, DocumentRecord, DocumentsReader
+from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file, quarantine_lines
 from dolma.dedup.bloom import BloomFilter, BloomParams, hash_keys
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import attribute_lines, format_unit_spans
 from dolma.dedup.keys import KeyPath, ngram_keys, words
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
 
-__all__ = ["DedupeStage", "DedupeError", "Plan", "QUARANTINE_SUFFIX"]
+__all__ = ["DedupeStage", "DedupeError", "Plan"]
 
-QUARANTINE_SUFFIX = ".quarantine.jsonl.gz"
 _ENCODER = msgspec.json.Encoder()
 _RECORD_FIELDS = set(DocumentRecord.__struct_fields__)
 
@@ -67,12 +65,6 @@ class Plan:
 class DedupeError(DolmaError):
     """A file could not take its turn; never retried, since the turn has passed."""
 
-
-class _QuarantineLine(msgspec.Struct):
-    file: str
-    line: int
-    reason: str
-    raw: str
 
 
 @dataclass
@@ -195,7 +187,7 @@ class DedupeStage:
                     f"`documents`: {pattern!r} is not inside a {d.document_dir!r} folder, so attributes/{self.set_name}/ "
                     "cannot mirror it (set `dedupe.document_dir` to the folder that holds the documents)"
                 )
-            matches = [p for p in glob_paths(pattern) if not p.endswith((MANIFEST_SUFFIX, QUARANTINE_SUFFIX))]
+            matches = [p for p in glob_paths(pattern) if not is_side_file(p)]
             if not matches:
                 raise ConfigError(f"`documents`: no files match {pattern!r}")
             files.extend(p for p in matches if p not in files)
@@ -486,8 +478,7 @@ class DedupeStage:
         try:
             writer.write(body)
             if quarantine is not None:
-                quarantine.write(_ENCODER.encode_lines(
-                    [_QuarantineLine(path, b.line, b.reason, b.raw.decode("utf-8", "replace")) for b in keys.bad]))
+                quarantine.write(quarantine_lines(path, keys.bad))
                 quarantine.commit()
             writer.commit()
         except BaseException:

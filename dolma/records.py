@@ -15,6 +15,7 @@ import msgspec
 
 from dolma import io as dio
 from dolma.errors import InputError
+from dolma.manifest import MANIFEST_SUFFIX
 
 __all__ = [
     "DocumentRecord",
@@ -23,7 +24,14 @@ __all__ = [
     "LineBatch",
     "DocumentsReader",
     "encode_lines",
+    "QUARANTINE_SUFFIX",
+    "QuarantineLine",
+    "quarantine_lines",
+    "is_side_file",
 ]
+
+# bad lines a unit skipped (`on_error: skip`) go to `<output><QUARANTINE_SUFFIX>`
+QUARANTINE_SUFFIX = ".quarantine.jsonl.gz"
 
 
 class DocumentRecord(msgspec.Struct, omit_defaults=True):
@@ -67,6 +75,25 @@ class LineBatch:
     first_line: int
     items: List[Union[DocumentRecord, BadLine]]
     nbytes: int  # decompressed bytes of these lines
+
+
+class QuarantineLine(msgspec.Struct):
+    """One quarantined line: where it was, why it was refused, and its text (invalid UTF-8 replaced)."""
+
+    file: str
+    line: Optional[int]
+    reason: str
+    raw: str
+
+
+def quarantine_lines(path: str, bad: List[BadLine]) -> bytes:
+    """The quarantine file's lines for ``bad`` lines of ``path``."""
+    return encode_lines([QuarantineLine(path, b.line, b.reason, b.raw.decode("utf-8", "replace")) for b in bad])
+
+
+def is_side_file(path: str) -> bool:
+    """A stage's own manifest or quarantine file, never an input even when it sits among inputs."""
+    return path.endswith((MANIFEST_SUFFIX, QUARANTINE_SUFFIX))
 
 
 def encode_lines(objects: List[Any], encoder: msgspec.json.Encoder = msgspec.json.Encoder()) -> bytes:

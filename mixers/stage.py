@@ -30,7 +30,7 @@ from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
 from dolma.mixers.sampling import Sampler, copy_id
 from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
 from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3, join, split_s3
-from dolma.records import BadLine, DocumentsReader
+from dolma.records import BadLine, DocumentsReader, QuarantineLine
 
 __all__ = ["MixStage", "MixUnit", "STAGING_DIR", "shard_name"]
 
@@ -195,12 +195,6 @@ class _PartWriter:
         for part in self.parts:
             dio.remove(part.staged)
 
-
-class _QuarantineLine(msgspec.Struct):
-    file: str
-    line: int
-    reason: str
-    raw: str
 
 
 class MixStage:
@@ -649,7 +643,7 @@ class _SideFiles:
         if self._quarantine is None:
             self._quarantine = dio.AtomicWriter(self._quarantine_path)
         raw = item.raw.decode("utf-8", "replace") if isinstance(item, BadLine) else _ENCODER.encode(item).decode()
-        self._quarantine.write(_ENCODER.encode(_QuarantineLine(path, line, reason, raw)) + b"\n")
+        self._quarantine.write(_ENCODER.encode(QuarantineLine(path, line, reason, raw)) + b"\n")
 
     def commit(self) -> None:
         for w in (self._dropped, self._quarantine):

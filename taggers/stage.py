@@ -20,7 +20,6 @@ from dolma import io as dio
 from dolma.errors import ConfigError, InputError
 from dolma.executor import Progress, WorkUnit
 from dolma.manifest import (
-    MANIFEST_SUFFIX,
     FileEntry,
     config_hash,
     manifest_path,
@@ -30,14 +29,13 @@ from dolma.manifest import (
     written,
 )
 from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, glob_root, is_s3
-from dolma.records import BadLine, DocumentRecord, DocumentsReader
+from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file, quarantine_lines
 from dolma.taggers.base import BaseTagger, Document, DocumentWithMetadata, TaggerOutput
 from dolma.taggers.config import TagConfig
 from dolma.taggers.registry import TaggerSpec, load_plugins, tagger_spec
 
-__all__ = ["TagStage", "AttributeSet", "variable_name", "QUARANTINE_SUFFIX"]
+__all__ = ["TagStage", "AttributeSet", "variable_name"]
 
-QUARANTINE_SUFFIX = ".quarantine.jsonl.gz"
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -60,12 +58,6 @@ class _Output:
     path: str
     attribute_set: AttributeSet
 
-
-class _QuarantineLine(msgspec.Struct):
-    file: str
-    line: int
-    reason: str
-    raw: str
 
 
 class TagStage:
@@ -127,7 +119,7 @@ class TagStage:
                 raise ConfigError(f"`documents`: no files match {pattern!r}")
             root = glob_root(pattern)
             for path in matches:
-                if path.endswith(MANIFEST_SUFFIX) or path.endswith(QUARANTINE_SUFFIX):
+                if is_side_file(path):
                     continue  # our own side files, when outputs are written next to the inputs
                 if path in planned:
                     continue  # matched by two patterns: tag it once
@@ -200,11 +192,7 @@ class TagStage:
                 if bad:
                     if quarantine is None:
                         quarantine = dio.AtomicWriter(outputs[0].path + QUARANTINE_SUFFIX)
-                    quarantine.write(
-                        _ENCODER.encode_lines(
-                            [_QuarantineLine(unit.key, b.line, b.reason, b.raw.decode("utf-8", "replace")) for b in bad]
-                        )
-                    )
+                    quarantine.write(quarantine_lines(unit.key, bad))
                 counts["documents_in"] += len(items)
                 counts["documents_out"] += len(records)
                 counts["documents_quarantined"] += len(bad)

@@ -29,7 +29,6 @@ from dolma import io as dio
 from dolma.errors import ConfigError, InputError
 from dolma.executor import Progress, WorkUnit
 from dolma.manifest import (
-    MANIFEST_SUFFIX,
     FileEntry,
     config_hash,
     manifest_path,
@@ -40,13 +39,12 @@ from dolma.manifest import (
 )
 from dolma.paths import glob_paths, glob_root, is_s3, join
 from dolma.readers.config import ExportConfig
-from dolma.records import BadLine, DocumentsReader
+from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, QuarantineLine, is_side_file
 
-__all__ = ["ExportStage", "arrow_schema", "SCHEMA_FIELDS", "QUARANTINE_SUFFIX", "finish_hf_folder"]
+__all__ = ["ExportStage", "arrow_schema", "SCHEMA_FIELDS", "finish_hf_folder"]
 
 log = logging.getLogger("dolma")
 
-QUARANTINE_SUFFIX = ".quarantine.jsonl.gz"
 _STRING_FIELDS = ("id", "text", "source", "added", "created", "version")
 _INPUT_EXTS = (".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".json.gz", ".json.zst", ".jsonl", ".json", ".gz", ".zst")
 _ENCODER = msgspec.json.Encoder()
@@ -156,12 +154,6 @@ class _Planned:
     index: int
 
 
-class _QuarantineLine(msgspec.Struct):
-    file: str
-    line: int
-    reason: str
-    raw: str
-
 
 def _output_stem(rel: str) -> str:
     low = rel.lower()
@@ -196,7 +188,7 @@ class ExportStage:
             root = glob_root(pattern)
             for path in matches:
                 name = path.rsplit("/", 1)[-1]
-                if path in seen or name.startswith(".") or path.endswith(MANIFEST_SUFFIX) or path.endswith(QUARANTINE_SUFFIX):
+                if path in seen or name.startswith(".") or is_side_file(path):
                     continue
                 seen.add(path)
                 inputs.append((path, path[len(root) :] if path.startswith(root) else name))
@@ -276,7 +268,7 @@ class ExportStage:
                     if quarantine is None:
                         quarantine = dio.AtomicWriter(out + QUARANTINE_SUFFIX)
                     quarantine.write(
-                        _ENCODER.encode_lines([_QuarantineLine(unit.key, ln, why, raw.decode("utf-8", "replace")) for ln, raw, why in bad])
+                        _ENCODER.encode_lines([QuarantineLine(unit.key, ln, why, raw.decode("utf-8", "replace")) for ln, raw, why in bad])
                     )
                 counts["documents_in"] += len(batch.items)
                 counts["documents_out"] += len(batch.items) - len(bad)

@@ -21,6 +21,7 @@ from dolma.errors import ConfigError
 from dolma.executor import Progress, WorkUnit
 from dolma.manifest import FileEntry, config_hash, new_manifest, read_manifest, write_manifest
 from dolma.paths import glob_paths, glob_root, is_s3
+from dolma.records import QuarantineLine
 from dolma.readers.config import ImportConfig, WarcConfig
 from dolma.readers.html import make_linearizer
 from dolma.readers.mapping import FieldMapper, Rejected
@@ -38,12 +39,6 @@ class Planned:
     paths: UnitPaths
     source: Any  # ImportUnit for import, the archive path for warc
 
-
-class _QuarantineLine(msgspec.Struct):
-    file: str
-    line: Optional[int]
-    reason: str
-    raw: str
 
 
 class ConvertStage:
@@ -131,8 +126,8 @@ class ConvertStage:
                 dio.remove(entry.path)
 
 
-def _quarantine_lines(rejected: List[Rejected]) -> List[_QuarantineLine]:
-    return [_QuarantineLine(r.file, r.line, r.reason, r.raw) for r in rejected]
+def _quarantine_lines(rejected: List[Rejected]) -> List[QuarantineLine]:
+    return [QuarantineLine(r.file, r.line, r.reason, r.raw) for r in rejected]
 
 
 def report_duplicates(units: List[WorkUnit]) -> int:

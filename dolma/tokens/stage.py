@@ -32,7 +32,6 @@ from dolma import io as dio
 from dolma.errors import ConfigError, InputError
 from dolma.executor import Progress, WorkUnit
 from dolma.manifest import (
-    MANIFEST_SUFFIX,
     FileEntry,
     config_hash,
     manifest_path,
@@ -42,15 +41,14 @@ from dolma.manifest import (
     written,
 )
 from dolma.paths import glob_paths, is_s3, join
-from dolma.records import BadLine, DocumentsReader
+from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, is_side_file, quarantine_lines
 from dolma.tokens.config import TokensConfig
 from dolma.tokens.tokenizer import Tokenizer, TokenizerIdentity, load_tokenizer
 
-__all__ = ["TokensStage", "resolve_dtype", "part_name", "QUARANTINE_SUFFIX", "TOKEN_SUFFIX", "INDEX_SUFFIX"]
+__all__ = ["TokensStage", "resolve_dtype", "part_name", "TOKEN_SUFFIX", "INDEX_SUFFIX"]
 
 TOKEN_SUFFIX = ".npy"
 INDEX_SUFFIX = ".csv.gz"
-QUARANTINE_SUFFIX = ".quarantine.jsonl.gz"
 _DTYPES = ("uint8", "uint16", "uint32", "uint64")
 
 
@@ -211,12 +209,6 @@ def _rows() -> Tuple[io.StringIO, Any]:
     return buffer, csv.writer(buffer, lineterminator="\n")
 
 
-class _QuarantineLine(msgspec.Struct):
-    file: str
-    line: int
-    reason: str
-    raw: str
-
 
 class TokensStage:
     name = "tokens"
@@ -255,7 +247,7 @@ class TokensStage:
     def units(self) -> List[WorkUnit]:
         files: List[str] = []
         for pattern in self.config.documents:
-            matches = [p for p in glob_paths(pattern) if not p.endswith((MANIFEST_SUFFIX, QUARANTINE_SUFFIX))]
+            matches = [p for p in glob_paths(pattern) if not is_side_file(p)]
             if not matches:
                 raise ConfigError(f"`documents`: no files match {pattern!r}")
             files.extend(matches)
@@ -353,10 +345,7 @@ class TokensStage:
                     raise InputError(path, bad.line, bad.reason)
                 if quarantine is None:
                     quarantine = dio.AtomicWriter(group.prefix + QUARANTINE_SUFFIX)
-                quarantine.write(
-                    msgspec.json.encode(_QuarantineLine(path, bad.line, bad.reason, bad.raw.decode("utf-8", "replace")))
-                    + b"\n"
-                )
+                quarantine.write(quarantine_lines(path, [bad]))
                 counts["documents_quarantined"] += 1
             if window:
                 self._write_window(window, rng, writer, counts)
