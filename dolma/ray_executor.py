@@ -1,17 +1,19 @@
 """The Ray backend: a stage's units as tasks on Ray actors, one actor per worker, each loading its models once.
 
 Units run through the same :func:`dolma.executor.run_unit` as locally, so outputs, manifests and atomic
-publishing are identical. An actor that dies (node lost, preempted, killed) is restarted and its unit retried,
-``max_retries`` times: units are idempotent, so a retry rewrites the same bytes. Progress reaches the driver
-through a Ray queue.
+publishing are identical. Each unit is a streaming (generator) actor call: it yields its progress while it runs and
+its outcome last, so progress reaches the driver without a queue actor (a third process to start and feed). An
+actor that dies (node lost, preempted, killed) is restarted by Ray and the driver gives it the unit again, up to
+``max_retries`` times: units are idempotent, so a retry rewrites the same bytes.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import queue
 import threading
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 from dolma.config import ExecutorConfig
 from dolma.errors import ConfigError
@@ -20,6 +22,8 @@ from dolma.executor import Stage, WorkUnit, describe_error, run_unit
 __all__ = ["execute_on_ray"]
 
 log = logging.getLogger("dolma")
+
+Counts = Tuple[int, int, int]  # files, documents, bytes: what a unit's progress reports
 
 
 def _ray() -> Any:
@@ -30,20 +34,9 @@ def _ray() -> Any:
     return ray
 
 
-class _QueueSink:
-    """``put`` progress tuples into a Ray queue without blocking the unit on a full or slow queue."""
-
-    def __init__(self, queue: Any) -> None:
-        self._queue = queue
-
-    def put(self, item: Tuple[int, int, int]) -> None:
-        self._queue.put_nowait(item)
-
-
 class _Worker:
-    def __init__(self, stage: Stage, queue: Any) -> None:
+    def __init__(self, stage: Stage) -> None:
         self._stage = stage
-        self._sink = _QueueSink(queue)
         self._setup_error = ""
         try:
             stage.setup()
@@ -53,22 +46,30 @@ class _Worker:
         # and again while units allocate (it made allocation-heavy stages ~30% slower than in the local pool)
         gc.freeze()
 
-    def run(self, unit: WorkUnit, debug: bool, retries: int) -> Tuple[str, Any]:
+    def run(self, unit: WorkUnit, debug: bool, retries: int) -> Iterator[Tuple[str, Any]]:
+        """Yield ``("progress", counts)`` while the unit runs, then ``("done", counts)`` or ``("failed", ...)``.
+
+        The unit runs on a thread of its own so that this generator can hand progress on as it comes: the stage
+        reports it from inside ``run`` through a plain ``put``, which cannot yield.
+        """
         if self._setup_error:
-            return "failed", (self._setup_error, "")
-        return run_unit(self._stage, unit, self._sink, debug, retries)
-
-
-def _drain(queue: Any, add: Callable[[int, int, int], None], stop: threading.Event) -> None:
-    from ray.util.queue import Empty
-
-    while not stop.is_set():
-        try:
-            add(*queue.get(timeout=0.2))
-        except Empty:
-            continue
-        except Exception:  # the queue actor is gone: the run is ending
+            yield "failed", (self._setup_error, "")
             return
+        updates: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        outcome: List[Tuple[str, Any]] = []
+
+        def work() -> None:
+            try:
+                outcome.append(run_unit(self._stage, unit, updates, debug, retries))
+            finally:
+                updates.put(None)
+
+        thread = threading.Thread(target=work, name=f"unit {unit.key}", daemon=True)
+        thread.start()
+        while (counts := updates.get()) is not None:
+            yield "progress", counts
+        thread.join()
+        yield outcome[0] if outcome else ("failed", ("the unit ended without a result", ""))
 
 
 def execute_on_ray(
@@ -83,41 +84,76 @@ def execute_on_ray(
     if not todo:
         return
     ray = _ray()
-    from ray.util.queue import Queue
-
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=config.address, include_dashboard=False, log_to_driver=debug, logging_level=logging.WARNING)
-    queue = Queue(maxsize=10_000)
-    stop = threading.Event()
-    drainer = threading.Thread(target=_drain, args=(queue, add_progress, stop), daemon=True)
-    drainer.start()
-    remote_worker = ray.remote(_Worker).options(
-        num_cpus=config.num_cpus_per_worker, max_restarts=config.max_retries, max_task_retries=config.max_retries
-    )
-    actors = [remote_worker.remote(stage, queue) for _ in range(max(1, min(workers, len(todo))))]
+    # Ray restarts a dead actor; the driver, not Ray, retries the unit it was running (a re-run generator would
+    # have its first outputs dropped as already seen, and those may be the outcome)
+    remote_worker = ray.remote(_Worker).options(num_cpus=config.num_cpus_per_worker, max_restarts=config.max_retries)
+    actors = [remote_worker.remote(stage) for _ in range(max(1, min(workers, len(todo))))]
     try:
-        pending: Dict[Any, Tuple[WorkUnit, Any]] = {}
-        queued: List[WorkUnit] = list(todo)
-        idle = list(actors)
-        while queued or pending:
-            while queued and idle:
-                actor, unit = idle.pop(), queued.pop(0)
-                pending[actor.run.remote(unit, debug, config.max_retries)] = (unit, actor)
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                unit, actor = pending.pop(ref)
-                try:
-                    status, value = ray.get(ref)
-                except Exception as exc:  # retries exhausted: the worker kept dying on this unit
-                    status, value = "failed", (f"worker failed on Ray: {describe_error(exc)}", "")
-                record(unit, status, value)
-                idle.append(actor)
+        _schedule(ray, actors, list(todo), add_progress, record, debug, config.max_retries)
     finally:
-        stop.set()
-        drainer.join(timeout=5)
         if started_here:
-            ray.shutdown()  # the job ends: Ray stops its actors and the queue
+            ray.shutdown()  # the job ends: Ray stops its actors
         else:  # a caller's session goes on: stop ours now
-            for actor in [*actors, queue.actor]:
+            for actor in actors:
                 ray.kill(actor)
+
+
+class _Running:
+    """A unit on an actor: its output stream, and the progress it reported (taken back if the attempt is lost)."""
+
+    def __init__(self, unit: WorkUnit, actor: Any, attempt: int) -> None:
+        self.unit, self.actor, self.attempt = unit, actor, attempt
+        self.reported: Counts = (0, 0, 0)
+
+
+def _schedule(
+    ray: Any,
+    actors: List[Any],
+    queued: List[WorkUnit],
+    add_progress: Callable[[int, int, int], None],
+    record: Callable[[WorkUnit, str, Any], None],
+    debug: bool,
+    retries: int,
+) -> None:
+    """Keep every actor busy with one unit until all are recorded; a unit whose actor died goes back in line."""
+    idle = list(actors)
+    attempts: Dict[str, int] = {}
+    running: Dict[Any, _Running] = {}
+    while queued or running:
+        while queued and idle:
+            actor, unit = idle.pop(), queued.pop(0)
+            stream = actor.run.options(num_returns="streaming", max_task_retries=0).remote(unit, debug, retries)
+            running[stream] = _Running(unit, actor, attempts.get(unit.key, 0))
+        ready, _ = ray.wait(list(running), num_returns=1)
+        for stream in ready:
+            job = running[stream]
+            try:
+                kind, value = ray.get(next(stream))
+            except StopIteration:  # cannot happen: every call ends by yielding its outcome
+                kind, value = "failed", ("the worker ended the unit without a result", "")
+            except ray.exceptions.RayError as exc:  # the actor died under the unit
+                _take_back(add_progress, job.reported)
+                attempts[job.unit.key] = job.attempt + 1
+                del running[stream]
+                idle.append(job.actor)  # Ray restarts it (max_restarts); calls wait for it meanwhile
+                if job.attempt < retries:
+                    log.warning("%s: worker lost (%s); running the unit again", job.unit.key, describe_error(exc))
+                    queued.insert(0, job.unit)
+                else:
+                    record(job.unit, "failed", (f"worker failed on Ray: {describe_error(exc)}", ""))
+                continue
+            if kind == "progress":
+                job.reported = tuple(a + b for a, b in zip(job.reported, value))  # type: ignore[assignment]
+                add_progress(*value)
+                continue
+            del running[stream]
+            idle.append(job.actor)
+            record(job.unit, kind, value)
+
+
+def _take_back(add_progress: Callable[[int, int, int], None], counts: Counts) -> None:
+    if any(counts):
+        add_progress(*(-c for c in counts))

@@ -11,8 +11,9 @@ ray = pytest.importorskip("ray", reason="the ray extra is part of the dev instal
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    # a local 2-CPU cluster; workers find the plugin by path like local workers do
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    # a fresh local 2-CPU cluster even where one is already running; workers find the plugin by path like
+    # local workers do
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
 
@@ -129,3 +130,68 @@ def test_driver_killed_on_ray_resumes_to_identical_bytes(tmp_path, ray_cluster, 
     assert len(expected) == 4
     result = kill_and_resume(argv, out, expected, delay=seconds * 0.6)
     assert result.identical and result.leftovers == []
+
+
+class _DyingStage:
+    """Writes one line per unit; the process running unit ``b`` dies the first time (``os._exit``, as a killed or
+    preempted worker would), which a marker file remembers across the restart."""
+
+    name = "dying"
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def setup(self) -> None:
+        pass
+
+    def is_done(self, unit) -> bool:
+        return False
+
+    def run(self, unit, progress):
+        marker = os.path.join(self.root, "died-once")
+        for _ in range(10):
+            progress.update(docs=1, nbytes=100)
+        progress.flush()
+        if unit.key == "b" and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(1)
+        with open(os.path.join(self.root, f"{unit.key}.out"), "w") as f:
+            f.write(f"{unit.key} {os.getpid()}\n")
+        return {"documents_in": 10}
+
+
+def test_worker_killed_on_ray_is_restarted_and_its_unit_run_again(tmp_path, ray_cluster):
+    from dolma.config import ExecutorConfig
+    from dolma.executor import WorkUnit
+    from dolma.ray_executor import execute_on_ray
+
+    progress = [0, 0, 0]
+    outcomes = {}
+
+    def add(files, docs, nbytes):
+        progress[0] += files
+        progress[1] += docs
+        progress[2] += nbytes
+
+    units = [WorkUnit(key) for key in "abcd"]
+    execute_on_ray(_DyingStage(str(tmp_path)), units, 2, add, lambda u, s, v: outcomes.__setitem__(u.key, (s, v)),
+                   False, ExecutorConfig(backend="ray", max_retries=2))
+    assert outcomes == {key: ("done", {"documents_in": 10}) for key in "abcd"}
+    assert (tmp_path / "died-once").exists()
+    assert sorted(p.name for p in tmp_path.glob("*.out")) == ["a.out", "b.out", "c.out", "d.out"]
+    # progress streamed while units ran; the lost attempt's counts were taken back
+    assert progress == [4, 40, 4000]
+
+
+def test_worker_that_keeps_dying_fails_its_unit_with_a_reason(tmp_path, ray_cluster):
+    from dolma.config import ExecutorConfig
+    from dolma.executor import WorkUnit
+    from dolma.ray_executor import execute_on_ray
+
+    outcomes = {}
+    stage = _DyingStage(str(tmp_path))
+    execute_on_ray(stage, [WorkUnit("a"), WorkUnit("b")], 2, lambda *c: None,
+                   lambda u, s, v: outcomes.__setitem__(u.key, (s, v)), False, ExecutorConfig(backend="ray", max_retries=0))
+    assert outcomes["a"] == ("done", {"documents_in": 10})
+    status, (message, _) = outcomes["b"]
+    assert status == "failed" and message.startswith("worker failed on Ray: ") and "died" in message.lower()
