@@ -1,9 +1,10 @@
 """The Ray backend: a stage's units as tasks on Ray actors, one actor per worker, each loading its models once.
 
 Units run through the same :func:`dolma.executor.run_unit` as locally, so outputs, manifests and atomic
-publishing are identical. Each unit is a streaming (generator) actor call: it yields its progress while it runs and
-its outcome last, so progress reaches the driver without a queue actor (a third process to start and feed). An
-actor that dies (node lost, preempted, killed) is restarted by Ray and the driver gives it the unit again, up to
+publishing are identical. A unit's progress reaches the driver with its outcome, one file at a time: streaming it
+while the unit runs would need either a queue actor (a third process to start and feed: ~0.5 s of a light mix)
+or the unit on a thread of its own, which measured ~4% slower than on the worker's main thread. An actor that
+dies (node lost, preempted, killed) is restarted by Ray and the driver gives it the unit again, up to
 ``max_retries`` times: units are idempotent, so a retry rewrites the same bytes.
 """
 
@@ -11,9 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
-import queue
-import threading
-from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from dolma.config import ExecutorConfig
 from dolma.errors import ConfigError
@@ -34,6 +33,16 @@ def _ray() -> Any:
     return ray
 
 
+class _Tally:
+    """A progress sink that adds up what a unit reports, to send back with its outcome."""
+
+    def __init__(self) -> None:
+        self.counts: Counts = (0, 0, 0)
+
+    def put(self, item: Counts) -> None:
+        self.counts = (self.counts[0] + item[0], self.counts[1] + item[1], self.counts[2] + item[2])
+
+
 class _Worker:
     def __init__(self, stage: Stage) -> None:
         self._stage = stage
@@ -46,30 +55,13 @@ class _Worker:
         # and again while units allocate (it made allocation-heavy stages ~30% slower than in the local pool)
         gc.freeze()
 
-    def run(self, unit: WorkUnit, debug: bool, retries: int) -> Iterator[Tuple[str, Any]]:
-        """Yield ``("progress", counts)`` while the unit runs, then ``("done", counts)`` or ``("failed", ...)``.
-
-        The unit runs on a thread of its own so that this generator can hand progress on as it comes: the stage
-        reports it from inside ``run`` through a plain ``put``, which cannot yield.
-        """
+    def run(self, unit: WorkUnit, debug: bool, retries: int) -> Tuple[str, Any, Counts]:
+        """The unit's ``("done", counts)`` or ``("failed", (message, detail))``, and the progress it made."""
         if self._setup_error:
-            yield "failed", (self._setup_error, "")
-            return
-        updates: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
-        outcome: List[Tuple[str, Any]] = []
-
-        def work() -> None:
-            try:
-                outcome.append(run_unit(self._stage, unit, updates, debug, retries))
-            finally:
-                updates.put(None)
-
-        thread = threading.Thread(target=work, name=f"unit {unit.key}", daemon=True)
-        thread.start()
-        while (counts := updates.get()) is not None:
-            yield "progress", counts
-        thread.join()
-        yield outcome[0] if outcome else ("failed", ("the unit ended without a result", ""))
+            return "failed", (self._setup_error, ""), (0, 0, 0)
+        tally = _Tally()
+        status, value = run_unit(self._stage, unit, tally, debug, retries)
+        return status, value, tally.counts
 
 
 def execute_on_ray(
@@ -87,8 +79,7 @@ def execute_on_ray(
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=config.address, include_dashboard=False, log_to_driver=debug, logging_level=logging.WARNING)
-    # Ray restarts a dead actor; the driver, not Ray, retries the unit it was running (a re-run generator would
-    # have its first outputs dropped as already seen, and those may be the outcome)
+    # Ray restarts a dead actor; the driver, not Ray, retries the unit it was running, so that it can say so
     remote_worker = ray.remote(_Worker).options(num_cpus=config.num_cpus_per_worker, max_restarts=config.max_retries)
     actors = [remote_worker.remote(stage) for _ in range(max(1, min(workers, len(todo))))]
     try:
@@ -99,14 +90,6 @@ def execute_on_ray(
         else:  # a caller's session goes on: stop ours now
             for actor in actors:
                 ray.kill(actor)
-
-
-class _Running:
-    """A unit on an actor: its output stream, and the progress it reported (taken back if the attempt is lost)."""
-
-    def __init__(self, unit: WorkUnit, actor: Any, attempt: int) -> None:
-        self.unit, self.actor, self.attempt = unit, actor, attempt
-        self.reported: Counts = (0, 0, 0)
 
 
 def _schedule(
@@ -121,39 +104,24 @@ def _schedule(
     """Keep every actor busy with one unit until all are recorded; a unit whose actor died goes back in line."""
     idle = list(actors)
     attempts: Dict[str, int] = {}
-    running: Dict[Any, _Running] = {}
+    running: Dict[Any, Tuple[WorkUnit, Any]] = {}
     while queued or running:
         while queued and idle:
             actor, unit = idle.pop(), queued.pop(0)
-            stream = actor.run.options(num_returns="streaming", max_task_retries=0).remote(unit, debug, retries)
-            running[stream] = _Running(unit, actor, attempts.get(unit.key, 0))
+            running[actor.run.options(max_task_retries=0).remote(unit, debug, retries)] = (unit, actor)
         ready, _ = ray.wait(list(running), num_returns=1)
-        for stream in ready:
-            job = running[stream]
+        for ref in ready:
+            unit, actor = running.pop(ref)
+            idle.append(actor)  # a dead one is restarted by Ray (max_restarts); calls wait for it meanwhile
             try:
-                kind, value = ray.get(next(stream))
-            except StopIteration:  # cannot happen: every call ends by yielding its outcome
-                kind, value = "failed", ("the worker ended the unit without a result", "")
+                status, value, counts = ray.get(ref)
             except ray.exceptions.RayError as exc:  # the actor died under the unit
-                _take_back(add_progress, job.reported)
-                attempts[job.unit.key] = job.attempt + 1
-                del running[stream]
-                idle.append(job.actor)  # Ray restarts it (max_restarts); calls wait for it meanwhile
-                if job.attempt < retries:
-                    log.warning("%s: worker lost (%s); running the unit again", job.unit.key, describe_error(exc))
-                    queued.insert(0, job.unit)
+                attempts[unit.key] = attempt = attempts.get(unit.key, 0) + 1
+                if attempt <= retries:
+                    log.warning("%s: worker lost (%s); running the unit again", unit.key, describe_error(exc))
+                    queued.insert(0, unit)
                 else:
-                    record(job.unit, "failed", (f"worker failed on Ray: {describe_error(exc)}", ""))
+                    record(unit, "failed", (f"worker failed on Ray: {describe_error(exc)}", ""))
                 continue
-            if kind == "progress":
-                job.reported = tuple(a + b for a, b in zip(job.reported, value))  # type: ignore[assignment]
-                add_progress(*value)
-                continue
-            del running[stream]
-            idle.append(job.actor)
-            record(job.unit, kind, value)
-
-
-def _take_back(add_progress: Callable[[int, int, int], None], counts: Counts) -> None:
-    if any(counts):
-        add_progress(*(-c for c in counts))
+            add_progress(*counts)
+            record(unit, status, value)

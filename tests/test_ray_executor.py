@@ -179,7 +179,7 @@ def test_worker_killed_on_ray_is_restarted_and_its_unit_run_again(tmp_path, ray_
     assert outcomes == {key: ("done", {"documents_in": 10}) for key in "abcd"}
     assert (tmp_path / "died-once").exists()
     assert sorted(p.name for p in tmp_path.glob("*.out")) == ["a.out", "b.out", "c.out", "d.out"]
-    # progress streamed while units ran; the lost attempt's counts were taken back
+    # each unit's progress came back with it, the lost attempt's not at all
     assert progress == [4, 40, 4000]
 
 
