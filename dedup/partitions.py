@@ -58,24 +58,17 @@ def _run_partition(config: DedupeConfig) -> int:
 
 
 def run_partitions_on_ray(config: DedupeConfig) -> int:
-    try:
+    from dolma.ray_executor import ray_session
+
+    with ray_session(config.executor, config.debug):
         import ray
-    except ImportError:
-        raise ConfigError("the ray backend needs Ray: pip install 'dolma-toolkit[ray]'") from None
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(address=config.executor.address, include_dashboard=False, log_to_driver=config.debug,
-                 logging_level=logging.WARNING)
-    try:
+
         task = ray.remote(_run_partition).options(
             num_cpus=config.processes * config.executor.num_cpus_per_worker, max_retries=config.executor.max_retries
         )
         configs = partition_configs(config)
         log.info("dedupe: %d partition(s) as Ray tasks, %d process(es) each", len(configs), config.processes)
         codes: List[Any] = ray.get([task.remote(c) for c in configs])
-    finally:
-        if started_here:
-            ray.shutdown()
     failed = [i for i, code in enumerate(codes) if code != 0]
     if failed:
         log.error("dedupe: partition(s) %s failed; rerun to redo them", ", ".join(map(str, failed)))

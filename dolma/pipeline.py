@@ -17,6 +17,7 @@ the units it finished. The pipeline knows stages only by command name and config
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -30,6 +31,7 @@ from dolma.config import ConfigStruct, ExecutorConfig, resolve
 from dolma.errors import ConfigError, DolmaError
 from dolma.manifest import FileEntry, config_hash
 from dolma.paths import glob_paths, glob_root, is_s3
+from dolma.ray_executor import ray_session
 
 __all__ = ["PipelineConfig", "SourceConfig", "run_pipeline", "PIPELINE"]
 
@@ -267,8 +269,9 @@ def run_pipeline(config: PipelineConfig) -> int:
     if is_s3(config.output):
         raise ConfigError("`output`: a release is built in a local folder (copy it to S3 afterwards)")
     run = _Run(config)
-    for step in STEPS:
-        step(run)
+    with ray_session(config.executor, config.debug) if not config.dryrun else contextlib.nullcontext():
+        for step in STEPS:  # on Ray, the stages share one connection
+            step(run)
     if not config.dryrun:
         log.info("pipeline: release ready in %s (report: %s/report/report.html; check it with `dolma verify %s`)",
                  run.out, run.out, run.out)

@@ -10,15 +10,16 @@ dies (node lost, preempted, killed) is restarted by Ray and the driver gives it 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 from dolma.config import ExecutorConfig
 from dolma.errors import ConfigError
 from dolma.executor import Stage, WorkUnit, describe_error, run_unit
 
-__all__ = ["execute_on_ray"]
+__all__ = ["execute_on_ray", "ray_session"]
 
 log = logging.getLogger("dolma")
 
@@ -31,6 +32,25 @@ def _ray() -> Any:
     except ImportError:
         raise ConfigError("the ray backend needs Ray: pip install 'dolma-toolkit[ray]'") from None
     return ray
+
+
+@contextlib.contextmanager
+def ray_session(config: ExecutorConfig, debug: bool = False) -> Iterator[bool]:
+    """Connected to Ray for the block, when ``config`` asks for the Ray backend; yields whether this block owns the
+    connection. A block inside another one (a pipeline's stages, a mix's two passes) shares the outer connection
+    instead of paying for connecting and disconnecting (~0.3-0.5 s) again."""
+    if config.backend != "ray":
+        yield False
+        return
+    ray = _ray()
+    if ray.is_initialized():
+        yield False
+        return
+    ray.init(address=config.address, include_dashboard=False, log_to_driver=debug, logging_level=logging.WARNING)
+    try:
+        yield True
+    finally:
+        ray.shutdown()  # the job ends: Ray stops its actors
 
 
 class _Tally:
@@ -76,20 +96,18 @@ def execute_on_ray(
     if not todo:
         return
     ray = _ray()
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(address=config.address, include_dashboard=False, log_to_driver=debug, logging_level=logging.WARNING)
-    # Ray restarts a dead actor; the driver, not Ray, retries the unit it was running, so that it can say so
-    remote_worker = ray.remote(_Worker).options(num_cpus=config.num_cpus_per_worker, max_restarts=config.max_retries)
-    actors = [remote_worker.remote(stage) for _ in range(max(1, min(workers, len(todo))))]
-    try:
-        _schedule(ray, actors, list(todo), add_progress, record, debug, config.max_retries)
-    finally:
-        if started_here:
-            ray.shutdown()  # the job ends: Ray stops its actors
-        else:  # a caller's session goes on: stop ours now
-            for actor in actors:
-                ray.kill(actor)
+    with ray_session(config, debug) as owned:
+        # Ray restarts a dead actor; the driver, not Ray, retries the unit it was running, so that it can say so
+        remote_worker = ray.remote(_Worker).options(
+            num_cpus=config.num_cpus_per_worker, max_restarts=config.max_retries
+        )
+        actors = [remote_worker.remote(stage) for _ in range(max(1, min(workers, len(todo))))]
+        try:
+            _schedule(ray, actors, list(todo), add_progress, record, debug, config.max_retries)
+        finally:
+            if not owned:  # the session goes on: free the workers (and their CPUs) now
+                for actor in actors:
+                    ray.kill(actor)
 
 
 def _schedule(

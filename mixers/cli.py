@@ -14,6 +14,7 @@ from dolma.config import render
 from dolma.executor import RunReport, WorkUnit, execute
 from dolma.mixers.config import MixConfig, StreamConfig
 from dolma.paths import join
+from dolma.ray_executor import ray_session
 
 __all__ = ["MIX", "run_mix", "target_amount"]
 
@@ -86,14 +87,15 @@ def run_mix(config: MixConfig) -> int:
         log.info("profiling runs the work in this process: using 1 process")
         processes = 1
     measured: Dict[str, Dict[str, int]] = {}
-    if any(s.target is not None for s in config.streams):
-        measured = _measure(config, processes)
-    stage = MixStage(config, rates=resolve_rates(config, measured))
-    units = stage.units()
-    with profiled(config.profile):
-        report = execute(
-            stage, units, processes, config.ignore_existing, debug=config.debug, executor=config.executor
-        )
+    with ray_session(config.executor, config.debug):  # on Ray, both passes share one connection
+        if any(s.target is not None for s in config.streams):
+            measured = _measure(config, processes)
+        stage = MixStage(config, rates=resolve_rates(config, measured))
+        units = stage.units()
+        with profiled(config.profile):
+            report = execute(
+                stage, units, processes, config.ignore_existing, debug=config.debug, executor=config.executor
+            )
     _publish(stage, config, units, measured, report)
     return summarise("mix", report)
 

@@ -195,3 +195,50 @@ def test_worker_that_keeps_dying_fails_its_unit_with_a_reason(tmp_path, ray_clus
     assert outcomes["a"] == ("done", {"documents_in": 10})
     status, (message, _) = outcomes["b"]
     assert status == "failed" and message.startswith("worker failed on Ray: ") and "died" in message.lower()
+
+
+def test_mix_with_a_target_on_ray_matches_local_bytes_in_one_session(tmp_path, ray_cluster):
+    """Two passes (measuring, then mixing) in a CLI process of its own, which connects to Ray once for both."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from dolma.cli import main
+    from tests.conftest import write_documents
+
+    for i in range(2):
+        docs = [{"id": f"{i}-{j}", "text": "word " * (1 + j % 40)} for j in range(300)]
+        write_documents(str(tmp_path / f"corpus/documents/part-{i}.jsonl.gz"), docs)
+    assert main(["tag", "--documents", f"{tmp_path}/corpus/documents/*.gz", "--experiment", "q", "--taggers",
+                 "whitespace_tokenizer_v1"]) == 0
+    for backend in ("local", "ray"):
+        config = {"streams": [{"name": "s", "documents": [f"{tmp_path}/corpus/documents/*.gz"], "attributes": ["q"],
+                               "target": {"share": 1.0}, "output": {"path": str(tmp_path / backend)}}],
+                  "mixture": {"total": 20000, "unit": "bytes"}, "processes": 2,
+                  "executor": {"backend": backend, "address": "auto"}}
+        (tmp_path / f"{backend}.yaml").write_text(yaml.safe_dump(config))
+    assert main(["mix", "-c", str(tmp_path / "local.yaml")]) == 0
+    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+    proc = subprocess.run([sys.executable, "-m", "dolma.cli", "mix", "-c", str(tmp_path / "ray.yaml")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    local = sorted(p.name for p in (tmp_path / "local").glob("*.jsonl.gz"))
+    assert local
+    for name in local:
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()
+    mixture = (tmp_path / "local/mixture.json").read_text()  # names its output folder; the rest is the same
+    assert "sample_rate" in mixture and mixture.replace(f"{tmp_path}/local", f"{tmp_path}/ray") == (
+        tmp_path / "ray/mixture.json"
+    ).read_text()
+
+
+def test_ray_session_shares_a_connection_and_leaves_local_runs_alone(ray_cluster):
+    from dolma.config import ExecutorConfig
+    from dolma.ray_executor import ray_session
+
+    with ray_session(ExecutorConfig(backend="local")) as owned:
+        assert owned is False
+    with ray_session(ExecutorConfig(backend="ray")) as owned:  # the test's own connection is there already
+        assert owned is False
+    assert ray.is_initialized()
