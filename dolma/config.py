@@ -50,7 +50,11 @@ class ExecutorConfig(ConfigStruct):
     backend: Literal["local", "ray"] = "local"
     address: Optional[str] = None
     """Ray cluster address (``auto``: the running cluster; ``ray://host:10001``); none starts a local one."""
-    num_cpus_per_worker: float = 1.0
+    num_cpus_per_worker: Optional[float] = None
+    """CPUs Ray reserves for each worker; none: what the stage declares (1 for every stage today)."""
+    memory_per_worker_mb: Optional[int] = None
+    """Memory Ray reserves for each worker, so that a node is not given more workers than it can hold; none: what
+    the stage declares from its measured peak (a dedupe partition: its Bloom filter and its processes)."""
     max_retries: int = 3
     """Times a unit runs again after a transient storage error outlasted the per-request retries, or (Ray) after
     its worker died; units publish nothing until they finish, so a retry cannot duplicate output."""

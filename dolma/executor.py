@@ -1,7 +1,7 @@
 """Runs a stage's work units in a local process pool, with progress and per-unit failure reporting.
 
 A stage is any picklable object with ``setup()`` (called once per worker: load models here), ``units()`` and
-``run(unit, progress)``. ``run`` is a plain function of one unit and knows nothing of pools, so another backend
+``run(unit, progress)``, and optionally ``resources`` (:class:`Resources`: what one of its workers needs). ``run`` is a plain function of one unit and knows nothing of pools, so another backend
 (Ray) can call it unchanged. A failing unit does not stop the others; :func:`execute` returns every failure.
 """
 
@@ -24,7 +24,7 @@ from dolma import io as dio
 from dolma.config import ExecutorConfig
 from dolma.errors import DolmaError, TransientStorageError
 
-__all__ = ["Stage", "WorkUnit", "Progress", "RunReport", "execute", "run_unit", "describe_error"]
+__all__ = ["Stage", "WorkUnit", "Resources", "Progress", "RunReport", "execute", "run_unit", "describe_error"]
 
 log = logging.getLogger("dolma")
 
@@ -41,6 +41,18 @@ class WorkUnit:
     size: int = 0
     payload: Any = None
     outputs: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one worker of a stage needs, for a scheduler that places workers on nodes (Ray): the CPUs it keeps busy
+    and its peak memory in bytes (0: none reserved). A stage declares it as a ``resources`` attribute."""
+
+    num_cpus: float = 1.0
+    memory: int = 0
+
+
+MiB = 1 << 20
 
 
 class Progress:

@@ -17,9 +17,9 @@ from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 from dolma.config import ExecutorConfig
 from dolma.errors import ConfigError
-from dolma.executor import Stage, WorkUnit, describe_error, run_unit
+from dolma.executor import MiB, Resources, Stage, WorkUnit, describe_error, run_unit
 
-__all__ = ["execute_on_ray", "ray_session"]
+__all__ = ["execute_on_ray", "ray_session", "worker_options", "warn_if_no_node_fits"]
 
 log = logging.getLogger("dolma")
 
@@ -51,6 +51,26 @@ def ray_session(config: ExecutorConfig, debug: bool = False) -> Iterator[bool]:
         yield True
     finally:
         ray.shutdown()  # the job ends: Ray stops its actors
+
+
+def worker_options(declared: Resources, config: ExecutorConfig) -> Dict[str, Any]:
+    """Ray's resource options for one worker: what the stage declared, unless the config says otherwise."""
+    cpus = declared.num_cpus if config.num_cpus_per_worker is None else config.num_cpus_per_worker
+    memory = declared.memory if config.memory_per_worker_mb is None else config.memory_per_worker_mb * MiB
+    return {"num_cpus": cpus, **({"memory": memory} if memory > 0 else {})}
+
+
+def warn_if_no_node_fits(ray: Any, options: Dict[str, Any], what: str) -> None:
+    """Say so when no node of the cluster as it is now can hold ``options``: Ray would keep the work pending (an
+    autoscaling cluster may still add a node that can)."""
+    need_cpus, need_memory = options.get("num_cpus", 0), options.get("memory", 0)
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    if nodes and not any(r.get("CPU", 0) >= need_cpus and r.get("memory", 0) >= need_memory for r in nodes):
+        log.warning(
+            "%s needs %s CPU(s) and %.1f GB of memory, more than any node of the cluster offers now; Ray keeps it "
+            "pending until one does (set `executor.num_cpus_per_worker` / `executor.memory_per_worker_mb`, or use "
+            "more dedupe partitions)", what, need_cpus, need_memory / 1e9,
+        )
 
 
 class _Tally:
@@ -98,9 +118,9 @@ def execute_on_ray(
     ray = _ray()
     with ray_session(config, debug) as owned:
         # Ray restarts a dead actor; the driver, not Ray, retries the unit it was running, so that it can say so
-        remote_worker = ray.remote(_Worker).options(
-            num_cpus=config.num_cpus_per_worker, max_restarts=config.max_retries
-        )
+        resources = worker_options(getattr(stage, "resources", Resources()), config)
+        warn_if_no_node_fits(ray, resources, f"each {stage.name} worker")
+        remote_worker = ray.remote(_Worker).options(**resources, max_restarts=config.max_retries)
         actors = [remote_worker.remote(stage) for _ in range(max(1, min(workers, len(todo))))]
         try:
             _schedule(ray, actors, list(todo), add_progress, record, debug, config.max_retries)

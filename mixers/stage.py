@@ -22,7 +22,7 @@ import msgspec
 
 from dolma import io as dio
 from dolma.errors import ConfigError, InputError
-from dolma.executor import Progress, WorkUnit
+from dolma.executor import MiB, Progress, Resources, WorkUnit
 from dolma.manifest import FileEntry, config_hash, manifest_path, new_manifest, write_manifest
 from dolma.mixers.config import MixConfig, StreamConfig
 from dolma.mixers.errors import EvaluationError
@@ -199,6 +199,8 @@ class _PartWriter:
 
 class MixStage:
     name = "mix"
+    # a worker peaked at ~160 MB mixing the benchmark corpus
+    resources = Resources(memory=256 * MiB)
 
     def __init__(self, config: MixConfig, rates: Optional[Dict[str, float]] = None) -> None:
         _validate(config)

@@ -18,7 +18,7 @@ import msgspec
 
 from dolma import io as dio
 from dolma.errors import ConfigError, InputError
-from dolma.executor import Progress, WorkUnit
+from dolma.executor import MiB, Progress, Resources, WorkUnit
 from dolma.manifest import (
     FileEntry,
     config_hash,
@@ -62,6 +62,9 @@ class _Output:
 
 class TagStage:
     name = "tag"
+    # a worker peaked at ~180 MB with lid.176 and the Gopher taggers; for big models of one's own, set
+    # `executor.memory_per_worker_mb`
+    resources = Resources(memory=256 * MiB)
 
     def __init__(self, config: TagConfig) -> None:
         if not config.documents:

@@ -242,3 +242,74 @@ def test_ray_session_shares_a_connection_and_leaves_local_runs_alone(ray_cluster
     with ray_session(ExecutorConfig(backend="ray")) as owned:  # the test's own connection is there already
         assert owned is False
     assert ray.is_initialized()
+
+
+class _ResourceReportingStage:
+    """Writes, for each unit, the resources Ray gave the worker that ran it."""
+
+    name = "resources"
+
+    def __init__(self, root: str, resources) -> None:
+        self.root = root
+        self.resources = resources
+
+    def setup(self) -> None:
+        pass
+
+    def is_done(self, unit) -> bool:
+        return False
+
+    def run(self, unit, progress):
+        import json
+
+        assigned = ray.get_runtime_context().get_assigned_resources()
+        with open(os.path.join(self.root, f"{unit.key}.json"), "w") as f:
+            json.dump(assigned, f)
+        return {}
+
+
+def test_workers_get_the_resources_their_stage_declares_or_the_config_sets(tmp_path, ray_cluster):
+    import json
+
+    from dolma.config import ExecutorConfig
+    from dolma.executor import MiB, Resources, WorkUnit
+    from dolma.ray_executor import execute_on_ray
+
+    def assigned(config):
+        stage = _ResourceReportingStage(str(tmp_path), Resources(num_cpus=0.5, memory=64 * MiB))
+        execute_on_ray(stage, [WorkUnit("u")], 1, lambda *c: None, lambda *r: None, False, config)
+        return json.loads((tmp_path / "u.json").read_text())
+
+    assert assigned(ExecutorConfig(backend="ray")) == {"CPU": 0.5, "memory": 64 * MiB}
+    assert assigned(ExecutorConfig(backend="ray", num_cpus_per_worker=1, memory_per_worker_mb=32)) == {
+        "CPU": 1.0, "memory": 32 * MiB
+    }
+    assert assigned(ExecutorConfig(backend="ray", memory_per_worker_mb=0)) == {"CPU": 0.5}
+
+
+def test_a_dedupe_partition_reserves_its_bloom_filter_and_its_processes():
+    import msgspec
+
+    from dolma.dedup.config import DedupeConfig
+    from dolma.dedup.partitions import partition_configs, partition_resources
+    from dolma.config import resolve
+
+    config = resolve(DedupeConfig, {
+        "documents": ["x/documents/*.gz"], "processes": 2, "executor": {"backend": "ray"},
+        "dedupe": {"name": "d", "num_partitions": 2, "paragraphs": {"attribute_name": "p"}},
+        "bloom_filter": {"file": "/nonexistent/f.bin", "size_in_bytes": 1 << 30},
+    })
+    for partition in partition_configs(config):
+        assert partition_resources(partition, config.executor) == {"num_cpus": 2, "memory": (1 << 30) + 2 * 384 * (1 << 20)}
+        custom = msgspec.structs.replace(config.executor, num_cpus_per_worker=0.5, memory_per_worker_mb=100)
+        assert partition_resources(partition, custom) == {"num_cpus": 1.0, "memory": (1 << 30) + 200 * (1 << 20)}
+
+
+def test_work_no_node_can_hold_is_named_before_it_waits(ray_cluster, caplog):
+    from dolma.ray_executor import warn_if_no_node_fits
+
+    caplog.set_level("WARNING", logger="dolma")
+    warn_if_no_node_fits(ray, {"num_cpus": 1, "memory": 1 << 20}, "a small worker")
+    assert not caplog.records
+    warn_if_no_node_fits(ray, {"num_cpus": 1, "memory": 1 << 50}, "dedupe partition 0")
+    assert "dedupe partition 0 needs 1 CPU(s) and 1125899.9 GB of memory" in caplog.records[0].getMessage()

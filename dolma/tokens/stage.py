@@ -30,7 +30,7 @@ import numpy as np
 
 from dolma import io as dio
 from dolma.errors import ConfigError, InputError
-from dolma.executor import Progress, WorkUnit
+from dolma.executor import MiB, Progress, Resources, WorkUnit
 from dolma.manifest import (
     FileEntry,
     config_hash,
@@ -212,6 +212,8 @@ def _rows() -> Tuple[io.StringIO, Any]:
 
 class TokensStage:
     name = "tokens"
+    # a worker peaked at ~660 MB (tokenizer and its buffers) on the benchmark corpus
+    resources = Resources(memory=1024 * MiB)
 
     def __init__(self, config: TokensConfig) -> None:
         if not config.documents:
