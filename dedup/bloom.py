@@ -204,12 +204,14 @@ class BloomFilter:
                     raise ConfigError(f"{path}: Bloom filter file is truncated ({done} of {self.params.nbytes} bytes of bits)")
                 done += n
 
-    def save(self, path: str) -> None:
+    def save(self, path: str) -> dio.AtomicWriter:
+        """Write the filter atomically; the committed writer tells its size and checksum."""
         with dio.AtomicWriter(path) as w:
             w.write(self.params.header())
             view = memoryview(self.bits)
             for start in range(0, self.params.nbytes, _COPY_CHUNK):
                 w.write(view[start : start + _COPY_CHUNK])
+        return w
 
 
 def describe(p: BloomParams) -> str:

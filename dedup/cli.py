@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sys
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Set
 
 from dolma import io as dio
 from dolma.commands import Command, summarise
@@ -14,6 +15,7 @@ from dolma.dedup.bloom import BloomFilter, BloomParams, describe
 from dolma.dedup.config import DedupeConfig
 from dolma.errors import ConfigError
 from dolma.executor import WorkUnit, execute
+from dolma.manifest import FileEntry, manifest_path, new_manifest, read_manifest, write_manifest, written
 
 __all__ = ["DEDUPE", "run_dedupe", "resolve_params"]
 
@@ -61,6 +63,11 @@ def run_dedupe(config: DedupeConfig) -> int:
         print(f"# {len(units)} documents file(s); Bloom filter {describe(params)}", file=sys.stderr)
         return 0
     insert = not config.bloom_filter.read_only
+    bloom_file = config.bloom_filter.file or ""
+    # what a run killed while writing left: the filter's own temporary file (only its: a neighbouring partition's
+    # filter may be being written now) and the attribute folders'
+    dio.remove_stale_temps_of([bloom_file])
+    dio.remove_stale_temps({os.path.dirname(path) for unit in units for path in unit.outputs})
     todo: List[WorkUnit] = []
     done = 0
     for unit in units:
@@ -70,9 +77,12 @@ def run_dedupe(config: DedupeConfig) -> int:
                 todo.append(dataclasses.replace(unit, payload=dataclasses.replace(unit.payload, replay=True)))
         else:
             todo.append(unit)
-    if done == len(units):
+    covered = _filter_inputs(bloom_file) if insert else None
+    if done == len(units) and (not insert or (covered is not None and {u.key for u in units} <= covered)):
         log.info("dedupe: all %d file(s) already done; nothing to do", len(units))
         return 0
+    if done == len(units):
+        log.info("dedupe: all %d file(s) done but the Bloom filter was not saved with them; rebuilding it", done)
     if done:
         log.info("dedupe: %d of %d file(s) already done; their keys are re-inserted, in order", done, len(units))
     pool = config.processes > 1 and len(todo) > 1
@@ -95,7 +105,8 @@ def run_dedupe(config: DedupeConfig) -> int:
         report = execute(stage, todo, processes=config.processes, ignore_existing=True, debug=config.debug, ordered=True)
         if insert:
             if report.ok:
-                bloom.save(config.bloom_filter.file or "")
+                saved = bloom.save(bloom_file)
+                _write_filter_manifest(written(saved), stage, units, covered or set(), config)
                 log.info("dedupe: saved the Bloom filter to %s (%.1f%% of bits set)", config.bloom_filter.file, 100 * bloom.fill_ratio())
             else:
                 log.warning("dedupe: some files failed, so the Bloom filter was not saved; a rerun redoes them in order")
@@ -106,6 +117,24 @@ def run_dedupe(config: DedupeConfig) -> int:
             shm.close()
             shm.unlink()
     return summarise("dedupe", report)
+
+
+def _filter_inputs(bloom_file: str) -> Optional[Set[str]]:
+    """The documents files whose keys the saved filter holds, from its manifest; ``None`` when there is no filter
+    or it has no manifest (saved by a run killed before writing it, or by another tool)."""
+    manifest = read_manifest(manifest_path(bloom_file)) if dio.exists(bloom_file) else None
+    return None if manifest is None else {entry.path for entry in manifest.inputs}
+
+
+def _write_filter_manifest(
+    saved: Any, stage: Any, units: List[WorkUnit], earlier: Set[str], config: DedupeConfig
+) -> None:
+    """Written after the filter: a run killed in between leaves a filter without a manifest, which the next run
+    rebuilds instead of trusting. Its inputs are every documents file whose keys the filter holds."""
+    inputs = [FileEntry(path, 0, "") for path in sorted(earlier - {u.key for u in units})]
+    inputs += [FileEntry(u.key, u.size, "") for u in units]
+    manifest = new_manifest("dedupe", stage.output_config(), inputs, [saved], {"files": len(inputs)}, 0.0, config)
+    write_manifest(manifest_path(saved.path), manifest)
 
 
 DEDUPE = Command(DedupeConfig, run_dedupe, "mark duplicate documents, paragraphs or paragraph n-grams with a Bloom filter")

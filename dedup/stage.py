@@ -199,7 +199,9 @@ class DedupeStage:
             if parsed.prefix is None:
                 raise ConfigError(f"{path}: not inside a {d.document_dir!r} folder")
             out = parsed.prefix + "/".join([ATTRIBUTES_DIR, self.set_name, parsed.rel])
-            units.append(WorkUnit(key=path, size=0 if is_s3(path) else dio.file_size(path), payload=Plan(i, out)))
+            units.append(
+                WorkUnit(key=path, size=0 if is_s3(path) else dio.file_size(path), payload=Plan(i, out), outputs=(out,))
+            )
         return units
 
     def output_config(self) -> Dict[str, Any]:

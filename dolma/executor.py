@@ -231,7 +231,8 @@ def execute(
         log.info("%s: %d of %d files already done, skipping them", stage.name, len(report.skipped), len(units))
     if not ordered:
         todo.sort(key=lambda u: -u.size)
-    stale = dio.remove_stale_temps({os.path.dirname(path) for unit in todo for path in unit.outputs})
+    # every unit's folders, finished or not: a driver killed while publishing (a mix's shards) leaves its own
+    stale = dio.remove_stale_temps({os.path.dirname(path) for unit in units for path in unit.outputs})
     if stale:
         log.info("%s: removed %d temporary file(s) left by an interrupted run", stage.name, stale)
     bar = _Bar(len(todo), stage.name, progress_bar)

@@ -29,6 +29,7 @@ __all__ = [
     "remove",
     "TMP_MARK",
     "remove_stale_temps",
+    "remove_stale_temps_of",
 ]
 
 # a file is written as `.<name>.tmp-<random>` (hidden, so globs never pick it up) and renamed when complete;
@@ -280,6 +281,22 @@ class AtomicWriter:
 def write_bytes_atomic(path: str, data: bytes) -> None:
     with AtomicWriter(path) as w:
         w.write(data)
+
+
+def remove_stale_temps_of(files: Iterable[str]) -> int:
+    """Delete the temporary files interrupted runs left for these local files only (not their neighbours', which
+    may be another job's, still being written); returns how many."""
+    removed = 0
+    for path in files:
+        folder, name = os.path.split(path)
+        if paths.is_s3(path) or not os.path.isdir(folder or "."):
+            continue
+        with os.scandir(folder or ".") as entries:
+            for entry in entries:
+                if entry.name.startswith(f".{name}{TMP_MARK}") and entry.is_file():
+                    os.remove(entry.path)
+                    removed += 1
+    return removed
 
 
 def remove_stale_temps(folders: Iterable[str]) -> int:

@@ -225,7 +225,10 @@ class MixStage:
         for s, stream in enumerate(self.config.streams):
             for unit in self.plan_stream(s):
                 size = sum(_size(p) for p in unit.documents)
-                units.append(WorkUnit(key=f"{stream.name}#{unit.index:04d} ({unit.documents[0]})", size=size, payload=unit))
+                # the parts go to staging, the shards and the driver's summary to the output folder
+                outputs = (self._record_path(unit), join(stream.output.path, shard_name(stream.name, 0, ".gz")))
+                units.append(WorkUnit(key=f"{stream.name}#{unit.index:04d} ({unit.documents[0]})", size=size,
+                                      payload=unit, outputs=outputs))
         return units
 
     def plan_stream(self, s: int) -> List[MixUnit]:

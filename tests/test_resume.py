@@ -1,5 +1,7 @@
 """kill -9 at any moment, then the same command again: the same bytes as one uninterrupted run."""
 
+import os
+
 import pytest
 
 from dolma.resume_check import kill_and_resume, run_to_completion, snapshot
@@ -38,8 +40,8 @@ def small_corpus(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("stage", ["dedupe", "tokens", "mix", "import"])
-def test_other_stages_resume_to_identical_bytes(small_corpus, tmp_path, stage):
+def _stage_job(stage, small_corpus, tmp_path):
+    """The command of ``stage`` over the small corpus, the folder its outputs go to, and a reset of them."""
     out = str(tmp_path / "out")
     if stage == "dedupe":
         argv = ["dedupe", "--documents", f"{small_corpus}/documents/*.gz", "--processes", "2",
@@ -71,9 +73,42 @@ def test_other_stages_resume_to_identical_bytes(small_corpus, tmp_path, stage):
         shutil.rmtree(str(small_corpus / "attributes"), ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
 
+    return argv, root, out, reset
+
+
+@pytest.mark.parametrize("stage", ["dedupe", "tokens", "mix", "import"])
+def test_other_stages_resume_to_identical_bytes(small_corpus, tmp_path, stage):
+    argv, root, _, reset = _stage_job(stage, small_corpus, tmp_path)
     reset()
     seconds = run_to_completion(argv)
     expected = snapshot(root)
     assert expected
     result = kill_and_resume(argv, root, expected, delay=seconds * 0.6, victim="driver", reset=reset)
     assert result.identical and result.leftovers == []
+
+
+@pytest.mark.parametrize("stage", ["dedupe", "tokens", "mix", "import"])
+def test_a_rerun_removes_what_a_run_killed_while_publishing_left(small_corpus, tmp_path, stage):
+    """A kill while the driver itself writes (a mix's shards, the dedupe filter) leaves temporary files in folders
+    no unfinished unit writes to; the rerun must find and remove them, and redo what they were for."""
+    argv, root, out, reset = _stage_job(stage, small_corpus, tmp_path)
+    reset()
+    run_to_completion(argv)
+    expected = snapshot(root)
+    filter_bytes = open(f"{out}/filter.bin", "rb").read() if stage == "dedupe" else None
+    planted = []
+    for dirpath, dirnames, names in os.walk(out if stage != "dedupe" else root):
+        if any(n.endswith((".gz", ".npy", ".json")) for n in names):
+            planted.append(os.path.join(dirpath, ".shard-0000.jsonl.gz.tmp-0123456789ab"))
+    if stage == "dedupe":  # killed while saving the filter: its temporary file, and no filter
+        os.remove(f"{out}/filter.bin")
+        planted.append(f"{out}/.filter.bin.tmp-0123456789ab")
+    assert planted
+    for path in planted:
+        with open(path, "wb") as f:
+            f.write(b"half-written")
+    run_to_completion(argv)
+    assert snapshot(root) == expected
+    assert not [p for p in planted if os.path.exists(p)]
+    if stage == "dedupe":
+        assert open(f"{out}/filter.bin", "rb").read() == filter_bytes

@@ -203,7 +203,7 @@ class ExportStage:
             if out in outputs:
                 raise ConfigError(f"{outputs[out]} and {path} would both write {out}")
             outputs[out] = path
-            units.append(WorkUnit(path, 0 if is_s3(path) else dio.file_size(path), _Planned(out, i)))
+            units.append(WorkUnit(path, 0 if is_s3(path) else dio.file_size(path), _Planned(out, i), outputs=(out,)))
         return units
 
     def _config_for(self, unit: WorkUnit) -> Dict[str, Any]:

@@ -9,7 +9,7 @@ last) is what marks it done.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import msgspec
 import numpy as np
@@ -48,6 +48,10 @@ class UnitPaths(msgspec.Struct, frozen=True):
     @property
     def ids(self) -> str:
         return join(self.destination, "ids", self.stem + ".u64")
+
+    def outputs(self) -> Tuple[str, ...]:
+        """A file in each folder this unit writes to (where an interrupted run's temporary files are looked for)."""
+        return (self.shard(0), self.manifest, self.quarantine, self.ids)
 
 
 class ShardedWriter:

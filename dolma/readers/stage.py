@@ -189,7 +189,8 @@ class ImportStage(ConvertStage):
                 raise ConfigError(f"{stems[p.stem]} and {key} would both write documents/{p.stem}-*; rename one")
             stems[p.stem] = key
             size = sum(_size(f) for f in p.files)
-            units.append(WorkUnit(key, size, Planned(UnitPaths(c.destination, p.stem, c.output.compression), p)))
+            paths = UnitPaths(c.destination, p.stem, c.output.compression)
+            units.append(WorkUnit(key, size, Planned(paths, p), outputs=paths.outputs()))
         return units
 
     def _unit_key(self, unit: ImportUnit) -> str:
@@ -290,7 +291,7 @@ class WarcStage(ConvertStage):
                 if paths.manifest in stems:
                     raise ConfigError(f"{stems[paths.manifest]} and {path} would both write {paths.manifest}")
                 stems[paths.manifest] = path
-                units.append(WorkUnit(path, _size(path), Planned(paths, path)))
+                units.append(WorkUnit(path, _size(path), Planned(paths, path), outputs=paths.outputs()))
         return units
 
     def output_config(self) -> Dict[str, Any]:

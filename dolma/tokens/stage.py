@@ -262,7 +262,7 @@ class TokensStage:
             members = tuple(files[g::n_groups])
             sizes = tuple(0 if is_s3(p) else dio.file_size(p) for p in members)
             group = _Group(g, members, sizes, join(self.config.destination or "", f"part-{g:0{digits}d}"))
-            units.append(WorkUnit(key=group.prefix, size=sum(sizes), payload=group))
+            units.append(WorkUnit(key=group.prefix, size=sum(sizes), payload=group, outputs=(group.prefix + ".npy",)))
         return units
 
     def _config_for(self, group: _Group) -> Dict[str, Any]:
