@@ -286,28 +286,21 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
 def remove_stale_temps_of(files: Iterable[str]) -> int:
     """Delete the temporary files interrupted runs left for these local files only (not their neighbours', which
     may be another job's, still being written); returns how many."""
-    removed = 0
-    for path in files:
-        folder, name = os.path.split(path)
-        if paths.is_s3(path) or not os.path.isdir(folder or "."):
-            continue
-        with os.scandir(folder or ".") as entries:
-            for entry in entries:
-                if entry.name.startswith(f".{name}{TMP_MARK}") and entry.is_file():
-                    os.remove(entry.path)
-                    removed += 1
-    return removed
+    return sum(_remove_temps(os.path.dirname(path) or ".", f".{os.path.basename(path)}{TMP_MARK}") for path in files)
 
 
 def remove_stale_temps(folders: Iterable[str]) -> int:
     """Delete the temporary files interrupted runs left in these local folders; returns how many."""
+    return sum(_remove_temps(folder, ".") for folder in folders)
+
+
+def _remove_temps(folder: str, prefix: str) -> int:
+    if paths.is_s3(folder) or not os.path.isdir(folder):
+        return 0  # S3 has no temporary objects: stale multipart uploads are aborted per key
     removed = 0
-    for folder in folders:
-        if paths.is_s3(folder) or not os.path.isdir(folder):
-            continue  # S3 has no temporary objects: stale multipart uploads are aborted per key
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.startswith(".") and TMP_MARK in entry.name and entry.is_file():
-                    os.remove(entry.path)
-                    removed += 1
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith(prefix) and TMP_MARK in entry.name and entry.is_file():
+                os.remove(entry.path)
+                removed += 1
     return removed

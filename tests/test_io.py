@@ -135,3 +135,14 @@ def test_s3_reader(s3_prefix):
     assert reader.sha256 == hashlib.sha256(stored).hexdigest() and reader.stored_bytes == len(stored)
     with pytest.raises(InputError, match="no such object"):
         list(DocumentsReader(f"{s3_prefix}/documents/missing.jsonl.gz"))
+
+
+def test_stale_temps_of_one_file_leave_its_neighbours_alone(tmp_path):
+    from dolma.io import remove_stale_temps_of
+
+    mine = tmp_path / ".f-p0of2.bin.tmp-0123456789ab"
+    neighbour = tmp_path / ".f-p1of2.bin.tmp-0123456789ab"  # another partition's filter, being written now
+    for path in (mine, neighbour):
+        path.write_bytes(b"x")
+    assert remove_stale_temps_of([str(tmp_path / "f-p0of2.bin"), str(tmp_path / "missing/f.bin")]) == 1
+    assert not mine.exists() and neighbour.exists()
