@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import sys
 from typing import Any, List, Optional, Set
 
@@ -64,10 +63,9 @@ def run_dedupe(config: DedupeConfig) -> int:
         return 0
     insert = not config.bloom_filter.read_only
     bloom_file = config.bloom_filter.file or ""
-    # what a run killed while writing left: the filter's own temporary file (only its: a neighbouring partition's
-    # filter may be being written now) and the attribute folders'
+    # a run killed while saving the filter left its temporary file: remove that one only (a neighbouring
+    # partition's filter may be being written now); the executor cleans the attribute folders
     dio.remove_stale_temps_of([bloom_file])
-    dio.remove_stale_temps({os.path.dirname(path) for unit in units for path in unit.outputs})
     todo: List[WorkUnit] = []
     done = 0
     for unit in units:
@@ -105,8 +103,9 @@ def run_dedupe(config: DedupeConfig) -> int:
         report = execute(stage, todo, processes=config.processes, ignore_existing=True, debug=config.debug, ordered=True)
         if insert:
             if report.ok:
-                saved = bloom.save(bloom_file)
-                _write_filter_manifest(written(saved), stage, units, covered or set(), config)
+                saved = written(bloom.save(bloom_file))
+                assert saved is not None
+                _write_filter_manifest(saved, stage, units, covered or set(), config)
                 log.info("dedupe: saved the Bloom filter to %s (%.1f%% of bits set)", config.bloom_filter.file, 100 * bloom.fill_ratio())
             else:
                 log.warning("dedupe: some files failed, so the Bloom filter was not saved; a rerun redoes them in order")
@@ -127,7 +126,7 @@ def _filter_inputs(bloom_file: str) -> Optional[Set[str]]:
 
 
 def _write_filter_manifest(
-    saved: Any, stage: Any, units: List[WorkUnit], earlier: Set[str], config: DedupeConfig
+    saved: FileEntry, stage: Any, units: List[WorkUnit], earlier: Set[str], config: DedupeConfig
 ) -> None:
     """Written after the filter: a run killed in between leaves a filter without a manifest, which the next run
     rebuilds instead of trusting. Its inputs are every documents file whose keys the filter holds."""

@@ -1,8 +1,9 @@
 """Runs a stage's work units in a local process pool, with progress and per-unit failure reporting.
 
 A stage is any picklable object with ``setup()`` (called once per worker: load models here), ``units()`` and
-``run(unit, progress)``, and optionally ``resources`` (:class:`Resources`: what one of its workers needs). ``run`` is a plain function of one unit and knows nothing of pools, so another backend
-(Ray) can call it unchanged. A failing unit does not stop the others; :func:`execute` returns every failure.
+``run(unit, progress)``, and optionally ``resources`` (:class:`Resources`: what one of its workers needs). ``run``
+is a plain function of one unit and knows nothing of pools, so another backend (Ray) can call it unchanged. A
+failing unit does not stop the others; :func:`execute` returns every failure.
 """
 
 from __future__ import annotations
