@@ -45,3 +45,19 @@ def test_console_script_lists_builtin_taggers():
         "pii_regex_with_counts_v2", "pii_regex_with_counts_fast_v2", "random_number_v1",
     }
     assert expected <= names
+
+
+def test_sample_corpus_is_the_same_bytes_in_every_process(tmp_path):
+    """The quickstart's corpus must not depend on the run: pydoc pages show default values with memory addresses,
+    and a process's hash seed may order sets."""
+    trees = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        built = subprocess.run(
+            [sys.executable, "-m", "dolma.cli", "sample-corpus", "--destination", str(out), "--max_files", "20"],
+            capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert built.returncode == 0, built.stderr
+        trees.append({str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    assert len(trees[0]) > 10 and any(name.startswith("raw/web/") for name in trees[0])
+    assert trees[0] == trees[1]
