@@ -16,6 +16,8 @@ import logging
 import os
 import pydoc
 import re
+import subprocess
+import sys
 import sysconfig
 import warnings
 from typing import Dict, Iterator, List, Tuple
@@ -24,6 +26,7 @@ import msgspec
 
 from dolma.commands import Command
 from dolma.config import ConfigStruct
+from dolma.errors import DolmaError
 from dolma.io import AtomicWriter, write_bytes_atomic
 
 __all__ = ["build_sample_corpus", "SAMPLE_CORPUS", "WEB_MODULES"]
@@ -91,8 +94,20 @@ def _documents(files: List[str]) -> Iterator[Tuple[str, Dict[str, object]]]:
 _ADDRESS = re.compile(r"(\bat(?: |&nbsp;))0x[0-9a-fA-F]+")
 
 
-def _web_pages(modules: Tuple[str, ...]) -> Iterator[Tuple[str, str]]:
+def _web_pages(modules: Tuple[str, ...]) -> List[Tuple[str, str]]:
+    """The pages, rendered in a fresh interpreter: pydoc shows module state (``logging``'s live handler list, for
+    one), which depends on what the calling process has loaded (Ray's handlers, in a pipeline on Ray)."""
+    code = "import sys, msgspec; from dolma.sample_corpus import _render_pages; " \
+           "sys.stdout.buffer.write(msgspec.json.encode(_render_pages(tuple(sys.argv[1:]))))"
+    done = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, check=False)
+    if done.returncode != 0:
+        raise DolmaError(f"rendering the sample web pages failed: {done.stderr.decode(errors='replace')[-2000:]}")
+    return [(name, page) for name, page in msgspec.json.decode(done.stdout)]
+
+
+def _render_pages(modules: Tuple[str, ...]) -> List[Tuple[str, str]]:
     renderer = pydoc.HTMLDoc()
+    pages = []
     for name in modules:
         try:
             with warnings.catch_warnings():
@@ -101,7 +116,8 @@ def _web_pages(modules: Tuple[str, ...]) -> Iterator[Tuple[str, str]]:
                 page = renderer.page(pydoc.describe(module), renderer.document(module, name))
         except Exception:  # a module this Python lacks or cannot render: leave it out
             continue
-        yield name, _ADDRESS.sub(r"\g<1>0x0", page)
+        pages.append((name, _ADDRESS.sub(r"\g<1>0x0", page)))
+    return pages
 
 
 def build_sample_corpus(

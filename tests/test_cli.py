@@ -61,3 +61,11 @@ def test_sample_corpus_is_the_same_bytes_in_every_process(tmp_path):
         trees.append({str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
     assert len(trees[0]) > 10 and any(name.startswith("raw/web/") for name in trees[0])
     assert trees[0] == trees[1]
+    # nor on what the calling process holds: `logging`'s page lists the live handlers (a pipeline on Ray adds some)
+    import logging
+
+    from dolma.sample_corpus import _web_pages
+
+    handler = logging.StreamHandler()
+    assert dict(_web_pages(("logging",)))["logging"].encode() == trees[0]["raw/web/logging.html"]
+    handler.close()
