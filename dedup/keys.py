@@ -9,12 +9,24 @@ import regex
 
 from dolma.errors import ConfigError
 
-__all__ = ["KeyPath", "words", "ngram_keys"]
+__all__ = ["KeyPath", "words", "unicode_words", "utf8_words", "ngram_keys"]
 
 _STEP = re.compile(r"""\.([A-Za-z_][\w-]*)|\[\s*(?:'([^']*)'|"([^"]*)"|(-?\d+))\s*\]""")
 # Unicode default word boundaries (UAX #29); segments that are all whitespace are not words
 _WORD_BOUNDARY = regex.compile(r"(?V1w)\b")
 _NGRAM_JOIN = "\x00"  # never inside a word
+# The same segments for ASCII text, with the standard `re` module: letters, digits and `_` join (WB5, WB8-WB10,
+# WB13a/b); `.` `:` `'` join letters (WB6/7) and `.` `,` `;` `'` join digits (WB11/12); the `regex` module also
+# joins an apostrophe to a following vowel (its WB5a: `l'a`); any other character but whitespace is a segment.
+# Checked against the `regex` rules by fuzzing (tests/test_dedupe_fast_paths.py).
+_ASCII_WORD_PATTERN = (
+    r"(?:'(?=[AEIOUaeiou]))?[A-Za-z0-9_]+"
+    r"(?:(?:(?<=[A-Za-z])[.:'](?=[A-Za-z])|(?<=[0-9])[.,;'](?=[0-9]))[A-Za-z0-9_]+)*"
+    r"|[^\sA-Za-z0-9_]"
+)
+_ASCII_WORD = re.compile(_ASCII_WORD_PATTERN)
+# on bytes, `\s` is ASCII whitespace without the separators \x1c-\x1f that `str.isspace` counts: name them
+_ASCII_WORD_BYTES = re.compile(_ASCII_WORD_PATTERN.replace(r"[^\s", r"[^\s\x1c-\x1f").encode())
 
 
 class KeyPath:
@@ -66,16 +78,31 @@ class KeyPath:
 
 def words(text: str) -> List[str]:
     """Unicode word segments (UAX #29) that are not only whitespace: `can't`, `2.0`, `U.S.A`, `,`, `日`."""
+    if text.isascii():
+        return _ASCII_WORD.findall(text)
+    return unicode_words(text)
+
+
+def unicode_words(text: str) -> List[str]:
+    """:func:`words` by the ``regex`` module's word boundaries, for any text (about 1.7x slower on ASCII)."""
     return [w for w in _WORD_BOUNDARY.split(text) if w and not w.isspace()]
 
 
-def ngram_keys(tokens: List[str], n: int, stride: int) -> List[str]:
-    """Windows of ``n`` words starting every ``max(stride, 1)`` words; the last window always ends at the last
-    word, so every word is covered. Fewer than ``n`` words give no windows."""
+def utf8_words(data: bytes) -> List[bytes]:
+    """:func:`words` of UTF-8 text, as UTF-8 (ASCII text is segmented without decoding it)."""
+    if data.isascii():
+        return _ASCII_WORD_BYTES.findall(data)
+    return [w.encode() for w in unicode_words(data.decode())]
+
+
+def ngram_keys(tokens: List[bytes], n: int, stride: int) -> List[bytes]:
+    """Windows of ``n`` words (UTF-8) starting every ``max(stride, 1)`` words, joined by a NUL byte; the last
+    window always ends at the last word, so every word is covered. Fewer than ``n`` words give no windows."""
     if len(tokens) < n:
         return []
     step = max(stride, 1)
     starts = list(range(0, len(tokens) - n + 1, step))
     if starts[-1] != len(tokens) - n:
         starts.append(len(tokens) - n)
-    return [_NGRAM_JOIN.join(tokens[s : s + n]) for s in starts]
+    join = _NGRAM_JOIN.encode().join
+    return [join(tokens[s : s + n]) for s in starts]

@@ -44,7 +44,7 @@ from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsR
 from dolma.dedup.bloom import BloomFilter, BloomParams, hash_keys
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import attribute_lines, format_unit_spans
-from dolma.dedup.keys import KeyPath, ngram_keys, words
+from dolma.dedup.keys import KeyPath, ngram_keys, utf8_words, words
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
 
 __all__ = ["DedupeStage", "DedupeError", "Plan"]
@@ -382,7 +382,6 @@ class DedupeStage:
             keep &= ~unicode_space(paras)
         if d.min_length:
             keep &= paras.length >= d.min_length
-        strings: Optional[List[str]] = None
         if d.min_words:
             strings = paras.strings()
             idx = np.flatnonzero(keep)
@@ -402,12 +401,11 @@ class DedupeStage:
             hashes = hash_keys(paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()], self.params.seed)
             owner = np.arange(base, base + len(rows), dtype=np.int64)
         else:
-            strings = strings if strings is not None else paras.strings()
             grams: List[bytes] = []
             owners: List[int] = []
             n, stride = self.ngram.ngram_length, self.ngram.stride
             for r, i in enumerate(rows.tolist()):
-                tokens = words(strings[i])
+                tokens = utf8_words(paras.parts[i])
                 if len(tokens) < n:
                     if self.ngram.skip_short_paragraphs:
                         continue
@@ -415,8 +413,8 @@ class DedupeStage:
                     owners.append(base + r)
                     continue
                 g = ngram_keys(tokens, n, stride)
-                grams.extend(x.encode() for x in g)
-                owners.extend([base + r] * len(g))
+                grams += g
+                owners += [base + r] * len(g)
             hashes = hash_keys(grams, self.params.seed)
             owner = np.asarray(owners, dtype=np.int64)
         mask = self._partition_mask(hashes, None if doc_hash is None else doc_hash[doc][owner - base])

@@ -129,3 +129,34 @@ def test_version_one_filter_is_refused(tmp_path: Any, capsys: Any) -> None:
                  "--dedupe.paragraphs.attribute_name", "dup"]) == 2
     err = capsys.readouterr().err
     assert "format version 1 (keys hashed with xxh3_128)" in err and "rebuild the filter" in err
+
+
+@pytest.mark.parametrize("alphabet", [
+    "aEb1_.,;:'\" \t\n-",
+    "aeiouAEIOUbcY09_'.:;,\r\n\x0b\x0c\x1c\x1f\x00\x7f !#",
+    "abcxyzABC0123456789_ \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x00\x01\x7f!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~",
+])
+def test_ascii_words_match_the_unicode_word_boundaries(alphabet: str) -> None:
+    """The ASCII fast path of `words` gives exactly the `regex` module's segments (apostrophe-vowel joins too)."""
+    import random
+
+    from dolma.dedup.keys import unicode_words, words
+
+    rng = random.Random(len(alphabet))
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        assert words(text) == unicode_words(text), repr(text)
+    for text in ("can't l'avion 2.0 3,456.789 U.S.A. a:b _x_ 'a 'b x'1 1'1 a.'e", "snake_case.attr(1, 2); x = y'"):
+        assert words(text) == unicode_words(text)
+
+
+def test_utf8_words_are_the_words_encoded() -> None:
+    import random
+
+    from dolma.dedup.keys import utf8_words, words
+
+    rng = random.Random(7)
+    alphabet = "ab1_.,;:'\" \t\n\x1c\x1f\x0b-éü日本\u00a0\u2019\u3000x"
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert utf8_words(text.encode()) == [w.encode() for w in words(text)], repr(text)
