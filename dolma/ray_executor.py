@@ -123,7 +123,8 @@ def execute_on_ray(
         remote_worker = ray.remote(_Worker).options(**resources, max_restarts=config.max_retries)
         actors = [remote_worker.remote(stage) for _ in range(max(1, min(workers, len(todo))))]
         try:
-            _schedule(ray, actors, list(todo), add_progress, record, debug, config.max_retries)
+            _schedule(ray, actors, lambda: remote_worker.remote(stage), list(todo), add_progress, record, debug,
+                      config.max_retries)
         finally:
             if not owned:  # the session goes on: free the workers (and their CPUs) now
                 for actor in actors:
@@ -133,15 +134,22 @@ def execute_on_ray(
 def _schedule(
     ray: Any,
     actors: List[Any],
+    new_actor: Callable[[], Any],
     queued: List[WorkUnit],
     add_progress: Callable[[int, int, int], None],
     record: Callable[[WorkUnit, str, Any], None],
     debug: bool,
     retries: int,
 ) -> None:
-    """Keep every actor busy with one unit until all are recorded; a unit whose actor died goes back in line."""
+    """Keep every actor busy with one unit until all are recorded; a unit whose actor died goes back in line.
+
+    Ray restarts a dead actor ``retries`` times (``max_restarts``); one that died more often than that is gone
+    for good, and is replaced, so that a unit which kills every worker it meets fails alone. ``actors`` is
+    updated in place, for the caller to stop them.
+    """
     idle = list(actors)
     attempts: Dict[str, int] = {}
+    deaths: Dict[Any, int] = {}
     running: Dict[Any, Tuple[WorkUnit, Any]] = {}
     while queued or running:
         while queued and idle:
@@ -150,10 +158,16 @@ def _schedule(
         ready, _ = ray.wait(list(running), num_returns=1)
         for ref in ready:
             unit, actor = running.pop(ref)
-            idle.append(actor)  # a dead one is restarted by Ray (max_restarts); calls wait for it meanwhile
             try:
                 status, value, counts = ray.get(ref)
             except ray.exceptions.RayError as exc:  # the actor died under the unit
+                deaths[actor] = deaths.get(actor, 0) + 1
+                if deaths[actor] > retries:  # past its restarts
+                    ray.kill(actor, no_restart=True)
+                    actors.remove(actor)
+                    actor = new_actor()
+                    actors.append(actor)
+                idle.append(actor)  # a dead one is restarting meanwhile; calls wait for it
                 attempts[unit.key] = attempt = attempts.get(unit.key, 0) + 1
                 if attempt <= retries:
                     log.warning("%s: worker lost (%s); running the unit again", unit.key, describe_error(exc))
@@ -161,5 +175,6 @@ def _schedule(
                 else:
                     record(unit, "failed", (f"worker failed on Ray: {describe_error(exc)}", ""))
                 continue
+            idle.append(actor)
             add_progress(*counts)
             record(unit, status, value)

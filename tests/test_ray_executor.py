@@ -347,3 +347,27 @@ def test_quickstart_pipeline_on_ray_builds_the_same_release(tmp_path, ray_cluste
     local = build("local")
     assert any(name.startswith("mixed/") for name in local) and any(name.startswith("tokens/") for name in local)
     assert on_ray == local
+
+
+class _PoisonStage(_DyingStage):
+    """Unit ``b`` kills the worker running it every time."""
+
+    def run(self, unit, progress):
+        if unit.key == "b":
+            os._exit(1)
+        with open(os.path.join(self.root, f"{unit.key}.out"), "w") as f:
+            f.write(unit.key)
+        return {"documents_in": 1}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_unit_that_always_kills_its_worker_fails_alone(tmp_path, ray_cluster, workers):
+    """The worker it killed past its restarts is dropped; the other units still run on the workers left."""
+    from dolma.config import ExecutorConfig
+    from dolma.executor import WorkUnit
+    from dolma.ray_executor import execute_on_ray
+
+    outcomes = {}
+    execute_on_ray(_PoisonStage(str(tmp_path)), [WorkUnit(k) for k in "abcdefgh"], workers, lambda *c: None,
+                   lambda u, s, v: outcomes.__setitem__(u.key, s), False, ExecutorConfig(backend="ray", max_retries=1))
+    assert outcomes == {**{k: "done" for k in "acdefgh"}, "b": "failed"}
