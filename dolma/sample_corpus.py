@@ -97,8 +97,10 @@ _ADDRESS = re.compile(r"(\bat(?: |&nbsp;))0x[0-9a-fA-F]+")
 def _web_pages(modules: Tuple[str, ...]) -> List[Tuple[str, str]]:
     """The pages, rendered in a fresh interpreter: pydoc shows module state (``logging``'s live handler list, for
     one), which depends on what the calling process has loaded (Ray's handlers, in a pipeline on Ray)."""
-    code = "import sys, msgspec; from dolma.sample_corpus import _render_pages; " \
-           "sys.stdout.buffer.write(msgspec.json.encode(_render_pages(tuple(sys.argv[1:]))))"
+    # what a module prints while it is imported goes to stderr, so that stdout holds only the pages
+    code = "import sys, msgspec; out = sys.stdout.buffer; sys.stdout = sys.stderr; " \
+           "from dolma.sample_corpus import _render_pages; " \
+           "out.write(msgspec.json.encode(_render_pages(tuple(sys.argv[1:]))))"
     done = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, check=False)
     if done.returncode != 0:
         raise DolmaError(f"rendering the sample web pages failed: {done.stderr.decode(errors='replace')[-2000:]}")
