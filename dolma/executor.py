@@ -11,13 +11,14 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue as queue_mod
+import signal
 import sys
 import threading
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple
 
@@ -301,33 +302,109 @@ def _drain(progress_queue: Any, bar: _Bar, stop: threading.Event) -> None:
         bar.add(*item)
 
 
+class _PoolWorker:
+    """One worker process of the local pool and the unit it holds (``None``: idle)."""
+
+    def __init__(self, ctx: Any, stage: Stage, progress_queue: Any, debug: bool, retries: int) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(
+            target=_pool_worker_main, args=(stage, progress_queue, os.getpid(), child, debug, retries), daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.unit: Optional[WorkUnit] = None
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def _pool_worker_main(stage: Stage, progress_queue: Any, parent: int, conn: Any, debug: bool, retries: int) -> None:
+    _worker_init(stage, progress_queue, parent)
+    while True:
+        try:
+            unit = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if unit is None:
+            return
+        conn.send(_worker_run(unit, debug, retries))
+
+
+def _death(process: Any) -> str:
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
 def _execute_pool(
     stage: Stage, todo: List[WorkUnit], processes: int, bar: _Bar, report: RunReport, debug: bool, retries: int
 ) -> None:
+    """Each worker process holds one unit at a time, so a worker that dies (killed, out of memory) costs only
+    its own unit: that unit runs again on a new worker, ``retries`` times, then fails alone with the reason."""
     # spawn: workers start clean (no inherited locks, threads or S3 clients) and load their models once
     ctx = multiprocessing.get_context("spawn")
     progress_queue = ctx.Queue()
     stop = threading.Event()
     drainer = threading.Thread(target=_drain, args=(progress_queue, bar, stop), daemon=True)
     drainer.start()
-    workers = min(processes, len(todo))
+    queued = list(todo)
+    attempts: Dict[str, int] = {}
+    workers = [_PoolWorker(ctx, stage, progress_queue, debug, retries) for _ in range(min(processes, len(todo)))]
     try:
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(stage, progress_queue, os.getpid())) as pool:
-            pending: Dict[Future, WorkUnit] = {pool.submit(_worker_run, unit, debug, retries): unit for unit in todo}
-            try:
-                while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        unit = pending.pop(fut)
-                        try:
-                            status, value = fut.result()
-                        except Exception as exc:  # the worker died (killed, out of memory, broken setup)
-                            status, value = "failed", (f"worker process failed: {describe_error(exc)}", "")
-                        _record(report, unit, status, value)
-            except KeyboardInterrupt:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        while queued or any(w.unit is not None for w in workers):
+            for i, w in enumerate(workers):
+                if w.unit is None and queued:
+                    if not w.process.is_alive():  # died after its last answer
+                        w.stop()
+                        workers[i] = w = _PoolWorker(ctx, stage, progress_queue, debug, retries)
+                    w.unit = queued.pop(0)
+                    w.conn.send(w.unit)
+            busy = [w for w in workers if w.unit is not None]
+            multiprocessing.connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            for i, w in enumerate(workers):
+                if w.unit is None:
+                    continue
+                if w.conn.poll():
+                    try:
+                        status, value = w.conn.recv()
+                    except (EOFError, OSError):
+                        pass  # died while answering: handled below
+                    else:
+                        _record(report, w.unit, status, value)
+                        w.unit = None
+                        continue
+                if w.process.is_alive():
+                    continue
+                unit, why = w.unit, _death(w.process)
+                w.unit = None
+                w.stop()
+                workers[i] = _PoolWorker(ctx, stage, progress_queue, debug, retries)
+                attempts[unit.key] = attempts.get(unit.key, 0) + 1
+                dio.remove_stale_temps_of(unit.outputs)  # what the dead worker was writing, where the unit says
+                if attempts[unit.key] <= retries:
+                    log.warning("%s: its worker process died (%s); running the unit again", unit.key, why)
+                    queued.insert(0, unit)
+                else:
+                    _record(report, unit, "failed", (f"worker process died ({why}), {attempts[unit.key]} time(s)", ""))
+    except BaseException:  # interrupted: stop the workers now, not after their units
+        for w in workers:
+            w.process.kill()
+        raise
     finally:
+        for w in workers:
+            w.stop()
         stop.set()
         drainer.join(timeout=5)
         progress_queue.close()
