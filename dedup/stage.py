@@ -121,6 +121,9 @@ class _Turns:
 
 class DedupeStage:
     name = "dedupe"
+    # files take turns on the shared filter: a file whose worker died may hold the turn, or have set some of its
+    # keys, so the run stops and a rerun replays it from the start (see `_Turns`)
+    rerun_lost_units = False
 
     def __init__(self, config: DedupeConfig, params: BloomParams) -> None:
         d = config.dedupe

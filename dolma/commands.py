@@ -81,8 +81,8 @@ def summarise(stage: str, report: RunReport) -> int:
         log.warning("%s: %d bad line(s) quarantined", stage, totals["documents_quarantined"])
     if report.failed:
         print(f"dolma {stage}: {len(report.failed)} file(s) failed:", file=sys.stderr)
-        for _key, message in report.failed:
-            print(f"  {message}", file=sys.stderr)
+        for key, message in report.failed:  # a message that does not name its file (a worker died) gets its key
+            print(f"  {message}" if message.startswith(key) else f"  {key}: {message}", file=sys.stderr)
         return 1
     return 0
 

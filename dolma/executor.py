@@ -1,9 +1,10 @@
 """Runs a stage's work units in a local process pool, with progress and per-unit failure reporting.
 
 A stage is any picklable object with ``setup()`` (called once per worker: load models here), ``units()`` and
-``run(unit, progress)``, and optionally ``resources`` (:class:`Resources`: what one of its workers needs). ``run``
-is a plain function of one unit and knows nothing of pools, so another backend (Ray) can call it unchanged. A
-failing unit does not stop the others; :func:`execute` returns every failure.
+``run(unit, progress)``, and optionally ``resources`` (:class:`Resources`: what one of its workers needs) and
+``rerun_lost_units`` (default true; false where units wait on each other, so that a unit whose worker died
+cannot simply run again). ``run`` is a plain function of one unit and knows nothing of pools, so another backend
+(Ray) can call it unchanged. A failing unit does not stop the others; :func:`execute` returns every failure.
 """
 
 from __future__ import annotations
@@ -348,6 +349,20 @@ def _death(process: Any) -> str:
     return f"exit code {code}"
 
 
+def _abandon(report: RunReport, lost: WorkUnit, why: str, workers: List[_PoolWorker], queued: List[WorkUnit]) -> None:
+    """Stop a run whose units depend on each other (a stage with ``rerun_lost_units = False``) once a worker died:
+    the others may be waiting on the lost unit. Every unit not finished fails; a rerun redoes them."""
+    _record(report, lost, "failed", (f"worker process died ({why})", ""))
+    for w in workers:
+        if w.unit is not None:
+            w.process.kill()
+            _record(report, w.unit, "failed", (f"stopped: the worker running {lost.key} died ({why})", ""))
+            w.unit = None
+    for unit in queued:
+        _record(report, unit, "failed", (f"not run: the worker running {lost.key} died ({why})", ""))
+    queued.clear()
+
+
 def _execute_pool(
     stage: Stage, todo: List[WorkUnit], processes: int, bar: _Bar, report: RunReport, debug: bool, retries: int
 ) -> None:
@@ -390,6 +405,9 @@ def _execute_pool(
                 unit, why = w.unit, _death(w.process)
                 w.unit = None
                 w.stop()
+                if not getattr(stage, "rerun_lost_units", True):
+                    _abandon(report, unit, why, workers, queued)
+                    return
                 workers[i] = _PoolWorker(ctx, stage, progress_queue, debug, retries)
                 attempts[unit.key] = attempts.get(unit.key, 0) + 1
                 dio.remove_stale_temps_of(unit.outputs)  # what the dead worker was writing, where the unit says

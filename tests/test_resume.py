@@ -112,3 +112,41 @@ def test_a_rerun_removes_what_a_run_killed_while_publishing_left(small_corpus, t
     assert not [p for p in planted if os.path.exists(p)]
     if stage == "dedupe":
         assert open(f"{out}/filter.bin", "rb").read() == filter_bytes
+
+
+def test_dedupe_stops_when_a_worker_dies_and_a_rerun_gives_the_same_bytes(small_corpus, tmp_path):
+    """Dedupe's files take turns on the shared filter, so a dead worker's file cannot just run again: the run must
+    stop (not wait for a turn that never comes) and the rerun must give the bytes of one clean run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    argv, root, _, reset = _stage_job("dedupe", small_corpus, tmp_path)
+    reset()
+    run_to_completion(argv)
+    expected = snapshot(root)
+    reset()
+    proc = subprocess.Popen([sys.executable, "-m", "dolma.cli", *argv], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    workers = []
+    deadline = time.monotonic() + 60
+    while not workers and proc.poll() is None and time.monotonic() < deadline:
+        for child in open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split():
+            try:
+                if b"spawn_main" in open(f"/proc/{child}/cmdline", "rb").read():
+                    workers.append(int(child))
+            except OSError:
+                pass
+        time.sleep(0.02)
+    if workers:
+        time.sleep(0.3)
+        os.kill(workers[0], signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=60)  # no hang
+        assert proc.returncode in (0, 1), stderr[-2000:]
+        if proc.returncode == 1:  # the kill landed while a file was being deduplicated
+            assert b".gz: worker process died (killed by SIGKILL)" in stderr
+    else:
+        proc.communicate(timeout=60)
+    run_to_completion(argv)
+    assert snapshot(root) == expected
