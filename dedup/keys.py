@@ -16,11 +16,12 @@ _STEP = re.compile(r"""\.([A-Za-z_][\w-]*)|\[\s*(?:'([^']*)'|"([^"]*)"|(-?\d+))\
 _WORD_BOUNDARY = regex.compile(r"(?V1w)\b")
 _NGRAM_JOIN = "\x00"  # never inside a word
 # The same segments for ASCII text, with the standard `re` module: letters, digits and `_` join (WB5, WB8-WB10,
-# WB13a/b); `.` `:` `'` join letters (WB6/7) and `.` `,` `;` `'` join digits (WB11/12); the `regex` module also
-# joins an apostrophe to a following vowel (its WB5a: `l'a`); any other character but whitespace is a segment.
-# Checked against the `regex` rules by fuzzing (tests/test_dedupe_fast_paths.py).
+# WB13a/b); `.` `:` `'` join letters (WB6/7) and `.` `,` `;` `'` join digits (WB11/12); any other character but
+# whitespace is a segment. Checked against the `regex` rules by fuzzing (tests/test_dedupe_fast_paths.py). Those
+# are UAX #29's from `regex` 2026.11 on (pyproject asks for it): earlier versions also joined an apostrophe to a
+# following vowel, so that n-gram keys depended on the version installed.
 _ASCII_WORD_PATTERN = (
-    r"(?:'(?=[AEIOUaeiou]))?[A-Za-z0-9_]+"
+    r"[A-Za-z0-9_]+"
     r"(?:(?:(?<=[A-Za-z])[.:'](?=[A-Za-z])|(?<=[0-9])[.,;'](?=[0-9]))[A-Za-z0-9_]+)*"
     r"|[^\sA-Za-z0-9_]"
 )

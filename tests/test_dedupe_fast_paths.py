@@ -137,7 +137,7 @@ def test_version_one_filter_is_refused(tmp_path: Any, capsys: Any) -> None:
     "abcxyzABC0123456789_ \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x00\x01\x7f!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~",
 ])
 def test_ascii_words_match_the_unicode_word_boundaries(alphabet: str) -> None:
-    """The ASCII fast path of `words` gives exactly the `regex` module's segments (apostrophe-vowel joins too)."""
+    """The ASCII fast path of `words` gives exactly the `regex` module's segments."""
     import random
 
     from dolma.dedup.keys import unicode_words, words
@@ -148,6 +148,7 @@ def test_ascii_words_match_the_unicode_word_boundaries(alphabet: str) -> None:
         assert words(text) == unicode_words(text), repr(text)
     for text in ("can't l'avion 2.0 3,456.789 U.S.A. a:b _x_ 'a 'b x'1 1'1 a.'e", "snake_case.attr(1, 2); x = y'"):
         assert words(text) == unicode_words(text)
+    assert words("l'avion 'a 1'a") == ["l'avion", "'", "a", "1", "'", "a"]  # UAX #29: no apostrophe-vowel join
 
 
 def test_utf8_words_are_the_words_encoded() -> None:
