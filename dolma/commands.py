@@ -16,7 +16,7 @@ import msgspec
 from dolma.config import render
 from dolma.executor import RunReport, WorkUnit, execute
 
-__all__ = ["Command", "profiled", "summarise", "run_units"]
+__all__ = ["Command", "profiled", "summarise", "run_units", "work_processes"]
 
 log = logging.getLogger("dolma")
 
@@ -87,6 +87,14 @@ def summarise(stage: str, report: RunReport) -> int:
     return 0
 
 
+def work_processes(config: Any) -> int:
+    """The processes to run units in: ``config.processes``, or 1 when profiling (the profiler sees one process)."""
+    if config.profile.enable and config.processes > 1:
+        log.info("profiling runs the work in this process: using 1 process")
+        return 1
+    return config.processes
+
+
 def run_units(
     name: str, config: Any, stage: Any, units: List[WorkUnit], after: Optional[Callable[[], Any]] = None
 ) -> int:
@@ -98,10 +106,7 @@ def run_units(
         print(render(config), end="")
         print(f"# {len(units)} unit(s) to {name}", file=sys.stderr)
         return 0
-    processes = config.processes
-    if config.profile.enable and processes > 1:
-        log.info("profiling runs the work in this process: using 1 process")
-        processes = 1
+    processes = work_processes(config)
     with profiled(config.profile):
         report = execute(stage, units, processes, config.ignore_existing, debug=config.debug, executor=config.executor)
     code = summarise(name, report)

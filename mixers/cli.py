@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional
 import msgspec
 
 from dolma import io as dio
-from dolma.commands import Command, profiled, summarise
+from dolma.commands import Command, profiled, summarise, work_processes
 from dolma.config import render
 from dolma.executor import RunReport, WorkUnit, execute
 from dolma.mixers.config import MixConfig, StreamConfig
@@ -82,10 +82,7 @@ def run_mix(config: MixConfig) -> int:
         print(render(config), end="")
         print(f"# {len(stage.units())} unit(s) to mix", file=sys.stderr)
         return 0
-    processes = config.processes
-    if config.profile.enable and processes > 1:
-        log.info("profiling runs the work in this process: using 1 process")
-        processes = 1
+    processes = work_processes(config)
     measured: Dict[str, Dict[str, int]] = {}
     with ray_session(config.executor, config.debug):  # on Ray, both passes share one connection
         if any(s.target is not None for s in config.streams):
