@@ -105,17 +105,47 @@ _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeErr
 _STREAM_ERRORS = (EOFError, OSError, zlib.error, ValueError)
 
 
-def _why(exc: Exception) -> str:
-    if isinstance(exc, UnicodeDecodeError):
-        return f"invalid UTF-8 (byte {exc.start})"
-    if isinstance(exc, msgspec.ValidationError):
-        msg = str(exc)
-        if msg.startswith("Object missing required field"):
-            return "missing required field " + msg.split("field", 1)[1].strip()
-        if msg.startswith("Expected `object`"):
-            return "not a JSON object: " + msg
-        return "wrong type: " + msg
-    return f"invalid JSON: {exc}"
+def _invalid_utf8_at(raw: bytes) -> Optional[int]:
+    """Offset of the first byte of ``raw`` that is not valid UTF-8, or ``None`` when all of it is."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return None
+
+
+def _why(exc: Exception, raw: bytes, record_type: Any) -> str:
+    """Why ``raw`` could not be decoded as ``record_type``. The kind of fault is found from the bytes by our own
+    checks (UTF-8, then JSON syntax, then shape and required fields), never from the decoder's exception class or
+    message: decoders move faults between classes from release to release (msgspec 0.23 reports invalid UTF-8 as
+    a JSON error), and the reasons we print must not change with them. Only the detail after the reason (where
+    the JSON broke, which type was expected) is the decoder's own text."""
+    bad_byte = _invalid_utf8_at(raw)
+    if bad_byte is not None:
+        return f"invalid UTF-8 (byte {bad_byte})"
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError as syntax:
+        return f"invalid JSON: {syntax}"
+    if isinstance(record_type, type) and issubclass(record_type, msgspec.Struct):
+        if not isinstance(value, dict):
+            return f"not a JSON object: found {type(value).__name__}"
+        fields = {field.encode_name: field for field in msgspec.structs.fields(record_type)}
+        for name, item in value.items():  # a wrong type is reported before a missing field, as decoders do
+            if name in fields and not _converts(item, fields[name].type):
+                return f"wrong type: {exc}"
+        for name, field in fields.items():
+            if field.required and name not in value:
+                return f"missing required field `{name}`"
+    return f"wrong type: {exc}"
+
+
+def _converts(value: Any, type_: Any) -> bool:
+    try:
+        msgspec.convert(value, type_)
+    except msgspec.ValidationError:
+        return False
+    return True
 
 
 class DocumentsReader:
@@ -130,6 +160,7 @@ class DocumentsReader:
     def __init__(self, path: str, batch_bytes: int = 1 << 22, record_type: Any = DocumentRecord) -> None:
         self.path = path
         self.batch_bytes = batch_bytes
+        self._record_type = record_type
         self._decoder = msgspec.json.Decoder(record_type)
         self._hashing: Optional[dio.HashingReader] = None
 
@@ -186,5 +217,5 @@ class DocumentsReader:
             try:
                 items.append(self._decoder.decode(raw))
             except _DECODE_ERRORS as exc:
-                items.append(BadLine(first_line + offset, raw, _why(exc)))
+                items.append(BadLine(first_line + offset, raw, _why(exc, raw, self._record_type)))
         return LineBatch(first_line, items, len(block))

@@ -2,11 +2,12 @@ import gzip
 import hashlib
 import os
 
+import msgspec
 import pytest
 
 from dolma import io as dio
 from dolma.errors import InputError
-from dolma.records import BadLine, DocumentsReader
+from dolma.records import BadLine, DocumentRecord, DocumentsReader, _why
 from tests.conftest import s3_keys, s3_put, write_bytes
 
 PAYLOAD = b"".join(b'{"id": "%d", "text": "line %d \xc3\xa9"}\n' % (i, i) for i in range(20000))
@@ -146,3 +147,22 @@ def test_stale_temps_of_one_file_leave_its_neighbours_alone(tmp_path):
         path.write_bytes(b"x")
     assert remove_stale_temps_of([str(tmp_path / "f-p0of2.bin"), str(tmp_path / "missing/f.bin")]) == 1
     assert not mine.exists() and neighbour.exists()
+
+
+@pytest.mark.parametrize(
+    "raw,reason",
+    [
+        (b'{"id": "1", "text": "bad \xff utf8"}', "invalid UTF-8 (byte 25)"),
+        (b'{"id": "1", "te\xc3xt": "ok"}', "invalid UTF-8 (byte 15)"),
+        (b'{"id": "1", "text": "cut', "invalid JSON"),
+        (b'"just a string"', "not a JSON object"),
+        (b'{"text": "no id"}', "missing required field `id`"),
+        (b'{"id": 7}', "wrong type"),
+    ],
+)
+@pytest.mark.parametrize("decoder_error", [msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError])
+def test_bad_line_reasons_come_from_the_bytes_not_the_decoders_exception(raw, reason, decoder_error):
+    """Decoders move faults between exception classes across releases (msgspec 0.23 reports invalid UTF-8 as a
+    JSON error): whatever the decoder raised, the reason is what is wrong with the bytes."""
+    exc = decoder_error("utf-8", b"", 0, 1, "x") if decoder_error is UnicodeDecodeError else decoder_error("x")
+    assert _why(exc, raw, DocumentRecord).startswith(reason)
