@@ -16,6 +16,7 @@ import msgspec
 
 from dolma.commands import Command
 from dolma.config import load_file, parse_flags, resolve
+from dolma.environment import describe_environment, set_strict
 from dolma.errors import DolmaError
 from dolma.version import __version__
 
@@ -62,7 +63,8 @@ def _schema_help(schema: Type[msgspec.Struct], prefix: str = "") -> List[str]:
 
 
 def _split_config_args(argv: Sequence[str]) -> tuple[Optional[str], Optional[str], List[str], bool]:
-    """Pull out ``-c/--config FILE``, the command, ``-h`` and ``--version``; the rest are config flags."""
+    """Pull out ``-c/--config FILE``, the command, ``-h``, ``--version`` and ``--strict_env`` (refuse to add to
+    outputs that were made under other library versions); the rest are config flags."""
     config_path: Optional[str] = None
     command: Optional[str] = None
     rest: List[str] = []
@@ -81,8 +83,11 @@ def _split_config_args(argv: Sequence[str]) -> tuple[Optional[str], Optional[str
         elif arg in ("-h", "--help"):
             want_help = True
         elif arg == "--version":
-            print(f"dolma-toolkit {__version__}")
+            print(f"dolma-toolkit {__version__}\n\nversions that shape output bytes (recorded in every manifest):")
+            print(describe_environment())
             raise SystemExit(0)
+        elif arg == "--strict_env":
+            set_strict(True)
         elif command is None and not arg.startswith("-"):
             command = arg
         else:
@@ -100,6 +105,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             parser = argparse.ArgumentParser(prog="dolma", description="Build LLM pretraining corpora.")
             parser.add_argument("command", choices=sorted(commands), help=" | ".join(sorted(commands)))
             parser.add_argument("-c", "--config", help="YAML or JSON config file")
+            parser.add_argument(
+                "--strict_env",
+                action="store_true",
+                help="refuse to rerun over outputs made with other Python or library versions (default: warn)",
+            )
+            parser.add_argument("--version", action="store_true", help="the version and the library versions")
             parser.print_help(sys.stdout if want_help else sys.stderr)
             return 0 if want_help else 2
         if command not in commands:

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional
 import msgspec
 
 from dolma import io as dio
+from dolma.environment import check_environment, output_environment
 from dolma.version import __version__
 
 __all__ = [
@@ -51,6 +52,7 @@ class Manifest(msgspec.Struct, kw_only=True):
     tool_version: str = __version__
     quarantine: Optional[FileEntry] = None
     resolved_config: Optional[Dict[str, Any]] = None  # the whole command config the run was given
+    environment: Optional[Dict[str, str]] = None  # Python and output-library versions (dolma.environment)
     format: int = 1
 
 
@@ -93,6 +95,7 @@ def new_manifest(
         finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         quarantine=quarantine,
         resolved_config=msgspec.to_builtins(resolved_config),
+        environment=output_environment(),
     )
 
 
@@ -101,10 +104,13 @@ def write_manifest(path: str, manifest: Manifest) -> None:
 
 
 def read_manifest(path: str) -> Optional[Manifest]:
-    """The manifest at ``path``; ``None`` when there is none or it is unreadable (the unit then reruns)."""
+    """The manifest at ``path``; ``None`` when there is none or it is unreadable (the unit then reruns). Versions
+    it records that differ from the installed ones are warned about (or refused, see ``dolma.environment``)."""
     if not dio.exists(path):
         return None
     try:
-        return msgspec.json.decode(dio.read_bytes(path), type=Manifest)
+        manifest = msgspec.json.decode(dio.read_bytes(path), type=Manifest)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
+    check_environment(manifest.environment, path)
+    return manifest

@@ -29,6 +29,7 @@ from dolma import io as dio
 from dolma.commands import Command
 from dolma.config import ConfigStruct, ExecutorConfig, resolve
 from dolma.errors import ConfigError, DolmaError
+from dolma.environment import check_environment, output_environment
 from dolma.manifest import FileEntry, config_hash
 from dolma.paths import glob_paths, glob_root, is_s3
 from dolma.ray_executor import ray_session
@@ -120,7 +121,9 @@ class _Run:
             raise ConfigError(f"recipe `{name}`: {exc}") from None
         digest = config_hash(msgspec.to_builtins(resolved))
         state = self.path(STATE_DIR, f"{name}.json")
-        if _read_state(state) == digest:
+        finished = _read_state(state)
+        if finished is not None and finished.get("config_hash") == digest:
+            check_environment(finished.get("environment"), f"pipeline stage `{name}` ({state})")
             log.info("pipeline: %s is complete, skipping it", name)
             return
         if self.config.dryrun:
@@ -130,7 +133,9 @@ class _Run:
         code = cmd.run(resolved)
         if code != 0:
             raise DolmaError(f"pipeline stopped: stage `{name}` failed (exit {code}); rerun to resume")
-        dio.write_bytes_atomic(state, msgspec.json.encode({"stage": name, "config_hash": digest}))
+        dio.write_bytes_atomic(
+            state, msgspec.json.encode({"stage": name, "config_hash": digest, "environment": output_environment()})
+        )
 
     # --- the stages ------------------------------------------------------------------------------------------
 
@@ -216,13 +221,15 @@ def _fields(schema: Any) -> List[str]:
     return [f.encode_name for f in msgspec.inspect.type_info(schema).fields]
 
 
-def _read_state(path: str) -> Optional[str]:
+def _read_state(path: str) -> Optional[Dict[str, Any]]:
+    """What a finished stage recorded (its config hash and environment); ``None`` when absent or unreadable."""
     if not dio.exists(path):
         return None
     try:
-        return str(msgspec.json.decode(dio.read_bytes(path)).get("config_hash"))
-    except (msgspec.DecodeError, AttributeError):
+        state = msgspec.json.decode(dio.read_bytes(path))
+    except msgspec.DecodeError:
         return None
+    return state if isinstance(state, dict) else None
 
 
 def _copy_documents(patterns: List[str], destination: str) -> List[FileEntry]:

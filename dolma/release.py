@@ -20,6 +20,7 @@ from dolma import io as dio
 from dolma.commands import Command
 from dolma.config import ConfigStruct
 from dolma.errors import ConfigError
+from dolma.environment import output_environment
 from dolma.manifest import FileEntry, config_hash
 from dolma.version import __version__
 
@@ -36,6 +37,7 @@ class ReleaseManifest(msgspec.Struct, kw_only=True):
     config: Dict[str, Any]
     inputs: List[FileEntry]
     files: List[FileEntry]
+    environment: Optional[Dict[str, str]] = None  # Python and output-library versions (dolma.environment)
     format: int = 1
 
 
@@ -72,6 +74,7 @@ def write_release_manifest(root: str, config: Dict[str, Any], inputs: List[FileE
         config=config,
         inputs=inputs,
         files=[file_entry(os.path.join(root, rel), rel) for rel in _walk(root)],
+        environment=output_environment(),
     )
     dio.write_bytes_atomic(
         os.path.join(root, RELEASE_MANIFEST), msgspec.json.format(msgspec.json.encode(manifest), indent=2) + b"\n"

@@ -406,6 +406,7 @@ def build_report(config: ReportConfig) -> Tuple[str, str, Dict[str, bytes]]:
     _mixture_section(doc, loaded)
     _attribute_sections(doc, loaded, config.max_attribute_files)
     _tokenizer_section(doc, loaded)
+    _environment_section(doc, loaded)
     return "\n".join(doc.md), doc.page(config.title), doc.plots
 
 
@@ -508,6 +509,28 @@ def _tokenizer_section(doc: _Doc, loaded: List[_Loaded]) -> None:
     for info in seen.values():
         doc.table(["property", "value"], [[k, msgspec.json.encode(v).decode() if not isinstance(v, str) else v]
                                          for k, v in info.items()])
+
+
+def _environment_section(doc: _Doc, loaded: List[_Loaded]) -> None:
+    """The Python and library versions the manifests record, with the stages that used each version: a library
+    listed with two versions means outputs of the release were made under both."""
+    stages_by_version: Dict[str, Dict[str, set]] = {}
+    for item in loaded:
+        for library, version in (item.manifest.environment or {}).items():
+            stages_by_version.setdefault(library, {}).setdefault(version, set()).add(item.stage)
+    if not stages_by_version:
+        return
+    doc.heading("Environment")
+    mixed = sorted(library for library, versions in stages_by_version.items() if len(versions) > 1)
+    doc.para(
+        "Python and the library versions that can change output bytes, as every stage's manifests record them."
+        + (f" **Made under more than one version:** {', '.join(mixed)}." if mixed else "")
+    )
+    doc.table(
+        ["library", "version", "stages"],
+        [[library, version, ", ".join(sorted(stages, key=_stage_rank))]
+         for library, versions in stages_by_version.items() for version, stages in sorted(versions.items())],
+    )
 
 
 def write_report(config: ReportConfig) -> str:

@@ -23,6 +23,7 @@ import msgspec
 from dolma import io as dio
 from dolma.errors import ConfigError, InputError
 from dolma.executor import MiB, Progress, Resources, WorkUnit
+from dolma.environment import check_environment, output_environment
 from dolma.manifest import FileEntry, config_hash, manifest_path, new_manifest, write_manifest
 from dolma.mixers.config import MixConfig, StreamConfig
 from dolma.mixers.errors import EvaluationError
@@ -68,6 +69,7 @@ class UnitRecord(msgspec.Struct):
     inputs: List[FileEntry]
     parts: List[PartRecord]
     seconds: float
+    environment: Optional[Dict[str, str]] = None  # Python and output-library versions (dolma.environment)
 
 
 def _extension(stream: StreamConfig) -> str:
@@ -273,9 +275,11 @@ class MixStage:
         if not dio.exists(path):
             return None
         try:
-            return msgspec.json.decode(dio.read_bytes(path), type=UnitRecord)
+            record = msgspec.json.decode(dio.read_bytes(path), type=UnitRecord)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return None
+        check_environment(record.environment, path)
+        return record
 
     def is_done(self, unit: WorkUnit) -> bool:
         if self.measure:
@@ -322,7 +326,9 @@ class MixStage:
             out.abort()
             side.abort()
             raise
-        record = UnitRecord(self._unit_hash(mix_unit), inputs, parts, round(time.monotonic() - started, 3))
+        record = UnitRecord(
+            self._unit_hash(mix_unit), inputs, parts, round(time.monotonic() - started, 3), output_environment()
+        )
         dio.write_bytes_atomic(self._record_path(mix_unit), msgspec.json.encode(record))
         totals["documents_out"] = sum(p.counts["documents_out"] for p in parts)
         totals["bytes_out"] = sum(p.counts["bytes_out"] for p in parts)

@@ -1,6 +1,7 @@
 """The quickstart recipe end to end (small), resume, verify and the report's contents."""
 
 import glob
+import json
 import os
 import shutil
 
@@ -8,7 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
+from dolma import environment
 from dolma.cli import main
+from dolma.environment import output_environment
 from dolma.release import verify_release
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,8 +40,12 @@ def test_quickstart_recipe_builds_a_release(release):
     tokens = glob.glob(f"{out}/tokens/*.npy")
     assert tokens and np.memmap(tokens[0], dtype=np.uint16, mode="r").size > 1000
     report = (out / "report/report.md").read_text()
-    for section in ("## Stages", "## Sources", "## What was removed", "## Duplicates", "## Mixture", "## Tokenizer"):
+    for section in ("## Stages", "## Sources", "## What was removed", "## Duplicates", "## Mixture", "## Tokenizer",
+                    "## Environment"):
         assert section in report
+    environment = json.load(open(out / "release.json"))["environment"]
+    assert environment == output_environment()
+    assert f"| msgspec | {environment['msgspec']} |" in report
     html = (out / "report/report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3  # plots are embedded: the page stands alone
     assert verify_release(str(out)) == []
@@ -57,6 +64,25 @@ def test_rerun_skips_complete_stages_and_resumes_a_missing_one(release, caplog):
     assert glob.glob(f"{out}/tokens/*.npy")
     assert {p: os.path.getmtime(p) for p in before} == before
     assert verify_release(str(out)) == []
+
+
+def test_rerun_of_a_stage_finished_under_other_versions_warns(release, caplog):
+    out, recipe = release
+    state = out / ".pipeline/tag.json"
+    original = state.read_bytes()
+    recorded = json.loads(original)
+    recorded["environment"]["tokenizers"] = "0.1.0"
+    state.write_text(json.dumps(recorded))
+    environment._warned.clear()
+    caplog.set_level("INFO", logger="dolma")
+    try:
+        assert main(["pipeline", "-c", str(recipe)]) == 0
+    finally:
+        state.write_bytes(original)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    installed = output_environment()["tokenizers"]
+    assert any(f"pipeline stage `tag`" in w and f"tokenizers 0.1.0 (installed: {installed})" in w for w in warnings)
+    assert "pipeline: tag is complete, skipping it" in [r.getMessage() for r in caplog.records]
 
 
 def test_recipe_errors_name_the_stage(tmp_path, capsys):
