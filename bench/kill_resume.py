@@ -17,7 +17,7 @@ import random
 import shutil
 import tempfile
 
-from dolma.resume_check import kill_and_resume, run_to_completion, snapshot
+from tests.resume_check import kill_and_resume, run_to_completion, snapshot
 
 
 def main() -> None:

@@ -7,14 +7,14 @@ import logging
 import sys
 from typing import Any, List, Optional, Set
 
-from dolma import io as dio
-from dolma.commands import Command, summarise
-from dolma.config import render
+from dolma.core import io as dio
+from dolma.core.runner import Command, summarise
+from dolma.core.config import render
 from dolma.dedup.bloom import BloomFilter, BloomParams, describe
 from dolma.dedup.config import DedupeConfig
-from dolma.errors import ConfigError
-from dolma.executor import WorkUnit, execute
-from dolma.manifest import FileEntry, manifest_path, new_manifest, read_manifest, write_manifest, written
+from dolma.core.errors import ConfigError
+from dolma.core.executor import WorkUnit, execute
+from dolma.core.manifest import FileEntry, manifest_path, new_manifest, read_manifest, write_manifest, written
 
 __all__ = ["DEDUPE", "run_dedupe", "resolve_params"]
 

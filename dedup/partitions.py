@@ -15,10 +15,10 @@ from typing import Any, Dict, List
 
 import msgspec
 
-from dolma.config import ExecutorConfig
+from dolma.core.config import ExecutorConfig
 from dolma.dedup.config import DedupeConfig
-from dolma.errors import ConfigError
-from dolma.executor import MiB, Resources
+from dolma.core.errors import ConfigError
+from dolma.core.executor import MiB, Resources
 
 __all__ = ["partition_configs", "run_partitions_on_ray"]
 
@@ -55,7 +55,7 @@ def partition_resources(partition: DedupeConfig, executor: ExecutorConfig) -> Di
     shared by the processes) and for each process (~280 MB measured at the peak of a dedupe run); ``executor``'s
     per-worker settings, when given, are per process."""
     from dolma.dedup.cli import resolve_params
-    from dolma.ray_executor import worker_options
+    from dolma.core.ray_executor import worker_options
 
     per_process = worker_options(Resources(memory=384 * MiB), executor)
     options: Dict[str, Any] = {"num_cpus": per_process["num_cpus"] * partition.processes}
@@ -73,7 +73,7 @@ def _run_partition(config: DedupeConfig) -> int:
 
 
 def run_partitions_on_ray(config: DedupeConfig) -> int:
-    from dolma.ray_executor import ray_session, warn_if_no_node_fits
+    from dolma.core.ray_executor import ray_session, warn_if_no_node_fits
 
     with ray_session(config.executor, config.debug):
         import ray

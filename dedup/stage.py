@@ -27,10 +27,10 @@ import msgspec
 import numpy as np
 import xxhash
 
-from dolma import io as dio
-from dolma.errors import ConfigError, DolmaError, InputError
-from dolma.executor import Progress, WorkUnit
-from dolma.manifest import (
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError, DolmaError, InputError
+from dolma.core.executor import Progress, WorkUnit
+from dolma.core.manifest import (
     FileEntry,
     config_hash,
     manifest_path,
@@ -39,8 +39,8 @@ from dolma.manifest import (
     write_manifest,
     written,
 )
-from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3
-from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file, quarantine_lines
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file, quarantine_lines
 from dolma.dedup.bloom import BloomFilter, BloomParams, hash_keys
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import attribute_lines, format_unit_spans

@@ -8,13 +8,13 @@ from typing import Any, Dict, List, Optional
 
 import msgspec
 
-from dolma import io as dio
-from dolma.commands import Command, profiled, summarise, work_processes
-from dolma.config import render
-from dolma.executor import RunReport, WorkUnit, execute
+from dolma.core import io as dio
+from dolma.core.runner import Command, profiled, summarise, work_processes
+from dolma.core.config import render
+from dolma.core.executor import RunReport, WorkUnit, execute
 from dolma.mixers.config import MixConfig, StreamConfig
-from dolma.paths import join
-from dolma.ray_executor import ray_session
+from dolma.core.paths import join
+from dolma.core.ray_executor import ray_session
 
 __all__ = ["MIX", "run_mix", "target_amount"]
 

@@ -20,18 +20,18 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import msgspec
 
-from dolma import io as dio
-from dolma.errors import ConfigError, InputError
-from dolma.executor import MiB, Progress, Resources, WorkUnit
-from dolma.environment import check_environment, output_environment
-from dolma.manifest import FileEntry, config_hash, manifest_path, new_manifest, write_manifest
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.executor import MiB, Progress, Resources, WorkUnit
+from dolma.core.environment import check_environment, output_environment
+from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, write_manifest
 from dolma.mixers.config import MixConfig, StreamConfig
 from dolma.mixers.errors import EvaluationError
 from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
 from dolma.mixers.sampling import Sampler, copy_id
 from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
-from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3, join, split_s3
-from dolma.records import BadLine, DocumentsReader, QuarantineLine
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3, join, split_s3
+from dolma.core.records import BadLine, DocumentsReader, QuarantineLine
 
 __all__ = ["MixStage", "MixUnit", "STAGING_DIR", "shard_name"]
 
@@ -69,7 +69,7 @@ class UnitRecord(msgspec.Struct):
     inputs: List[FileEntry]
     parts: List[PartRecord]
     seconds: float
-    environment: Optional[Dict[str, str]] = None  # Python and output-library versions (dolma.environment)
+    environment: Optional[Dict[str, str]] = None  # Python and output-library versions (dolma.core.environment)
 
 
 def _extension(stream: StreamConfig) -> str:
@@ -680,8 +680,7 @@ def _size(path: str, missing_ok: bool = False) -> int:
 
 def _rename(src: str, dst: str) -> None:
     if is_s3(src):
-        from dolma import s3
-
+        from dolma.core import s3
         bucket, key = split_s3(src)
         dbucket, dkey = split_s3(dst)
         s3.client().copy_object(Bucket=dbucket, Key=dkey, CopySource={"Bucket": bucket, "Key": key})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dolma.commands import Command, run_units
+from dolma.core.runner import Command, run_units
 from dolma.taggers.config import ListConfig, TagConfig
 
 __all__ = ["TAG", "LIST"]
@@ -17,7 +17,7 @@ def run_tag(config: TagConfig) -> int:
 
 
 def run_list(config: ListConfig) -> int:
-    from dolma.taggers.registry import TaggerRegistry, load_plugins
+    from dolma.core.registry import TaggerRegistry, load_plugins
 
     load_plugins(config.tagger_modules)
     rows = TaggerRegistry.items()

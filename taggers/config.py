@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Literal, Optional
 
 import msgspec
 
-from dolma.config import ConfigStruct, ExecutorConfig, ProfileConfig, WorkDirConfig
+from dolma.core.config import ConfigStruct, ExecutorConfig, ProfileConfig, WorkDirConfig
 
 __all__ = ["TagConfig", "ListConfig"]
 

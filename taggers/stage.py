@@ -16,10 +16,10 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import msgspec
 
-from dolma import io as dio
-from dolma.errors import ConfigError, InputError
-from dolma.executor import MiB, Progress, Resources, WorkUnit
-from dolma.manifest import (
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.executor import MiB, Progress, Resources, WorkUnit
+from dolma.core.manifest import (
     FileEntry,
     config_hash,
     manifest_path,
@@ -28,11 +28,12 @@ from dolma.manifest import (
     write_manifest,
     written,
 )
-from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, glob_root, is_s3
-from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file, quarantine_lines
-from dolma.taggers.base import BaseTagger, Document, DocumentWithMetadata, TaggerOutput
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, glob_root, is_s3
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file, quarantine_lines
+from dolma.core.data_types import Document, DocumentWithMetadata, TaggerOutput
+from dolma.core.taggers import BaseTagger
 from dolma.taggers.config import TagConfig
-from dolma.taggers.registry import TaggerSpec, load_plugins, tagger_spec
+from dolma.core.registry import TaggerSpec, load_plugins, tagger_spec
 
 __all__ = ["TagStage", "AttributeSet", "variable_name"]
 

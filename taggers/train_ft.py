@@ -26,12 +26,12 @@ from typing import Any, Dict, Iterator, List, Literal, Optional, Tuple, Union
 import msgspec
 import xxhash
 
-from dolma import io as dio
-from dolma.commands import Command
-from dolma.config import ConfigStruct
-from dolma.errors import ConfigError, InputError
-from dolma.paths import glob_paths
-from dolma.records import BadLine, DocumentsReader
+from dolma.core import io as dio
+from dolma.core.runner import Command
+from dolma.core.config import ConfigStruct
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.paths import glob_paths
+from dolma.core.records import BadLine, DocumentsReader
 from dolma.taggers.classifier import LABEL_PREFIX
 from dolma.taggers.fasttext_lang import fasttext_text
 

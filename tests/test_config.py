@@ -3,8 +3,8 @@ import json
 import pytest
 
 from dolma.cli import main
-from dolma.config import load_file, parse_flags, resolve
-from dolma.errors import ConfigError
+from dolma.core.config import load_file, parse_flags, resolve
+from dolma.core.errors import ConfigError
 from dolma.taggers.config import TagConfig
 
 # a tag config as Dolma's own documentation writes them

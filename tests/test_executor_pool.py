@@ -3,7 +3,7 @@ command's own process, where nothing can outlive such a unit.)"""
 
 import os
 
-from dolma.executor import WorkUnit, execute
+from dolma.core.executor import WorkUnit, execute
 
 
 class _Stage:

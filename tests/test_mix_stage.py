@@ -11,8 +11,8 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from dolma.cli import main
-from dolma.config import resolve
-from dolma.errors import ConfigError
+from dolma.core.config import resolve
+from dolma.core.errors import ConfigError
 from dolma.mixers.config import MixConfig
 from dolma.mixers.sampling import Sampler
 from dolma.mixers.spans import SpanRule, collect_spans, replace_spans

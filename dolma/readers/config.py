@@ -11,7 +11,7 @@ from typing import List, Literal, Optional
 
 import msgspec
 
-from dolma.config import ConfigStruct, ExecutorConfig, ProfileConfig, WorkDirConfig
+from dolma.core.config import ConfigStruct, ExecutorConfig, ProfileConfig, WorkDirConfig
 
 __all__ = [
     "FieldMap",

@@ -25,10 +25,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import msgspec
 
-from dolma import io as dio
-from dolma.errors import ConfigError, InputError
-from dolma.executor import Progress, WorkUnit
-from dolma.manifest import (
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.executor import Progress, WorkUnit
+from dolma.core.manifest import (
     FileEntry,
     config_hash,
     manifest_path,
@@ -37,9 +37,9 @@ from dolma.manifest import (
     write_manifest,
     written,
 )
-from dolma.paths import glob_paths, glob_root, is_s3, join
+from dolma.core.paths import glob_paths, glob_root, is_s3, join
 from dolma.readers.config import ExportConfig
-from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, QuarantineLine, is_side_file
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, QuarantineLine, is_side_file
 
 __all__ = ["ExportStage", "arrow_schema", "SCHEMA_FIELDS", "finish_hf_folder"]
 

@@ -1,7 +1,7 @@
 """Bounded-size documents shards, quarantine files and id logs for one work unit, all published atomically.
 
 A unit writes ``<destination>/documents/<stem>-0000.jsonl.gz``, ``-0001`` ... and closes a shard once it holds
-``max_size_in_bytes`` of JSON lines. Each shard is an :class:`~dolma.io.AtomicWriter`, so nobody sees half a
+``max_size_in_bytes`` of JSON lines. Each shard is an :class:`~dolma.core.io.AtomicWriter`, so nobody sees half a
 shard; if the unit fails, the shards it already published are removed again, and the unit's manifest (written
 last) is what marks it done.
 """
@@ -15,9 +15,9 @@ import msgspec
 import numpy as np
 import xxhash
 
-from dolma import io as dio
-from dolma.manifest import FileEntry, MANIFEST_SUFFIX
-from dolma.paths import join
+from dolma.core import io as dio
+from dolma.core.manifest import FileEntry, MANIFEST_SUFFIX
+from dolma.core.paths import join
 
 __all__ = ["ShardedWriter", "LazyWriter", "IdLog", "UnitPaths", "count_duplicates_across", "EXTENSIONS"]
 

@@ -16,12 +16,12 @@ from typing import Any, Dict, Iterator, List, Optional, Set
 
 import msgspec
 
-from dolma import io as dio
-from dolma.errors import ConfigError
-from dolma.executor import Progress, WorkUnit
-from dolma.manifest import FileEntry, config_hash, new_manifest, read_manifest, write_manifest
-from dolma.paths import glob_paths, glob_root, is_s3
-from dolma.records import QuarantineLine
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError
+from dolma.core.executor import Progress, WorkUnit
+from dolma.core.manifest import FileEntry, config_hash, new_manifest, read_manifest, write_manifest
+from dolma.core.paths import glob_paths, glob_root, is_s3
+from dolma.core.records import QuarantineLine
 from dolma.readers.config import ImportConfig, WarcConfig
 from dolma.readers.html import make_linearizer
 from dolma.readers.mapping import FieldMapper, Rejected

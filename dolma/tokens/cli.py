@@ -6,9 +6,9 @@ import logging
 import os
 import sys
 
-from dolma.commands import Command, summarise
-from dolma.config import render
-from dolma.executor import execute
+from dolma.core.runner import Command, summarise
+from dolma.core.config import render
+from dolma.core.executor import execute
 from dolma.tokens.config import TokensConfig
 
 __all__ = ["TOKENS"]

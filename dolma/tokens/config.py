@@ -6,7 +6,7 @@ from typing import List, Literal, Optional
 
 import msgspec
 
-from dolma.config import ConfigStruct, ExecutorConfig, WorkDirConfig
+from dolma.core.config import ConfigStruct, ExecutorConfig, WorkDirConfig
 
 __all__ = ["TokensConfig", "TokenizerConfig", "FieldsConfig"]
 

@@ -28,10 +28,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import msgspec
 import numpy as np
 
-from dolma import io as dio
-from dolma.errors import ConfigError, InputError
-from dolma.executor import MiB, Progress, Resources, WorkUnit
-from dolma.manifest import (
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.executor import MiB, Progress, Resources, WorkUnit
+from dolma.core.manifest import (
     FileEntry,
     config_hash,
     manifest_path,
@@ -40,8 +40,8 @@ from dolma.manifest import (
     write_manifest,
     written,
 )
-from dolma.paths import glob_paths, is_s3, join
-from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, is_side_file, quarantine_lines
+from dolma.core.paths import glob_paths, is_s3, join
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, is_side_file, quarantine_lines
 from dolma.tokens.config import TokensConfig
 from dolma.tokens.tokenizer import Tokenizer, TokenizerIdentity, load_tokenizer
 

@@ -16,11 +16,11 @@ from typing import Any, Dict, List, Optional
 import msgspec
 import numpy as np
 
-from dolma import io as dio
-from dolma.commands import Command
-from dolma.config import ConfigStruct
-from dolma.errors import ConfigError, InputError
-from dolma.paths import glob_paths
+from dolma.core import io as dio
+from dolma.core.runner import Command
+from dolma.core.config import ConfigStruct
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.paths import glob_paths
 
 __all__ = ["StatConfig", "AttributeStats", "collect_stats", "summarise_stats", "STAT"]
 

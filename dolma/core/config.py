@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Literal, Optional, Sequence, Type, TypeVar
 import msgspec
 import yaml
 
-from dolma.errors import ConfigError
+from dolma.core.errors import ConfigError
 
 __all__ = [
     "ConfigStruct",

@@ -25,14 +25,15 @@ from typing import Any, Callable, Dict, List, Optional
 
 import msgspec
 
-from dolma import io as dio
-from dolma.commands import Command
-from dolma.config import ConfigStruct, ExecutorConfig, resolve
-from dolma.errors import ConfigError, DolmaError
-from dolma.environment import check_environment, output_environment
-from dolma.manifest import FileEntry, config_hash
-from dolma.paths import glob_paths, glob_root, is_s3
-from dolma.ray_executor import ray_session
+from dolma.cli import commands
+from dolma.core import io as dio
+from dolma.core.runner import Command
+from dolma.core.config import ConfigStruct, ExecutorConfig, resolve
+from dolma.core.errors import ConfigError, DolmaError
+from dolma.core.environment import check_environment, output_environment
+from dolma.core.manifest import FileEntry, config_hash
+from dolma.core.paths import glob_paths, glob_root, is_s3
+from dolma.core.ray_executor import ray_session
 
 __all__ = ["PipelineConfig", "SourceConfig", "run_pipeline", "PIPELINE"]
 
@@ -75,12 +76,6 @@ class PipelineConfig(ConfigStruct):
     debug: bool = False
 
 
-def _command(name: str) -> Command:
-    from dolma.cli import COMMANDS, load_command
-
-    return load_command(COMMANDS[name])
-
-
 class _Run:
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
@@ -109,7 +104,7 @@ class _Run:
     def stage(self, name: str, config: Dict[str, Any], command: Optional[str] = None) -> None:
         """Run ``dolma <command>`` with ``config``, unless it already finished with exactly this config."""
         command = command or name
-        cmd = _command(command)
+        cmd = commands.command(command)
         fields = _fields(cmd.schema)
         if "processes" in fields:
             config = {"processes": self.config.processes, **config}
@@ -205,8 +200,8 @@ class _Run:
             self.stage("tokens", {"documents": documents, "destination": self.path("tokens"), **self.config.tokens})
 
     def report(self) -> None:
-        from dolma.release import write_release_manifest
-        from dolma.report import ReportConfig, write_report
+        from dolma.release.verify import write_release_manifest
+        from dolma.release.report import ReportConfig, write_report
 
         if self.config.dryrun:
             return
@@ -249,7 +244,7 @@ def _copy_documents(patterns: List[str], destination: str) -> List[FileEntry]:
 
 
 def _copy_one(path: str, target: str) -> FileEntry:
-    from dolma.release import file_entry
+    from dolma.release.verify import file_entry
 
     if not (os.path.exists(target) and not is_s3(path) and os.path.getsize(target) == os.path.getsize(path)):
         os.makedirs(os.path.dirname(target), exist_ok=True)

@@ -14,9 +14,9 @@ from typing import Any, Dict, List, Optional
 
 import msgspec
 
-from dolma import io as dio
-from dolma.environment import check_environment, output_environment
-from dolma.version import __version__
+from dolma.core import io as dio
+from dolma.core.environment import check_environment, output_environment
+from dolma.core.version import __version__
 
 __all__ = [
     "FileEntry",
@@ -52,7 +52,7 @@ class Manifest(msgspec.Struct, kw_only=True):
     tool_version: str = __version__
     quarantine: Optional[FileEntry] = None
     resolved_config: Optional[Dict[str, Any]] = None  # the whole command config the run was given
-    environment: Optional[Dict[str, str]] = None  # Python and output-library versions (dolma.environment)
+    environment: Optional[Dict[str, str]] = None  # Python and output-library versions (dolma.core.environment)
     format: int = 1
 
 
@@ -105,7 +105,7 @@ def write_manifest(path: str, manifest: Manifest) -> None:
 
 def read_manifest(path: str) -> Optional[Manifest]:
     """The manifest at ``path``; ``None`` when there is none or it is unreadable (the unit then reruns). Versions
-    it records that differ from the installed ones are warned about (or refused, see ``dolma.environment``)."""
+    it records that differ from the installed ones are warned about (or refused, see ``dolma.core.environment``)."""
     if not dio.exists(path):
         return None
     try:

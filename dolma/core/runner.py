@@ -13,8 +13,8 @@ from typing import Any, Callable, List, Optional, Type
 
 import msgspec
 
-from dolma.config import render
-from dolma.executor import RunReport, WorkUnit, execute
+from dolma.core.config import render
+from dolma.core.executor import RunReport, WorkUnit, execute
 
 __all__ = ["Command", "profiled", "summarise", "run_units", "work_processes"]
 

@@ -23,9 +23,9 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple
 
-from dolma import io as dio
-from dolma.config import ExecutorConfig
-from dolma.errors import DolmaError, TransientStorageError
+from dolma.core import io as dio
+from dolma.core.config import ExecutorConfig
+from dolma.core.errors import DolmaError, TransientStorageError
 
 __all__ = ["Stage", "WorkUnit", "Resources", "Progress", "RunReport", "execute", "run_unit", "describe_error"]
 
@@ -242,7 +242,7 @@ def execute(
     executor = executor or ExecutorConfig()
     try:
         if executor.backend == "ray":
-            from dolma.ray_executor import execute_on_ray
+            from dolma.core.ray_executor import execute_on_ray
 
             execute_on_ray(stage, todo, processes, bar.add, lambda u, s, v: _record(report, u, s, v), debug, executor)
         elif processes <= 1 or len(todo) <= 1:

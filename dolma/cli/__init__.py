@@ -1,51 +1,27 @@
 """The ``dolma`` command line: ``dolma [-c FILE] <command> [-c FILE] [--dotted.key value ...]``.
 
 Each command has a typed config schema; the config file (YAML or JSON) and then the flags are merged over its
-defaults. This is the one module that knows every stage: it maps command names to the stages' commands.
+defaults. The CLI (this package) is the one layer that knows every stage: ``commands`` maps command names to the
+stages' commands, which ``pipeline`` chains into a release.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
-from typing import Dict, List, Optional, Sequence, Type
+from typing import List, Optional, Sequence, Type
 
 import msgspec
 
-from dolma.commands import Command
-from dolma.config import load_file, parse_flags, resolve
-from dolma.environment import describe_environment, set_strict
-from dolma.errors import DolmaError
-from dolma.version import __version__
+from dolma.cli.commands import COMMANDS, load_command
+from dolma.core.config import load_file, parse_flags, resolve
+from dolma.core.environment import describe_environment, set_strict
+from dolma.core.errors import DolmaError
+from dolma.core.version import __version__
 
 __all__ = ["main"]
 
-
-
-# command name → "module:attribute" of its Command; imported only when that command runs
-COMMANDS: Dict[str, str] = {
-    "tag": "dolma.taggers.cli:TAG",
-    "list": "dolma.taggers.cli:LIST",
-    "sample-corpus": "dolma.sample_corpus:SAMPLE_CORPUS",
-    "stat": "dolma.stat:STAT",
-    "verify": "dolma.release:VERIFY",
-    "report": "dolma.report:REPORT",
-    "pipeline": "dolma.pipeline:PIPELINE",
-    "tokens": "dolma.tokens.cli:TOKENS",
-    "mix": "dolma.mixers.cli:MIX",
-    "train-ft": "dolma.taggers.train_ft:TRAIN_FT",
-    "import": "dolma.readers.cli:IMPORT",
-    "warc": "dolma.readers.cli:WARC",
-    "export": "dolma.readers.cli:EXPORT",
-    "dedupe": "dolma.dedup.cli:DEDUPE",
-}
-
-
-def load_command(target: str) -> Command:
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 def _schema_help(schema: Type[msgspec.Struct], prefix: str = "") -> List[str]:
@@ -137,6 +113,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("dolma: interrupted", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

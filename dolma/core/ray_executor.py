@@ -1,6 +1,6 @@
 """The Ray backend: a stage's units as tasks on Ray actors, one actor per worker, each loading its models once.
 
-Units run through the same :func:`dolma.executor.run_unit` as locally, so outputs, manifests and atomic
+Units run through the same :func:`dolma.core.executor.run_unit` as locally, so outputs, manifests and atomic
 publishing are identical. A unit's progress reaches the driver with its outcome, one file at a time: streaming it
 while the unit runs would need either a queue actor (a third process to start and feed: ~0.5 s of a light mix)
 or the unit on a thread of its own, which measured ~4% slower than on the worker's main thread. An actor that
@@ -15,9 +15,9 @@ import gc
 import logging
 from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
-from dolma.config import ExecutorConfig
-from dolma.errors import ConfigError
-from dolma.executor import MiB, Resources, Stage, WorkUnit, describe_error, run_unit
+from dolma.core.config import ExecutorConfig
+from dolma.core.errors import ConfigError
+from dolma.core.executor import MiB, Resources, Stage, WorkUnit, describe_error, run_unit
 
 __all__ = ["execute_on_ray", "ray_session", "worker_options", "warn_if_no_node_fits"]
 
