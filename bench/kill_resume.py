@@ -15,8 +15,10 @@ import glob
 import os
 import random
 import shutil
+import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the harness lives in tests/
 from tests.resume_check import kill_and_resume, run_to_completion, snapshot
 
 
