@@ -6,7 +6,7 @@ from typing import List, Literal, Optional
 
 import msgspec
 
-from dolma.core.config import ConfigStruct, ExecutorConfig, WorkDirConfig
+from dolma.core.config import ConfigStruct, ExecutorConfig, ProfileConfig, WorkDirConfig
 
 __all__ = [
     "NgramDedupeConfig",
@@ -93,6 +93,7 @@ class DedupeConfig(ConfigStruct):
     debug: bool = False
     dryrun: bool = False
     work_dir: WorkDirConfig = msgspec.field(default_factory=WorkDirConfig)
+    profile: ProfileConfig = msgspec.field(default_factory=ProfileConfig)
     compression: CompressionConfig = msgspec.field(default_factory=CompressionConfig)
     is_s3_volume: bool = False
     """Dolma's option; accepted, not needed."""

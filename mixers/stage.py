@@ -12,7 +12,9 @@ order units finish in.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ import msgspec
 
 from dolma.core import io as dio
 from dolma.core.errors import ConfigError, InputError
-from dolma.core.executor import MiB, Progress, Resources, WorkUnit
+from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.core.environment import check_environment, output_environment
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, write_manifest
 from dolma.mixers.config import MixConfig, StreamConfig
@@ -33,9 +35,12 @@ from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
 from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3, join, split_s3
 from dolma.core.records import BadLine, DocumentsReader, QuarantineLine
 
-__all__ = ["MixStage", "MixUnit", "STAGING_DIR", "shard_name"]
+__all__ = ["MixStage", "MixUnit", "STAGING_DIR", "MIXTURE_FILE", "shard_name"]
+
+log = logging.getLogger("dolma")
 
 STAGING_DIR = ".mix-staging"
+MIXTURE_FILE = "mixture.json"  # what each stream of the mix holds, beside its shards
 _MEMBER_BYTES = 1 << 20  # uncompressed bytes per compressed block
 _ENCODER = msgspec.json.Encoder()
 _DECODE = msgspec.json.Decoder().decode
@@ -199,7 +204,7 @@ class _PartWriter:
 
 
 
-class MixStage:
+class MixStage(Stage[MixUnit]):
     name = "mix"
     # a worker peaked at ~160 MB mixing the benchmark corpus
     resources = Resources(memory=256 * MiB)
@@ -210,7 +215,7 @@ class MixStage:
             _Compiled(stream)  # syntax errors surface now, before any file is read
         self.config = config
         self.rates = rates or {s.name: s.sample for s in config.streams}
-        self.measure = False
+        self.measured: Dict[str, Dict[str, int]] = {}  # what the measuring pass found, for mixture.json
         self._compiled: List[_Compiled] = []
         self._samplers: List[Sampler] = []
 
@@ -219,6 +224,52 @@ class MixStage:
         state["_compiled"] = []
         state["_samplers"] = []
         return state
+
+    # --- around the units (driver) -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def running(self, units: List[WorkUnit]) -> Iterator[Optional[List[WorkUnit]]]:
+        """Targeted streams are measured first (a pass of their own), and their sampling rates follow."""
+        if any(s.target is not None for s in self.config.streams):
+            from dolma.mixers.targets import measure, resolve_rates
+
+            self.measured = measure(self.config)
+            self.rates = resolve_rates(self.config, self.measured)
+        yield units
+
+    def finish(self, units: List[WorkUnit], report: RunReport) -> None:
+        self.publish(units, report)
+
+    def publish(self, units: List[WorkUnit], report: RunReport) -> None:
+        """Publish each stream's finished units as shards, and write `mixture.json` (what each stream holds)."""
+        summary: Dict[str, Any] = {"streams": {}}
+        total_out = 0
+        for s, stream in enumerate(self.config.streams):
+            planned = sum(1 for u in units if u.payload.stream == s)
+            published, shards = self.finalise(s)
+            if published < planned:
+                log.warning("stream %s: %d of %d unit(s) published; rerun to finish the rest", stream.name, published, planned)
+            totals: Dict[str, int] = {}
+            for shard in shards:
+                for k, v in shard.items():
+                    if isinstance(v, int):
+                        totals[k] = totals.get(k, 0) + v
+            entry = {
+                "output": stream.output.path,
+                "shards": [sh["path"] for sh in shards],
+                "sample_rate": self.rates[stream.name],
+                "target": msgspec.to_builtins(stream.target),
+                "measured_before_sampling": self.measured.get(stream.name),
+                "counts": totals,
+                "complete": published == planned,
+            }
+            summary["streams"][stream.name] = entry
+            total_out += totals.get("bytes_out", 0)
+        for entry in summary["streams"].values():
+            entry["share_of_bytes_out"] = round(entry["counts"].get("bytes_out", 0) / total_out, 6) if total_out else 0.0
+        data = msgspec.json.format(msgspec.json.encode(summary), indent=2) + b"\n"
+        for path in dict.fromkeys(s.output.path for s in self.config.streams):
+            dio.write_bytes_atomic(join(path, MIXTURE_FILE), data)
 
     # --- planning ---------------------------------------------------------------------------------------
 
@@ -282,8 +333,6 @@ class MixStage:
         return record
 
     def is_done(self, unit: WorkUnit) -> bool:
-        if self.measure:
-            return False
         mix_unit: MixUnit = unit.payload
         record = self.read_record(mix_unit)
         if record is None or record.config_hash != self._unit_hash(mix_unit):
@@ -302,8 +351,6 @@ class MixStage:
         mix_unit: MixUnit = unit.payload
         stream = self.config.streams[mix_unit.stream]
         started = time.monotonic()
-        if self.measure:
-            return self._measure(mix_unit, progress)
         prefix = f"{stream.name}-u{mix_unit.index:04d}"
         out = _PartWriter(
             self._staging(stream), prefix, stream.output.max_size_in_bytes, _BlockCompressor(_extension(stream), self.config.gzip_level)
@@ -335,7 +382,7 @@ class MixStage:
         totals["parts"] = len(parts)
         return totals
 
-    def _measure(self, unit: MixUnit, progress: Progress) -> Dict[str, int]:
+    def measure_unit(self, unit: MixUnit, progress: Progress) -> Dict[str, int]:
         """Documents, text bytes and whitespace tokens a stream keeps before sampling (for targets)."""
         totals = {"documents_kept": 0, "text_bytes": 0, "text_tokens": 0, "documents_in": 0, "bytes_in": 0}
         for doc_path, attr_paths in zip(unit.documents, unit.attributes):

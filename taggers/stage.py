@@ -18,7 +18,7 @@ import msgspec
 
 from dolma.core import io as dio
 from dolma.core.errors import ConfigError, InputError
-from dolma.core.executor import MiB, Progress, Resources, WorkUnit
+from dolma.core.units import MiB, Progress, Resources, Stage, WorkUnit
 from dolma.core.manifest import (
     FileEntry,
     config_hash,
@@ -61,7 +61,7 @@ class _Output:
 
 
 
-class TagStage:
+class TagStage(Stage[Tuple["_Output", ...]]):
     name = "tag"
     # a worker peaked at ~180 MB with lid.176 and the Gopher taggers; for big models of one's own, set
     # `executor.memory_per_worker_mb`

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from dolma.core.units import Stage
 from tests.test_tag_stage import PLUGIN, corpus, run_tag
 
 ray = pytest.importorskip("ray", reason="the ray extra is part of the dev install")
@@ -132,7 +133,7 @@ def test_driver_killed_on_ray_resumes_to_identical_bytes(tmp_path, ray_cluster, 
     assert result.identical and result.leftovers == []
 
 
-class _DyingStage:
+class _DyingStage(Stage):
     """Writes one line per unit; the process running unit ``b`` dies the first time (``os._exit``, as a killed or
     preempted worker would), which a marker file remembers across the restart."""
 
@@ -141,8 +142,8 @@ class _DyingStage:
     def __init__(self, root: str) -> None:
         self.root = root
 
-    def setup(self) -> None:
-        pass
+    def units(self) -> list:
+        return []
 
     def is_done(self, unit) -> bool:
         return False
@@ -162,7 +163,7 @@ class _DyingStage:
 
 def test_worker_killed_on_ray_is_restarted_and_its_unit_run_again(tmp_path, ray_cluster):
     from dolma.core.config import ExecutorConfig
-    from dolma.core.executor import WorkUnit
+    from dolma.core.units import WorkUnit
     from dolma.core.ray_executor import execute_on_ray
 
     progress = [0, 0, 0]
@@ -185,7 +186,7 @@ def test_worker_killed_on_ray_is_restarted_and_its_unit_run_again(tmp_path, ray_
 
 def test_worker_that_keeps_dying_fails_its_unit_with_a_reason(tmp_path, ray_cluster):
     from dolma.core.config import ExecutorConfig
-    from dolma.core.executor import WorkUnit
+    from dolma.core.units import WorkUnit
     from dolma.core.ray_executor import execute_on_ray
 
     outcomes = {}
@@ -244,7 +245,7 @@ def test_ray_session_shares_a_connection_and_leaves_local_runs_alone(ray_cluster
     assert ray.is_initialized()
 
 
-class _ResourceReportingStage:
+class _ResourceReportingStage(Stage):
     """Writes, for each unit, the resources Ray gave the worker that ran it."""
 
     name = "resources"
@@ -253,8 +254,8 @@ class _ResourceReportingStage:
         self.root = root
         self.resources = resources
 
-    def setup(self) -> None:
-        pass
+    def units(self) -> list:
+        return []
 
     def is_done(self, unit) -> bool:
         return False
@@ -272,7 +273,7 @@ def test_workers_get_the_resources_their_stage_declares_or_the_config_sets(tmp_p
     import json
 
     from dolma.core.config import ExecutorConfig
-    from dolma.core.executor import MiB, Resources, WorkUnit
+    from dolma.core.units import MiB, Resources, WorkUnit
     from dolma.core.ray_executor import execute_on_ray
 
     def assigned(config):
@@ -364,10 +365,42 @@ class _PoisonStage(_DyingStage):
 def test_a_unit_that_always_kills_its_worker_fails_alone(tmp_path, ray_cluster, workers):
     """The worker it killed past its restarts is dropped; the other units still run on the workers left."""
     from dolma.core.config import ExecutorConfig
-    from dolma.core.executor import WorkUnit
+    from dolma.core.units import WorkUnit
     from dolma.core.ray_executor import execute_on_ray
 
     outcomes = {}
     execute_on_ray(_PoisonStage(str(tmp_path)), [WorkUnit(k) for k in "abcdefgh"], workers, lambda *c: None,
                    lambda u, s, v: outcomes.__setitem__(u.key, s), False, ExecutorConfig(backend="ray", max_retries=1))
     assert outcomes == {**{k: "done" for k in "acdefgh"}, "b": "failed"}
+
+
+class _ChainedPoisonStage(_PoisonStage):
+    """Units wait on each other (as dedupe's files take turns on one filter), so a lost unit must stop the run;
+    unit ``b`` leaves a temporary file of its output before its worker dies."""
+
+    rerun_lost_units = False
+
+    def run(self, unit, progress):
+        if unit.key == "b":
+            with open(os.path.join(self.root, ".b.out.tmp-dead"), "w") as f:
+                f.write("half")
+        return super().run(unit, progress)
+
+
+@pytest.mark.parametrize("backend", ["local", "ray"])
+def test_a_lost_unit_of_a_chained_stage_stops_the_run_the_same_way_on_both_backends(tmp_path, ray_cluster, backend):
+    """Ray and the local pool treat a lost unit alike: its temporary files go, and a stage whose units wait on
+    each other fails the lost unit and everything not finished instead of running it again."""
+    from dolma.core.config import ExecutorConfig
+    from dolma.core.executor import execute
+    from dolma.core.units import WorkUnit
+
+    units = [WorkUnit(k, outputs=(str(tmp_path / f"{k}.out"),)) for k in "abcdef"]
+    report = execute(_ChainedPoisonStage(str(tmp_path)), units, processes=2, ignore_existing=True,
+                     executor=ExecutorConfig(backend=backend, max_retries=3))
+    failed = dict(report.failed)
+    assert "b" in failed and failed["b"].startswith("worker process died" if backend == "local" else "worker failed on Ray")
+    assert "time(s)" not in failed["b"]  # not run again
+    assert all(failed[k].startswith(("stopped: ", "not run: ")) for k in failed if k != "b")
+    assert len(report.done) + len(report.failed) == 6
+    assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-import dolma.core.executor
+import dolma.core.units
 import dolma.core.s3
 from dolma.cli import main
 from tests.conftest import read_jsonl, s3_put
@@ -71,7 +71,7 @@ def test_flaky_s3_is_retried_and_nothing_is_lost(s3_prefix, s3_server, through_p
 
 def test_unit_is_retried_when_s3_stays_down_longer_than_request_retries(s3_prefix, s3_server, through_proxy, monkeypatch):
     put_corpus(s3_prefix, n_files=1)
-    monkeypatch.setattr(dolma.core.executor, "RETRY_BASE_SECONDS", 0.05)
+    monkeypatch.setattr(dolma.core.units, "RETRY_BASE_SECONDS", 0.05)
     downloads = []
 
     def plan(n, method, path):
@@ -89,7 +89,7 @@ def test_unit_is_retried_when_s3_stays_down_longer_than_request_retries(s3_prefi
 
 def test_unit_fails_with_a_clear_line_when_retries_run_out(s3_prefix, through_proxy, monkeypatch):
     put_corpus(s3_prefix, n_files=1)
-    monkeypatch.setattr(dolma.core.executor, "RETRY_BASE_SECONDS", 0.01)
+    monkeypatch.setattr(dolma.core.units, "RETRY_BASE_SECONDS", 0.01)
 
     def always_503_on_download(n, method, path):
         return "503" if method == "GET" and "documents/part-" in path else None

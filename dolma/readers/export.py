@@ -27,7 +27,7 @@ import msgspec
 
 from dolma.core import io as dio
 from dolma.core.errors import ConfigError, InputError
-from dolma.core.executor import Progress, WorkUnit
+from dolma.core.units import Progress, RunReport, Stage, WorkUnit
 from dolma.core.manifest import (
     FileEntry,
     config_hash,
@@ -163,7 +163,7 @@ def _output_stem(rel: str) -> str:
     return rel
 
 
-class ExportStage:
+class ExportStage(Stage["_Planned"]):
     name = "export"
 
     def __init__(self, config: ExportConfig) -> None:
@@ -216,6 +216,10 @@ class ExportStage:
             "parquet_compression": c.parquet_compression if c.format == "parquet" else None,
             "on_error": c.on_error,
         }
+
+    def finish(self, units: List[WorkUnit], report: RunReport) -> None:
+        if report.ok and self.config.format == "hf":
+            finish_hf_folder(self.destination, units)
 
     def is_done(self, unit: WorkUnit) -> bool:
         out = unit.payload.output

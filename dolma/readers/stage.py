@@ -18,7 +18,7 @@ import msgspec
 
 from dolma.core import io as dio
 from dolma.core.errors import ConfigError
-from dolma.core.executor import Progress, WorkUnit
+from dolma.core.units import Progress, RunReport, Stage, WorkUnit
 from dolma.core.manifest import FileEntry, config_hash, new_manifest, read_manifest, write_manifest
 from dolma.core.paths import glob_paths, glob_root, is_s3
 from dolma.core.records import QuarantineLine
@@ -41,7 +41,7 @@ class Planned:
 
 
 
-class ConvertStage:
+class ConvertStage(Stage["Planned"]):
     """What import and warc share; subclasses give the units, the batches of one unit and the output config."""
 
     name = "convert"
@@ -54,6 +54,10 @@ class ConvertStage:
 
     def batches(self, planned: Planned, inputs: List[FileEntry]) -> Iterator[Batch]:
         raise NotImplementedError
+
+    def finish(self, units: List[WorkUnit], report: RunReport) -> None:
+        if report.ok:
+            report_duplicates(units)
 
     def is_done(self, unit: WorkUnit) -> bool:
         paths: UnitPaths = unit.payload.paths

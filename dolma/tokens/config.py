@@ -6,7 +6,7 @@ from typing import List, Literal, Optional
 
 import msgspec
 
-from dolma.core.config import ConfigStruct, ExecutorConfig, WorkDirConfig
+from dolma.core.config import ConfigStruct, ExecutorConfig, ProfileConfig, WorkDirConfig
 
 __all__ = ["TokensConfig", "TokenizerConfig", "FieldsConfig"]
 
@@ -67,3 +67,4 @@ class TokensConfig(ConfigStruct):
     executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
     """`backend: local` (default) or `ray`; see the README's "Scaling out"."""
     work_dir: WorkDirConfig = msgspec.field(default_factory=WorkDirConfig)
+    profile: ProfileConfig = msgspec.field(default_factory=ProfileConfig)

@@ -18,6 +18,7 @@ import csv
 import hashlib
 import io
 import math
+import logging
 import operator
 import os
 import random
@@ -30,7 +31,7 @@ import numpy as np
 
 from dolma.core import io as dio
 from dolma.core.errors import ConfigError, InputError
-from dolma.core.executor import MiB, Progress, Resources, WorkUnit
+from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.core.manifest import (
     FileEntry,
     config_hash,
@@ -46,6 +47,8 @@ from dolma.tokens.config import TokensConfig
 from dolma.tokens.tokenizer import Tokenizer, TokenizerIdentity, load_tokenizer
 
 __all__ = ["TokensStage", "resolve_dtype", "part_name", "TOKEN_SUFFIX", "INDEX_SUFFIX"]
+
+log = logging.getLogger("dolma")
 
 TOKEN_SUFFIX = ".npy"
 INDEX_SUFFIX = ".csv.gz"
@@ -210,7 +213,7 @@ def _rows() -> Tuple[io.StringIO, Any]:
 
 
 
-class TokensStage:
+class TokensStage(Stage[_Group]):
     name = "tokens"
     # a worker peaked at ~660 MB (tokenizer and its buffers) on the benchmark corpus
     resources = Resources(memory=1024 * MiB)
@@ -245,6 +248,26 @@ class TokensStage:
         return state
 
     # --- planning (in the parent) -------------------------------------------------------------------------
+
+    def describe(self, units: List[WorkUnit]) -> str:
+        return (
+            f"{sum(len(u.payload.files) for u in units)} documents file(s) in {len(units)} group(s); "
+            f"dtype {self.dtype.name}; tokenizer {self.identity.source} ({self.identity.encoder})"
+        )
+
+    def finish(self, units: List[WorkUnit], report: RunReport) -> None:
+        if not report.done:
+            return
+        totals = report.totals()
+        rate = totals.get("tokens", 0) / report.seconds if report.seconds > 0 else 0.0
+        log.info(
+            "tokens: %s tokens in %d file(s) (%s); %s empty document(s) skipped; %.0f tokens/s",
+            f"{totals.get('tokens', 0):,}",
+            totals.get("files", 0),
+            self.dtype.name,
+            f"{totals.get('documents_empty', 0):,}",
+            rate,
+        )
 
     def units(self) -> List[WorkUnit]:
         files: List[str] = []
