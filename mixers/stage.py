@@ -23,7 +23,9 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 import msgspec
 
 from dolma.core import io as dio
-from dolma.core.errors import ConfigError, InputError
+from dolma.core.errors import ConfigError, InputError, UnitsFailed
+from dolma.core.executor import execute
+from dolma.core.runner import summarise, work_processes
 from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.core.environment import check_environment, output_environment
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, write_manifest
@@ -31,11 +33,12 @@ from dolma.mixers.config import MixConfig, StreamConfig
 from dolma.mixers.errors import EvaluationError
 from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
 from dolma.mixers.sampling import Sampler, copy_id
+from dolma.mixers.targets import resolve_rates
 from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
 from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3, join, split_s3
 from dolma.core.records import BadLine, DocumentsReader, QuarantineLine
 
-__all__ = ["MixStage", "MixUnit", "STAGING_DIR", "MIXTURE_FILE", "shard_name"]
+__all__ = ["MixStage", "MeasureStage", "MixUnit", "STAGING_DIR", "MIXTURE_FILE", "shard_name"]
 
 log = logging.getLogger("dolma")
 
@@ -231,8 +234,6 @@ class MixStage(Stage[MixUnit]):
     def running(self, units: List[WorkUnit]) -> Iterator[Optional[List[WorkUnit]]]:
         """Targeted streams are measured first (a pass of their own), and their sampling rates follow."""
         if any(s.target is not None for s in self.config.streams):
-            from dolma.mixers.targets import measure, resolve_rates
-
             self.measured = measure(self.config)
             self.rates = resolve_rates(self.config, self.measured)
         yield units
@@ -776,3 +777,41 @@ def _validate(config: MixConfig) -> None:
                 raise ConfigError(f"`{where}.target.share` needs `mixture.total`")
             if stream.sample != 1.0:
                 raise ConfigError(f"`{where}`: set `sample` or `target`, not both")
+
+
+class MeasureStage(MixStage):
+    """Documents, text bytes and whitespace tokens each targeted stream keeps before sampling. Its units are the
+    mix's units of the targeted streams; it writes nothing, so it is never done."""
+
+    name = "mix (measuring targets)"
+
+    def units(self) -> List[WorkUnit[MixUnit]]:
+        targeted = {s for s, stream in enumerate(self.config.streams) if stream.target is not None}
+        return [u for u in super().units() if u.payload.stream in targeted]
+
+    def is_done(self, unit: WorkUnit[MixUnit]) -> bool:
+        return False
+
+    def run(self, unit: WorkUnit[MixUnit], progress: Progress) -> Dict[str, int]:
+        if not self._compiled:
+            self.setup()
+        return self.measure_unit(unit.payload, progress)
+
+
+def measure(config: MixConfig) -> Dict[str, Dict[str, int]]:
+    """What each targeted stream holds after filtering, from a measuring pass over its inputs (on the configured
+    executor); a failed pass prints its failures and raises :class:`UnitsFailed`."""
+    stage = MeasureStage(config)
+    units = stage.units()
+    report = execute(stage, units, work_processes(config), ignore_existing=True, debug=config.debug,
+                     executor=config.executor)
+    if not report.ok:
+        summarise(stage.name, report)
+        raise UnitsFailed(f"{stage.name}: {len(report.failed)} file(s) failed")
+    measured: Dict[str, Dict[str, int]] = {config.streams[u.payload.stream].name: {} for u in units}
+    by_key = {u.key: config.streams[u.payload.stream].name for u in units}
+    for key, counts in report.done:
+        totals = measured[by_key[key]]
+        for k, v in counts.items():
+            totals[k] = totals.get(k, 0) + v
+    return measured

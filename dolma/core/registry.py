@@ -1,9 +1,9 @@
-"""Tagger registry: names → tagger classes, filled by built-ins, plugin modules and entry points.
+"""Tagger registry: names → tagger classes, filled by the packages that declare taggers and by plugin modules.
 
-A plugin is any module that registers taggers with ``@add_tagger("name")`` when imported. Plugins reach the
-registry three ways: ``tagger_modules`` in a config (module names or ``.py`` paths), or an installed package
-that declares an entry point in the ``dolma.taggers`` group (the entry point may name a module, which is
-imported, or a tagger class, which is registered under the entry point's name).
+A plugin is any module that registers taggers with ``@add_tagger("name")`` when imported. Taggers reach the
+registry two ways: ``tagger_modules`` in a config (module names or ``.py`` paths), or an installed package that
+declares an entry point in the ``dolma.taggers`` group (the entry point may name a module, which is imported, or
+a tagger class, which is registered under the entry point's name). The built-in taggers are such a package.
 """
 
 from __future__ import annotations
@@ -76,9 +76,8 @@ class TaggerRegistry:
 
     @classmethod
     def _ensure_loaded(cls) -> None:
-        # built-in taggers register themselves on import; entry points are read once per process
-        import dolma.taggers.builtin  # noqa: F401
-
+        # every tagger package registers through the entry points, read once per process: ours
+        # (`dolma.taggers.builtin`) like any plugin package, so the core knows no stage
         if not cls._entry_points_loaded:
             cls._entry_points_loaded = True
             load_entry_points()
