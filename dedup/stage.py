@@ -34,17 +34,10 @@ from dolma.core import io as dio
 from dolma.core.errors import ConfigError, DolmaError, InputError
 from dolma.core.runner import work_processes
 from dolma.core.units import Progress, RunReport, Stage, WorkUnit
-from dolma.core.manifest import (
-    FileEntry,
-    config_hash,
-    manifest_path,
-    new_manifest,
-    read_manifest,
-    write_manifest,
-    written,
-)
-from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3
-from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file, quarantine_lines
+from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, read_manifest, write_manifest, written
+from dolma.core.outputs import UnitOutputs, input_entry
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file
 from dolma.dedup.bloom import BloomFilter, BloomParams, describe, hash_keys
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import attribute_lines, format_unit_spans
@@ -213,7 +206,7 @@ class DedupeStage(Stage[Plan]):
                 raise ConfigError(f"{path}: not inside a {d.document_dir!r} folder")
             out = parsed.prefix + "/".join([ATTRIBUTES_DIR, self.set_name, parsed.rel])
             units.append(
-                WorkUnit(key=path, size=0 if is_s3(path) else dio.file_size(path), payload=Plan(i, out), outputs=(out,))
+                WorkUnit(key=path, size=dio.schedule_size(path), payload=Plan(i, out), outputs=(out,))
             )
         return units
 
@@ -562,33 +555,10 @@ class DedupeStage(Stage[Plan]):
             "spans": spans,
             "bytes_marked": bytes_marked,
         }
-        writer = dio.AtomicWriter(output)
-        quarantine = dio.AtomicWriter(output + QUARANTINE_SUFFIX) if keys.bad else None
-        try:
-            writer.write(body)
-            if quarantine is not None:
-                quarantine.write(quarantine_lines(path, keys.bad))
-                quarantine.commit()
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            if quarantine is not None:
-                quarantine.abort()
-            raise
-        config = self.output_config()
-        write_manifest(
-            manifest_path(output),
-            new_manifest(
-                self.name,
-                config,
-                [FileEntry(path, reader.stored_bytes, reader.sha256)],
-                [FileEntry(output, writer.bytes_written, writer.sha256 or "")],
-                counts,
-                time.monotonic() - started,
-                self.config,
-                quarantine=written(quarantine),
-            ),
-        )
+        with UnitOutputs(self.name, self.config, quarantine=output + QUARANTINE_SUFFIX, started=started) as files:
+            files.open(output).write(body)
+            files.quarantine(path, keys.bad)
+        files.write_manifest(manifest_path(output), self.output_config(), [input_entry(reader)], [output], counts)
         return counts
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import re
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
@@ -19,17 +18,10 @@ import msgspec
 from dolma.core import io as dio
 from dolma.core.errors import ConfigError, InputError
 from dolma.core.units import MiB, Progress, Resources, Stage, WorkUnit
-from dolma.core.manifest import (
-    FileEntry,
-    config_hash,
-    manifest_path,
-    new_manifest,
-    read_manifest,
-    write_manifest,
-    written,
-)
-from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, glob_root, is_s3
-from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file, quarantine_lines
+from dolma.core.manifest import config_hash, manifest_path, read_manifest
+from dolma.core.outputs import UnitOutputs, input_entry
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, glob_root
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file
 from dolma.core.data_types import Document, DocumentWithMetadata, TaggerOutput
 from dolma.core.taggers import BaseTagger
 from dolma.taggers.config import TagConfig
@@ -133,9 +125,8 @@ class TagStage(Stage[Tuple["_Output", ...]]):
                     if out.path in seen and seen[out.path] != path:
                         raise ConfigError(f"{seen[out.path]} and {path} would both write {out.path}")
                     seen[out.path] = path
-                units.append(
-                    WorkUnit(key=path, size=_size(path), payload=outputs, outputs=tuple(o.path for o in outputs))
-                )
+                size = dio.schedule_size(path)
+                units.append(WorkUnit(key=path, size=size, payload=outputs, outputs=tuple(o.path for o in outputs)))
         return units
 
     def _output_path(self, path: str, index: int, root: str, attribute_set: AttributeSet) -> str:
@@ -178,13 +169,12 @@ class TagStage(Stage[Tuple["_Output", ...]]):
         self._taggers = {name: spec.build() for name, spec in self._resolve_specs().items()}
 
     def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
-        started = time.monotonic()
         outputs: Sequence[_Output] = unit.payload
-        writers = [dio.AtomicWriter(out.path) for out in outputs]
-        quarantine: Optional[dio.AtomicWriter] = None
         counts = {"documents_in": 0, "documents_out": 0, "documents_quarantined": 0, "bytes_in": 0, "spans": 0}
         reader = DocumentsReader(unit.key)
-        try:
+        # bad lines go beside the first attribute set's file
+        with UnitOutputs(self.name, self.config, quarantine=outputs[0].path + QUARANTINE_SUFFIX) as files:
+            writers = [files.open(out.path) for out in outputs]
             for batch in reader:
                 items = batch.items
                 bad = [item for item in items if isinstance(item, BadLine)]
@@ -193,26 +183,16 @@ class TagStage(Stage[Tuple["_Output", ...]]):
                 records: List[DocumentRecord] = [item for item in items if not isinstance(item, BadLine)]
                 with _gc_paused():
                     counts["spans"] += self._tag_and_write(unit.key, batch.first_line, items, records, writers)
-                if bad:
-                    if quarantine is None:
-                        quarantine = dio.AtomicWriter(outputs[0].path + QUARANTINE_SUFFIX)
-                    quarantine.write(quarantine_lines(unit.key, bad))
+                files.quarantine(unit.key, bad)
                 counts["documents_in"] += len(items)
                 counts["documents_out"] += len(records)
                 counts["documents_quarantined"] += len(bad)
                 counts["bytes_in"] += batch.nbytes
                 progress.update(docs=len(items), nbytes=batch.nbytes)
-            for writer in writers:
-                writer.commit()
-            if quarantine is not None:
-                quarantine.commit()
-        except BaseException:
-            for writer in writers:
-                writer.abort()
-            if quarantine is not None:
-                quarantine.abort()
-            raise
-        self._write_manifests(unit, outputs, writers, quarantine, reader, counts, time.monotonic() - started)
+        inputs = [input_entry(reader)]
+        for out in outputs:
+            config = self._config_for(out.attribute_set)
+            files.write_manifest(manifest_path(out.path), config, inputs, [out.path], counts)
         return counts
 
     def _tag_and_write(
@@ -278,30 +258,6 @@ class TagStage(Stage[Tuple["_Output", ...]]):
             raise InputError(path, None, f"tagger {name} returned {len(outputs)} results for {len(docs)} documents")
         return outputs
 
-    def _write_manifests(
-        self,
-        unit: WorkUnit,
-        outputs: Sequence[_Output],
-        writers: Sequence[dio.AtomicWriter],
-        quarantine: Optional[dio.AtomicWriter],
-        reader: DocumentsReader,
-        counts: Dict[str, int],
-        seconds: float,
-    ) -> None:
-        inputs = [FileEntry(unit.key, reader.stored_bytes, reader.sha256)]
-        for out, writer in zip(outputs, writers):
-            manifest = new_manifest(
-                self.name,
-                self._config_for(out.attribute_set),
-                inputs,
-                [FileEntry(out.path, writer.bytes_written, writer.sha256 or "")],
-                counts,
-                seconds,
-                self.config,
-                quarantine=written(quarantine),
-            )
-            write_manifest(manifest_path(out.path), manifest)
-
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -365,8 +321,3 @@ def _to_document_with_metadata(r: DocumentRecord) -> DocumentWithMetadata:
         r.created,
         metadata=r.metadata if isinstance(r.metadata, dict) else None,
     )
-
-
-def _size(path: str) -> int:
-    # only used to start large files first; not worth one request per S3 object
-    return 0 if is_s3(path) else dio.file_size(path)

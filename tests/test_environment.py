@@ -3,7 +3,6 @@ versions warn, or refuse with --strict_env."""
 
 import glob
 import json
-import os
 
 import pytest
 

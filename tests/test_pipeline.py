@@ -81,7 +81,7 @@ def test_rerun_of_a_stage_finished_under_other_versions_warns(release, caplog):
         state.write_bytes(original)
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     installed = output_environment()["tokenizers"]
-    assert any(f"pipeline stage `tag`" in w and f"tokenizers 0.1.0 (installed: {installed})" in w for w in warnings)
+    assert any("pipeline stage `tag`" in w and f"tokenizers 0.1.0 (installed: {installed})" in w for w in warnings)
     assert "pipeline: tag is complete, skipping it" in [r.getMessage() for r in caplog.records]
 
 

@@ -220,6 +220,17 @@ def test_bad_line_fails_with_file_and_line_or_is_quarantined(tmp_path, capsys) -
     assert counts["documents_in"] == 4 and counts["documents_out"] == 2 and counts["documents_quarantined"] == 2
 
 
+def test_a_group_that_fails_after_full_parts_publishes_none(tmp_path, capsys) -> None:
+    root, dest = str(tmp_path / "c"), str(tmp_path / "out")
+    path = os.path.join(root, "documents", "late-bad.jsonl")
+    lines = [json.dumps({"id": str(i), "text": f"document number {i} " * 20}) for i in range(60)] + ["{not json"]
+    write_bytes(path, ("\n".join(lines) + "\n").encode())
+    argv = ["tokens", "--documents", path, "--destination", dest, "--max_size", "400", "--batch_size", "5"]
+    assert main(argv) == 1
+    assert f"{path}:61: invalid JSON" in capsys.readouterr().err
+    assert os.listdir(dest) == []  # the parts full before the bad line were published, and are removed again
+
+
 def test_fields_nested_id_and_no_id(tmp_path) -> None:
     root = str(tmp_path / "c")
     write_documents(

@@ -26,6 +26,7 @@ __all__ = [
     "read_bytes",
     "exists",
     "file_size",
+    "schedule_size",
     "remove",
     "TMP_MARK",
     "remove_stale_temps",
@@ -58,6 +59,12 @@ def file_size(path: str) -> int:
         from dolma.core import s3
         return s3.size(path)
     return os.path.getsize(path)
+
+
+def schedule_size(path: str) -> int:
+    """A file's size for scheduling work units (the largest start first): 0 on S3, where it is not worth a
+    request per object."""
+    return 0 if paths.is_s3(path) else os.path.getsize(path)
 
 
 def remove(path: str) -> None:

@@ -9,11 +9,11 @@ to return attribute values directly, without a :class:`Span` object per value.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional, Sequence
+from typing import Any, ClassVar, List, Optional, Sequence
 
 import msgspec
 
-from dolma.core.data_types import DocResult, Document, DocumentWithMetadata, Span, TaggerOutput
+from dolma.core.data_types import DocResult, Document, DocumentWithMetadata, TaggerOutput
 
 __all__ = ["TaggerOptions", "BaseTagger", "BaseTaggerWithMetadata"]
 
