@@ -8,7 +8,7 @@ import sys
 from typing import Any, List, Optional, Set
 
 from dolma.core import io as dio
-from dolma.core.runner import Command, summarise
+from dolma.core.runner import Command, profiled, summarise, work_processes
 from dolma.core.config import render
 from dolma.dedup.bloom import BloomFilter, BloomParams, describe
 from dolma.dedup.config import DedupeConfig
@@ -52,8 +52,6 @@ def run_dedupe(config: DedupeConfig) -> int:
         from dolma.dedup.partitions import run_partitions_on_ray
 
         return run_partitions_on_ray(config)
-    if config.compression.input or config.compression.output:
-        raise ConfigError("`compression`: compression follows each file's extension (.gz, .zst or none); leave it unset")
     params = resolve_params(config)
     stage = DedupeStage(config, params)
     units = stage.units()
@@ -83,7 +81,8 @@ def run_dedupe(config: DedupeConfig) -> int:
         log.info("dedupe: all %d file(s) done but the Bloom filter was not saved with them; rebuilding it", done)
     if done:
         log.info("dedupe: %d of %d file(s) already done; their keys are re-inserted, in order", done, len(units))
-    pool = config.processes > 1 and len(todo) > 1
+    processes = work_processes(config)
+    pool = processes > 1 and len(todo) > 1
     shm: Optional[Any] = None
     try:
         if pool:
@@ -100,7 +99,8 @@ def run_dedupe(config: DedupeConfig) -> int:
         if dio.exists(config.bloom_filter.file or ""):
             bloom.load(config.bloom_filter.file or "")
         log.info("dedupe: Bloom filter %s, %s", describe(params), "read-only" if not insert else "read-write")
-        report = execute(stage, todo, processes=config.processes, ignore_existing=True, debug=config.debug, ordered=True)
+        with profiled(config.profile):
+            report = execute(stage, todo, processes=processes, ignore_existing=True, debug=config.debug, ordered=True)
         if insert:
             if report.ok:
                 saved = written(bloom.save(bloom_file))

@@ -100,10 +100,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         file_data = load_file(config_path) if config_path else {}
         if cmd.positional and rest and not rest[0].startswith("-"):
             rest = [f"--{cmd.positional}", rest[0], *rest[1:]]
+        # our messages at INFO (DEBUG with --debug); libraries (boto, ray, ...) only when they warn; set up before
+        # the config is resolved, which warns about keys that have no effect
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
         config = resolve(cmd.schema, file_data, parse_flags(cmd.schema, rest))
         debug = bool(getattr(config, "debug", False))
-        # our messages at INFO (DEBUG with --debug); libraries (boto, ray, ...) only when they warn
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
         logging.getLogger("dolma").setLevel(logging.DEBUG if debug else logging.INFO)
         return cmd.run(config)
     except DolmaError as exc:

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from dolma.core.runner import Command, summarise
+from dolma.core.runner import Command, profiled, summarise, work_processes
 from dolma.core.config import render
 from dolma.core.executor import execute
 from dolma.tokens.config import TokensConfig
@@ -31,9 +31,10 @@ def run_tokens(config: TokensConfig) -> int:
             file=sys.stderr,
         )
         return 0
-    report = execute(
-        stage, units, config.processes, config.ignore_existing, debug=config.debug, executor=config.executor
-    )
+    with profiled(config.profile):
+        report = execute(
+            stage, units, work_processes(config), config.ignore_existing, debug=config.debug, executor=config.executor
+        )
     totals = report.totals()
     if report.done:
         rate = totals.get("tokens", 0) / report.seconds if report.seconds > 0 else 0.0
