@@ -131,6 +131,29 @@ def test_cli_help(capsys):
     assert main(["tag", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--work_dir.input" in out and "--processes" in out
+    # each key: its type or choices, its default, and its description on the next line
+    assert "  --processes  int  (default: 1)\n      Worker processes" in out
+    assert "  --experiment  str or null  (default: null)\n" in out
+
+
+def test_mix_help_shows_choices_and_the_shape_of_streams(capsys):
+    assert main(["mix", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "  --on_error  fail | skip  (default: \"fail\")\n      fail: " in out
+    assert "  streams  list of objects (in the config file), each with the keys streams[].*" in out
+    assert "  streams[].name  str  (required)\n      The stream's name" in out
+    assert "  streams[].span_replacement[].span  str  (required)" in out
+    assert "  streams[].filter.syntax  jsonpath | jq  (default: \"jsonpath\")" in out  # in the order written
+    # a command's own note on a shared key follows the key's own description
+    assert "Shards are joined by this process either way." in out
+
+
+def test_main_help_lists_each_command_with_its_purpose(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "  mix            filter, rewrite and sample documents" in out
+    assert all(f"\n  {name} " in out for name in COMMANDS)
+    assert main([]) == 2 and "commands:" in capsys.readouterr().err
 
 
 def _structs(t, seen):
