@@ -35,8 +35,6 @@ def _partition_file(path: str, index: int, count: int) -> str:
 def partition_configs(config: DedupeConfig) -> List[DedupeConfig]:
     """The local config of each partition."""
     count = config.dedupe.num_partitions
-    if count < 1:
-        raise ConfigError(f"`dedupe.num_partitions`: expected at least 1, got {count}")
     if not config.bloom_filter.file:
         raise ConfigError("missing required key `bloom_filter.file`: where the filters are loaded from and saved to")
     configs = []
@@ -46,8 +44,11 @@ def partition_configs(config: DedupeConfig) -> List[DedupeConfig]:
             file=config.bloom_filter.file if count == 1 else _partition_file(config.bloom_filter.file, index, count),
         )
         dedupe = msgspec.structs.replace(config.dedupe, partition_index=index)
+        profile = config.profile  # each partition's task profiles itself, into its own file
+        if profile.output and count > 1:
+            profile = msgspec.structs.replace(profile, output=_partition_file(profile.output, index, count))
         configs.append(msgspec.structs.replace(
-            config, dedupe=dedupe, bloom_filter=bloom, executor=ExecutorConfig(backend="local")
+            config, dedupe=dedupe, bloom_filter=bloom, profile=profile, executor=ExecutorConfig(backend="local")
         ))
     return configs
 

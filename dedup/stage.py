@@ -127,37 +127,17 @@ class DedupeStage(Stage[Plan]):
 
     def __init__(self, config: DedupeConfig) -> None:
         d = config.dedupe
-        if config.compression.input or config.compression.output:
-            raise ConfigError("`compression`: compression follows each file's extension (.gz, .zst or none); leave it unset")
         if not config.documents:
             raise ConfigError("missing required key `documents`: give at least one documents path or glob")
-        if config.processes < 1:
-            raise ConfigError(f"`processes`: expected a positive number, got {config.processes}")
         if (d.documents is None) == (d.paragraphs is None):
             raise ConfigError("set exactly one of `dedupe.documents` and `dedupe.paragraphs`")
-        if d.min_length < 0 or d.min_words < 0:
-            raise ConfigError("`dedupe.min_length` and `dedupe.min_words` cannot be negative")
-        if d.num_partitions < 1 or not 0 <= d.partition_index < d.num_partitions:
-            raise ConfigError(
-                f"`dedupe.partition_index` must be in [0, num_partitions={d.num_partitions}), got {d.partition_index}"
-            )
-        if not d.document_dir or "/" in d.document_dir:
-            raise ConfigError(f"`dedupe.document_dir`: expected one folder name, got {d.document_dir!r}")
         section: Any = d.documents if d.documents is not None else d.paragraphs
-        if not section.attribute_name:
-            raise ConfigError(f"missing required key `dedupe.{'documents' if d.documents else 'paragraphs'}.attribute_name`")
         self.key: Optional[KeyPath] = None
         if d.documents is not None:
-            if not d.documents.key:
-                raise ConfigError("missing required key `dedupe.documents.key` (a JSONPath such as `$.metadata.url`)")
             self.key = KeyPath(d.documents.key)
         self.ngram = d.paragraphs.by_ngram if d.paragraphs is not None and d.paragraphs.by_ngram else None
         if self.ngram is not None and self.ngram.ngram_length <= 0:
             self.ngram = None  # Dolma's default `by_ngram: {ngram_length: 0}` means exact paragraphs
-        if self.ngram is not None and (self.ngram.stride < 0 or not 0 <= self.ngram.overlap_threshold <= 1):
-            raise ConfigError("`dedupe.paragraphs.by_ngram`: stride >= 0 and 0 <= overlap_threshold <= 1")
-        if d.paragraphs is not None and not d.paragraphs.paragraph_separator:
-            raise ConfigError("`dedupe.paragraphs.paragraph_separator` cannot be empty")
         suffix = f"_{d.partition_index}" if d.num_partitions > 1 else ""  # Dolma names each partition's output
         self.set_name = (d.name or section.attribute_name) + suffix
         self.attribute = section.attribute_name + suffix

@@ -742,41 +742,6 @@ def _rename(src: str, dst: str) -> None:
 def _validate(config: MixConfig) -> None:
     if not config.streams:
         raise ConfigError("missing required key `streams`: give at least one stream to mix")
-    if config.processes < 1:
-        raise ConfigError(f"`processes`: expected a positive number, got {config.processes}")
-    outputs: Dict[Tuple[str, str], str] = {}
-    for i, stream in enumerate(config.streams):
-        where = f"streams[{i}]"
-        if not stream.name:
-            raise ConfigError(f"`{where}.name`: a stream needs a name (it prefixes its output files)")
-        if not stream.documents:
-            raise ConfigError(f"`{where}.documents`: give at least one documents path or glob")
-        if not stream.output.path:
-            raise ConfigError(f"missing required key `{where}.output.path`")
-        if stream.output.max_size_in_bytes <= 0:
-            raise ConfigError(f"`{where}.output.max_size_in_bytes`: expected a positive number")
-        if stream.output.min_text_length is not None and stream.output.min_text_length < 0:
-            raise ConfigError(f"`{where}.output.min_text_length`: expected a number >= 0")
-        key = (stream.output.path.rstrip("/"), stream.name)
-        if key in outputs:
-            raise ConfigError(f"`{where}`: streams {outputs[key]!r} and {stream.name!r} would write the same files")
-        outputs[key] = stream.name
-        if stream.filter is not None and not stream.filter.include and not stream.filter.exclude:
-            raise ConfigError(f"`{where}.filter`: give `include` or `exclude` expressions")
-        for j, rule in enumerate(stream.span_replacement):
-            if rule.min_score is None and rule.max_score is None:
-                raise ConfigError(f"`{where}.span_replacement[{j}]`: set `min_score` or `max_score`")
-        if not stream.sample >= 0:
-            raise ConfigError(f"`{where}.sample`: expected a rate >= 0, got {stream.sample}")
-        t = stream.target
-        if t is not None:
-            given = [k for k in ("bytes", "tokens", "share") if getattr(t, k) is not None]
-            if len(given) != 1:
-                raise ConfigError(f"`{where}.target`: set exactly one of `bytes`, `tokens` or `share`")
-            if t.share is not None and config.mixture is None:
-                raise ConfigError(f"`{where}.target.share` needs `mixture.total`")
-            if stream.sample != 1.0:
-                raise ConfigError(f"`{where}`: set `sample` or `target`, not both")
 
 
 class MeasureStage(MixStage):

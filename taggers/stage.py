@@ -64,19 +64,7 @@ class TagStage(Stage[Tuple["_Output", ...]]):
             raise ConfigError("missing required key `documents`: give at least one documents path or glob")
         if not config.taggers:
             raise ConfigError("missing required key `taggers`: name at least one tagger (`dolma list` shows them)")
-        if config.processes < 1:
-            raise ConfigError(f"`processes`: expected a positive number, got {config.processes}")
-        if config.destination is not None and len(config.destination) not in (1, len(config.documents)):
-            raise ConfigError(
-                f"`destination`: give one folder, or one per `documents` entry ({len(config.documents)}), "
-                f"not {len(config.destination)}"
-            )
-        if config.destination is not None and config.experiment is None and len(config.taggers) > 1:
-            raise ConfigError("with an explicit `destination` and several taggers, set `experiment` to name the set")
         self.config = config
-        unused = sorted(set(config.tagger_options) - set(config.taggers))
-        if unused:
-            raise ConfigError(f"`tagger_options.{unused[0]}`: {unused[0]!r} is not one of `taggers`")
         self.sets = self._attribute_sets(config)
         self._taggers: Dict[str, BaseTagger] = {}
         self._specs: Dict[str, TaggerSpec] = {}

@@ -175,6 +175,17 @@ def test_same_bytes_for_any_process_count_and_seeded_order(tmp_path) -> None:
     )  # ... of the same documents
 
 
+def test_profile_runs_the_work_in_this_process_and_writes_the_stats(tmp_path) -> None:
+    root = str(tmp_path / "c")
+    _corpus(root, files=2, docs=10)
+    stats = tmp_path / "profile.txt"
+    flags = ["--ring_size", "1", "--processes", "2", "--profile.enable", "--profile.output", str(stats)]
+    assert _run(root, str(tmp_path / "prof"), *flags) == 0
+    assert _run(root, str(tmp_path / "plain"), "--ring_size", "1") == 0
+    assert "function calls" in stats.read_text()
+    assert _files(str(tmp_path / "prof")) == _files(str(tmp_path / "plain"))
+
+
 def test_resume_skips_done_groups_and_redoes_interrupted_ones(tmp_path, caplog) -> None:
     root, dest = str(tmp_path / "c"), str(tmp_path / "out")
     _corpus(root, files=4, docs=20)

@@ -44,6 +44,7 @@ STATE_DIR = ".pipeline"
 
 class SourceConfig(ConfigStruct):
     name: str
+    """The source's name: its folder in the release (<output>/<name>/documents/) and its documents' `source`."""
     documents: List[str] = msgspec.field(default_factory=list)
     """Dolma documents (local or s3://), copied into the release as they are."""
     import_: Optional[Dict[str, Any]] = msgspec.field(default=None, name="import")
@@ -56,24 +57,38 @@ class EmbeddedCorpusConfig(ConfigStruct):
     """Build the small corpus of `dolma sample-corpus` (sources code, prose, web) as the release's input."""
 
     max_files: int = 300
+    """Standard-library source files read for the `code` and `prose` sources."""
     web_pages: int = 48
+    """pydoc HTML pages rendered for the `web` source."""
 
 
 class PipelineConfig(ConfigStruct):
     name: str = "release"
+    """The release's name (in the datasheet's title)."""
     output: str = "release"
+    """The local folder the release is built in."""
     sources: List[SourceConfig] = msgspec.field(default_factory=list)
+    """The release's sources; each gives exactly one of `documents`, `import`, `warc`."""
     embedded_corpus: Optional[EmbeddedCorpusConfig] = None
+    """Also build the sources of `dolma sample-corpus` (code, prose, web)."""
     tag: Optional[Dict[str, Any]] = None
+    """A `dolma tag` config run over every source (`documents` filled in); none: no tagging."""
     dedupe: Optional[Dict[str, Any]] = None
+    """A `dolma dedupe` config run over every source (`documents` and `bloom_filter.file` filled in)."""
     mix: Optional[Dict[str, Any]] = None
+    """A `dolma mix` config; a stream's `documents` default to the source of its name, `output.path` to mixed/."""
     tokens: Optional[Dict[str, Any]] = None
+    """A `dolma tokens` config over the mix (or the sources); `documents` and `destination` filled in."""
     report: Dict[str, Any] = msgspec.field(default_factory=dict)
+    """`dolma report` keys (`title`, `max_attribute_files`); the datasheet is always written."""
     processes: int = 1
     """Default `processes` of every stage (a stage's own `processes` wins)."""
     executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
+    """Default `executor` of every stage (a stage's own `executor` wins); on Ray the stages share one connection."""
     dryrun: bool = False
+    """Resolve every stage's config and say which stages would run, without running them."""
     debug: bool = False
+    """Log at DEBUG level (and forward Ray's worker logs)."""
 
 
 class _Run:

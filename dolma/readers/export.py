@@ -163,10 +163,6 @@ class ExportStage(Stage["_Planned"]):
             raise ConfigError("missing required key `documents`: documents files or globs to export")
         if not config.destination:
             raise ConfigError("missing required key `destination`: the output folder")
-        if config.processes < 1:
-            raise ConfigError(f"`processes`: expected a positive number, got {config.processes}")
-        if config.row_group_bytes < 1:
-            raise ConfigError(f"`row_group_bytes`: expected a positive number, got {config.row_group_bytes}")
         self.config = config
         self.destination: str = config.destination
 

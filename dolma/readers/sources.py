@@ -90,8 +90,6 @@ def _skipped(path: str) -> bool:
 
 
 def plan_import(documents: List[str], fmt: str, files_per_unit: int) -> List[ImportUnit]:
-    if files_per_unit < 1:
-        raise ConfigError(f"`files_per_unit`: expected a positive number, got {files_per_unit}")
     units: List[ImportUnit] = []
     loose: Dict[Tuple[str, str], List[Tuple[str, str]]] = {}  # (kind, folder rel) → [(path, rel)]
     seen: set = set()

@@ -132,13 +132,6 @@ def report_duplicates(units: List[WorkUnit]) -> int:
     return across
 
 
-def _check_common(processes: int, max_bytes: int) -> None:
-    if processes < 1:
-        raise ConfigError(f"`processes`: expected a positive number, got {processes}")
-    if max_bytes < 1:
-        raise ConfigError(f"`output.max_size_in_bytes`: expected a positive number, got {max_bytes}")
-
-
 class ImportStage(ConvertStage):
     name = "import"
 
@@ -149,9 +142,6 @@ class ImportStage(ConvertStage):
             raise ConfigError("missing required key `source`: the name of this source, set on every document")
         if bool(config.documents) == bool(config.dataset.path):
             raise ConfigError("give either `documents` (files, globs, folders) or `dataset.path`, not both or neither")
-        if config.batch_size < 1:
-            raise ConfigError(f"`batch_size`: expected a positive number, got {config.batch_size}")
-        _check_common(config.processes, config.output.max_size_in_bytes)
         try:
             self.mapper = FieldMapper(config.fields, config.source)
         except ValueError as exc:
@@ -249,13 +239,6 @@ class WarcStage(ConvertStage):
             raise ConfigError("missing required key `documents`: WARC/ARC files, globs or folders")
         if not config.source_name:
             raise ConfigError("missing required key `source_name`: the name of this source, set on every document")
-        if len(config.destination) not in (1, len(config.documents)):
-            raise ConfigError(
-                f"`destination`: give one output prefix, or one per `documents` entry ({len(config.documents)})"
-            )
-        if config.pre.taggers or config.post.taggers:
-            raise ConfigError("`pre.taggers`/`post.taggers` are not run during extraction here; run `dolma tag` on the output")
-        _check_common(config.processes, config.output.max_size_in_bytes)
         make_linearizer(config.linearizer)  # a missing extractor is a config error, before any file is read
         self.config = self.resolved = config
         self.max_bytes = config.output.max_size_in_bytes

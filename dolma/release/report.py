@@ -47,6 +47,7 @@ class ReportConfig(ConfigStruct):
     output: Optional[str] = None
     """Where report.md, report.html and plots/ go (default: `<path>/report`)."""
     title: str = "Corpus release datasheet"
+    """The datasheet's title."""
     max_attribute_files: int = 50
     """Attribute files read per attribute set for the language, length, PII and toxicity sections."""
 

@@ -154,6 +154,7 @@ def build_sample_corpus(
 
 class SampleCorpusConfig(ConfigStruct):
     destination: str = "quickstart"
+    """The folder the corpus is written to (<destination>/<source>/documents/, raw/web/)."""
     max_files: int = 400
     """Standard-library source files to read (each gives a `code` and usually a `prose` document)."""
     web_pages: int = len(WEB_MODULES)

@@ -33,8 +33,11 @@ class StatConfig(ConfigStruct):
     keys: List[str] = msgspec.field(default_factory=list)
     """Only these attribute keys (default: all); a key ending in `*` is a prefix."""
     bins: int = 10
+    """Histogram bins per key."""
     sample_size: int = 100_000
+    """Values per key kept in a reservoir sample for the quantiles (counts, means and extremes are exact)."""
     seed: int = 0
+    """Seed of the reservoir sampling."""
     output: Optional[str] = None
     """Also write the summary as JSON here."""
 

@@ -201,9 +201,6 @@ class TokensStage(Stage[_Group]):
             raise ConfigError("missing required key `documents`: give at least one documents path or glob")
         if not config.destination:
             raise ConfigError("missing required key `destination`: the folder for the token files")
-        for key in ("processes", "batch_size", "ring_size"):
-            if getattr(config, key) < 1:
-                raise ConfigError(f"`{key}`: expected a positive number, got {getattr(config, key)}")
         if config.tokenizer.name_or_path is None and config.tokenizer_name_or_path is not None:
             config = msgspec.structs.replace(
                 config, tokenizer=msgspec.structs.replace(config.tokenizer, name_or_path=config.tokenizer_name_or_path)
