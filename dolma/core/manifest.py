@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Type, TypeVar
 
 import msgspec
 
@@ -27,10 +27,13 @@ __all__ = [
     "new_manifest",
     "write_manifest",
     "read_manifest",
+    "read_record",
     "MANIFEST_SUFFIX",
 ]
 
 MANIFEST_SUFFIX = ".manifest.json"
+
+R = TypeVar("R", bound=msgspec.Struct)
 
 
 class FileEntry(msgspec.Struct):
@@ -104,13 +107,19 @@ def write_manifest(path: str, manifest: Manifest) -> None:
 
 
 def read_manifest(path: str) -> Optional[Manifest]:
-    """The manifest at ``path``; ``None`` when there is none or it is unreadable (the unit then reruns). Versions
-    it records that differ from the installed ones are warned about (or refused, see ``dolma.core.environment``)."""
+    """The manifest at ``path``; ``None`` when there is none or it is unreadable (the unit then reruns)."""
+    return read_record(path, Manifest)
+
+
+def read_record(path: str, record_type: Type[R]) -> Optional[R]:
+    """A record a finished unit left (a manifest, or a stage's own record) with an ``environment`` field; ``None``
+    when there is none or it is unreadable. Versions it records that differ from the installed ones are warned
+    about (or refused, see :mod:`dolma.core.environment`)."""
     if not dio.exists(path):
         return None
     try:
-        manifest = msgspec.json.decode(dio.read_bytes(path), type=Manifest)
+        record = msgspec.json.decode(dio.read_bytes(path), type=record_type)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    check_environment(manifest.environment, path)
-    return manifest
+    check_environment(record.environment, path)  # type: ignore[attr-defined]
+    return record
