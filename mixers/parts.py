@@ -2,8 +2,8 @@
 
 A unit writes its JSON lines as blocks (gzip members, zstd frames or plain bytes) of about 1 MiB into parts
 ``<prefix>-pNNNN<extension>.part``, starting a new part before one would pass ``max_size_in_bytes``; since every
-block stands alone, parts joined by plain byte concatenation are a valid file. Each part is published as soon as
-it is full, and described by a :class:`PartRecord`.
+block stands alone, parts joined by plain byte concatenation are a valid file. Each part is published through the
+unit's :class:`~dolma.core.outputs.UnitOutputs` as soon as it is full, and described by a :class:`PartRecord`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import msgspec
 from dolma.core import io as dio
 from dolma.core.environment import check_environment
 from dolma.core.manifest import FileEntry
+from dolma.core.outputs import UnitOutputs
 from dolma.core.paths import join
 
 __all__ = ["PartRecord", "UnitRecord", "read_record", "write_record", "BlockCompressor", "PartWriter", "COUNT_KEYS"]
@@ -81,9 +82,11 @@ class BlockCompressor:
 
 
 class PartWriter:
-    """Writes compressed blocks into staged parts, starting a new part before one would pass ``limit``."""
+    """Writes compressed blocks into the staged parts of one unit (opened and published through ``files``),
+    starting a new part before one would pass ``limit``."""
 
-    def __init__(self, staging: str, prefix: str, limit: int, compressor: BlockCompressor) -> None:
+    def __init__(self, files: UnitOutputs, staging: str, prefix: str, limit: int, compressor: BlockCompressor) -> None:
+        self.files = files
         self.staging = staging
         self.prefix = prefix
         self.limit = limit
@@ -96,7 +99,7 @@ class PartWriter:
     def _open(self) -> None:
         # `.part` keeps AtomicWriter from compressing: the blocks are compressed already
         path = join(self.staging, f"{self.prefix}-p{len(self.parts):04d}{self.compressor.extension}.part")
-        self._writer = dio.AtomicWriter(path)
+        self._writer = self.files.open(path)
         self._size = 0
         self.counts = dict.fromkeys(COUNT_KEYS, 0)
 
@@ -105,9 +108,8 @@ class PartWriter:
             return
         if self._size == 0:  # a unit that kept nothing still publishes a valid (empty) shard
             self._writer.write(self.compressor.compress(b""))
-        self._writer.commit()
-        w = self._writer
-        self.parts.append(PartRecord(w.path, None, w.bytes_written, w.sha256 or "", self.counts))
+        entry = self.files.commit(self._writer.path)
+        self.parts.append(PartRecord(entry.path, None, entry.bytes, entry.sha256, self.counts))
         self._writer = None
 
     def ensure_open(self) -> Dict[str, int]:
@@ -150,9 +152,3 @@ class PartWriter:
         """Publish the last part; the records of all of them."""
         self._close()
         return self.parts
-
-    def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.abort()
-        for part in self.parts:
-            dio.remove(part.staged)

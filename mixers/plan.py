@@ -7,12 +7,12 @@ its record in ``<path>/.mix-staging/``; the stream's shards are ``<path>/<name>-
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
+from dolma.core import io as dio
 from dolma.core.errors import ConfigError
-from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3, join
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, join
 from dolma.core.units import MiB, Resources, WorkUnit
 from dolma.mixers.config import MixConfig, StreamConfig
 
@@ -85,20 +85,9 @@ def work_units(config: MixConfig) -> List[WorkUnit[MixUnit]]:
     units: List[WorkUnit[MixUnit]] = []
     for s, stream in enumerate(config.streams):
         for unit in plan_stream(config, s):
-            size = sum(_size(p) for p in unit.documents)
+            size = sum(dio.schedule_size(p) for p in unit.documents)
             # the parts go to staging, the shards and the driver's summary to the output folder
             outputs = (record_path(stream, unit), join(stream.output.path, shard_name(stream.name, 0, ".gz")))
             units.append(WorkUnit(key=f"{stream.name}#{unit.index:04d} ({unit.documents[0]})", size=size,
                                   payload=unit, outputs=outputs))
     return units
-
-
-def _size(path: str, missing_ok: bool = False) -> int:
-    if is_s3(path):
-        return 0
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        if missing_ok:
-            return 0
-        raise

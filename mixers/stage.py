@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import msgspec
@@ -22,6 +21,7 @@ from dolma.core import io as dio
 from dolma.core.environment import output_environment
 from dolma.core.errors import ConfigError
 from dolma.core.manifest import FileEntry, config_hash
+from dolma.core.outputs import UnitOutputs
 from dolma.core.paths import join
 from dolma.core.records import BadLine, QuarantineLine
 from dolma.core.units import Progress, RunReport, Stage, WorkUnit
@@ -151,13 +151,13 @@ class MixStage(Stage[MixUnit]):
         mix_unit: MixUnit = unit.payload
         stream = self.config.streams[mix_unit.stream]
         prefix = unit_prefix(stream, mix_unit)
-        started = time.monotonic()
         inputs: List[FileEntry] = []
         totals: Dict[str, int] = {}
-        compressor = BlockCompressor(extension(stream), self.config.gzip_level)
-        out = PartWriter(staging_dir(stream), prefix, stream.output.max_size_in_bytes, compressor)
-        side = _SideFiles(stream, prefix)
-        try:
+        quarantine = join(stream.output.path, "quarantine", prefix + ".jsonl.gz")
+        with UnitOutputs(self.name, self.config, quarantine=quarantine) as files:
+            compressor = BlockCompressor(extension(stream), self.config.gzip_level)
+            out = PartWriter(files, staging_dir(stream), prefix, stream.output.max_size_in_bytes, compressor)
+            side = _Refused(files, stream, prefix)
             for doc_path, attr_paths in zip(mix_unit.documents, mix_unit.attributes):
                 for batch_counts, lines in self._output(mix_unit.stream, doc_path, attr_paths, inputs, side, progress):
                     counts = out.ensure_open()
@@ -167,14 +167,7 @@ class MixStage(Stage[MixUnit]):
                         counts[k] = counts.get(k, 0) + v
                         totals[k] = totals.get(k, 0) + v
             parts = out.finish()
-            side.commit()
-        except BaseException:
-            out.abort()
-            side.abort()
-            raise
-        record = UnitRecord(
-            self._unit_hash(mix_unit), inputs, parts, round(time.monotonic() - started, 3), output_environment()
-        )
+        record = UnitRecord(self._unit_hash(mix_unit), inputs, parts, round(files.seconds, 3), output_environment())
         write_record(record_path(stream, mix_unit), record)
         totals["documents_out"] = sum(p.counts["documents_out"] for p in parts)
         totals["bytes_out"] = sum(p.counts["bytes_out"] for p in parts)
@@ -182,7 +175,7 @@ class MixStage(Stage[MixUnit]):
         return totals
 
     def _output(
-        self, s: int, doc_path: str, attr_paths: Sequence[str], inputs: List[FileEntry], side: "_SideFiles", progress: Progress
+        self, s: int, doc_path: str, attr_paths: Sequence[str], inputs: List[FileEntry], side: "_Refused", progress: Progress
     ) -> Iterator[Tuple[Dict[str, int], bytes]]:
         """Per batch of ``doc_path``: its counts, and the JSON lines of the documents stream ``s`` keeps, sampled."""
         sampler = self._samplers[s]
@@ -236,38 +229,23 @@ def _sampled(
     return out_docs
 
 
-class _SideFiles:
-    """Dropped documents (when ``dropped_path`` is set) and quarantined lines of one unit, written atomically."""
+class _Refused:
+    """What a unit refuses, written through its files: dropped documents with their reason (in the stream's
+    ``dropped_path``, when it has one; the file is created on the first) and quarantined lines."""
 
-    def __init__(self, stream: StreamConfig, prefix: str) -> None:
-        self._dropped_dir = stream.output.dropped_path
-        self._quarantine_path = join(stream.output.path, "quarantine", prefix + ".jsonl.gz")
-        self._prefix = prefix
-        self._dropped: Optional[dio.AtomicWriter] = None
-        self._quarantine: Optional[dio.AtomicWriter] = None
+    def __init__(self, files: UnitOutputs, stream: StreamConfig, prefix: str) -> None:
+        self._files = files
+        folder = stream.output.dropped_path
+        self._dropped = None if folder is None else join(folder, prefix + ".jsonl.gz")
 
     def dropped(self, doc: Dict[str, Any], reason: str, path: str, line: int) -> None:
-        if self._dropped_dir is None:
-            return
-        if self._dropped is None:
-            self._dropped = dio.AtomicWriter(join(self._dropped_dir, self._prefix + ".jsonl.gz"))
-        self._dropped.write(_ENCODER.encode({"reason": reason, "provenance": f"{path}:{line}", "document": doc}) + b"\n")
+        if self._dropped is not None:
+            record = {"reason": reason, "provenance": f"{path}:{line}", "document": doc}
+            self._files.open(self._dropped).write(_ENCODER.encode(record) + b"\n")
 
     def quarantine(self, path: str, line: int, reason: str, item: Any) -> None:
-        if self._quarantine is None:
-            self._quarantine = dio.AtomicWriter(self._quarantine_path)
         raw = item.raw.decode("utf-8", "replace") if isinstance(item, BadLine) else _ENCODER.encode(item).decode()
-        self._quarantine.write(_ENCODER.encode(QuarantineLine(path, line, reason, raw)) + b"\n")
-
-    def commit(self) -> None:
-        for w in (self._dropped, self._quarantine):
-            if w is not None:
-                w.commit()
-
-    def abort(self) -> None:
-        for w in (self._dropped, self._quarantine):
-            if w is not None:
-                w.abort()
+        self._files.quarantine_records([QuarantineLine(path, line, reason, raw)])
 
 
 def _validate(config: MixConfig) -> None:
