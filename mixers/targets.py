@@ -1,5 +1,5 @@
 """Mixture targets: the amount each targeted stream should contribute, and the sampling rate that gets it there from
-what the measuring pass (:class:`dolma.mixers.stage.MeasureStage`) found the stream keeps after its filters."""
+what the measuring pass (:class:`dolma.mixers.measure.MeasureStage`) found the stream keeps after its filters."""
 
 from __future__ import annotations
 
