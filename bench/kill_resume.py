@@ -15,9 +15,11 @@ import glob
 import os
 import random
 import shutil
+import sys
 import tempfile
 
-from dolma.resume_check import kill_and_resume, run_to_completion, snapshot
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the harness lives in tests/
+from tests.resume_check import kill_and_resume, run_to_completion, snapshot
 
 
 def main() -> None:

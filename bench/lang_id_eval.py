@@ -18,10 +18,10 @@ import sys
 import time
 from typing import List, Tuple
 
-from dolma.taggers.base import Document
+from dolma.core.data_types import Document
 from dolma.taggers.lang_ensemble import make_detectors
 from dolma.taggers.models import LID_176_FTZ, load_fasttext
-from dolma.taggers.registry import tagger_spec
+from dolma.core.registry import tagger_spec
 
 _WORD = re.compile(r"\w")
 

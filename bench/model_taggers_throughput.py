@@ -20,9 +20,9 @@ import sys
 import tempfile
 import time
 
-from dolma.config import resolve
-from dolma.executor import execute
-from dolma.io import AtomicWriter, read_bytes
+from dolma.core.config import resolve
+from dolma.core.executor import execute
+from dolma.core.io import AtomicWriter, read_bytes
 from dolma.taggers.config import TagConfig
 from dolma.taggers.stage import TagStage
 

@@ -119,8 +119,8 @@ def main() -> None:
 
 
 def _profile_warc(warc: str, dest: str) -> None:
-    from dolma.config import resolve
-    from dolma.executor import execute
+    from dolma.core.config import resolve
+    from dolma.core.executor import execute
     from dolma.readers.config import WarcConfig
     from dolma.readers.stage import WarcStage
 

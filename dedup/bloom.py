@@ -33,8 +33,8 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 import numpy as np
 import xxhash
 
-from dolma import io as dio
-from dolma.errors import ConfigError
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError
 
 __all__ = ["BloomParams", "BloomFilter", "hash_keys", "HEADER_SIZE", "MAGIC"]
 

@@ -7,7 +7,7 @@ from typing import Any, List, Tuple, Union
 
 import regex
 
-from dolma.errors import ConfigError
+from dolma.core.errors import ConfigError
 
 __all__ = ["KeyPath", "words", "unicode_words", "utf8_words", "ngram_keys"]
 

@@ -15,12 +15,14 @@ from typing import Any, Dict, List
 
 import msgspec
 
-from dolma.config import ExecutorConfig
+from dolma.core.config import ExecutorConfig
+from dolma.core.errors import ConfigError, DolmaError
+from dolma.core.runner import run_stage
+from dolma.core.units import MiB, Progress, Resources, Stage, WorkUnit
 from dolma.dedup.config import DedupeConfig
-from dolma.errors import ConfigError
-from dolma.executor import MiB, Resources
+from dolma.dedup.stage import DedupeStage, resolve_params
 
-__all__ = ["partition_configs", "run_partitions_on_ray"]
+__all__ = ["partition_configs", "partition_resources", "PartitionsStage"]
 
 log = logging.getLogger("dolma")
 
@@ -33,8 +35,6 @@ def _partition_file(path: str, index: int, count: int) -> str:
 def partition_configs(config: DedupeConfig) -> List[DedupeConfig]:
     """The local config of each partition."""
     count = config.dedupe.num_partitions
-    if count < 1:
-        raise ConfigError(f"`dedupe.num_partitions`: expected at least 1, got {count}")
     if not config.bloom_filter.file:
         raise ConfigError("missing required key `bloom_filter.file`: where the filters are loaded from and saved to")
     configs = []
@@ -44,8 +44,11 @@ def partition_configs(config: DedupeConfig) -> List[DedupeConfig]:
             file=config.bloom_filter.file if count == 1 else _partition_file(config.bloom_filter.file, index, count),
         )
         dedupe = msgspec.structs.replace(config.dedupe, partition_index=index)
+        profile = config.profile  # each partition's task profiles itself, into its own file
+        if profile.output and count > 1:
+            profile = msgspec.structs.replace(profile, output=_partition_file(profile.output, index, count))
         configs.append(msgspec.structs.replace(
-            config, dedupe=dedupe, bloom_filter=bloom, executor=ExecutorConfig(backend="local")
+            config, dedupe=dedupe, bloom_filter=bloom, profile=profile, executor=ExecutorConfig(backend="local")
         ))
     return configs
 
@@ -54,42 +57,50 @@ def partition_resources(partition: DedupeConfig, executor: ExecutorConfig) -> Di
     """What one partition's task reserves on Ray: its processes' CPUs, and memory for its Bloom filter (held once,
     shared by the processes) and for each process (~280 MB measured at the peak of a dedupe run); ``executor``'s
     per-worker settings, when given, are per process."""
-    from dolma.dedup.cli import resolve_params
-    from dolma.ray_executor import worker_options
-
-    per_process = worker_options(Resources(memory=384 * MiB), executor)
+    per_process = Resources(memory=384 * MiB).options(executor)
     options: Dict[str, Any] = {"num_cpus": per_process["num_cpus"] * partition.processes}
     if "memory" in per_process:
         options["memory"] = resolve_params(partition).nbytes + per_process["memory"] * partition.processes
     return options
 
 
-def _run_partition(config: DedupeConfig) -> int:
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("dolma").setLevel(logging.INFO)
-    from dolma.dedup.cli import run_dedupe
+class PartitionsStage(Stage[DedupeConfig]):
+    """Dedupe on a cluster: each unit is one partition, run as a whole local dedupe (its own filter, its files in
+    input order, ``processes`` worker processes) by one Ray worker. The worker reserves what a partition needs, so
+    Ray places partitions only where their filters fit."""
 
-    return run_dedupe(config)
+    name = "dedupe"
 
+    def __init__(self, config: DedupeConfig) -> None:
+        self.config = config
+        self.partitions = partition_configs(config)
+        self.stages = [DedupeStage(partition) for partition in self.partitions]  # checks every partition's config
 
-def run_partitions_on_ray(config: DedupeConfig) -> int:
-    from dolma.ray_executor import ray_session, warn_if_no_node_fits
+    def units(self) -> List[WorkUnit[DedupeConfig]]:
+        units = []
+        for index, (partition, stage) in enumerate(zip(self.partitions, self.stages)):
+            outputs = tuple(path for unit in stage.units() for path in unit.outputs) + (partition.bloom_filter.file or "",)
+            units.append(WorkUnit(key=f"partition {index} of {len(self.partitions)}", payload=partition, outputs=outputs))
+        return units
 
-    with ray_session(config.executor, config.debug):
-        import ray
+    def describe(self, units: List[WorkUnit[DedupeConfig]]) -> str:
+        return f"{len(units)} partition(s), {self.config.processes} process(es) each; " + self.stages[0].describe(
+            self.stages[0].units()
+        )
 
-        configs = partition_configs(config)
-        task = ray.remote(_run_partition)
-        retries = config.executor.max_retries
-        log.info("dedupe: %d partition(s) as Ray tasks, %d process(es) each", len(configs), config.processes)
-        refs = []
-        for i, partition in enumerate(configs):
-            resources = partition_resources(partition, config.executor)
-            warn_if_no_node_fits(ray, resources, f"dedupe partition {i}")
-            refs.append(task.options(max_retries=retries, **resources).remote(partition))
-        codes: List[Any] = ray.get(refs)
-    failed = [i for i, code in enumerate(codes) if code != 0]
-    if failed:
-        log.error("dedupe: partition(s) %s failed; rerun to redo them", ", ".join(map(str, failed)))
-        return 1
-    return 0
+    def worker_count(self, processes: int) -> int:
+        return len(self.partitions)  # `processes` is each partition's
+
+    def worker_resources(self, config: ExecutorConfig) -> Dict[str, Any]:
+        return partition_resources(self.partitions[0], config)  # the partitions' filters have one shape
+
+    def is_done(self, unit: WorkUnit[DedupeConfig]) -> bool:
+        return False  # each partition's own run skips what it finished, and replays it into its filter
+
+    def run(self, unit: WorkUnit[DedupeConfig], progress: Progress) -> Dict[str, int]:
+        logging.basicConfig(level=logging.WARNING)
+        logging.getLogger("dolma").setLevel(logging.INFO)
+        code = run_stage(unit.payload, DedupeStage(unit.payload))
+        if code != 0:
+            raise DolmaError(f"{unit.key} failed (exit {code}); rerun to redo it")
+        return {"partitions": 1}

@@ -17,37 +17,36 @@ and a rerun first re-inserts the keys of files already done, so it gives the sam
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
+import logging
 import multiprocessing
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import msgspec
 import numpy as np
 import xxhash
 
-from dolma import io as dio
-from dolma.errors import ConfigError, DolmaError, InputError
-from dolma.executor import Progress, WorkUnit
-from dolma.manifest import (
-    FileEntry,
-    config_hash,
-    manifest_path,
-    new_manifest,
-    read_manifest,
-    write_manifest,
-    written,
-)
-from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3
-from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file, quarantine_lines
-from dolma.dedup.bloom import BloomFilter, BloomParams, hash_keys
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError, DolmaError, InputError
+from dolma.core.runner import work_processes
+from dolma.core.units import Progress, RunReport, Stage, WorkUnit
+from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, read_manifest, write_manifest, written
+from dolma.core.outputs import UnitOutputs, input_entry
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file
+from dolma.dedup.bloom import BloomFilter, BloomParams, describe, hash_keys
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import attribute_lines, format_unit_spans
 from dolma.dedup.keys import KeyPath, ngram_keys, utf8_words, words
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
 
-__all__ = ["DedupeStage", "DedupeError", "Plan"]
+__all__ = ["DedupeStage", "DedupeError", "Plan", "resolve_params"]
+
+log = logging.getLogger("dolma")
 
 _ENCODER = msgspec.json.Encoder()
 _RECORD_FIELDS = set(DocumentRecord.__struct_fields__)
@@ -119,54 +118,38 @@ class _Turns:
             self.cond.notify_all()
 
 
-class DedupeStage:
+class DedupeStage(Stage[Plan]):
     name = "dedupe"
     # files take turns on the shared filter: a file whose worker died may hold the turn, or have set some of its
     # keys, so the run stops and a rerun replays it from the start (see `_Turns`)
     rerun_lost_units = False
+    ordered = True  # files take the filter in input order, so the marks are deterministic
 
-    def __init__(self, config: DedupeConfig, params: BloomParams) -> None:
+    def __init__(self, config: DedupeConfig) -> None:
         d = config.dedupe
         if not config.documents:
             raise ConfigError("missing required key `documents`: give at least one documents path or glob")
-        if config.processes < 1:
-            raise ConfigError(f"`processes`: expected a positive number, got {config.processes}")
         if (d.documents is None) == (d.paragraphs is None):
             raise ConfigError("set exactly one of `dedupe.documents` and `dedupe.paragraphs`")
-        if d.min_length < 0 or d.min_words < 0:
-            raise ConfigError("`dedupe.min_length` and `dedupe.min_words` cannot be negative")
-        if d.num_partitions < 1 or not 0 <= d.partition_index < d.num_partitions:
-            raise ConfigError(
-                f"`dedupe.partition_index` must be in [0, num_partitions={d.num_partitions}), got {d.partition_index}"
-            )
-        if not d.document_dir or "/" in d.document_dir:
-            raise ConfigError(f"`dedupe.document_dir`: expected one folder name, got {d.document_dir!r}")
         section: Any = d.documents if d.documents is not None else d.paragraphs
-        if not section.attribute_name:
-            raise ConfigError(f"missing required key `dedupe.{'documents' if d.documents else 'paragraphs'}.attribute_name`")
         self.key: Optional[KeyPath] = None
         if d.documents is not None:
-            if not d.documents.key:
-                raise ConfigError("missing required key `dedupe.documents.key` (a JSONPath such as `$.metadata.url`)")
             self.key = KeyPath(d.documents.key)
         self.ngram = d.paragraphs.by_ngram if d.paragraphs is not None and d.paragraphs.by_ngram else None
         if self.ngram is not None and self.ngram.ngram_length <= 0:
             self.ngram = None  # Dolma's default `by_ngram: {ngram_length: 0}` means exact paragraphs
-        if self.ngram is not None and (self.ngram.stride < 0 or not 0 <= self.ngram.overlap_threshold <= 1):
-            raise ConfigError("`dedupe.paragraphs.by_ngram`: stride >= 0 and 0 <= overlap_threshold <= 1")
-        if d.paragraphs is not None and not d.paragraphs.paragraph_separator:
-            raise ConfigError("`dedupe.paragraphs.paragraph_separator` cannot be empty")
         suffix = f"_{d.partition_index}" if d.num_partitions > 1 else ""  # Dolma names each partition's output
         self.set_name = (d.name or section.attribute_name) + suffix
         self.attribute = section.attribute_name + suffix
         self.config = config
-        self.params = params
+        self.params = resolve_params(config)
         self.insert = not config.bloom_filter.read_only
         self.order: List[str] = []
         self.turns: Optional[_Turns] = None
         self.shm_name: Optional[str] = None
         self._filter: Optional[BloomFilter] = None
         self._shm: Any = None
+        self._covered: Optional[Set[str]] = None  # documents files whose keys the saved filter already holds
         self._decided: Dict[str, np.ndarray] = {}
         self._record_type: Any = _record_type(self.key)
 
@@ -203,7 +186,7 @@ class DedupeStage:
                 raise ConfigError(f"{path}: not inside a {d.document_dir!r} folder")
             out = parsed.prefix + "/".join([ATTRIBUTES_DIR, self.set_name, parsed.rel])
             units.append(
-                WorkUnit(key=path, size=0 if is_s3(path) else dio.file_size(path), payload=Plan(i, out), outputs=(out,))
+                WorkUnit(key=path, size=dio.schedule_size(path), payload=Plan(i, out), outputs=(out,))
             )
         return units
 
@@ -230,14 +213,90 @@ class DedupeStage:
         }
 
     def is_done(self, unit: WorkUnit) -> bool:
+        if unit.payload.replay:  # done, but its keys must go into the filter again
+            return False
         out = unit.payload.output
         manifest = read_manifest(manifest_path(out))
         return manifest is not None and manifest.config_hash == config_hash(self.output_config()) and dio.exists(out)
 
-    # --- work (in a worker) -------------------------------------------------------------------------------
+    # --- around the units (driver): the filter is loaded, shared with the workers, and saved ----------------
 
-    def attach(self, bloom: BloomFilter) -> None:
-        self._filter = bloom
+    def describe(self, units: List[WorkUnit]) -> str:
+        return f"{len(units)} documents file(s); Bloom filter {describe(self.params)}"
+
+    @contextlib.contextmanager
+    def running(self, units: List[WorkUnit]) -> Iterator[Optional[List[WorkUnit]]]:
+        """Decide what runs (done files are replayed into the filter, in order, so later files see the same
+        filter as in one clean run), then hold the filter — in shared memory when worker processes share it —
+        for the run."""
+        config, bloom_file = self.config, self.config.bloom_filter.file or ""
+        # a run killed while saving the filter left its temporary file: remove that one only (a neighbouring
+        # partition's filter may be being written now); the executor cleans the attribute folders
+        dio.remove_stale_temps_of([bloom_file])
+        todo: List[WorkUnit] = []
+        done = 0
+        for unit in units:
+            if not config.ignore_existing and self.is_done(unit):
+                done += 1
+                if self.insert:
+                    todo.append(dataclasses.replace(unit, payload=dataclasses.replace(unit.payload, replay=True)))
+            else:
+                todo.append(unit)
+        self._covered = _filter_inputs(bloom_file) if self.insert else None
+        if done == len(units) and (
+            not self.insert or (self._covered is not None and {u.key for u in units} <= self._covered)
+        ):
+            log.info("dedupe: all %d file(s) already done; nothing to do", len(units))
+            yield None
+            return
+        if done == len(units):
+            log.info("dedupe: all %d file(s) done but the Bloom filter was not saved with them; rebuilding it", done)
+        elif done:
+            log.info("dedupe: %d of %d file(s) already done; their keys are re-inserted, in order", done, len(units))
+        shared = work_processes(config) > 1 and len(todo) > 1
+        try:
+            if shared:
+                from multiprocessing import shared_memory
+
+                self._shm = shared_memory.SharedMemory(create=True, size=self.params.nbytes)
+                self._filter = BloomFilter(self.params, self._shm.buf)
+                self.shm_name = self._shm.name
+                if self.insert:
+                    self.turns = _Turns()
+            else:
+                self._filter = BloomFilter.in_memory(self.params)
+            if dio.exists(bloom_file):
+                self._filter.load(bloom_file)
+            log.info("dedupe: Bloom filter %s, %s", describe(self.params), "read-write" if self.insert else "read-only")
+            yield todo
+        finally:
+            self._filter = None
+            if self._shm is not None:
+                self._shm.close()
+                self._shm.unlink()
+                self._shm = None
+
+    def finish(self, units: List[WorkUnit], report: RunReport) -> None:
+        """Save the filter once every file succeeded, then its manifest: the documents files whose keys it holds.
+        Written after the filter, so a run killed in between leaves a filter without a manifest, which the next
+        run rebuilds instead of trusting."""
+        if not self.insert:
+            return
+        if not report.ok:
+            log.warning("dedupe: some files failed, so the Bloom filter was not saved; a rerun redoes them in order")
+            return
+        assert self._filter is not None
+        bloom_file = self.config.bloom_filter.file or ""
+        saved = written(self._filter.save(bloom_file))
+        assert saved is not None
+        earlier = self._covered or set()
+        inputs = [FileEntry(path, 0, "") for path in sorted(earlier - {u.key for u in units})]
+        inputs += [FileEntry(u.key, u.size, "") for u in units]
+        manifest = new_manifest("dedupe", self.output_config(), inputs, [saved], {"files": len(inputs)}, 0.0, self.config)
+        write_manifest(manifest_path(saved.path), manifest)
+        log.info("dedupe: saved the Bloom filter to %s (%.1f%% of bits set)", bloom_file, 100 * self._filter.fill_ratio())
+
+    # --- work (in a worker) -------------------------------------------------------------------------------
 
     def setup(self) -> None:
         if self._filter is not None:
@@ -476,33 +535,10 @@ class DedupeStage:
             "spans": spans,
             "bytes_marked": bytes_marked,
         }
-        writer = dio.AtomicWriter(output)
-        quarantine = dio.AtomicWriter(output + QUARANTINE_SUFFIX) if keys.bad else None
-        try:
-            writer.write(body)
-            if quarantine is not None:
-                quarantine.write(quarantine_lines(path, keys.bad))
-                quarantine.commit()
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            if quarantine is not None:
-                quarantine.abort()
-            raise
-        config = self.output_config()
-        write_manifest(
-            manifest_path(output),
-            new_manifest(
-                self.name,
-                config,
-                [FileEntry(path, reader.stored_bytes, reader.sha256)],
-                [FileEntry(output, writer.bytes_written, writer.sha256 or "")],
-                counts,
-                time.monotonic() - started,
-                self.config,
-                quarantine=written(quarantine),
-            ),
-        )
+        with UnitOutputs(self.name, self.config, quarantine=output + QUARANTINE_SUFFIX, started=started) as files:
+            files.open(output).write(body)
+            files.quarantine(path, keys.bad)
+        files.write_manifest(manifest_path(output), self.output_config(), [input_entry(reader)], [output], counts)
         return counts
 
 
@@ -523,3 +559,34 @@ def _record_type(key: Optional[KeyPath]) -> Any:
 
 def _as_dict(rec: Any) -> Dict[str, Any]:
     return {name: getattr(rec, name) for name in rec.__struct_fields__}
+
+
+def resolve_params(config: DedupeConfig) -> BloomParams:
+    """The filter's shape: from the config, checked against the file's header when the file exists."""
+    bf = config.bloom_filter
+    if not bf.file:
+        raise ConfigError("missing required key `bloom_filter.file`: where the filter is loaded from and saved to")
+    asked = BloomParams.sized(bf.size_in_bytes, bf.estimated_doc_count, bf.desired_false_positive_rate)
+    if dio.exists(bf.file):
+        found = BloomFilter.read_params(bf.file)
+        if asked is not None and (asked.m, asked.k) != (found.m, found.k):
+            raise ConfigError(
+                f"{bf.file}: the existing Bloom filter has {describe(found)}, but the config asks for "
+                f"{describe(dataclasses.replace(asked, seed=found.seed))}; use the same sizing or another file"
+            )
+        return found
+    if bf.read_only:
+        raise ConfigError(f"`bloom_filter.read_only` needs an existing filter, and {bf.file} does not exist")
+    if asked is None:
+        raise ConfigError(
+            "size the Bloom filter: set `bloom_filter.size_in_bytes`, or `bloom_filter.estimated_doc_count` and "
+            "`bloom_filter.desired_false_positive_rate`"
+        )
+    return asked
+
+
+def _filter_inputs(bloom_file: str) -> Optional[Set[str]]:
+    """The documents files whose keys the saved filter holds, from its manifest; ``None`` when there is no filter
+    or it has no manifest (saved by a run killed before writing it, or by another tool)."""
+    manifest = read_manifest(manifest_path(bloom_file)) if dio.exists(bloom_file) else None
+    return None if manifest is None else {entry.path for entry in manifest.inputs}

@@ -4,9 +4,10 @@ The public names here are Dolma's, so a Dolma tagger plugin (``from dolma import
 unchanged.
 """
 
-from dolma.taggers.base import BaseTagger, BaseTaggerWithMetadata, DocResult, Document, DocumentWithMetadata, Span
-from dolma.taggers.registry import TaggerRegistry, add_tagger
-from dolma.version import __version__
+from dolma.core.data_types import DocResult, Document, DocumentWithMetadata, Span
+from dolma.core.taggers import BaseTagger, BaseTaggerWithMetadata
+from dolma.core.registry import TaggerRegistry, add_tagger
+from dolma.core.version import __version__
 
 __all__ = [
     "BaseTagger",

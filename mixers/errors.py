@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dolma.errors import ConfigError
+from dolma.core.errors import ConfigError
 
 __all__ = ["ExpressionError", "EvaluationError"]
 

@@ -1,14 +1,8 @@
 """The tag stage: the tagger API, the registry with plugin loading, the built-in taggers and the stage itself."""
 
-from dolma.taggers.base import (
-    BaseTagger,
-    BaseTaggerWithMetadata,
-    DocResult,
-    Document,
-    DocumentWithMetadata,
-    Span,
-)
-from dolma.taggers.registry import TaggerRegistry, add_tagger
+from dolma.core.data_types import DocResult, Document, DocumentWithMetadata, Span
+from dolma.core.taggers import BaseTagger, BaseTaggerWithMetadata
+from dolma.core.registry import TaggerRegistry, add_tagger
 
 __all__ = [
     "BaseTagger",

@@ -17,8 +17,9 @@ import re
 from importlib.resources import files
 from typing import Any, Dict, FrozenSet, Iterable, List, Tuple
 
-from dolma.taggers.base import BaseTagger, DocResult, Document, Span
-from dolma.taggers.registry import add_tagger
+from dolma.core.data_types import DocResult, Document, Span
+from dolma.core.taggers import BaseTagger
+from dolma.core.registry import add_tagger
 
 __all__ = ["C4V1", "C4V2", "NAUGHTY_WORDS", "NAUGHTY_PHRASES"]
 

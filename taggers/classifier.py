@@ -20,11 +20,12 @@ from typing import ClassVar, Dict, List, Optional, Sequence, Tuple
 
 import msgspec
 
-from dolma.errors import ConfigError
-from dolma.taggers.base import BaseTagger, DocResult, Document, Span, TaggerOptions, TaggerOutput
+from dolma.core.errors import ConfigError
+from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
+from dolma.core.taggers import BaseTagger, TaggerOptions
 from dolma.taggers.fasttext_lang import fasttext_text
 from dolma.taggers.models import load_fasttext
-from dolma.taggers.registry import add_tagger
+from dolma.core.registry import add_tagger
 from dolma.taggers.segments import Level, unit_bounds
 
 __all__ = ["ClassifierOptions", "FastTextClassifier", "LABEL_PREFIX"]

@@ -14,7 +14,7 @@ from typing import Any, List, Tuple
 
 from dolma.taggers.language import CANONICAL_CODES, LanguageTagger, Prediction
 from dolma.taggers.models import require
-from dolma.taggers.registry import add_tagger
+from dolma.core.registry import add_tagger
 
 __all__ = ["Cld2Detector", "Cld2LangId"]
 

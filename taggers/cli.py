@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from dolma.commands import Command, run_units
+from typing import TYPE_CHECKING
+
+from dolma.core.runner import Command, stage_command
 from dolma.taggers.config import ListConfig, TagConfig
+
+if TYPE_CHECKING:
+    from dolma.taggers.stage import TagStage
 
 __all__ = ["TAG", "LIST"]
 
 
-def run_tag(config: TagConfig) -> int:
+def tag_stage(config: TagConfig) -> "TagStage":
     from dolma.taggers.stage import TagStage
 
     stage = TagStage(config)
     stage.setup_plugins()
-    return run_units("tag", config, stage, stage.units())
+    return stage
 
 
 def run_list(config: ListConfig) -> int:
-    from dolma.taggers.registry import TaggerRegistry, load_plugins
+    from dolma.core.registry import TaggerRegistry, load_plugins
 
     load_plugins(config.tagger_modules)
     rows = TaggerRegistry.items()
@@ -27,5 +32,5 @@ def run_list(config: ListConfig) -> int:
     return 0
 
 
-TAG = Command(TagConfig, run_tag, "run taggers over documents and write attributes")
+TAG = stage_command(TagConfig, tag_stage, "run taggers over documents and write attributes")
 LIST = Command(ListConfig, run_list, "list the registered taggers")

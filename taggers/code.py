@@ -21,8 +21,9 @@ import tokenize
 from html.parser import HTMLParser
 from typing import Any, Dict, List, Optional
 
-from dolma.taggers.base import BaseTagger, BaseTaggerWithMetadata, DocResult, Document, DocumentWithMetadata, Span
-from dolma.taggers.registry import add_tagger
+from dolma.core.data_types import DocResult, Document, DocumentWithMetadata, Span
+from dolma.core.taggers import BaseTagger, BaseTaggerWithMetadata
+from dolma.core.registry import add_tagger
 
 __all__ = ["language_of", "comment_ratio", "html_text_ratio"]
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
-from dolma.taggers.base import TaggerOptions
+from dolma.core.taggers import TaggerOptions
 from dolma.taggers.language import LanguageTagger, Prediction
 from dolma.taggers.models import LID_176_FTZ, load_fasttext
-from dolma.taggers.registry import add_tagger
+from dolma.core.registry import add_tagger
 
 __all__ = ["FastTextLangIdOptions", "FastTextLangId", "fasttext_text"]
 

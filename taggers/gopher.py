@@ -23,9 +23,10 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from dolma.taggers.base import BaseTagger, DocResult, Document, Span
+from dolma.core.data_types import DocResult, Document, Span
+from dolma.core.taggers import BaseTagger
 from dolma.taggers.length import ALPHA, SPACE, char_flags, code_points
-from dolma.taggers.registry import add_tagger
+from dolma.core.registry import add_tagger
 
 __all__ = ["GopherV1", "gopher_statistics"]
 

@@ -19,13 +19,14 @@ from typing import Any, Callable, Dict, List, Literal, Optional, Sequence
 
 import msgspec
 
-from dolma.errors import ConfigError
-from dolma.taggers.base import BaseTagger, DocResult, Document, Span, TaggerOptions
+from dolma.core.errors import ConfigError
+from dolma.core.data_types import DocResult, Document, Span
+from dolma.core.taggers import BaseTagger, TaggerOptions
 from dolma.taggers.cld2 import Cld2Detector
 from dolma.taggers.fasttext_lang import fasttext_text
 from dolma.taggers.language import CANONICAL_CODES, Prediction
 from dolma.taggers.models import LID_176_FTZ, load_fasttext, require
-from dolma.taggers.registry import add_tagger
+from dolma.core.registry import add_tagger
 
 __all__ = ["LangEnsembleOptions", "LangEnsemble", "Detector", "make_detectors"]
 

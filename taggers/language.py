@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Dict, List, Sequence, Tuple
 
-from dolma.taggers.base import BaseTagger, DocResult, Document, Span, TaggerOutput
+from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
+from dolma.core.taggers import BaseTagger
 from dolma.taggers.length import paragraph_bounds
 
 __all__ = ["LanguageTagger", "Prediction"]

@@ -21,8 +21,9 @@ from typing import Callable, List, Tuple
 
 import numpy as np
 
-from dolma.taggers.base import BaseTagger, DocResult, Document, Span
-from dolma.taggers.registry import add_tagger
+from dolma.core.data_types import DocResult, Document, Span
+from dolma.core.taggers import BaseTagger
+from dolma.core.registry import add_tagger
 
 __all__ = [
     "WHITE_SPACE",

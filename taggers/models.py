@@ -27,8 +27,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
-from dolma.errors import ConfigError
-from dolma.paths import is_s3
+from dolma.core.errors import ConfigError
+from dolma.core.paths import is_s3
 
 __all__ = [
     "ModelNotFound",
@@ -122,8 +122,7 @@ def _cached(spec: str, url: str) -> str:
 
 def _download(url: str, dest: Path) -> None:
     if is_s3(url):
-        from dolma import s3
-
+        from dolma.core import s3
         with s3.open_read(url) as src, open(dest, "wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
         return

@@ -31,8 +31,9 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Tuple
 
-from dolma.taggers.base import BaseTagger, DocResult, Document, Span
-from dolma.taggers.registry import add_tagger
+from dolma.core.data_types import DocResult, Document, Span
+from dolma.core.taggers import BaseTagger
+from dolma.core.registry import add_tagger
 
 __all__ = ["PiiRegexV1", "PiiRegexV2", "PiiRegexWithCountsV2", "PiiRegexWithCountsFastV2", "find_pii"]
 

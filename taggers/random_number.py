@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import xxhash
 
-from dolma.taggers.base import BaseTagger, DocResult, Document, Span
-from dolma.taggers.registry import add_tagger
+from dolma.core.data_types import DocResult, Document, Span
+from dolma.core.taggers import BaseTagger
+from dolma.core.registry import add_tagger
 
 __all__ = ["RandomNumberV1", "random_number"]
 

@@ -9,30 +9,23 @@ from __future__ import annotations
 
 import gc
 import re
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import msgspec
 
-from dolma import io as dio
-from dolma.errors import ConfigError, InputError
-from dolma.executor import MiB, Progress, Resources, WorkUnit
-from dolma.manifest import (
-    FileEntry,
-    config_hash,
-    manifest_path,
-    new_manifest,
-    read_manifest,
-    write_manifest,
-    written,
-)
-from dolma.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, glob_root, is_s3
-from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file, quarantine_lines
-from dolma.taggers.base import BaseTagger, Document, DocumentWithMetadata, TaggerOutput
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.units import MiB, Progress, Resources, Stage, WorkUnit
+from dolma.core.manifest import config_hash, manifest_path, read_manifest
+from dolma.core.outputs import UnitOutputs, input_entry
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, glob_root
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file
+from dolma.core.data_types import Document, DocumentWithMetadata, TaggerOutput
+from dolma.core.taggers import BaseTagger
 from dolma.taggers.config import TagConfig
-from dolma.taggers.registry import TaggerSpec, load_plugins, tagger_spec
+from dolma.core.registry import TaggerSpec, load_plugins, tagger_spec
 
 __all__ = ["TagStage", "AttributeSet", "variable_name"]
 
@@ -60,7 +53,7 @@ class _Output:
 
 
 
-class TagStage:
+class TagStage(Stage[Tuple["_Output", ...]]):
     name = "tag"
     # a worker peaked at ~180 MB with lid.176 and the Gopher taggers; for big models of one's own, set
     # `executor.memory_per_worker_mb`
@@ -71,19 +64,7 @@ class TagStage:
             raise ConfigError("missing required key `documents`: give at least one documents path or glob")
         if not config.taggers:
             raise ConfigError("missing required key `taggers`: name at least one tagger (`dolma list` shows them)")
-        if config.processes < 1:
-            raise ConfigError(f"`processes`: expected a positive number, got {config.processes}")
-        if config.destination is not None and len(config.destination) not in (1, len(config.documents)):
-            raise ConfigError(
-                f"`destination`: give one folder, or one per `documents` entry ({len(config.documents)}), "
-                f"not {len(config.destination)}"
-            )
-        if config.destination is not None and config.experiment is None and len(config.taggers) > 1:
-            raise ConfigError("with an explicit `destination` and several taggers, set `experiment` to name the set")
         self.config = config
-        unused = sorted(set(config.tagger_options) - set(config.taggers))
-        if unused:
-            raise ConfigError(f"`tagger_options.{unused[0]}`: {unused[0]!r} is not one of `taggers`")
         self.sets = self._attribute_sets(config)
         self._taggers: Dict[str, BaseTagger] = {}
         self._specs: Dict[str, TaggerSpec] = {}
@@ -132,9 +113,8 @@ class TagStage:
                     if out.path in seen and seen[out.path] != path:
                         raise ConfigError(f"{seen[out.path]} and {path} would both write {out.path}")
                     seen[out.path] = path
-                units.append(
-                    WorkUnit(key=path, size=_size(path), payload=outputs, outputs=tuple(o.path for o in outputs))
-                )
+                size = dio.schedule_size(path)
+                units.append(WorkUnit(key=path, size=size, payload=outputs, outputs=tuple(o.path for o in outputs)))
         return units
 
     def _output_path(self, path: str, index: int, root: str, attribute_set: AttributeSet) -> str:
@@ -177,13 +157,12 @@ class TagStage:
         self._taggers = {name: spec.build() for name, spec in self._resolve_specs().items()}
 
     def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
-        started = time.monotonic()
         outputs: Sequence[_Output] = unit.payload
-        writers = [dio.AtomicWriter(out.path) for out in outputs]
-        quarantine: Optional[dio.AtomicWriter] = None
         counts = {"documents_in": 0, "documents_out": 0, "documents_quarantined": 0, "bytes_in": 0, "spans": 0}
         reader = DocumentsReader(unit.key)
-        try:
+        # bad lines go beside the first attribute set's file
+        with UnitOutputs(self.name, self.config, quarantine=outputs[0].path + QUARANTINE_SUFFIX) as files:
+            writers = [files.open(out.path) for out in outputs]
             for batch in reader:
                 items = batch.items
                 bad = [item for item in items if isinstance(item, BadLine)]
@@ -192,26 +171,16 @@ class TagStage:
                 records: List[DocumentRecord] = [item for item in items if not isinstance(item, BadLine)]
                 with _gc_paused():
                     counts["spans"] += self._tag_and_write(unit.key, batch.first_line, items, records, writers)
-                if bad:
-                    if quarantine is None:
-                        quarantine = dio.AtomicWriter(outputs[0].path + QUARANTINE_SUFFIX)
-                    quarantine.write(quarantine_lines(unit.key, bad))
+                files.quarantine(unit.key, bad)
                 counts["documents_in"] += len(items)
                 counts["documents_out"] += len(records)
                 counts["documents_quarantined"] += len(bad)
                 counts["bytes_in"] += batch.nbytes
                 progress.update(docs=len(items), nbytes=batch.nbytes)
-            for writer in writers:
-                writer.commit()
-            if quarantine is not None:
-                quarantine.commit()
-        except BaseException:
-            for writer in writers:
-                writer.abort()
-            if quarantine is not None:
-                quarantine.abort()
-            raise
-        self._write_manifests(unit, outputs, writers, quarantine, reader, counts, time.monotonic() - started)
+        inputs = [input_entry(reader)]
+        for out in outputs:
+            config = self._config_for(out.attribute_set)
+            files.write_manifest(manifest_path(out.path), config, inputs, [out.path], counts)
         return counts
 
     def _tag_and_write(
@@ -277,30 +246,6 @@ class TagStage:
             raise InputError(path, None, f"tagger {name} returned {len(outputs)} results for {len(docs)} documents")
         return outputs
 
-    def _write_manifests(
-        self,
-        unit: WorkUnit,
-        outputs: Sequence[_Output],
-        writers: Sequence[dio.AtomicWriter],
-        quarantine: Optional[dio.AtomicWriter],
-        reader: DocumentsReader,
-        counts: Dict[str, int],
-        seconds: float,
-    ) -> None:
-        inputs = [FileEntry(unit.key, reader.stored_bytes, reader.sha256)]
-        for out, writer in zip(outputs, writers):
-            manifest = new_manifest(
-                self.name,
-                self._config_for(out.attribute_set),
-                inputs,
-                [FileEntry(out.path, writer.bytes_written, writer.sha256 or "")],
-                counts,
-                seconds,
-                self.config,
-                quarantine=written(quarantine),
-            )
-            write_manifest(manifest_path(out.path), manifest)
-
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -364,8 +309,3 @@ def _to_document_with_metadata(r: DocumentRecord) -> DocumentWithMetadata:
         r.created,
         metadata=r.metadata if isinstance(r.metadata, dict) else None,
     )
-
-
-def _size(path: str) -> int:
-    # only used to start large files first; not worth one request per S3 object
-    return 0 if is_s3(path) else dio.file_size(path)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, List, Optional, Sequence, Tuple
 
-from dolma.taggers.base import BaseTagger, DocResult, Document, Span, TaggerOptions
+from dolma.core.data_types import DocResult, Document, Span
+from dolma.core.taggers import BaseTagger, TaggerOptions
 from dolma.taggers.classifier import ClassifierOptions, FastTextClassifier
 from dolma.taggers.models import require
-from dolma.taggers.registry import add_tagger
+from dolma.core.registry import add_tagger
 from dolma.taggers.segments import Level, unit_bounds
 
 __all__ = ["JigsawOptions", "JigsawHatespeechDocument", "ProfanityDocument"]

@@ -26,12 +26,12 @@ from typing import Any, Dict, Iterator, List, Literal, Optional, Tuple, Union
 import msgspec
 import xxhash
 
-from dolma import io as dio
-from dolma.commands import Command
-from dolma.config import ConfigStruct
-from dolma.errors import ConfigError, InputError
-from dolma.paths import glob_paths
-from dolma.records import BadLine, DocumentsReader
+from dolma.core import io as dio
+from dolma.core.runner import Command
+from dolma.core.config import ConfigStruct
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.paths import glob_paths
+from dolma.core.records import BadLine, DocumentsReader
 from dolma.taggers.classifier import LABEL_PREFIX
 from dolma.taggers.fasttext_lang import fasttext_text
 
@@ -51,21 +51,37 @@ class TrainFtConfig(ConfigStruct):
     labels: Dict[str, Union[str, List[str]]] = msgspec.field(default_factory=dict)
     """Instead of a field: label → documents files or globs."""
     test_fraction: float = 0.1
+    """Share of documents held out for evaluation (by a hash of file and line, in [0, 1))."""
     seed: int = 0
+    """Seed of the held-out split, the shuffle of training lines and fastText."""
     max_documents_per_label: Optional[int] = None
+    """Read at most this many documents of each label; none: all."""
     lowercase: bool = False
+    """Lowercase the text (the tagger that uses the model must then set `lowercase` too)."""
     epoch: int = 5
+    """fastText `epoch`: passes over the training lines."""
     lr: float = 0.1
+    """fastText `lr`: learning rate."""
     dim: int = 100
+    """fastText `dim`: size of the word vectors."""
     word_ngrams: int = 2
+    """fastText `wordNgrams`: longest word n-gram used."""
     minn: int = 0
+    """fastText `minn`: shortest character n-gram (0: none)."""
     maxn: int = 0
+    """fastText `maxn`: longest character n-gram (0: none)."""
     min_count: int = 1
+    """fastText `minCount`: words seen fewer times are ignored."""
     bucket: int = 2_000_000
+    """fastText `bucket`: hash buckets for n-grams."""
     loss: Literal["softmax", "ova", "hs", "ns"] = "softmax"
+    """fastText `loss`: softmax, one-vs-all, hierarchical softmax or negative sampling."""
     threads: int = 1
+    """fastText threads; only 1 gives the same model for the same inputs and seed."""
     quantize: bool = False
+    """Quantize the model (smaller .ftz file, slightly less accurate)."""
     debug: bool = False
+    """Log at DEBUG level."""
 
 
 class _Doc(msgspec.Struct):

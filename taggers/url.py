@@ -22,10 +22,11 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from dolma.errors import ConfigError
-from dolma.taggers.base import BaseTaggerWithMetadata, DocResult, DocumentWithMetadata, Span, TaggerOptions
+from dolma.core.errors import ConfigError
+from dolma.core.data_types import DocResult, DocumentWithMetadata, Span
+from dolma.core.taggers import BaseTaggerWithMetadata, TaggerOptions
 from dolma.taggers.models import resolve_model
-from dolma.taggers.registry import add_tagger
+from dolma.core.registry import add_tagger
 
 __all__ = ["UrlListOptions", "UrlList", "UrlMatcher", "split_url"]
 
@@ -89,8 +90,7 @@ class UrlMatcher:
 
 
 def _read_lists(specs: List[str]) -> Iterable[Tuple[str, int, str]]:
-    from dolma import io as dio
-
+    from dolma.core import io as dio
     for spec in specs:
         local = resolve_model(spec)
         data = dio.read_bytes(local)

@@ -32,7 +32,7 @@ def write_bytes(path: str, data: bytes) -> None:
 
 
 def read_jsonl(path: str) -> List[Dict[str, Any]]:
-    from dolma.io import read_bytes
+    from dolma.core.io import read_bytes
 
     return [json.loads(line) for line in read_bytes(path).decode("utf-8").splitlines()]
 

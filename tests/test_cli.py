@@ -64,7 +64,7 @@ def test_sample_corpus_is_the_same_bytes_in_every_process(tmp_path):
     # nor on what the calling process holds: `logging`'s page lists the live handlers (a pipeline on Ray adds some)
     import logging
 
-    from dolma.sample_corpus import _web_pages
+    from dolma.release.sample_corpus import _web_pages
 
     handler = logging.StreamHandler()
     assert dict(_web_pages(("logging",)))["logging"].encode() == trees[0]["raw/web/logging.html"]

@@ -1,10 +1,14 @@
 import json
+import logging
 
+import msgspec
 import pytest
 
 from dolma.cli import main
-from dolma.config import load_file, parse_flags, resolve
-from dolma.errors import ConfigError
+from dolma.cli.commands import COMMANDS, command
+from dolma.core.config import OnErrorOptions, StageOptions, field_descriptions, load_file, parse_flags, resolve
+from dolma.core.errors import ConfigError
+from dolma.mixers.config import MixConfig
 from dolma.taggers.config import TagConfig
 
 # a tag config as Dolma's own documentation writes them
@@ -127,3 +131,104 @@ def test_cli_help(capsys):
     assert main(["tag", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--work_dir.input" in out and "--processes" in out
+    # each key: its type or choices, its default, and its description on the next line
+    assert "  --processes  int  (default: 1)\n      Worker processes" in out
+    assert "  --experiment  str or null  (default: null)\n" in out
+
+
+def test_mix_help_shows_choices_and_the_shape_of_streams(capsys):
+    assert main(["mix", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "  --on_error  fail | skip  (default: \"fail\")\n      fail: " in out
+    assert "  streams  list of objects (in the config file), each with the keys streams[].*" in out
+    assert "  streams[].name  str  (required)\n      The stream's name" in out
+    assert "  streams[].span_replacement[].span  str  (required)" in out
+    assert "  streams[].filter.syntax  jsonpath | jq  (default: \"jsonpath\")" in out  # in the order written
+    # a command's own note on a shared key follows the key's own description
+    assert "Shards are joined by this process either way." in out
+
+
+def test_main_help_lists_each_command_with_its_purpose(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "  mix            filter, rewrite and sample documents" in out
+    assert all(f"\n  {name} " in out for name in COMMANDS)
+    assert main([]) == 2 and "commands:" in capsys.readouterr().err
+
+
+def _structs(t, seen):
+    t = msgspec.inspect.type_info(t) if isinstance(t, type) else t
+    if isinstance(t, msgspec.inspect.UnionType):
+        for x in t.types:
+            _structs(x, seen)
+    elif isinstance(t, (msgspec.inspect.ListType, msgspec.inspect.DictType)):
+        _structs(t.item_type if isinstance(t, msgspec.inspect.ListType) else t.value_type, seen)
+    elif isinstance(t, msgspec.inspect.StructType) and t.cls not in seen:
+        seen.add(t.cls)
+        for f in t.fields:
+            _structs(f.type, seen)
+    return seen
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_config_key_has_a_one_line_description(name):
+    for cls in _structs(command(name).schema, set()):
+        described = field_descriptions(cls)
+        missing = [f for f in cls.__struct_fields__ if not described.get(f)]
+        assert not missing, f"{cls.__qualname__}: no description for {missing}"
+        assert all("\n" not in text for text in described.values())
+
+
+STAGES = ["tag", "dedupe", "mix", "tokens", "import", "warc", "export"]
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_stage_configs_share_one_options_block(name):
+    schema = command(name).schema
+    assert issubclass(schema, StageOptions)
+    # the block is defined once: a stage config adds its own keys, it does not redefine shared ones
+    shared = set(OnErrorOptions.__struct_fields__ if issubclass(schema, OnErrorOptions) else StageOptions.__struct_fields__)
+    own = set(schema.__annotations__)
+    assert not own & shared, f"{schema.__qualname__} redefines {own & shared}"
+    for data in ({"processes": 0}, {"processes": -2}):
+        with pytest.raises(ConfigError) as err:
+            resolve(schema, data)
+        assert str(err.value) == f"`processes`: expected a positive number, got {data['processes']}"
+    with pytest.raises(ConfigError, match="positive number"):
+        schema(processes=0)  # made in code, a config is checked too
+    assert resolve(schema, {}).processes == 1  # the defaults are a valid config
+
+
+def test_warc_has_no_on_error_key():
+    """warc never rejects a record (broken ones are dropped and counted), so it has no `on_error` to ignore."""
+    with pytest.raises(ConfigError, match="unknown key `on_error`"):
+        resolve(command("warc").schema, {"on_error": "skip"})
+
+
+def test_skip_on_failure_loads_and_warns_that_it_has_no_effect(caplog):
+    with caplog.at_level(logging.WARNING, logger="dolma"):
+        resolve(TagConfig, {"skip_on_failure": True})
+    assert [r.getMessage() for r in caplog.records] == [
+        "`skip_on_failure` has no effect here: a file that fails never stops the others; the run finishes them "
+        "and exits 1 listing the failed files (rerun to retry only those)"
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="dolma"):
+        assert resolve(TagConfig, {}).skip_on_failure is False
+    assert not caplog.records
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"streams": [{"name": "s", "documents": ["d"], "output": {"path": "o"}, "sample": -1}]},
+         "`streams[0].sample`: expected a rate >= 0, got -1.0"),
+        ({"streams": [{"name": "s", "documents": ["d"], "output": {"path": "o"}, "target": {"share": 0.5}}]},
+         "`streams[0].target.share` needs `mixture.total`"),
+        ({"streams": [{"name": "s", "documents": ["d"]}]}, "missing required key `streams[0].output.path`"),
+    ],
+)
+def test_mix_config_checks_itself_when_resolved(data, message):
+    with pytest.raises(ConfigError) as err:
+        resolve(MixConfig, data)
+    assert str(err.value) == message

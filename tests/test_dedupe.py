@@ -229,3 +229,11 @@ def test_bloom_size_and_false_positive_rate() -> None:
     assert fp < 2 * p
     repeats = bloom.test_and_set(hash_keys([b"x", b"y", b"x", b"x", b"y"]))
     assert repeats.tolist() == [False, False, True, True, True]
+
+
+def test_profile_runs_the_work_in_this_process_and_writes_the_stats(tmp_path: Any) -> None:
+    root = _corpus(tmp_path)
+    stats = tmp_path / "profile.txt"
+    _run(root, "--processes", "2", "--profile.enable", "--profile.output", str(stats))
+    assert "function calls" in stats.read_text()
+    assert _spans(root)["a"] == [[25, 37, 1]]

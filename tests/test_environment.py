@@ -3,13 +3,12 @@ versions warn, or refuse with --strict_env."""
 
 import glob
 import json
-import os
 
 import pytest
 
-from dolma import environment
+from dolma.core import environment
 from dolma.cli import main
-from dolma.environment import output_environment
+from dolma.core.environment import output_environment
 from tests.conftest import write_documents
 
 DOCS = [{"id": f"d{i}", "text": f"document number {i} with some words"} for i in range(5)]

@@ -3,20 +3,22 @@ command's own process, where nothing can outlive such a unit.)"""
 
 import os
 
-from dolma.executor import WorkUnit, execute
+from dolma.core.executor import execute
+from dolma.core.units import Stage, WorkUnit
 
 
-class _Stage:
+class _Stage(Stage):
     """Writes one file per unit. Unit ``dies-once`` kills its worker the first time (a marker file remembers);
     unit ``poison`` kills every worker that runs it."""
 
     name = "test"
+    ordered = True
 
     def __init__(self, root: str) -> None:
         self.root = root
 
-    def setup(self) -> None:
-        pass
+    def units(self) -> list:
+        return []
 
     def is_done(self, unit: WorkUnit) -> bool:
         return False
@@ -35,13 +37,13 @@ class _Stage:
 def test_a_unit_whose_worker_dies_runs_again_and_the_others_go_on(tmp_path, caplog):
     caplog.set_level("WARNING", logger="dolma")
     units = [WorkUnit(k) for k in ("a", "dies-once", "b", "c", "d")]
-    report = execute(_Stage(str(tmp_path)), units, processes=2, ignore_existing=True, ordered=True)
+    report = execute(_Stage(str(tmp_path)), units, processes=2, ignore_existing=True)
     assert report.ok and sorted(k for k, _ in report.done) == ["a", "b", "c", "d", "dies-once"]
     assert "dies-once: its worker process died (exit code 3); running the unit again" in caplog.text
 
 
 def test_a_unit_that_kills_every_worker_fails_alone_with_the_reason(tmp_path):
     units = [WorkUnit(k) for k in ("a", "poison", "b", "c", "d", "e")]
-    report = execute(_Stage(str(tmp_path)), units, processes=2, ignore_existing=True, ordered=True)
+    report = execute(_Stage(str(tmp_path)), units, processes=2, ignore_existing=True)
     assert sorted(k for k, _ in report.done) == ["a", "b", "c", "d", "e"]
     assert report.failed == [("poison", "worker process died (exit code 3), 4 time(s)")]

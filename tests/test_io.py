@@ -5,9 +5,9 @@ import os
 import msgspec
 import pytest
 
-from dolma import io as dio
-from dolma.errors import InputError
-from dolma.records import BadLine, DocumentRecord, DocumentsReader, _why
+from dolma.core import io as dio
+from dolma.core.errors import InputError
+from dolma.core.records import BadLine, DocumentRecord, DocumentsReader, _why
 from tests.conftest import s3_keys, s3_put, write_bytes
 
 PAYLOAD = b"".join(b'{"id": "%d", "text": "line %d \xc3\xa9"}\n' % (i, i) for i in range(20000))
@@ -139,7 +139,7 @@ def test_s3_reader(s3_prefix):
 
 
 def test_stale_temps_of_one_file_leave_its_neighbours_alone(tmp_path):
-    from dolma.io import remove_stale_temps_of
+    from dolma.core.io import remove_stale_temps_of
 
     mine = tmp_path / ".f-p0of2.bin.tmp-0123456789ab"
     neighbour = tmp_path / ".f-p1of2.bin.tmp-0123456789ab"  # another partition's filter, being written now

@@ -11,8 +11,8 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from dolma.cli import main
-from dolma.config import resolve
-from dolma.errors import ConfigError
+from dolma.core.config import resolve
+from dolma.core.errors import ConfigError
 from dolma.mixers.config import MixConfig
 from dolma.mixers.sampling import Sampler
 from dolma.mixers.spans import SpanRule, collect_spans, replace_spans
@@ -276,6 +276,24 @@ def test_bad_document_line_fails_or_is_quarantined(tmp_path: Any, capsys: Any) -
     assert quarantined[0]["line"] == 2
     counts = json.load(open(_shards(out)[0] + ".manifest.json"))["counts"]
     assert counts["documents_quarantined"] == 1 and counts["documents_in"] == 5
+
+
+def test_a_failed_unit_leaves_no_parts_dropped_or_quarantine_files(tmp_path: Any, capsys: Any) -> None:
+    root = _corpus(str(tmp_path / "c"), per_file=200, salt=True)
+    path = f"{root}/documents/part-00.jsonl.gz"
+    lines = gzip.decompress(open(path, "rb").read()).splitlines(keepends=True)
+    lines[1] = b"not json\n"
+    open(path, "wb").write(gzip.compress(b"".join(lines)))
+    rows = read_jsonl(f"{root}/attributes/exp/part-00.jsonl.gz")
+    write_documents(f"{root}/attributes/exp/part-00.jsonl.gz", rows + [{"id": "x", "attributes": {}}])
+    out, audit = str(tmp_path / "out"), str(tmp_path / "audit")
+    config = _config(root, out, filter={"include": ["$.attributes[?(@.exp__t__score[0][2] >= 0.4)]"]},
+                     output={"path": out, "dropped_path": audit, "max_size_in_bytes": 3000})
+    config["on_error"] = "skip"
+    # the unit fails at the end of its file, after it published parts and wrote dropped and quarantined lines
+    _run_expect_error(tmp_path, config, capsys, "more lines than")
+    left = [os.path.join(d, n) for top in (out, audit) for d, _, names in os.walk(top) for n in names]
+    assert left == [os.path.join(out, "mixture.json")]
 
 
 def test_jq_runtime_error_names_file_line_and_expression(tmp_path: Any, capsys: Any) -> None:

@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-from dolma.errors import ConfigError
-from dolma.paths import CorpusPath, glob_paths, glob_root, match_glob
+from dolma.core.errors import ConfigError
+from dolma.core.paths import CorpusPath, glob_paths, glob_root, match_glob
 
 
 def touch(root, *rels):

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
-from dolma import environment
+from dolma.core import environment
 from dolma.cli import main
-from dolma.environment import output_environment
-from dolma.release import verify_release
+from dolma.core.environment import output_environment
+from dolma.release.verify import verify_release
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -81,7 +81,7 @@ def test_rerun_of_a_stage_finished_under_other_versions_warns(release, caplog):
         state.write_bytes(original)
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     installed = output_environment()["tokenizers"]
-    assert any(f"pipeline stage `tag`" in w and f"tokenizers 0.1.0 (installed: {installed})" in w for w in warnings)
+    assert any("pipeline stage `tag`" in w and f"tokenizers 0.1.0 (installed: {installed})" in w for w in warnings)
     assert "pipeline: tag is complete, skipping it" in [r.getMessage() for r in caplog.records]
 
 
@@ -94,9 +94,9 @@ def test_recipe_errors_name_the_stage(tmp_path, capsys):
 
 
 def test_every_stage_section_of_the_dolma_like_recipe_is_valid():
-    from dolma.cli import COMMANDS, load_command
-    from dolma.config import resolve
-    from dolma.pipeline import PipelineConfig
+    from dolma.cli.commands import COMMANDS, load_command
+    from dolma.core.config import resolve
+    from dolma.cli.pipeline import PipelineConfig
 
     recipe = resolve(PipelineConfig, yaml.safe_load(open(os.path.join(REPO, "configs", "dolma_like_release.yaml"))))
     docs = {"documents": ["x/documents/*.gz"]}

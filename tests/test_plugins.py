@@ -4,8 +4,8 @@ import textwrap
 import pytest
 
 from dolma.cli import main
-from dolma.errors import ConfigError
-from dolma.taggers.registry import TaggerRegistry, load_plugins
+from dolma.core.errors import ConfigError
+from dolma.core.registry import TaggerRegistry, load_plugins
 
 from tests.test_tag_stage import DOCS, PLUGIN, run_tag, write_documents
 from tests.conftest import read_jsonl

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from dolma.core.units import Stage
 from tests.test_tag_stage import PLUGIN, corpus, run_tag
 
 ray = pytest.importorskip("ray", reason="the ray extra is part of the dev install")
@@ -114,7 +115,7 @@ def test_mix_on_ray_matches_local_bytes(tmp_path, ray_cluster):
 
 
 def test_driver_killed_on_ray_resumes_to_identical_bytes(tmp_path, ray_cluster, monkeypatch):
-    from dolma.resume_check import kill_and_resume, run_to_completion, snapshot
+    from tests.resume_check import kill_and_resume, run_to_completion, snapshot
     from tests.conftest import write_documents
 
     for i in range(4):
@@ -132,7 +133,7 @@ def test_driver_killed_on_ray_resumes_to_identical_bytes(tmp_path, ray_cluster, 
     assert result.identical and result.leftovers == []
 
 
-class _DyingStage:
+class _DyingStage(Stage):
     """Writes one line per unit; the process running unit ``b`` dies the first time (``os._exit``, as a killed or
     preempted worker would), which a marker file remembers across the restart."""
 
@@ -141,8 +142,8 @@ class _DyingStage:
     def __init__(self, root: str) -> None:
         self.root = root
 
-    def setup(self) -> None:
-        pass
+    def units(self) -> list:
+        return []
 
     def is_done(self, unit) -> bool:
         return False
@@ -161,9 +162,9 @@ class _DyingStage:
 
 
 def test_worker_killed_on_ray_is_restarted_and_its_unit_run_again(tmp_path, ray_cluster):
-    from dolma.config import ExecutorConfig
-    from dolma.executor import WorkUnit
-    from dolma.ray_executor import execute_on_ray
+    from dolma.core.config import ExecutorConfig
+    from dolma.core.units import WorkUnit
+    from dolma.core.ray_executor import execute_on_ray
 
     progress = [0, 0, 0]
     outcomes = {}
@@ -184,9 +185,9 @@ def test_worker_killed_on_ray_is_restarted_and_its_unit_run_again(tmp_path, ray_
 
 
 def test_worker_that_keeps_dying_fails_its_unit_with_a_reason(tmp_path, ray_cluster):
-    from dolma.config import ExecutorConfig
-    from dolma.executor import WorkUnit
-    from dolma.ray_executor import execute_on_ray
+    from dolma.core.config import ExecutorConfig
+    from dolma.core.units import WorkUnit
+    from dolma.core.ray_executor import execute_on_ray
 
     outcomes = {}
     stage = _DyingStage(str(tmp_path))
@@ -234,8 +235,8 @@ def test_mix_with_a_target_on_ray_matches_local_bytes_in_one_session(tmp_path, r
 
 
 def test_ray_session_shares_a_connection_and_leaves_local_runs_alone(ray_cluster):
-    from dolma.config import ExecutorConfig
-    from dolma.ray_executor import ray_session
+    from dolma.core.config import ExecutorConfig
+    from dolma.core.ray_executor import ray_session
 
     with ray_session(ExecutorConfig(backend="local")) as owned:
         assert owned is False
@@ -244,7 +245,7 @@ def test_ray_session_shares_a_connection_and_leaves_local_runs_alone(ray_cluster
     assert ray.is_initialized()
 
 
-class _ResourceReportingStage:
+class _ResourceReportingStage(Stage):
     """Writes, for each unit, the resources Ray gave the worker that ran it."""
 
     name = "resources"
@@ -253,8 +254,8 @@ class _ResourceReportingStage:
         self.root = root
         self.resources = resources
 
-    def setup(self) -> None:
-        pass
+    def units(self) -> list:
+        return []
 
     def is_done(self, unit) -> bool:
         return False
@@ -271,9 +272,9 @@ class _ResourceReportingStage:
 def test_workers_get_the_resources_their_stage_declares_or_the_config_sets(tmp_path, ray_cluster):
     import json
 
-    from dolma.config import ExecutorConfig
-    from dolma.executor import MiB, Resources, WorkUnit
-    from dolma.ray_executor import execute_on_ray
+    from dolma.core.config import ExecutorConfig
+    from dolma.core.units import MiB, Resources, WorkUnit
+    from dolma.core.ray_executor import execute_on_ray
 
     def assigned(config):
         stage = _ResourceReportingStage(str(tmp_path), Resources(num_cpus=0.5, memory=64 * MiB))
@@ -292,7 +293,7 @@ def test_a_dedupe_partition_reserves_its_bloom_filter_and_its_processes():
 
     from dolma.dedup.config import DedupeConfig
     from dolma.dedup.partitions import partition_configs, partition_resources
-    from dolma.config import resolve
+    from dolma.core.config import resolve
 
     config = resolve(DedupeConfig, {
         "documents": ["x/documents/*.gz"], "processes": 2, "executor": {"backend": "ray"},
@@ -306,7 +307,7 @@ def test_a_dedupe_partition_reserves_its_bloom_filter_and_its_processes():
 
 
 def test_work_no_node_can_hold_is_named_before_it_waits(ray_cluster, caplog):
-    from dolma.ray_executor import warn_if_no_node_fits
+    from dolma.core.ray_executor import warn_if_no_node_fits
 
     caplog.set_level("WARNING", logger="dolma")
     warn_if_no_node_fits(ray, {"num_cpus": 1, "memory": 1 << 20}, "a small worker")
@@ -363,11 +364,43 @@ class _PoisonStage(_DyingStage):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_unit_that_always_kills_its_worker_fails_alone(tmp_path, ray_cluster, workers):
     """The worker it killed past its restarts is dropped; the other units still run on the workers left."""
-    from dolma.config import ExecutorConfig
-    from dolma.executor import WorkUnit
-    from dolma.ray_executor import execute_on_ray
+    from dolma.core.config import ExecutorConfig
+    from dolma.core.units import WorkUnit
+    from dolma.core.ray_executor import execute_on_ray
 
     outcomes = {}
     execute_on_ray(_PoisonStage(str(tmp_path)), [WorkUnit(k) for k in "abcdefgh"], workers, lambda *c: None,
                    lambda u, s, v: outcomes.__setitem__(u.key, s), False, ExecutorConfig(backend="ray", max_retries=1))
     assert outcomes == {**{k: "done" for k in "acdefgh"}, "b": "failed"}
+
+
+class _ChainedPoisonStage(_PoisonStage):
+    """Units wait on each other (as dedupe's files take turns on one filter), so a lost unit must stop the run;
+    unit ``b`` leaves a temporary file of its output before its worker dies."""
+
+    rerun_lost_units = False
+
+    def run(self, unit, progress):
+        if unit.key == "b":
+            with open(os.path.join(self.root, ".b.out.tmp-dead"), "w") as f:
+                f.write("half")
+        return super().run(unit, progress)
+
+
+@pytest.mark.parametrize("backend", ["local", "ray"])
+def test_a_lost_unit_of_a_chained_stage_stops_the_run_the_same_way_on_both_backends(tmp_path, ray_cluster, backend):
+    """Ray and the local pool treat a lost unit alike: its temporary files go, and a stage whose units wait on
+    each other fails the lost unit and everything not finished instead of running it again."""
+    from dolma.core.config import ExecutorConfig
+    from dolma.core.executor import execute
+    from dolma.core.units import WorkUnit
+
+    units = [WorkUnit(k, outputs=(str(tmp_path / f"{k}.out"),)) for k in "abcdef"]
+    report = execute(_ChainedPoisonStage(str(tmp_path)), units, processes=2, ignore_existing=True,
+                     executor=ExecutorConfig(backend=backend, max_retries=3))
+    failed = dict(report.failed)
+    assert "b" in failed and failed["b"].startswith("worker process died" if backend == "local" else "worker failed on Ray")
+    assert "time(s)" not in failed["b"]  # not run again
+    assert all(failed[k].startswith(("stopped: ", "not run: ")) for k in failed if k != "b")
+    assert len(report.done) + len(report.failed) == 6
+    assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]

@@ -9,13 +9,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from dolma.cli import main
-from dolma.config import resolve
-from dolma.errors import ConfigError
-from dolma.executor import execute
+from dolma.core.config import resolve
+from dolma.core.errors import ConfigError
+from dolma.core.executor import execute
 from dolma.readers.config import ExportConfig, ImportConfig
 from dolma.readers.export import ExportStage, finish_hf_folder
 from dolma.readers.stage import ImportStage, report_duplicates
-from dolma.io import read_bytes
+from dolma.core.io import read_bytes
 from tests.conftest import s3_keys, write_bytes, write_documents
 
 DOCS = [

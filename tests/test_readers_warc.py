@@ -8,10 +8,10 @@ import zlib
 import pytest
 
 from dolma.cli import main
-from dolma.config import resolve
-from dolma.errors import ConfigError
-from dolma.executor import execute
-from dolma.io import read_bytes
+from dolma.core.config import resolve
+from dolma.core.errors import ConfigError
+from dolma.core.executor import execute
+from dolma.core.io import read_bytes
 from dolma.readers.config import WarcConfig
 from dolma.readers.stage import WarcStage
 

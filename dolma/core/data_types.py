@@ -1,5 +1,148 @@
-"""Dolma-compatible import path for the tagger data types."""
+"""The documents taggers read and the spans they return (Dolma's ``dolma.core.data_types``)."""
 
-from dolma.taggers.base import DocResult, Document, DocumentWithMetadata, Span, TaggerOutput
+from __future__ import annotations
 
-__all__ = ["DocResult", "Document", "DocumentWithMetadata", "Span", "TaggerOutput"]
+from typing import Any, Dict, List, Optional
+
+__all__ = ["Document", "DocumentWithMetadata", "Span", "DocResult", "TaggerOutput"]
+
+# attribute values written for one document by one tagger: {"<type>": [[start, end, score], ...]}
+TaggerOutput = Dict[str, List[List[Any]]]
+
+
+class Document:
+    """A document as a tagger sees it."""
+
+    __slots__ = ("source", "version", "id", "text", "added", "created")
+
+    def __init__(
+        self,
+        source: str,
+        id: str,
+        text: str,
+        version: Optional[str] = None,
+        added: Optional[str] = None,
+        created: Optional[str] = None,
+    ) -> None:
+        self.source = source
+        self.version = version
+        self.id = id
+        self.text = text
+        self.added = added
+        self.created = created
+
+    def to_json(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"source": self.source, "id": self.id, "text": self.text}
+        if self.version is not None:
+            out["version"] = self.version
+        return out
+
+    @classmethod
+    def from_json(cls, d: Dict[str, Any]) -> "Document":
+        return cls(source=d.get("source", ""), id=d["id"], text=d["text"], version=d.get("version"))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r}, source={self.source!r}, text={self.text[:40]!r}...)"
+
+
+class DocumentWithMetadata(Document):
+    """A document that also carries its ``metadata`` object (for taggers that read e.g. ``metadata.url``)."""
+
+    __slots__ = ("metadata",)
+
+    def __init__(self, *args: Any, metadata: Optional[Dict[str, Any]] = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.metadata: Dict[str, Any] = metadata or {}
+
+    def to_json(self) -> Dict[str, Any]:
+        return {**super().to_json(), "metadata": self.metadata}
+
+    @classmethod
+    def from_json(cls, d: Dict[str, Any]) -> "DocumentWithMetadata":
+        return cls(
+            source=d.get("source", ""),
+            id=d["id"],
+            text=d["text"],
+            version=d.get("version"),
+            metadata=d.get("metadata"),
+        )
+
+
+class Span:
+    """A scored region of a document's text; ``start``/``end`` are code-point offsets, end exclusive."""
+
+    __slots__ = ("start", "end", "type", "score", "experiment", "tagger", "location")
+
+    def __init__(
+        self,
+        start: int,
+        end: int,
+        type: str,
+        score: float = 1.0,
+        experiment: Optional[str] = None,
+        tagger: Optional[str] = None,
+        location: str = "text",
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.type = type
+        self.score = float(score)
+        self.experiment = experiment
+        self.tagger = tagger
+        self.location = location
+
+    def mention(self, text: str, window: int = 0) -> str:
+        return text[max(0, self.start - window) : min(len(text), self.end + window)]
+
+    def select(self, doc: Document) -> str:
+        return doc.text[self.start : self.end]
+
+    def to_json(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"start": self.start, "end": self.end, "type": self.type, "score": self.score}
+        if self.experiment is not None:
+            out["experiment"] = self.experiment
+        if self.tagger is not None:
+            out["tagger"] = self.tagger
+        return out
+
+    @classmethod
+    def from_json(cls, d: Dict[str, Any]) -> "Span":
+        return cls(
+            start=d["start"],
+            end=d["end"],
+            type=d["type"],
+            score=d.get("score", 1.0),
+            experiment=d.get("experiment"),
+            tagger=d.get("tagger"),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Span) and (self.start, self.end, self.type, self.score) == (
+            other.start,
+            other.end,
+            other.type,
+            other.score,
+        )
+
+    def __repr__(self) -> str:
+        return f"Span(start={self.start}, end={self.end}, type={self.type!r}, score={self.score!r})"
+
+
+class DocResult:
+    """What a tagger found in one document."""
+
+    __slots__ = ("doc", "spans")
+
+    def __init__(self, doc: Document, spans: List[Span]) -> None:
+        self.doc = doc
+        self.spans = spans
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"doc": self.doc.to_json(), "spans": [s.to_json() for s in self.spans]}
+
+    @classmethod
+    def from_json(cls, d: Dict[str, Any]) -> "DocResult":
+        return cls(doc=Document.from_json(d["doc"]), spans=[Span.from_json(s) for s in d["spans"]])
+
+    def __repr__(self) -> str:
+        return f"DocResult(doc={self.doc!r}, spans={self.spans!r})"

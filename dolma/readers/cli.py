@@ -2,37 +2,36 @@
 
 from __future__ import annotations
 
-from dolma.commands import Command, run_units
+from typing import TYPE_CHECKING
+
+from dolma.core.runner import stage_command
 from dolma.readers.config import ExportConfig, ImportConfig, WarcConfig
+
+if TYPE_CHECKING:
+    from dolma.readers.export import ExportStage
+    from dolma.readers.stage import ImportStage, WarcStage
 
 __all__ = ["IMPORT", "WARC", "EXPORT"]
 
 
-def run_import(config: ImportConfig) -> int:
-    from dolma.readers.stage import ImportStage, report_duplicates
+def import_stage(config: ImportConfig) -> "ImportStage":
+    from dolma.readers.stage import ImportStage
 
-    stage = ImportStage(config)
-    units = stage.units()
-    return run_units("import", config, stage, units, lambda: report_duplicates(units))
+    return ImportStage(config)
 
 
-def run_warc(config: WarcConfig) -> int:
-    from dolma.readers.stage import WarcStage, report_duplicates
+def warc_stage(config: WarcConfig) -> "WarcStage":
+    from dolma.readers.stage import WarcStage
 
-    stage = WarcStage(config)
-    units = stage.units()
-    return run_units("warc", config, stage, units, lambda: report_duplicates(units))
+    return WarcStage(config)
 
 
-def run_export(config: ExportConfig) -> int:
-    from dolma.readers.export import ExportStage, finish_hf_folder
+def export_stage(config: ExportConfig) -> "ExportStage":
+    from dolma.readers.export import ExportStage
 
-    stage = ExportStage(config)
-    units = stage.units()
-    after = (lambda: finish_hf_folder(stage.destination, units)) if config.format == "hf" else None
-    return run_units("export", config, stage, units, after)
+    return ExportStage(config)
 
 
-IMPORT = Command(ImportConfig, run_import, "convert Parquet, Hugging Face datasets, JSONL or loose files to documents")
-WARC = Command(WarcConfig, run_warc, "extract documents from WARC/ARC web archives (HTML to text)")
-EXPORT = Command(ExportConfig, run_export, "export documents to Parquet files or a Hugging Face dataset folder")
+IMPORT = stage_command(ImportConfig, import_stage, "convert Parquet, Hugging Face datasets, JSONL or loose files to documents")
+WARC = stage_command(WarcConfig, warc_stage, "extract documents from WARC/ARC web archives (HTML to text)")
+EXPORT = stage_command(ExportConfig, export_stage, "export documents to Parquet files or a Hugging Face dataset folder")

@@ -19,27 +19,19 @@ from __future__ import annotations
 import io
 import json
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 import msgspec
 
-from dolma import io as dio
-from dolma.errors import ConfigError, InputError
-from dolma.executor import Progress, WorkUnit
-from dolma.manifest import (
-    FileEntry,
-    config_hash,
-    manifest_path,
-    new_manifest,
-    read_manifest,
-    write_manifest,
-    written,
-)
-from dolma.paths import glob_paths, glob_root, is_s3, join
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.units import Progress, RunReport, Stage, WorkUnit
+from dolma.core.manifest import config_hash, manifest_path, read_manifest
+from dolma.core.outputs import UnitOutputs, input_entry
+from dolma.core.paths import glob_paths, glob_root, join
 from dolma.readers.config import ExportConfig
-from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, QuarantineLine, is_side_file
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, is_side_file
 
 __all__ = ["ExportStage", "arrow_schema", "SCHEMA_FIELDS", "finish_hf_folder"]
 
@@ -163,7 +155,7 @@ def _output_stem(rel: str) -> str:
     return rel
 
 
-class ExportStage:
+class ExportStage(Stage["_Planned"]):
     name = "export"
 
     def __init__(self, config: ExportConfig) -> None:
@@ -171,10 +163,6 @@ class ExportStage:
             raise ConfigError("missing required key `documents`: documents files or globs to export")
         if not config.destination:
             raise ConfigError("missing required key `destination`: the output folder")
-        if config.processes < 1:
-            raise ConfigError(f"`processes`: expected a positive number, got {config.processes}")
-        if config.row_group_bytes < 1:
-            raise ConfigError(f"`row_group_bytes`: expected a positive number, got {config.row_group_bytes}")
         self.config = config
         self.destination: str = config.destination
 
@@ -203,7 +191,7 @@ class ExportStage:
             if out in outputs:
                 raise ConfigError(f"{outputs[out]} and {path} would both write {out}")
             outputs[out] = path
-            units.append(WorkUnit(path, 0 if is_s3(path) else dio.file_size(path), _Planned(out, i), outputs=(out,)))
+            units.append(WorkUnit(path, dio.schedule_size(path), _Planned(out, i), outputs=(out,)))
         return units
 
     def _config_for(self, unit: WorkUnit) -> Dict[str, Any]:
@@ -217,6 +205,10 @@ class ExportStage:
             "on_error": c.on_error,
         }
 
+    def finish(self, units: List[WorkUnit], report: RunReport) -> None:
+        if report.ok and self.config.format == "hf":
+            finish_hf_folder(self.destination, units)
+
     def is_done(self, unit: WorkUnit) -> bool:
         out = unit.payload.output
         manifest = read_manifest(manifest_path(out))
@@ -229,82 +221,56 @@ class ExportStage:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        started = time.monotonic()
         out: str = unit.payload.output
         schema = arrow_schema()
         if self.config.format == "hf":
             schema = schema.with_metadata({"huggingface": json.dumps({"info": {"features": _hf_features()}})})
-        target = dio.AtomicWriter(out)
-        quarantine: Optional[dio.AtomicWriter] = None
         counts = {"documents_in": 0, "documents_out": 0, "documents_quarantined": 0, "bytes_in": 0, "row_groups": 0}
         reader = DocumentsReader(unit.key, record_type=Dict[str, Any])
         columns = _Columns()
-        raw_sink = _Sink(target)
-        writer: Any = None
-        try:
-            sink = pa.PythonFile(raw_sink, mode="w")
-            if self.config.format == "hf":
-                writer = pa.ipc.new_stream(sink, schema)
-                write = writer.write_batch
-            else:
-                compression = None if self.config.parquet_compression == "none" else self.config.parquet_compression
-                writer = pq.ParquetWriter(sink, schema, compression=compression)
-                write = lambda b: writer.write_batch(b, row_group_size=b.num_rows)  # noqa: E731 - one row group per batch
-            for batch in reader:
-                bad: List[Tuple[int, bytes, str]] = []
-                for offset, item in enumerate(batch.items):
-                    reason = _check(item)
-                    if reason is None:
-                        columns.add(item)
-                    else:
-                        raw = item.raw if isinstance(item, BadLine) else _ENCODER.encode(item)
-                        bad.append((batch.first_line + offset, raw, reason))
-                    if columns.nbytes >= self.config.row_group_bytes:
-                        write(columns.take(schema))
-                        counts["row_groups"] += 1
-                if bad:
-                    if self.config.on_error == "fail":
-                        raise InputError(unit.key, bad[0][0], bad[0][2])
-                    if quarantine is None:
-                        quarantine = dio.AtomicWriter(out + QUARANTINE_SUFFIX)
-                    quarantine.write(
-                        _ENCODER.encode_lines([QuarantineLine(unit.key, ln, why, raw.decode("utf-8", "replace")) for ln, raw, why in bad])
-                    )
-                counts["documents_in"] += len(batch.items)
-                counts["documents_out"] += len(batch.items) - len(bad)
-                counts["documents_quarantined"] += len(bad)
-                counts["bytes_in"] += batch.nbytes
-                progress.update(docs=len(batch.items), nbytes=batch.nbytes)
-            if columns.rows or counts["row_groups"] == 0:
-                write(columns.take(schema))
-                counts["row_groups"] += 1
-            writer.close()
-            sink.close()
-            target.commit()
-            if quarantine is not None:
-                quarantine.commit()
-        except BaseException:
-            raw_sink.discard = True
-            if writer is not None:
+        with UnitOutputs(self.name, self.config, quarantine=out + QUARANTINE_SUFFIX) as files:
+            raw_sink = _Sink(files.open(out))
+            writer: Any = None
+            try:
+                sink = pa.PythonFile(raw_sink, mode="w")
+                if self.config.format == "hf":
+                    writer = pa.ipc.new_stream(sink, schema)
+                    write = writer.write_batch
+                else:
+                    compression = None if self.config.parquet_compression == "none" else self.config.parquet_compression
+                    writer = pq.ParquetWriter(sink, schema, compression=compression)
+                    write = lambda b: writer.write_batch(b, row_group_size=b.num_rows)  # noqa: E731 - one row group per batch
+                for batch in reader:
+                    bad: List[BadLine] = []
+                    for offset, item in enumerate(batch.items):
+                        reason = _check(item)
+                        if reason is None:
+                            columns.add(item)
+                        else:
+                            raw = item.raw if isinstance(item, BadLine) else _ENCODER.encode(item)
+                            bad.append(BadLine(batch.first_line + offset, raw, reason))
+                        if columns.nbytes >= self.config.row_group_bytes:
+                            write(columns.take(schema))
+                            counts["row_groups"] += 1
+                    if bad and self.config.on_error == "fail":
+                        raise InputError(unit.key, bad[0].line, bad[0].reason)
+                    files.quarantine(unit.key, bad)
+                    counts["documents_in"] += len(batch.items)
+                    counts["documents_out"] += len(batch.items) - len(bad)
+                    counts["documents_quarantined"] += len(bad)
+                    counts["bytes_in"] += batch.nbytes
+                    progress.update(docs=len(batch.items), nbytes=batch.nbytes)
+                if columns.rows or counts["row_groups"] == 0:
+                    write(columns.take(schema))
+                    counts["row_groups"] += 1
                 writer.close()
-            target.abort()
-            if quarantine is not None:
-                quarantine.abort()
-            raise
-        config = self._config_for(unit)
-        write_manifest(
-            manifest_path(out),
-            new_manifest(
-                self.name,
-                config,
-                [FileEntry(unit.key, reader.stored_bytes, reader.sha256)],
-                [FileEntry(out, target.bytes_written, target.sha256 or "")],
-                counts,
-                time.monotonic() - started,
-                self.config,
-                quarantine=written(quarantine),
-            ),
-        )
+                sink.close()
+            except BaseException:
+                raw_sink.discard = True  # what the pyarrow writer still flushes on closing goes nowhere
+                if writer is not None:
+                    writer.close()
+                raise
+        files.write_manifest(manifest_path(out), self._config_for(unit), [input_entry(reader)], [out], counts)
         return counts
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Callable, Optional
 
-from dolma.errors import ConfigError
+from dolma.core.errors import ConfigError
 
 __all__ = ["make_linearizer", "Linearize"]
 

@@ -13,9 +13,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import msgspec
 import xxhash
 
-from dolma.errors import InputError
+from dolma.core.errors import InputError
 from dolma.readers.config import FieldMap
-from dolma.records import BadLine
+from dolma.core.records import BadLine
 
 __all__ = ["Rejected", "FieldMapper", "derived_id"]
 

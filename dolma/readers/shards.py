@@ -1,25 +1,26 @@
-"""Bounded-size documents shards, quarantine files and id logs for one work unit, all published atomically.
+"""Bounded-size documents shards and id logs for one work unit, all published atomically.
 
 A unit writes ``<destination>/documents/<stem>-0000.jsonl.gz``, ``-0001`` ... and closes a shard once it holds
-``max_size_in_bytes`` of JSON lines. Each shard is an :class:`~dolma.io.AtomicWriter`, so nobody sees half a
-shard; if the unit fails, the shards it already published are removed again, and the unit's manifest (written
-last) is what marks it done.
+``max_size_in_bytes`` of JSON lines. Each shard is a file of the unit's :class:`~dolma.core.outputs.UnitOutputs`,
+so nobody sees half a shard; if the unit fails, the shards it already published are removed again, and the unit's
+manifest (written last) is what marks it done.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import msgspec
 import numpy as np
 import xxhash
 
-from dolma import io as dio
-from dolma.manifest import FileEntry, MANIFEST_SUFFIX
-from dolma.paths import join
+from dolma.core import io as dio
+from dolma.core.manifest import MANIFEST_SUFFIX
+from dolma.core.outputs import UnitOutputs
+from dolma.core.paths import join
 
-__all__ = ["ShardedWriter", "LazyWriter", "IdLog", "UnitPaths", "count_duplicates_across", "EXTENSIONS"]
+__all__ = ["ShardedWriter", "IdLog", "UnitPaths", "count_duplicates_across", "EXTENSIONS"]
 
 log = logging.getLogger("dolma")
 
@@ -55,15 +56,18 @@ class UnitPaths(msgspec.Struct, frozen=True):
 
 
 class ShardedWriter:
-    def __init__(self, paths: UnitPaths, max_bytes: int) -> None:
+    """Documents into consecutive shards of the unit's ``files``, each published as soon as it is full."""
+
+    def __init__(self, files: UnitOutputs, paths: UnitPaths, max_bytes: int) -> None:
         if max_bytes <= 0:
             raise ValueError("max_size_in_bytes must be positive")
+        self.files = files
         self.paths = paths
         self.max_bytes = max_bytes
         self.bytes_out = 0
         self._current: Optional[dio.AtomicWriter] = None
         self._current_bytes = 0
-        self._done: List[FileEntry] = []
+        self._done: List[str] = []
 
     def write_docs(self, docs: List[Dict[str, Any]]) -> None:
         if not docs:
@@ -80,7 +84,7 @@ class ShardedWriter:
 
     def _write(self, data: bytes) -> None:
         if self._current is None:
-            self._current = dio.AtomicWriter(self.paths.shard(len(self._done)))
+            self._current = self.files.open(self.paths.shard(len(self._done)))
             self._current_bytes = 0
         self._current.write(data)
         self._current_bytes += len(data)
@@ -91,45 +95,14 @@ class ShardedWriter:
     def _roll(self) -> None:
         if self._current is None:
             return
-        self._current.commit()
-        self._done.append(FileEntry(self._current.path, self._current.bytes_written, self._current.sha256 or ""))
+        self.files.commit(self._current.path)
+        self._done.append(self._current.path)
         self._current = None
 
-    def close(self) -> List[FileEntry]:
+    def close(self) -> List[str]:
         """Publish the last shard; the unit's shards in order (none when it had no documents)."""
         self._roll()
         return list(self._done)
-
-    def abort(self) -> None:
-        if self._current is not None:
-            self._current.abort()
-            self._current = None
-        for entry in self._done:
-            dio.remove(entry.path)
-        self._done = []
-
-
-class LazyWriter:
-    """An atomic file created on its first write (quarantine files exist only when something went there)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._writer: Optional[dio.AtomicWriter] = None
-        self.entry: Optional[FileEntry] = None
-
-    def write_json_lines(self, objects: Iterable[Any]) -> None:
-        if self._writer is None:
-            self._writer = dio.AtomicWriter(self.path)
-        self._writer.write(_ENCODER.encode_lines(list(objects)))
-
-    def commit(self) -> None:
-        if self._writer is not None:
-            self._writer.commit()
-            self.entry = FileEntry(self.path, self._writer.bytes_written, self._writer.sha256 or "")
-
-    def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.abort()
 
 
 class IdLog:

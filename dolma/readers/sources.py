@@ -23,12 +23,12 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import msgspec
 
-from dolma import io as dio
-from dolma.errors import ConfigError, InputError
-from dolma.manifest import MANIFEST_SUFFIX, FileEntry
-from dolma.paths import glob_paths, glob_root, is_s3
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.manifest import MANIFEST_SUFFIX, FileEntry
+from dolma.core.paths import glob_paths, glob_root, is_s3
 from dolma.readers.mapping import FieldMapper, Rejected, derived_id
-from dolma.records import DocumentsReader
+from dolma.core.records import DocumentsReader
 
 __all__ = ["Batch", "ImportUnit", "plan_import", "read_import_unit", "detect_format", "materialise"]
 
@@ -90,8 +90,6 @@ def _skipped(path: str) -> bool:
 
 
 def plan_import(documents: List[str], fmt: str, files_per_unit: int) -> List[ImportUnit]:
-    if files_per_unit < 1:
-        raise ConfigError(f"`files_per_unit`: expected a positive number, got {files_per_unit}")
     units: List[ImportUnit] = []
     loose: Dict[Tuple[str, str], List[Tuple[str, str]]] = {}  # (kind, folder rel) → [(path, rel)]
     seen: set = set()

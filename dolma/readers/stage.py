@@ -10,22 +10,22 @@ presence with the same config hash is what makes a rerun skip the unit.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Set
 
 import msgspec
 
-from dolma import io as dio
-from dolma.errors import ConfigError
-from dolma.executor import Progress, WorkUnit
-from dolma.manifest import FileEntry, config_hash, new_manifest, read_manifest, write_manifest
-from dolma.paths import glob_paths, glob_root, is_s3
-from dolma.records import QuarantineLine
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError
+from dolma.core.units import Progress, RunReport, Stage, WorkUnit
+from dolma.core.manifest import FileEntry, config_hash, read_manifest
+from dolma.core.outputs import UnitOutputs
+from dolma.core.paths import glob_paths, glob_root
+from dolma.core.records import QuarantineLine
 from dolma.readers.config import ImportConfig, WarcConfig
 from dolma.readers.html import make_linearizer
 from dolma.readers.mapping import FieldMapper, Rejected
-from dolma.readers.shards import IdLog, LazyWriter, ShardedWriter, UnitPaths, count_duplicates_across
+from dolma.readers.shards import IdLog, ShardedWriter, UnitPaths, count_duplicates_across
 from dolma.readers.sources import Batch, ImportUnit, plan_import, read_import_unit
 from dolma.readers.warc import WarcExtractor, archive_stem
 
@@ -41,7 +41,7 @@ class Planned:
 
 
 
-class ConvertStage:
+class ConvertStage(Stage["Planned"]):
     """What import and warc share; subclasses give the units, the batches of one unit and the output config."""
 
     name = "convert"
@@ -55,6 +55,10 @@ class ConvertStage:
     def batches(self, planned: Planned, inputs: List[FileEntry]) -> Iterator[Batch]:
         raise NotImplementedError
 
+    def finish(self, units: List[WorkUnit], report: RunReport) -> None:
+        if report.ok:
+            report_duplicates(units)
+
     def is_done(self, unit: WorkUnit) -> bool:
         paths: UnitPaths = unit.payload.paths
         manifest = read_manifest(paths.manifest)
@@ -66,19 +70,17 @@ class ConvertStage:
         return {"stage": self.name, "unit": unit.key, **self.output_config()}
 
     def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
-        started = time.monotonic()
         planned: Planned = unit.payload
-        writer = ShardedWriter(planned.paths, self.max_bytes)
-        quarantine = LazyWriter(planned.paths.quarantine)
         ids = IdLog()
         inputs: List[FileEntry] = []
         counts: Dict[str, int] = {"documents_in": 0, "documents_out": 0, "documents_quarantined": 0}
-        try:
+        with UnitOutputs(self.name, self.resolved, quarantine=planned.paths.quarantine) as files:
+            writer = ShardedWriter(files, planned.paths, self.max_bytes)
             for batch in self.batches(planned, inputs):
                 if batch.rejected:
                     if self.on_error == "fail":
                         raise batch.rejected[0].error()
-                    quarantine.write_json_lines(_quarantine_lines(batch.rejected))
+                    files.quarantine_records(_quarantine_lines(batch.rejected))
                 writer.write_docs(batch.docs)
                 ids.add(batch.docs)
                 n_in = len(batch.docs) + len(batch.rejected) + sum(batch.dropped.values())
@@ -89,38 +91,26 @@ class ConvertStage:
                     for k, v in extra.items():
                         counts[k] = counts.get(k, 0) + v
                 progress.update(docs=n_in, nbytes=batch.nbytes)
-            outputs = writer.close()
+            shards = writer.close()
             id_bytes, duplicates = ids.finish()
-            dio.write_bytes_atomic(planned.paths.ids, id_bytes)
-            quarantine.commit()
-        except BaseException:
-            writer.abort()
-            quarantine.abort()
-            raise
+            files.open(planned.paths.ids).write(id_bytes)
         counts["bytes_in"] = sum(i.bytes for i in inputs)
         counts["bytes_out"] = writer.bytes_out
-        counts["shards"] = len(outputs)
+        counts["shards"] = len(shards)
         counts["duplicate_ids"] = duplicates
         if duplicates:
             log.warning("%s: %d document(s) repeat an id used earlier in the same input", unit.key, duplicates)
-        self._drop_stale(planned.paths, outputs)
-        config = self._config_for(unit)
-        write_manifest(
-            planned.paths.manifest,
-            new_manifest(
-                self.name, config, inputs, outputs, counts, time.monotonic() - started, self.resolved,
-                quarantine=quarantine.entry,
-            ),
-        )
+        self._drop_stale(planned.paths, shards)
+        files.write_manifest(planned.paths.manifest, self._config_for(unit), inputs, shards, counts)
         return counts
 
     @staticmethod
-    def _drop_stale(paths: UnitPaths, outputs: List[FileEntry]) -> None:
+    def _drop_stale(paths: UnitPaths, shards: List[str]) -> None:
         """Shards an earlier run of this unit wrote and this one did not (it made fewer, or none)."""
         old = read_manifest(paths.manifest)
         if old is None:
             return
-        keep = {o.path for o in outputs}
+        keep = set(shards)
         for entry in old.outputs:
             if entry.path not in keep:
                 dio.remove(entry.path)
@@ -142,13 +132,6 @@ def report_duplicates(units: List[WorkUnit]) -> int:
     return across
 
 
-def _check_common(processes: int, max_bytes: int) -> None:
-    if processes < 1:
-        raise ConfigError(f"`processes`: expected a positive number, got {processes}")
-    if max_bytes < 1:
-        raise ConfigError(f"`output.max_size_in_bytes`: expected a positive number, got {max_bytes}")
-
-
 class ImportStage(ConvertStage):
     name = "import"
 
@@ -159,9 +142,6 @@ class ImportStage(ConvertStage):
             raise ConfigError("missing required key `source`: the name of this source, set on every document")
         if bool(config.documents) == bool(config.dataset.path):
             raise ConfigError("give either `documents` (files, globs, folders) or `dataset.path`, not both or neither")
-        if config.batch_size < 1:
-            raise ConfigError(f"`batch_size`: expected a positive number, got {config.batch_size}")
-        _check_common(config.processes, config.output.max_size_in_bytes)
         try:
             self.mapper = FieldMapper(config.fields, config.source)
         except ValueError as exc:
@@ -188,7 +168,7 @@ class ImportStage(ConvertStage):
             if p.stem in stems:
                 raise ConfigError(f"{stems[p.stem]} and {key} would both write documents/{p.stem}-*; rename one")
             stems[p.stem] = key
-            size = sum(_size(f) for f in p.files)
+            size = sum(dio.schedule_size(f) for f in p.files)
             paths = UnitPaths(c.destination, p.stem, c.output.compression)
             units.append(WorkUnit(key, size, Planned(paths, p), outputs=paths.outputs()))
         return units
@@ -259,13 +239,6 @@ class WarcStage(ConvertStage):
             raise ConfigError("missing required key `documents`: WARC/ARC files, globs or folders")
         if not config.source_name:
             raise ConfigError("missing required key `source_name`: the name of this source, set on every document")
-        if len(config.destination) not in (1, len(config.documents)):
-            raise ConfigError(
-                f"`destination`: give one output prefix, or one per `documents` entry ({len(config.documents)})"
-            )
-        if config.pre.taggers or config.post.taggers:
-            raise ConfigError("`pre.taggers`/`post.taggers` are not run during extraction here; run `dolma tag` on the output")
-        _check_common(config.processes, config.output.max_size_in_bytes)
         make_linearizer(config.linearizer)  # a missing extractor is a config error, before any file is read
         self.config = self.resolved = config
         self.max_bytes = config.output.max_size_in_bytes
@@ -291,7 +264,7 @@ class WarcStage(ConvertStage):
                 if paths.manifest in stems:
                     raise ConfigError(f"{stems[paths.manifest]} and {path} would both write {paths.manifest}")
                 stems[paths.manifest] = path
-                units.append(WorkUnit(path, _size(path), Planned(paths, path), outputs=paths.outputs()))
+                units.append(WorkUnit(path, dio.schedule_size(path), Planned(paths, path), outputs=paths.outputs()))
         return units
 
     def output_config(self) -> Dict[str, Any]:
@@ -314,7 +287,3 @@ class WarcStage(ConvertStage):
             self.setup()
         assert self._extractor is not None
         return self._extractor.read(planned.source, inputs)
-
-
-def _size(path: str) -> int:
-    return 0 if is_s3(path) else dio.file_size(path)

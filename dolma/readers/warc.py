@@ -19,13 +19,12 @@ import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Dict, Iterator, List, Optional, Tuple, Union
 
-from dolma import io as dio
-
+from dolma.core import io as dio
 try:  # isal's zlib is a drop-in replacement, several times faster at inflating
     from isal import isal_zlib as _zlib
 except ImportError:  # pragma: no cover
     _zlib = zlib  # type: ignore[no-redef]
-from dolma.manifest import FileEntry
+from dolma.core.manifest import FileEntry
 from dolma.readers.mapping import derived_id
 from dolma.readers.sources import Batch
 

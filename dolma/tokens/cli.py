@@ -2,50 +2,24 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
+from typing import TYPE_CHECKING
 
-from dolma.commands import Command, summarise
-from dolma.config import render
-from dolma.executor import execute
+from dolma.core.runner import stage_command
 from dolma.tokens.config import TokensConfig
+
+if TYPE_CHECKING:
+    from dolma.tokens.stage import TokensStage
 
 __all__ = ["TOKENS"]
 
-log = logging.getLogger("dolma")
 
-
-def run_tokens(config: TokensConfig) -> int:
+def tokens_stage(config: TokensConfig) -> "TokensStage":
     # each worker is one process; HF tokenizers' own thread pool would only fight them for the cores
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from dolma.tokens.stage import TokensStage
 
-    stage = TokensStage(config)
-    units = stage.units()
-    if config.dryrun:
-        print(render(config), end="")
-        print(
-            f"# {sum(len(u.payload.files) for u in units)} documents file(s) in {len(units)} group(s); "
-            f"dtype {stage.dtype.name}; tokenizer {stage.identity.source} ({stage.identity.encoder})",
-            file=sys.stderr,
-        )
-        return 0
-    report = execute(
-        stage, units, config.processes, config.ignore_existing, debug=config.debug, executor=config.executor
-    )
-    totals = report.totals()
-    if report.done:
-        rate = totals.get("tokens", 0) / report.seconds if report.seconds > 0 else 0.0
-        log.info(
-            "tokens: %s tokens in %d file(s) (%s); %s empty document(s) skipped; %.0f tokens/s",
-            f"{totals.get('tokens', 0):,}",
-            totals.get("files", 0),
-            stage.dtype.name,
-            f"{totals.get('documents_empty', 0):,}",
-            rate,
-        )
-    return summarise("tokens", report)
+    return TokensStage(config)
 
 
-TOKENS = Command(TokensConfig, run_tokens, "tokenize documents into token memmaps (OLMo's layout) with an index")
+TOKENS = stage_command(TokensConfig, tokens_stage, "tokenize documents into token memmaps (OLMo's layout) with an index")

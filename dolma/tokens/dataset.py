@@ -17,9 +17,9 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from dolma.errors import ConfigError, InputError
-from dolma.manifest import manifest_path, read_manifest
-from dolma.paths import glob_paths, has_glob, is_s3, split_s3
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.manifest import manifest_path, read_manifest
+from dolma.core.paths import glob_paths, has_glob, is_s3, split_s3
 
 __all__ = ["TokenDataset", "IndexRow", "document_lengths"]
 
@@ -62,8 +62,7 @@ def _expand(paths: Sequence[str]) -> List[str]:
 
 def _file_bytes(path: str) -> int:
     if is_s3(path):
-        from dolma import s3
-
+        from dolma.core import s3
         return s3.size(path)
     try:
         return os.path.getsize(path)
@@ -143,8 +142,7 @@ class TokenDataset:
         path = self.paths[f]
         assert self.dtype is not None
         if is_s3(path):
-            from dolma import s3
-
+            from dolma.core import s3
             bucket, key = split_s3(path)
             nbytes = self.seq_len * self.dtype.itemsize
             first = start * self.dtype.itemsize
@@ -182,8 +180,7 @@ class TokenDataset:
         cached = self._index.get(f)
         if cached is None:
             path = self.paths[f][: -len(_TOKEN_SUFFIX)] + _INDEX_SUFFIX
-            from dolma import io as dio
-
+            from dolma.core import io as dio
             if not dio.exists(path):
                 raise InputError(path, None, "no index file next to the token file")
             text = dio.read_bytes(path).decode("utf-8")  # decompressed by its extension

@@ -18,6 +18,7 @@ import csv
 import hashlib
 import io
 import math
+import logging
 import operator
 import os
 import random
@@ -28,24 +29,19 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import msgspec
 import numpy as np
 
-from dolma import io as dio
-from dolma.errors import ConfigError, InputError
-from dolma.executor import MiB, Progress, Resources, WorkUnit
-from dolma.manifest import (
-    FileEntry,
-    config_hash,
-    manifest_path,
-    new_manifest,
-    read_manifest,
-    write_manifest,
-    written,
-)
-from dolma.paths import glob_paths, is_s3, join
-from dolma.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, is_side_file, quarantine_lines
+from dolma.core import io as dio
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUnit
+from dolma.core.manifest import FileEntry, config_hash, manifest_path, read_manifest
+from dolma.core.outputs import UnitOutputs, input_entry
+from dolma.core.paths import glob_paths, is_s3, join
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, is_side_file
 from dolma.tokens.config import TokensConfig
 from dolma.tokens.tokenizer import Tokenizer, TokenizerIdentity, load_tokenizer
 
 __all__ = ["TokensStage", "resolve_dtype", "part_name", "TOKEN_SUFFIX", "INDEX_SUFFIX"]
+
+log = logging.getLogger("dolma")
 
 TOKEN_SUFFIX = ".npy"
 INDEX_SUFFIX = ".csv.gz"
@@ -105,13 +101,15 @@ def _record_type(text_field: str, id_field: Optional[str]) -> Any:
 
 
 class _PartWriter:
-    """Writes consecutive token files of at most ``max_tokens`` tokens, with their index files."""
+    """Writes consecutive token files of at most ``max_tokens`` tokens, with their index files, into the unit's
+    ``files``; each part is published as soon as it is full."""
 
-    def __init__(self, prefix: str, dtype: np.dtype, max_tokens: int) -> None:
+    def __init__(self, files: UnitOutputs, prefix: str, dtype: np.dtype, max_tokens: int) -> None:
+        self.files = files
         self.prefix = prefix
         self.dtype = dtype
         self.max_tokens = max_tokens
-        self.parts: List[Tuple[str, str, Dict[str, Any]]] = []  # (npy path, csv path, counts + entries)
+        self.parts: List[Tuple[str, str, Dict[str, int]]] = []  # (npy path, csv path, documents and tokens)
         self._npy: Optional[dio.AtomicWriter] = None
         self._csv: Optional[dio.AtomicWriter] = None
         self._filled = 0
@@ -119,27 +117,15 @@ class _PartWriter:
 
     def _open(self) -> None:
         base = f"{self.prefix}-{len(self.parts):05d}"
-        self._npy = dio.AtomicWriter(base + TOKEN_SUFFIX)
-        self._csv = dio.AtomicWriter(base + INDEX_SUFFIX)
+        self._npy = self.files.open(base + TOKEN_SUFFIX)
+        self._csv = self.files.open(base + INDEX_SUFFIX)
         self._filled = self._rows = 0
 
     def _close(self) -> None:
         assert self._npy is not None and self._csv is not None
-        self._npy.commit()
-        self._csv.commit()
-        self.parts.append(
-            (
-                self._npy.path,
-                self._csv.path,
-                {
-                    "documents": self._rows,
-                    "tokens": self._filled,
-                    "outputs": [
-                        FileEntry(w.path, w.bytes_written, w.sha256 or "") for w in (self._npy, self._csv)
-                    ],
-                },
-            )
-        )
+        self.files.commit(self._npy.path)
+        self.files.commit(self._csv.path)
+        self.parts.append((self._npy.path, self._csv.path, {"documents": self._rows, "tokens": self._filled}))
         self._npy = self._csv = None
 
     def write(self, tokens: np.ndarray, lengths: Sequence[int], meta: Sequence[Tuple[str, str, int]]) -> None:
@@ -188,11 +174,6 @@ class _PartWriter:
         if self._npy is not None:
             self._close()
 
-    def abort(self) -> None:
-        for w in (self._npy, self._csv):
-            if w is not None:
-                w.abort()
-
 
 def _remove_tmp_leftovers(prefix: str) -> None:
     """Temporary files a killed run of this group left behind (local folders; S3 uploads are never half-done)."""
@@ -210,7 +191,7 @@ def _rows() -> Tuple[io.StringIO, Any]:
 
 
 
-class TokensStage:
+class TokensStage(Stage[_Group]):
     name = "tokens"
     # a worker peaked at ~660 MB (tokenizer and its buffers) on the benchmark corpus
     resources = Resources(memory=1024 * MiB)
@@ -220,9 +201,6 @@ class TokensStage:
             raise ConfigError("missing required key `documents`: give at least one documents path or glob")
         if not config.destination:
             raise ConfigError("missing required key `destination`: the folder for the token files")
-        for key in ("processes", "batch_size", "ring_size"):
-            if getattr(config, key) < 1:
-                raise ConfigError(f"`{key}`: expected a positive number, got {getattr(config, key)}")
         if config.tokenizer.name_or_path is None and config.tokenizer_name_or_path is not None:
             config = msgspec.structs.replace(
                 config, tokenizer=msgspec.structs.replace(config.tokenizer, name_or_path=config.tokenizer_name_or_path)
@@ -246,6 +224,26 @@ class TokensStage:
 
     # --- planning (in the parent) -------------------------------------------------------------------------
 
+    def describe(self, units: List[WorkUnit]) -> str:
+        return (
+            f"{sum(len(u.payload.files) for u in units)} documents file(s) in {len(units)} group(s); "
+            f"dtype {self.dtype.name}; tokenizer {self.identity.source} ({self.identity.encoder})"
+        )
+
+    def finish(self, units: List[WorkUnit], report: RunReport) -> None:
+        if not report.done:
+            return
+        totals = report.totals()
+        rate = totals.get("tokens", 0) / report.seconds if report.seconds > 0 else 0.0
+        log.info(
+            "tokens: %s tokens in %d file(s) (%s); %s empty document(s) skipped; %.0f tokens/s",
+            f"{totals.get('tokens', 0):,}",
+            totals.get("files", 0),
+            self.dtype.name,
+            f"{totals.get('documents_empty', 0):,}",
+            rate,
+        )
+
     def units(self) -> List[WorkUnit]:
         files: List[str] = []
         for pattern in self.config.documents:
@@ -260,7 +258,7 @@ class TokensStage:
         units = []
         for g in range(n_groups):
             members = tuple(files[g::n_groups])
-            sizes = tuple(0 if is_s3(p) else dio.file_size(p) for p in members)
+            sizes = tuple(dio.schedule_size(p) for p in members)
             group = _Group(g, members, sizes, join(self.config.destination or "", f"part-{g:0{digits}d}"))
             units.append(WorkUnit(key=group.prefix, size=sum(sizes), payload=group, outputs=(group.prefix + ".npy",)))
         return units
@@ -329,11 +327,10 @@ class TokensStage:
             "bytes_in": 0,
             "tokens": 0,
         }
-        writer = _PartWriter(group.prefix, self.dtype, self.max_tokens)
-        quarantine: Optional[dio.AtomicWriter] = None
         readers = [DocumentsReader(path, record_type=self._record) for path in group.files]
         rng = random.Random(self.config.seed * 1_000_003 + group.index)
-        try:
+        with UnitOutputs(self.name, self.config, quarantine=group.prefix + QUARANTINE_SUFFIX, started=started) as files:
+            writer = _PartWriter(files, group.prefix, self.dtype, self.max_tokens)
             window: List[Tuple[str, str, str, int]] = []
             for item in self._interleave(group, readers, rng, counts, progress):
                 if not isinstance(item[-1], BadLine):
@@ -345,24 +342,14 @@ class TokensStage:
                 path, bad = item
                 if self.config.on_error == "fail":
                     raise InputError(path, bad.line, bad.reason)
-                if quarantine is None:
-                    quarantine = dio.AtomicWriter(group.prefix + QUARANTINE_SUFFIX)
-                quarantine.write(quarantine_lines(path, [bad]))
+                files.quarantine(path, [bad])
                 counts["documents_quarantined"] += 1
             if window:
                 self._write_window(window, rng, writer, counts)
             writer.finish()
-            if quarantine is not None:
-                quarantine.commit()
-            else:
-                dio.remove(group.prefix + QUARANTINE_SUFFIX)  # a previous run's, if any
-        except BaseException:
-            writer.abort()
-            if quarantine is not None:
-                quarantine.abort()
-            raise
-        inputs = [FileEntry(r.path, r.stored_bytes, r.sha256) for r in readers]
-        self._write_manifests(group, writer, inputs, quarantine, counts, time.monotonic() - started)
+        if files.quarantine_entry is None:
+            dio.remove(group.prefix + QUARANTINE_SUFFIX)  # a previous run's, if any
+        self._write_manifests(group, writer, [input_entry(r) for r in readers], files, counts)
         self._remove_stale_parts(group, len(writer.parts))
         counts["files"] = len(writer.parts)
         return counts
@@ -434,34 +421,17 @@ class TokensStage:
         counts["tokens"] += len(tokens)
 
     def _write_manifests(
-        self,
-        group: _Group,
-        writer: _PartWriter,
-        inputs: List[FileEntry],
-        quarantine: Optional[dio.AtomicWriter],
-        counts: Dict[str, int],
-        seconds: float,
+        self, group: _Group, writer: _PartWriter, inputs: List[FileEntry], files: UnitOutputs, counts: Dict[str, int]
     ) -> None:
         config = self._config_for(group)
-        q_entry = written(quarantine)
         parts = len(writer.parts)
         # written from the last part to the first: part 0's manifest, which is_done reads first, comes last
         for k in reversed(range(parts)):
-            npy, _csv, info = writer.parts[k]
+            npy, csv_path, info = writer.parts[k]
             part_counts = {"part": k, "parts": parts, "documents": info["documents"], "tokens": info["tokens"]}
             if k == 0:  # the group's totals, once, so sums over manifests add up
                 part_counts.update({key: v for key, v in counts.items() if key != "tokens"})
-            manifest = new_manifest(
-                self.name,
-                config,
-                inputs,
-                info["outputs"],
-                part_counts,
-                seconds,
-                self.config,
-                quarantine=q_entry if k == 0 else None,
-            )
-            write_manifest(manifest_path(npy), manifest)
+            files.write_manifest(manifest_path(npy), config, inputs, [npy, csv_path], part_counts, quarantine=k == 0)
 
     def _remove_stale_parts(self, group: _Group, parts: int) -> None:
         """Parts a previous run of this group left beyond the ones just written (it had another config)."""

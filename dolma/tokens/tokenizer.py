@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from dolma.errors import ConfigError
+from dolma.core.errors import ConfigError
 
 __all__ = ["TokenizerIdentity", "Tokenizer", "load_tokenizer", "builtin_names", "gpt2_tokenizer_json", "DEFAULT_TOKENIZER"]
 

@@ -13,8 +13,8 @@ import os
 import uuid
 from typing import IO, Any, Callable, Iterable, Optional
 
-from dolma import paths
-from dolma.errors import InputError
+from dolma.core import paths
+from dolma.core.errors import InputError
 
 __all__ = [
     "compression_of",
@@ -26,6 +26,7 @@ __all__ = [
     "read_bytes",
     "exists",
     "file_size",
+    "schedule_size",
     "remove",
     "TMP_MARK",
     "remove_stale_temps",
@@ -48,24 +49,27 @@ def compression_of(path: str) -> Optional[str]:
 
 def exists(path: str) -> bool:
     if paths.is_s3(path):
-        from dolma import s3
-
+        from dolma.core import s3
         return s3.exists(path)
     return os.path.exists(path)
 
 
 def file_size(path: str) -> int:
     if paths.is_s3(path):
-        from dolma import s3
-
+        from dolma.core import s3
         return s3.size(path)
     return os.path.getsize(path)
 
 
+def schedule_size(path: str) -> int:
+    """A file's size for scheduling work units (the largest start first): 0 on S3, where it is not worth a
+    request per object."""
+    return 0 if paths.is_s3(path) else os.path.getsize(path)
+
+
 def remove(path: str) -> None:
     if paths.is_s3(path):
-        from dolma import s3
-
+        from dolma.core import s3
         s3.remove(path)
     elif os.path.exists(path):
         os.remove(path)
@@ -151,8 +155,7 @@ class FramedReader(io.RawIOBase):
 def open_raw(path: str) -> IO[bytes]:
     """The stored bytes of a file, not decompressed."""
     if paths.is_s3(path):
-        from dolma import s3
-
+        from dolma.core import s3
         return s3.open_read(path)
     try:
         return open(path, "rb")
@@ -213,8 +216,7 @@ class AtomicWriter:
         self.bytes_written = 0
         self._tmp: Optional[str] = None
         if paths.is_s3(path):
-            from dolma import s3
-
+            from dolma.core import s3
             self._sink: Any = s3.open_write(path)
         else:
             folder, name = os.path.split(path)

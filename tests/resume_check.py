@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
-from dolma.manifest import MANIFEST_SUFFIX
+from dolma.core.manifest import MANIFEST_SUFFIX
 
 __all__ = ["KillResult", "snapshot", "run_to_completion", "kill_and_resume"]
 

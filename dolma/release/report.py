@@ -22,13 +22,13 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import msgspec
 
-from dolma import io as dio
-from dolma.commands import Command
-from dolma.config import ConfigStruct
-from dolma.errors import ConfigError
-from dolma.manifest import MANIFEST_SUFFIX, Manifest
-from dolma.paths import DOCUMENTS_DIR, glob_paths, join
-from dolma.version import __version__
+from dolma.core import io as dio
+from dolma.core.runner import Command
+from dolma.core.config import ConfigStruct
+from dolma.core.errors import ConfigError
+from dolma.core.manifest import MANIFEST_SUFFIX, Manifest
+from dolma.core.paths import DOCUMENTS_DIR, glob_paths, join
+from dolma.core.version import __version__
 
 __all__ = ["ReportConfig", "build_report", "REPORT"]
 
@@ -47,6 +47,7 @@ class ReportConfig(ConfigStruct):
     output: Optional[str] = None
     """Where report.md, report.html and plots/ go (default: `<path>/report`)."""
     title: str = "Corpus release datasheet"
+    """The datasheet's title."""
     max_attribute_files: int = 50
     """Attribute files read per attribute set for the language, length, PII and toxicity sections."""
 

@@ -25,14 +25,15 @@ from typing import Any, Callable, Dict, List, Optional
 
 import msgspec
 
-from dolma import io as dio
-from dolma.commands import Command
-from dolma.config import ConfigStruct, ExecutorConfig, resolve
-from dolma.errors import ConfigError, DolmaError
-from dolma.environment import check_environment, output_environment
-from dolma.manifest import FileEntry, config_hash
-from dolma.paths import glob_paths, glob_root, is_s3
-from dolma.ray_executor import ray_session
+from dolma.cli import commands
+from dolma.core import io as dio
+from dolma.core.runner import Command
+from dolma.core.config import ConfigStruct, ExecutorConfig, resolve
+from dolma.core.errors import ConfigError, DolmaError
+from dolma.core.environment import check_environment, output_environment
+from dolma.core.manifest import FileEntry, config_hash
+from dolma.core.paths import glob_paths, glob_root, is_s3
+from dolma.core.ray_executor import ray_session
 
 __all__ = ["PipelineConfig", "SourceConfig", "run_pipeline", "PIPELINE"]
 
@@ -43,6 +44,7 @@ STATE_DIR = ".pipeline"
 
 class SourceConfig(ConfigStruct):
     name: str
+    """The source's name: its folder in the release (<output>/<name>/documents/) and its documents' `source`."""
     documents: List[str] = msgspec.field(default_factory=list)
     """Dolma documents (local or s3://), copied into the release as they are."""
     import_: Optional[Dict[str, Any]] = msgspec.field(default=None, name="import")
@@ -55,30 +57,38 @@ class EmbeddedCorpusConfig(ConfigStruct):
     """Build the small corpus of `dolma sample-corpus` (sources code, prose, web) as the release's input."""
 
     max_files: int = 300
+    """Standard-library source files read for the `code` and `prose` sources."""
     web_pages: int = 48
+    """pydoc HTML pages rendered for the `web` source."""
 
 
 class PipelineConfig(ConfigStruct):
     name: str = "release"
+    """The release's name (in the datasheet's title)."""
     output: str = "release"
+    """The local folder the release is built in."""
     sources: List[SourceConfig] = msgspec.field(default_factory=list)
+    """The release's sources; each gives exactly one of `documents`, `import`, `warc`."""
     embedded_corpus: Optional[EmbeddedCorpusConfig] = None
+    """Also build the sources of `dolma sample-corpus` (code, prose, web)."""
     tag: Optional[Dict[str, Any]] = None
+    """A `dolma tag` config run over every source (`documents` filled in); none: no tagging."""
     dedupe: Optional[Dict[str, Any]] = None
+    """A `dolma dedupe` config run over every source (`documents` and `bloom_filter.file` filled in)."""
     mix: Optional[Dict[str, Any]] = None
+    """A `dolma mix` config; a stream's `documents` default to the source of its name, `output.path` to mixed/."""
     tokens: Optional[Dict[str, Any]] = None
+    """A `dolma tokens` config over the mix (or the sources); `documents` and `destination` filled in."""
     report: Dict[str, Any] = msgspec.field(default_factory=dict)
+    """`dolma report` keys (`title`, `max_attribute_files`); the datasheet is always written."""
     processes: int = 1
     """Default `processes` of every stage (a stage's own `processes` wins)."""
     executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
+    """Default `executor` of every stage (a stage's own `executor` wins); on Ray the stages share one connection."""
     dryrun: bool = False
+    """Resolve every stage's config and say which stages would run, without running them."""
     debug: bool = False
-
-
-def _command(name: str) -> Command:
-    from dolma.cli import COMMANDS, load_command
-
-    return load_command(COMMANDS[name])
+    """Log at DEBUG level (and forward Ray's worker logs)."""
 
 
 class _Run:
@@ -109,7 +119,7 @@ class _Run:
     def stage(self, name: str, config: Dict[str, Any], command: Optional[str] = None) -> None:
         """Run ``dolma <command>`` with ``config``, unless it already finished with exactly this config."""
         command = command or name
-        cmd = _command(command)
+        cmd = commands.command(command)
         fields = _fields(cmd.schema)
         if "processes" in fields:
             config = {"processes": self.config.processes, **config}
@@ -205,8 +215,8 @@ class _Run:
             self.stage("tokens", {"documents": documents, "destination": self.path("tokens"), **self.config.tokens})
 
     def report(self) -> None:
-        from dolma.release import write_release_manifest
-        from dolma.report import ReportConfig, write_report
+        from dolma.release.verify import write_release_manifest
+        from dolma.release.report import ReportConfig, write_report
 
         if self.config.dryrun:
             return
@@ -249,7 +259,7 @@ def _copy_documents(patterns: List[str], destination: str) -> List[FileEntry]:
 
 
 def _copy_one(path: str, target: str) -> FileEntry:
-    from dolma.release import file_entry
+    from dolma.release.verify import file_entry
 
     if not (os.path.exists(target) and not is_s3(path) and os.path.getsize(target) == os.path.getsize(path)):
         os.makedirs(os.path.dirname(target), exist_ok=True)

@@ -18,8 +18,8 @@ import os
 from contextlib import contextmanager
 from typing import IO, Any, Dict, Iterator, List, Optional, Tuple
 
-from dolma.errors import InputError, StorageError, TransientStorageError
-from dolma.paths import has_glob, match_glob, split_s3
+from dolma.core.errors import InputError, StorageError, TransientStorageError
+from dolma.core.globs import has_glob, match_glob, split_s3
 
 __all__ = ["client", "glob", "exists", "size", "open_read", "open_write", "remove", "put_bytes", "errors_as_storage"]
 

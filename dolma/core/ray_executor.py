@@ -1,11 +1,13 @@
 """The Ray backend: a stage's units as tasks on Ray actors, one actor per worker, each loading its models once.
 
-Units run through the same :func:`dolma.executor.run_unit` as locally, so outputs, manifests and atomic
+Units run through the same :func:`dolma.core.units.run_unit` as locally, so outputs, manifests and atomic
 publishing are identical. A unit's progress reaches the driver with its outcome, one file at a time: streaming it
 while the unit runs would need either a queue actor (a third process to start and feed: ~0.5 s of a light mix)
 or the unit on a thread of its own, which measured ~4% slower than on the worker's main thread. An actor that
 dies (node lost, preempted, killed) is restarted by Ray and the driver gives it the unit again, up to
-``max_retries`` times: units are idempotent, so a retry rewrites the same bytes.
+``max_retries`` times: units are idempotent, so a retry rewrites the same bytes. A lost unit is treated as in the
+local pool (:class:`~dolma.core.units.LostUnits`): its temporary files are removed, and a stage whose units wait
+on each other stops instead of running it again.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import gc
 import logging
 from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
-from dolma.config import ExecutorConfig
-from dolma.errors import ConfigError
-from dolma.executor import MiB, Resources, Stage, WorkUnit, describe_error, run_unit
+from dolma.core.config import ExecutorConfig
+from dolma.core.errors import ConfigError
+from dolma.core.units import LostUnits, Stage, WorkUnit, describe_error, run_unit
 
-__all__ = ["execute_on_ray", "ray_session", "worker_options", "warn_if_no_node_fits"]
+__all__ = ["execute_on_ray", "ray_session", "warn_if_no_node_fits"]
 
 log = logging.getLogger("dolma")
 
@@ -51,13 +53,6 @@ def ray_session(config: ExecutorConfig, debug: bool = False) -> Iterator[bool]:
         yield True
     finally:
         ray.shutdown()  # the job ends: Ray stops its actors
-
-
-def worker_options(declared: Resources, config: ExecutorConfig) -> Dict[str, Any]:
-    """Ray's resource options for one worker: what the stage declared, unless the config says otherwise."""
-    cpus = declared.num_cpus if config.num_cpus_per_worker is None else config.num_cpus_per_worker
-    memory = declared.memory if config.memory_per_worker_mb is None else config.memory_per_worker_mb * MiB
-    return {"num_cpus": cpus, **({"memory": memory} if memory > 0 else {})}
 
 
 def warn_if_no_node_fits(ray: Any, options: Dict[str, Any], what: str) -> None:
@@ -118,13 +113,13 @@ def execute_on_ray(
     ray = _ray()
     with ray_session(config, debug) as owned:
         # Ray restarts a dead actor; the driver, not Ray, retries the unit it was running, so that it can say so
-        resources = worker_options(getattr(stage, "resources", Resources()), config)
+        resources = stage.worker_resources(config)
         warn_if_no_node_fits(ray, resources, f"each {stage.name} worker")
         remote_worker = ray.remote(_Worker).options(**resources, max_restarts=config.max_retries)
         actors = [remote_worker.remote(stage) for _ in range(max(1, min(workers, len(todo))))]
         try:
-            _schedule(ray, actors, lambda: remote_worker.remote(stage), list(todo), add_progress, record, debug,
-                      config.max_retries)
+            _schedule(ray, actors, lambda: remote_worker.remote(stage), list(todo), add_progress,
+                      LostUnits(stage, config.max_retries, record), debug)
         finally:
             if not owned:  # the session goes on: free the workers (and their CPUs) now
                 for actor in actors:
@@ -137,18 +132,17 @@ def _schedule(
     new_actor: Callable[[], Any],
     queued: List[WorkUnit],
     add_progress: Callable[[int, int, int], None],
-    record: Callable[[WorkUnit, str, Any], None],
+    lost: LostUnits,
     debug: bool,
-    retries: int,
 ) -> None:
-    """Keep every actor busy with one unit until all are recorded; a unit whose actor died goes back in line.
+    """Keep every actor busy with one unit until all are recorded; a unit whose actor died goes to ``lost``.
 
     Ray restarts a dead actor ``retries`` times (``max_restarts``); one that died more often than that is gone
     for good, and is replaced, so that a unit which kills every worker it meets fails alone. ``actors`` is
     updated in place, for the caller to stop them.
     """
+    retries = lost.retries
     idle = list(actors)
-    attempts: Dict[str, int] = {}
     deaths: Dict[Any, int] = {}
     running: Dict[Any, Tuple[WorkUnit, Any]] = {}
     while queued or running:
@@ -168,13 +162,19 @@ def _schedule(
                     actor = new_actor()
                     actors.append(actor)
                 idle.append(actor)  # a dead one is restarting meanwhile; calls wait for it
-                attempts[unit.key] = attempt = attempts.get(unit.key, 0) + 1
-                if attempt <= retries:
-                    log.warning("%s: worker lost (%s); running the unit again", unit.key, describe_error(exc))
+                death = f"worker failed on Ray: {describe_error(exc)}"
+                decision = lost.lost(unit, death)
+                if decision == "retry":
                     queued.insert(0, unit)
-                else:
-                    record(unit, "failed", (f"worker failed on Ray: {describe_error(exc)}", ""))
+                elif decision == "stop":
+                    others = [u for u, _ in running.values()]
+                    for _, other_actor in running.values():  # stop their units now, as the local pool does
+                        ray.kill(other_actor, no_restart=True)
+                    running.clear()
+                    lost.stopped(unit, death, others, queued)
+                    queued.clear()
+                    return
                 continue
             idle.append(actor)
             add_progress(*counts)
-            record(unit, status, value)
+            lost.record(unit, status, value)

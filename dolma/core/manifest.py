@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Type, TypeVar
 
 import msgspec
 
-from dolma import io as dio
-from dolma.environment import check_environment, output_environment
-from dolma.version import __version__
+from dolma.core import io as dio
+from dolma.core.environment import check_environment, output_environment
+from dolma.core.version import __version__
 
 __all__ = [
     "FileEntry",
@@ -27,10 +27,13 @@ __all__ = [
     "new_manifest",
     "write_manifest",
     "read_manifest",
+    "read_record",
     "MANIFEST_SUFFIX",
 ]
 
 MANIFEST_SUFFIX = ".manifest.json"
+
+R = TypeVar("R", bound=msgspec.Struct)
 
 
 class FileEntry(msgspec.Struct):
@@ -52,7 +55,7 @@ class Manifest(msgspec.Struct, kw_only=True):
     tool_version: str = __version__
     quarantine: Optional[FileEntry] = None
     resolved_config: Optional[Dict[str, Any]] = None  # the whole command config the run was given
-    environment: Optional[Dict[str, str]] = None  # Python and output-library versions (dolma.environment)
+    environment: Optional[Dict[str, str]] = None  # Python and output-library versions (dolma.core.environment)
     format: int = 1
 
 
@@ -104,13 +107,19 @@ def write_manifest(path: str, manifest: Manifest) -> None:
 
 
 def read_manifest(path: str) -> Optional[Manifest]:
-    """The manifest at ``path``; ``None`` when there is none or it is unreadable (the unit then reruns). Versions
-    it records that differ from the installed ones are warned about (or refused, see ``dolma.environment``)."""
+    """The manifest at ``path``; ``None`` when there is none or it is unreadable (the unit then reruns)."""
+    return read_record(path, Manifest)
+
+
+def read_record(path: str, record_type: Type[R]) -> Optional[R]:
+    """A record a finished unit left (a manifest, or a stage's own record) with an ``environment`` field; ``None``
+    when there is none or it is unreadable. Versions it records that differ from the installed ones are warned
+    about (or refused, see :mod:`dolma.core.environment`)."""
     if not dio.exists(path):
         return None
     try:
-        manifest = msgspec.json.decode(dio.read_bytes(path), type=Manifest)
+        record = msgspec.json.decode(dio.read_bytes(path), type=record_type)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    check_environment(manifest.environment, path)
-    return manifest
+    check_environment(record.environment, path)  # type: ignore[attr-defined]
+    return record

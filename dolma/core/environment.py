@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Dict, List, Mapping, Optional, Set, Tuple
 
-from dolma.errors import DolmaError
+from dolma.core.errors import DolmaError
 
 __all__ = [
     "OUTPUT_LIBRARIES",

@@ -16,13 +16,13 @@ from typing import Any, Dict, List, Optional
 
 import msgspec
 
-from dolma import io as dio
-from dolma.commands import Command
-from dolma.config import ConfigStruct
-from dolma.errors import ConfigError
-from dolma.environment import output_environment
-from dolma.manifest import FileEntry, config_hash
-from dolma.version import __version__
+from dolma.core import io as dio
+from dolma.core.runner import Command
+from dolma.core.config import ConfigStruct
+from dolma.core.errors import ConfigError
+from dolma.core.environment import output_environment
+from dolma.core.manifest import FileEntry, config_hash
+from dolma.core.version import __version__
 
 __all__ = ["RELEASE_MANIFEST", "ReleaseManifest", "write_release_manifest", "verify_release", "VERIFY"]
 
@@ -37,7 +37,7 @@ class ReleaseManifest(msgspec.Struct, kw_only=True):
     config: Dict[str, Any]
     inputs: List[FileEntry]
     files: List[FileEntry]
-    environment: Optional[Dict[str, str]] = None  # Python and output-library versions (dolma.environment)
+    environment: Optional[Dict[str, str]] = None  # Python and output-library versions (dolma.core.environment)
     format: int = 1
 
 

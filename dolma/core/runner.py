@@ -1,7 +1,8 @@
-"""What a ``dolma`` sub-command is, and the pieces every stage's command shares.
+"""What a ``dolma`` sub-command is, and the one path every stage command takes (:func:`run_stage`).
 
 Each stage defines its commands in its own ``cli`` module (``dolma.taggers.cli`` ...) as :class:`Command`
-objects; ``dolma.cli`` only maps command names to them.
+objects, a stage command by :func:`stage_command` with a function that builds the stage from its config;
+``dolma.cli.commands`` maps command names to them.
 """
 
 from __future__ import annotations
@@ -9,14 +10,17 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Type
+from typing import Any, Callable, Optional, Type
 
 import msgspec
 
-from dolma.config import render
-from dolma.executor import RunReport, WorkUnit, execute
+from dolma.core.config import render
+from dolma.core.errors import UnitsFailed
+from dolma.core.executor import execute
+from dolma.core.ray_executor import ray_session
+from dolma.core.units import RunReport, Stage
 
-__all__ = ["Command", "profiled", "summarise", "run_units", "work_processes"]
+__all__ = ["Command", "stage_command", "run_stage", "profiled", "summarise", "work_processes"]
 
 log = logging.getLogger("dolma")
 
@@ -95,21 +99,34 @@ def work_processes(config: Any) -> int:
     return config.processes
 
 
-def run_units(
-    name: str, config: Any, stage: Any, units: List[WorkUnit], after: Optional[Callable[[], Any]] = None
-) -> int:
-    """What a stage command does with its planned units: ``--dryrun`` prints the config and stops; otherwise run
-    them (in one process when profiling) on the configured executor, summarise, and call ``after`` once every unit
-    succeeded (run-wide checks, dataset folder files). The config needs Dolma's common keys: ``dryrun``,
-    ``processes``, ``ignore_existing``, ``debug``, ``profile``, ``executor``."""
+def run_stage(config: Any, stage: Stage) -> int:
+    """What every stage command does: plan the units; with ``--dryrun`` print the resolved config and the plan and
+    stop; otherwise, inside the stage's :meth:`~Stage.running` hook, execute them (in one process when profiling)
+    on the configured executor, call its :meth:`~Stage.finish` hook, and summarise. The exit code: 1 if any unit
+    failed. The config needs the shared stage options (``dryrun``, ``processes``, ``ignore_existing``, ``debug``,
+    ``profile``, ``executor``)."""
+    units = stage.units()
     if config.dryrun:
         print(render(config), end="")
-        print(f"# {len(units)} unit(s) to {name}", file=sys.stderr)
+        print(f"# {stage.describe(units)}", file=sys.stderr)
         return 0
     processes = work_processes(config)
-    with profiled(config.profile):
-        report = execute(stage, units, processes, config.ignore_existing, debug=config.debug, executor=config.executor)
-    code = summarise(name, report)
-    if code == 0 and after is not None:
-        after()
-    return code
+    try:
+        # one connection to a Ray cluster for everything the stage runs (a mix's measuring pass and its mix)
+        with ray_session(config.executor, config.debug), profiled(config.profile), stage.running(units) as todo:
+            if todo is None:
+                return 0
+            report = execute(
+                stage, todo, stage.worker_count(processes), config.ignore_existing, debug=config.debug,
+                executor=config.executor,
+            )
+            stage.finish(units, report)
+    except UnitsFailed:
+        return 1
+    return summarise(stage.name, report)
+
+
+def stage_command(schema: Type[msgspec.Struct], build: Callable[[Any], Stage], help: str) -> Command:
+    """A command that builds its stage from the resolved config (checking it, loading plugins) and runs it with
+    :func:`run_stage`."""
+    return Command(schema, lambda config: run_stage(config, build(config)), help)

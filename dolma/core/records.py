@@ -13,9 +13,9 @@ from typing import IO, Any, Dict, Iterator, List, Optional, Union
 
 import msgspec
 
-from dolma import io as dio
-from dolma.errors import InputError
-from dolma.manifest import MANIFEST_SUFFIX
+from dolma.core import io as dio
+from dolma.core.errors import InputError
+from dolma.core.manifest import MANIFEST_SUFFIX
 
 __all__ = [
     "DocumentRecord",

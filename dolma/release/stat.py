@@ -16,11 +16,11 @@ from typing import Any, Dict, List, Optional
 import msgspec
 import numpy as np
 
-from dolma import io as dio
-from dolma.commands import Command
-from dolma.config import ConfigStruct
-from dolma.errors import ConfigError, InputError
-from dolma.paths import glob_paths
+from dolma.core import io as dio
+from dolma.core.runner import Command
+from dolma.core.config import ConfigStruct
+from dolma.core.errors import ConfigError, InputError
+from dolma.core.paths import glob_paths
 
 __all__ = ["StatConfig", "AttributeStats", "collect_stats", "summarise_stats", "STAT"]
 
@@ -33,8 +33,11 @@ class StatConfig(ConfigStruct):
     keys: List[str] = msgspec.field(default_factory=list)
     """Only these attribute keys (default: all); a key ending in `*` is a prefix."""
     bins: int = 10
+    """Histogram bins per key."""
     sample_size: int = 100_000
+    """Values per key kept in a reservoir sample for the quantiles (counts, means and extremes are exact)."""
     seed: int = 0
+    """Seed of the reservoir sampling."""
     output: Optional[str] = None
     """Also write the summary as JSON here."""
 

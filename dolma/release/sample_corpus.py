@@ -24,10 +24,10 @@ from typing import Dict, Iterator, List, Tuple
 
 import msgspec
 
-from dolma.commands import Command
-from dolma.config import ConfigStruct
-from dolma.errors import DolmaError
-from dolma.io import AtomicWriter, write_bytes_atomic
+from dolma.core.runner import Command
+from dolma.core.config import ConfigStruct
+from dolma.core.errors import DolmaError
+from dolma.core.io import AtomicWriter, write_bytes_atomic
 
 __all__ = ["build_sample_corpus", "SAMPLE_CORPUS", "WEB_MODULES"]
 
@@ -99,7 +99,7 @@ def _web_pages(modules: Tuple[str, ...]) -> List[Tuple[str, str]]:
     one), which depends on what the calling process has loaded (Ray's handlers, in a pipeline on Ray)."""
     # what a module prints while it is imported goes to stderr, so that stdout holds only the pages
     code = "import sys, msgspec; out = sys.stdout.buffer; sys.stdout = sys.stderr; " \
-           "from dolma.sample_corpus import _render_pages; " \
+           "from dolma.release.sample_corpus import _render_pages; " \
            "out.write(msgspec.json.encode(_render_pages(tuple(sys.argv[1:]))))"
     done = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, check=False)
     if done.returncode != 0:
@@ -154,6 +154,7 @@ def build_sample_corpus(
 
 class SampleCorpusConfig(ConfigStruct):
     destination: str = "quickstart"
+    """The folder the corpus is written to (<destination>/<source>/documents/, raw/web/)."""
     max_files: int = 400
     """Standard-library source files to read (each gives a `code` and usually a `prose` document)."""
     web_pages: int = len(WEB_MODULES)

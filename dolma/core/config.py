@@ -2,26 +2,40 @@
 
 Errors are one line naming the key and what was expected. YAML is loaded with ``safe_load``. A single string
 where a list is expected is taken as a one-element list (Dolma's configs rely on this).
+
+Every key is described by the docstring that follows its field (``field_descriptions`` reads them for
+``dolma <command> --help``). A config checks its own values in ``__post_init__`` (a bad value, or keys that
+contradict each other), so every config, however it was made, is one a stage can trust; whether a run has what it
+needs (``documents``, ``destination``...) is checked by the stage, so that defaults stay a valid config.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
+import functools
+import inspect
 import json
+import logging
 import os
 import re
-from typing import Any, Dict, List, Literal, Optional, Sequence, Type, TypeVar
+import textwrap
+from typing import Any, ClassVar, Dict, List, Literal, Optional, Sequence, Type, TypeVar
 
 import msgspec
 import yaml
 
-from dolma.errors import ConfigError
+from dolma.core.errors import ConfigError
 
 __all__ = [
     "ConfigStruct",
     "WorkDirConfig",
     "ExecutorConfig",
     "ProfileConfig",
+    "StageOptions",
+    "OnErrorOptions",
+    "field_descriptions",
+    "shared_keys",
     "load_file",
     "parse_flags",
     "resolve",
@@ -31,9 +45,18 @@ __all__ = [
 
 S = TypeVar("S", bound=msgspec.Struct)
 
+log = logging.getLogger("dolma")
+
 
 class ConfigStruct(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every config schema: unknown keys are errors."""
+
+    inert_keys: ClassVar[Dict[str, str]] = {}
+    """Top-level keys accepted so Dolma's configs load that have no effect here, each with what happens instead:
+    ``resolve`` warns when a config sets one."""
+    key_notes: ClassVar[Dict[str, str]] = {}
+    """What a shared key (``StageOptions``) means for this command in particular; ``--help`` adds it to the key's
+    own description."""
 
 
 class WorkDirConfig(ConfigStruct):
@@ -41,15 +64,18 @@ class WorkDirConfig(ConfigStruct):
     location, so nothing needs them."""
 
     input: Optional[str] = None
+    """Dolma's scratch folder for inputs; accepted, not used."""
     output: Optional[str] = None
+    """Dolma's scratch folder for outputs; accepted, not used."""
 
 
 class ExecutorConfig(ConfigStruct):
     """Where a stage's work units run: ``local`` (process pool) or ``ray`` (a Ray cluster)."""
 
     backend: Literal["local", "ray"] = "local"
+    """local: a pool of `processes` worker processes on this machine; ray: Ray workers (`processes` in all)."""
     address: Optional[str] = None
-    """Ray cluster address (``auto``: the running cluster; ``ray://host:10001``); none starts a local one."""
+    """Ray cluster address (`auto`: the running cluster; `ray://host:10001`); none starts a local one."""
     num_cpus_per_worker: Optional[float] = None
     """CPUs Ray reserves for each worker; none: what the stage declares (1 for every stage today)."""
     memory_per_worker_mb: Optional[int] = None
@@ -61,11 +87,90 @@ class ExecutorConfig(ConfigStruct):
 
 
 class ProfileConfig(ConfigStruct):
+    """Dolma's profiling options: cProfile around the run's work, which then runs in this one process."""
+
     enable: bool = False
+    """Profile the run (the work then runs in this process, whatever `processes` says; on Ray: the driver)."""
     output: Optional[str] = None
+    """File the statistics are written to; none: standard output."""
     steps: Optional[int] = None
+    """Dolma's option; accepted, not used: the whole run is profiled."""
     sort_key: str = "tottime"
+    """pstats sort key of the listing (`tottime`, `cumulative`, `calls`...)."""
     lines: int = 100
+    """Lines of the listing printed."""
+
+
+class StageOptions(ConfigStruct):
+    """The keys every stage command shares, with Dolma's names; each stage's config subclasses it (or
+    ``OnErrorOptions``) and adds its own keys."""
+
+    processes: int = 1
+    """Worker processes (on Ray: workers in all); 1 runs the work in the command's own process."""
+    ignore_existing: bool = False
+    """Redo work units even when their manifests say they are done with the same config."""
+    debug: bool = False
+    """Log at DEBUG level, and report failed units with their tracebacks."""
+    dryrun: bool = False
+    """Print the resolved config and how much work there is, then stop without reading or writing data."""
+    executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
+    """Where the work units run: `backend: local` (default, a process pool) or `ray` (a Ray cluster)."""
+    profile: ProfileConfig = msgspec.field(default_factory=ProfileConfig)
+    """Dolma's cProfile options (`profile.enable`); see the keys below."""
+    work_dir: WorkDirConfig = msgspec.field(default_factory=WorkDirConfig)
+    """Dolma's scratch folders; accepted, not needed: outputs are published atomically in place."""
+
+    def __post_init__(self) -> None:
+        if self.processes < 1:
+            raise ConfigError(f"`processes`: expected a positive number, got {self.processes}")
+
+
+class OnErrorOptions(StageOptions):
+    """``StageOptions`` and ``on_error``, for the stages that read documents (or records) which can be bad."""
+
+    on_error: Literal["fail", "skip"] = "fail"
+    """fail: a bad input line fails its file (its unit), the rest still run; skip: bad lines go to a quarantine
+    file beside the output and are counted."""
+
+
+def shared_keys(schema: type) -> Sequence[str]:
+    """The keys of ``schema`` that come from ``StageOptions`` (or ``OnErrorOptions``); none for other configs."""
+    for base in (OnErrorOptions, StageOptions):
+        if isinstance(schema, type) and issubclass(schema, base):
+            return base.__struct_fields__
+    return ()
+
+
+@functools.lru_cache(maxsize=None)
+def _own_descriptions(cls: type) -> Dict[str, str]:
+    """The docstrings written right after the fields of ``cls`` (not its bases), as one line each."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    out: Dict[str, str] = {}
+    for stmt, after in zip(body, body[1:]):
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            out[stmt.target.id] = " ".join(after.value.value.split())
+    return out
+
+
+def field_descriptions(schema: type) -> Dict[str, str]:
+    """Each field of a Struct class (by attribute name) → the one-line docstring that follows it, from the class
+    or the nearest base that has one; fields without one are left out."""
+    out: Dict[str, str] = {}
+    for cls in reversed(schema.__mro__):
+        if isinstance(cls, type) and issubclass(cls, msgspec.Struct):
+            out.update(_own_descriptions(cls))
+    fields = set(getattr(schema, "__struct_fields__", ()))
+    return {k: v for k, v in out.items() if k in fields}
 
 
 def load_file(path: str) -> Dict[str, Any]:
@@ -243,9 +348,13 @@ def resolve(schema: Type[S], file_data: Optional[Dict[str, Any]] = None, flags: 
     merged = _merge(file_data or {}, flags or {})
     merged = _normalise(msgspec.inspect.type_info(schema), merged, "")
     try:
-        return msgspec.convert(merged, schema, strict=False)
+        config = msgspec.convert(merged, schema, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(_validation_message(schema, str(exc))) from None
+    for key, instead in getattr(schema, "inert_keys", {}).items():
+        if key in merged:
+            log.warning("`%s` has no effect here: %s", key, instead)
+    return config
 
 
 def _validation_message(schema: Type[msgspec.Struct], msg: str) -> str:
@@ -280,5 +389,8 @@ def to_dict(config: msgspec.Struct) -> Dict[str, Any]:
 
 
 def render(config: msgspec.Struct) -> str:
-    """The resolved config as YAML (what ``--dryrun`` prints)."""
-    return yaml.safe_dump(to_dict(config), sort_keys=False, default_flow_style=False)
+    """The resolved config as YAML (what ``--dryrun`` prints): the command's own keys, then the shared ones."""
+    data = to_dict(config)
+    shared = shared_keys(type(config))
+    data = {**{k: v for k, v in data.items() if k not in shared}, **{k: v for k, v in data.items() if k in shared}}
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)

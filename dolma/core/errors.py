@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["DolmaError", "ConfigError", "InputError", "StorageError", "TransientStorageError"]
+__all__ = ["DolmaError", "ConfigError", "InputError", "StorageError", "TransientStorageError", "UnitsFailed"]
 
 
 class DolmaError(Exception):
@@ -33,3 +33,8 @@ class StorageError(DolmaError):
 class TransientStorageError(StorageError):
     """Storage kept failing (5xx, throttling, resets, timeouts) past the per-request retries; the unit that met it
     is retried as a whole."""
+
+
+class UnitsFailed(DolmaError):
+    """Units of a pass that the rest of a command depends on failed (a mix's measuring pass); their failures are
+    already printed, one per file, and the command exits 1."""

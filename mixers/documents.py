@@ -1,0 +1,167 @@
+"""A stream's rules applied to its documents: which documents of a documents file the stream keeps, and how.
+
+For each batch of a documents file, :meth:`StreamRules.batches` merges the attributes of the stream's attribute
+sets into each document, drops the documents its filter refuses, replaces scored spans, drops those left shorter
+than ``min_text_length``, and records each kept document's provenance. Both the mix and its measuring pass read
+their inputs through it, so they keep the same documents.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, List, Optional, Protocol, Sequence, Set, Tuple
+
+from dolma.core.errors import InputError
+from dolma.core.manifest import FileEntry
+from dolma.core.outputs import input_entry
+from dolma.core.records import BadLine, DocumentsReader, LineBatch
+from dolma.core.units import Progress
+from dolma.mixers.attributes import AttributeLines, decode_raw
+from dolma.mixers.config import StreamConfig
+from dolma.mixers.errors import EvaluationError
+from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
+from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
+
+__all__ = ["StreamRules", "Refused", "Kept", "bump", "document_problem", "record_provenance"]
+
+Kept = List[Tuple[int, Dict[str, Any]]]
+"""The documents of a batch that a stream keeps, with their line numbers."""
+
+
+class Refused(Protocol):
+    """Where a unit puts what it refuses: documents a rule drops, and lines that are not documents."""
+
+    def dropped(self, doc: Dict[str, Any], reason: str, path: str, line: int) -> None: ...
+
+    def quarantine(self, path: str, line: int, reason: str, item: Any) -> None: ...
+
+
+def bump(counts: Dict[str, int], key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1
+
+
+def document_problem(doc: Any) -> Optional[str]:
+    """Why a line is not a document (None: it is one)."""
+    if isinstance(doc, BadLine):
+        return doc.reason
+    if type(doc) is not dict:
+        return f"not a JSON object: {type(doc).__name__}"
+    if type(doc.get("id")) is not str:
+        return "missing required field `id`" if "id" not in doc else "`id` must be a string"
+    if type(doc.get("text")) is not str:
+        return "missing required field `text`" if "text" not in doc else "`text` must be a string"
+    return None
+
+
+def record_provenance(doc: Dict[str, Any], path: str, line: int) -> None:
+    """``metadata.provenance`` of a kept document: the file and line it came from."""
+    metadata = doc.get("metadata")
+    if metadata is None:
+        doc["metadata"] = {"provenance": f"{path}:{line}"}
+    elif isinstance(metadata, dict):
+        metadata["provenance"] = f"{path}:{line}"
+    else:
+        raise InputError(path, line, f"`metadata` must be an object to record provenance, not {type(metadata).__name__}")
+
+
+class StreamRules:
+    """A stream's filter, span replacements and minimum text length, compiled (closures: built in each worker,
+    never pickled); ``on_error`` says whether a line that is not a document fails the unit or is quarantined."""
+
+    def __init__(self, stream: StreamConfig, on_error: str) -> None:
+        f = stream.filter
+        self.name = stream.name
+        self.filter = DocFilter(f.include, f.exclude, f.syntax) if f is not None else None
+        self.spans = [
+            SpanRule(r.span, compile_selector(r.span, r.syntax), r.min_score, r.max_score, r.replacement)
+            for r in stream.span_replacement
+        ]
+        self.min_len = stream.output.min_text_length or 0
+        self.skip_bad = on_error == "skip"
+        # attribute values are decoded only when an expression can read them, the rest pass through as raw
+        # JSON; span selectors' values only for documents the filter keeps (None: any name may be read)
+        self.filter_names: Optional[Set[str]] = set() if self.filter is None else self.filter.names
+        names: Optional[Set[str]] = set()
+        for r in stream.span_replacement:
+            more = referenced_names(r.span, r.syntax)
+            names = None if names is None or more is None else names | more
+        self.span_names = names
+
+    def batches(
+        self, doc_path: str, attr_paths: Sequence[str], inputs: List[FileEntry], side: Optional[Refused], progress: Progress
+    ) -> Iterator[Tuple[Kept, Dict[str, int]]]:
+        """Per batch of ``doc_path``: the (line, document) pairs the stream keeps, and the batch's counts. Once
+        the file is read, its entry and its attribute files' go to ``inputs``."""
+        reader = DocumentsReader(doc_path, record_type=Any)
+        attr_readers = [AttributeLines(p, doc_path, self.filter_names) for p in attr_paths]
+        for batch in reader:
+            kept, counts = self._batch(batch, doc_path, attr_readers, side)
+            progress.update(docs=len(batch.items), nbytes=batch.nbytes)
+            yield kept, counts
+        for a in attr_readers:
+            a.finish()
+        inputs.append(input_entry(reader))
+        inputs.extend(a.entry() for a in attr_readers)
+
+    def _batch(
+        self, batch: LineBatch, doc_path: str, attr_readers: List[AttributeLines], side: Optional[Refused]
+    ) -> Tuple[Kept, Dict[str, int]]:
+        counts = {"documents_in": len(batch.items), "bytes_in": batch.nbytes, "documents_kept": 0,
+                  "documents_quarantined": 0, "spans_replaced": 0, "copies_added": 0}
+        attr_rows = [a.take(len(batch.items), batch.first_line) for a in attr_readers]
+        kept: Kept = []
+        for offset, doc in enumerate(batch.items):
+            line = batch.first_line + offset
+            problem = document_problem(doc)
+            if problem is not None:
+                if not self.skip_bad:
+                    raise InputError(doc_path, line, problem)
+                counts["documents_quarantined"] += 1
+                if side is not None:
+                    side.quarantine(doc_path, line, problem, doc)
+                continue
+            if attr_rows:
+                _merge_attributes(doc, attr_readers, attr_rows, offset, line)
+            try:
+                reason = self._refusal(doc, counts, bool(attr_rows))
+            except (EvaluationError, SpanError) as exc:
+                raise InputError(doc_path, line, f"stream {self.name!r}: {exc}") from None
+            if reason is not None:
+                bump(counts, "dropped: " + reason)
+                if side is not None:
+                    side.dropped(doc, reason, doc_path, line)
+                continue
+            record_provenance(doc, doc_path, line)
+            kept.append((line, doc))
+        return kept, counts
+
+    def _refusal(self, doc: Dict[str, Any], counts: Dict[str, int], has_attributes: bool) -> Optional[str]:
+        """Why the stream drops ``doc`` (None: it keeps it), after replacing its spans in place."""
+        if self.filter is not None:
+            reason = self.filter.reason(doc)
+            if reason is not None:
+                return reason
+        if self.spans:
+            if has_attributes:
+                decode_raw(doc["attributes"], self.span_names)
+            spans = collect_spans(doc, self.spans)
+            if spans:
+                doc["text"], replaced = replace_spans(doc["text"], spans, self.spans)
+                counts["spans_replaced"] += replaced
+        if self.min_len and len(doc["text"]) < self.min_len:
+            return "min_text_length"
+        return None
+
+
+def _merge_attributes(
+    doc: Dict[str, Any], readers: List[AttributeLines], rows: List[List[Any]], offset: int, line: int
+) -> None:
+    """Put the attributes of ``doc`` (its row at ``offset`` in each reader's ``rows``) into ``doc["attributes"]``;
+    a lone attribute set's row becomes it as it is, when the document has none of its own."""
+    if len(readers) == 1 and "attributes" not in doc:
+        doc["attributes"] = readers[0].check(rows[0][offset], doc["id"], line)
+        return
+    merged = doc.get("attributes")
+    if not isinstance(merged, dict):
+        merged = doc["attributes"] = {}
+    for reader, reader_rows in zip(readers, rows):
+        merged.update(reader.check(reader_rows[offset], doc["id"], line))

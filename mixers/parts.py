@@ -1,0 +1,141 @@
+"""A mix unit's staged output: parts made of independently compressed blocks, and the record that lists them.
+
+A unit writes its JSON lines as blocks (gzip members, zstd frames or plain bytes) of about 1 MiB into parts
+``<prefix>-pNNNN<extension>.part``, starting a new part before one would pass ``max_size_in_bytes``; since every
+block stands alone, parts joined by plain byte concatenation are a valid file. Each part is published through the
+unit's :class:`~dolma.core.outputs.UnitOutputs` as soon as it is full, and described by a :class:`PartRecord`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import msgspec
+
+from dolma.core import io as dio
+from dolma.core.manifest import FileEntry
+from dolma.core.outputs import UnitOutputs
+from dolma.core.paths import join
+
+__all__ = ["PartRecord", "UnitRecord", "write_record", "BlockCompressor", "PartWriter", "COUNT_KEYS"]
+
+_MEMBER_BYTES = 1 << 20  # uncompressed bytes per compressed block
+# every part's manifest has these counts; drops add `dropped: <reason>` keys
+COUNT_KEYS = ("documents_in", "bytes_in", "documents_kept", "documents_out", "bytes_out", "documents_quarantined",
+              "spans_replaced", "copies_added")
+
+
+class PartRecord(msgspec.Struct):
+    staged: str
+    final: Optional[str]  # the shard it was published in
+    bytes: int
+    sha256: str
+    counts: Dict[str, int]
+
+
+class UnitRecord(msgspec.Struct):
+    config_hash: str
+    inputs: List[FileEntry]
+    parts: List[PartRecord]
+    seconds: float
+    environment: Optional[Dict[str, str]] = None  # Python and output-library versions (dolma.core.environment)
+
+
+def write_record(path: str, record: UnitRecord) -> None:
+    dio.write_bytes_atomic(path, msgspec.json.encode(record))
+
+
+class BlockCompressor:
+    """Compresses one block at a time into a stand-alone gzip member or zstd frame (``extension`` says which;
+    neither: the bytes as they are)."""
+
+    def __init__(self, extension: str, gzip_level: int) -> None:
+        self.extension = extension
+        self.level = gzip_level
+        self._zstd: Any = None
+        if extension.endswith(".zst"):
+            import zstandard
+
+            self._zstd = zstandard.ZstdCompressor(level=3)
+
+    def compress(self, data: bytes) -> bytes:
+        if self.extension.endswith(".gz"):
+            from isal import igzip
+
+            return igzip.compress(data, compresslevel=self.level, mtime=0)
+        if self._zstd is not None:
+            return self._zstd.compress(data)
+        return data
+
+
+class PartWriter:
+    """Writes compressed blocks into the staged parts of one unit (opened and published through ``files``),
+    starting a new part before one would pass ``limit``."""
+
+    def __init__(self, files: UnitOutputs, staging: str, prefix: str, limit: int, compressor: BlockCompressor) -> None:
+        self.files = files
+        self.staging = staging
+        self.prefix = prefix
+        self.limit = limit
+        self.compressor = compressor
+        self.parts: List[PartRecord] = []
+        self._writer: Optional[dio.AtomicWriter] = None
+        self._size = 0
+        self.counts: Dict[str, int] = {}
+
+    def _open(self) -> None:
+        # `.part` keeps AtomicWriter from compressing: the blocks are compressed already
+        path = join(self.staging, f"{self.prefix}-p{len(self.parts):04d}{self.compressor.extension}.part")
+        self._writer = self.files.open(path)
+        self._size = 0
+        self.counts = dict.fromkeys(COUNT_KEYS, 0)
+
+    def _close(self) -> None:
+        if self._writer is None:
+            return
+        if self._size == 0:  # a unit that kept nothing still publishes a valid (empty) shard
+            self._writer.write(self.compressor.compress(b""))
+        entry = self.files.commit(self._writer.path)
+        self.parts.append(PartRecord(entry.path, None, entry.bytes, entry.sha256, self.counts))
+        self._writer = None
+
+    def ensure_open(self) -> Dict[str, int]:
+        """The counts of the part being written (opened if needed)."""
+        if self._writer is None:
+            self._open()
+        return self.counts
+
+    def write_lines(self, data: bytes) -> None:
+        """JSON lines go into blocks of about ``_MEMBER_BYTES`` (at least one line each, whole lines only); a
+        block that does not fit starts a new part."""
+        budget = min(_MEMBER_BYTES, max(self.limit // 2, 1))
+        start, n = 0, len(data)
+        while start < n:
+            end = data.rfind(b"\n", start, start + budget) + 1 if start + budget < n else n
+            if end <= start:  # one line longer than the budget
+                end = data.index(b"\n", start) + 1
+            self._write_block(data[start:end])
+            start = end
+
+    def _write_block(self, raw: bytes) -> None:
+        data = self.compressor.compress(raw)
+        lines = raw.count(b"\n")
+        if len(data) > self.limit and lines > 1:  # too big for any part: halve it
+            cut = sum(len(x) for x in raw.splitlines(keepends=True)[: lines // 2])
+            self._write_block(raw[:cut])
+            self._write_block(raw[cut:])
+            return
+        if self._writer is not None and self._size and self._size + len(data) > self.limit:
+            self._close()
+        if self._writer is None:
+            self._open()
+        assert self._writer is not None
+        self._writer.write(data)
+        self._size += len(data)
+        self.counts["documents_out"] += lines
+        self.counts["bytes_out"] += len(raw)
+
+    def finish(self) -> List[PartRecord]:
+        """Publish the last part; the records of all of them."""
+        self._close()
+        return self.parts
