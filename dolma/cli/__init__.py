@@ -23,7 +23,7 @@ from dolma.core.errors import DolmaError
 from dolma.core.runner import Command
 from dolma.core.version import __version__
 
-__all__ = ["main", "run_argv"]
+__all__ = ["main", "run_argv", "run_config"]
 
 _WIDTH = 100
 
@@ -199,6 +199,21 @@ def run_argv(argv: Sequence[str]) -> None:
     code = _dispatch(list(argv))
     if code != 0:
         raise DolmaError(f"dolma {' '.join(argv)}: exit code {code}")
+
+
+def run_config(command: str, config: Dict[str, Any]) -> None:
+    """Run the command ``command`` on a config given as a dict (what a config file holds), as a library call:
+    errors raise as in :func:`run_argv`. Dolma's Python entry points (``dolma.mixer(config)``,
+    ``dolma.core.runtime.create_and_run_tagger``) come here."""
+    if command not in COMMANDS:
+        raise DolmaError(f"unknown command {command!r}; choose from {', '.join(sorted(COMMANDS))}")
+    cmd = load_command(COMMANDS[command])
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    resolved = resolve(cmd.schema, dict(config), {})
+    logging.getLogger("dolma").setLevel(logging.DEBUG if getattr(resolved, "debug", False) else logging.INFO)
+    code = cmd.run(resolved)
+    if code != 0:
+        raise DolmaError(f"dolma {command}: exit code {code}")
 
 
 def _dispatch(argv: List[str]) -> int:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["DolmaError", "ConfigError", "InputError", "StorageError", "TransientStorageError", "UnitsFailed"]
+__all__ = [
+    "DolmaError",
+    "ConfigError",
+    "DolmaConfigError",
+    "InputError",
+    "StorageError",
+    "TransientStorageError",
+    "UnitsFailed",
+]
 
 
 class DolmaError(Exception):
@@ -13,6 +21,10 @@ class DolmaError(Exception):
 
 class ConfigError(DolmaError):
     """A config file, flag or plugin is wrong; raised before any data is read."""
+
+
+DolmaConfigError = ConfigError
+"""Dolma's name for :class:`ConfigError`."""
 
 
 class InputError(DolmaError):
