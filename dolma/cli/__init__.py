@@ -19,7 +19,7 @@ import msgspec
 from dolma.cli.commands import COMMANDS, load_command
 from dolma.core.config import _strip_optional, field_descriptions, load_file, parse_flags, resolve, shared_keys
 from dolma.core.environment import describe_environment, set_strict
-from dolma.core.errors import DolmaError
+from dolma.core.errors import DolmaError, PipelineError
 from dolma.core.runner import Command
 from dolma.core.version import __version__
 
@@ -194,11 +194,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def run_argv(argv: Sequence[str]) -> None:
     """Run ``dolma <argv...>`` as a library call: a config error raises its :class:`DolmaError` (a
-    ``ConfigError``), and a command that ends with another non-zero exit code raises a :class:`DolmaError`
+    ``ConfigError``), and a command that ends with another non-zero exit code raises a :class:`PipelineError`
     naming it. What Dolma's ``dolma.cli.__main__.main`` does."""
     code = _dispatch(list(argv))
     if code != 0:
-        raise DolmaError(f"dolma {' '.join(argv)}: exit code {code}")
+        raise PipelineError(f"dolma {' '.join(argv)}: exit code {code}")
 
 
 def run_config(command: str, config: Dict[str, Any]) -> None:
@@ -207,13 +207,8 @@ def run_config(command: str, config: Dict[str, Any]) -> None:
     ``dolma.core.runtime.create_and_run_tagger``) come here."""
     if command not in COMMANDS:
         raise DolmaError(f"unknown command {command!r}; choose from {', '.join(sorted(COMMANDS))}")
-    cmd = load_command(COMMANDS[command])
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    resolved = resolve(cmd.schema, dict(config), {})
-    logging.getLogger("dolma").setLevel(logging.DEBUG if getattr(resolved, "debug", False) else logging.INFO)
-    code = cmd.run(resolved)
-    if code != 0:
-        raise DolmaError(f"dolma {command}: exit code {code}")
+    load_command(COMMANDS[command]).call(config)
 
 
 def _dispatch(argv: List[str]) -> int:

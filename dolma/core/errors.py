@@ -12,6 +12,8 @@ __all__ = [
     "StorageError",
     "TransientStorageError",
     "UnitsFailed",
+    "PipelineError",
+    "DolmaRustPipelineError",
 ]
 
 
@@ -50,3 +52,12 @@ class TransientStorageError(StorageError):
 class UnitsFailed(DolmaError):
     """Units of a pass that the rest of a command depends on failed (a mix's measuring pass); their failures are
     already printed, one per file, and the command exits 1."""
+
+
+class PipelineError(DolmaError):
+    """A command run as a library call (``dolma.mixer(config)``, ``Command.call``) ended with failed files; each
+    failure is already printed, one per file."""
+
+
+DolmaRustPipelineError = PipelineError
+"""Dolma's name for :class:`PipelineError` (its mixer and deduper ran in Rust)."""
