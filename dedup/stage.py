@@ -32,6 +32,7 @@ import xxhash
 
 from dolma.core import io as dio
 from dolma.core.errors import ConfigError, DolmaError, InputError
+from dolma.core.globs import glob_regex, has_glob
 from dolma.core.runner import work_processes
 from dolma.core.units import Progress, RunReport, Stage, WorkUnit
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, read_manifest, write_manifest, written
@@ -168,7 +169,9 @@ class DedupeStage(Stage[Plan]):
         d = self.config.dedupe
         files: List[str] = []
         for pattern in self.config.documents:
-            if d.document_dir not in pattern.split("/"):
+            # the folder may be spelled by a wildcard (`data/doc*/000.json.gz`): each match is checked below
+            parts = pattern.split("/")
+            if not any(c == d.document_dir or (has_glob(c) and glob_regex(c).match(d.document_dir)) for c in parts):
                 raise ConfigError(
                     f"`documents`: {pattern!r} is not inside a {d.document_dir!r} folder, so attributes/{self.set_name}/ "
                     "cannot mirror it (set `dedupe.document_dir` to the folder that holds the documents)"

@@ -21,7 +21,7 @@ from dolma.core.data_types import DocResult, Document, Span
 from dolma.core.taggers import BaseTagger
 from dolma.core.registry import add_tagger
 
-__all__ = ["C4V1", "C4V2", "NAUGHTY_WORDS", "NAUGHTY_PHRASES"]
+__all__ = ["C4V1", "C4V2", "NAUGHTY_WORDS", "NAUGHTY_PHRASES", "C4Tagger", "FasterC4Tagger"]
 
 MIN_WORDS_PER_LINE = 3
 END_OF_LINE_PUNCTUATION = (".", "?", "!", '"')
@@ -124,3 +124,8 @@ class C4V2(BaseTagger):
         spans += too_few_words
         spans.append(Span(0, n, "line_count", line_count))
         return DocResult(doc=doc, spans=spans)
+
+
+# Dolma's class names for the same taggers (code written against Dolma imports them from here)
+C4Tagger = C4V1
+FasterC4Tagger = C4V2

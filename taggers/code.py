@@ -25,7 +25,14 @@ from dolma.core.data_types import DocResult, Document, DocumentWithMetadata, Spa
 from dolma.core.taggers import BaseTagger, BaseTaggerWithMetadata
 from dolma.core.registry import add_tagger
 
-__all__ = ["language_of", "comment_ratio", "html_text_ratio"]
+__all__ = [
+    "language_of",
+    "comment_ratio",
+    "html_text_ratio",
+    "CodeCopyrightTagger",
+    "CodeRedPajamaTaggers",
+    "CodeStarCoderTaggers2",
+]
 
 _EXT_TO_LANG = {
     "py": "python", "pyw": "python", "pyi": "python",
@@ -208,3 +215,9 @@ class CodeHeuristics(BaseTaggerWithMetadata):
                 "data_file": 1.0 if _extension(doc.metadata) in DATA_EXTENSIONS else 0.0,
             },
         )
+
+
+# Dolma's class names for the same taggers (code written against Dolma imports them from here)
+CodeCopyrightTagger = CodeCopyright
+CodeRedPajamaTaggers = CodeRedPajama
+CodeStarCoderTaggers2 = CodeStarCoder

@@ -28,7 +28,7 @@ from dolma.core.taggers import BaseTagger
 from dolma.taggers.length import ALPHA, SPACE, char_flags, code_points
 from dolma.core.registry import add_tagger
 
-__all__ = ["GopherV1", "gopher_statistics"]
+__all__ = ["GopherV1", "gopher_statistics", "GopherTagger"]
 
 REQUIRED_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 ELLIPSIS = "\u2026"
@@ -185,3 +185,7 @@ class GopherV1(BaseTagger):
     def predict(self, doc: Document) -> DocResult:
         end = len(doc.text)
         return DocResult(doc=doc, spans=[Span(0, end, name, value) for name, value in gopher_statistics(doc.text)])
+
+
+# Dolma's class names for the same taggers (code written against Dolma imports them from here)
+GopherTagger = GopherV1

@@ -34,6 +34,8 @@ __all__ = [
     "code_points",
     "count_tokens",
     "paragraph_bounds",
+    "WhitespaceLengthV1",
+    "WhitespaceLengthParagraphsV1",
 ]
 
 # bits of char_flags(): Unicode White_Space, the `regex` module's \w, str.isspace(), str.isalpha()
@@ -134,3 +136,8 @@ class WhitespaceTokenizerWithParagraphsV1(WhitespaceTokenizerV1):
             spans = [Span(s, e, "paragraph", c) for (s, e), c in zip(bounds, counts)]
         spans.append(Span(0, len(text), "document", sum(span.score for span in spans)))
         return DocResult(doc=doc, spans=spans)
+
+
+# Dolma's class names for the same taggers (code written against Dolma imports them from here)
+WhitespaceLengthV1 = WhitespaceTokenizerV1
+WhitespaceLengthParagraphsV1 = WhitespaceTokenizerWithParagraphsV1

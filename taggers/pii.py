@@ -35,7 +35,15 @@ from dolma.core.data_types import DocResult, Document, Span
 from dolma.core.taggers import BaseTagger
 from dolma.core.registry import add_tagger
 
-__all__ = ["PiiRegexV1", "PiiRegexV2", "PiiRegexWithCountsV2", "PiiRegexWithCountsFastV2", "find_pii"]
+__all__ = [
+    "PiiRegexV1",
+    "PiiRegexV2",
+    "PiiRegexWithCountsV2",
+    "PiiRegexWithCountsFastV2",
+    "find_pii",
+    "PiiRegexWithCountV2",
+    "FastPiiRegex",
+]
 
 EMAIL = "EMAIL_ADDRESS"
 PHONE = "PHONE_NUMBER"
@@ -168,3 +176,8 @@ class PiiRegexWithCountsFastV2(BaseTagger):
         spans.append(Span(0, n, "doc_count", len(spans)))
         spans.append(Span(0, n, "doc_frac", fraction))
         return DocResult(doc=doc, spans=spans)
+
+
+# Dolma's class names for the same taggers (code written against Dolma imports them from here)
+PiiRegexWithCountV2 = PiiRegexWithCountsV2
+FastPiiRegex = PiiRegexWithCountsFastV2

@@ -11,6 +11,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # package folder → import name (pyproject's package-dir mapping)
 ROOTS = {"dolma": "dolma", "taggers": "dolma.taggers", "mixers": "dolma.mixers", "dedup": "dolma.dedup"}
 STAGES = ("dolma.taggers", "dolma.dedup", "dolma.mixers", "dolma.tokens", "dolma.readers")
+# Dolma's module names for a stage's code, part of that stage (docs/compat.md)
+STAGE_ALIASES = {"dolma.tokenizer": "dolma.tokens"}
 
 
 def _modules() -> Dict[str, str]:
@@ -59,6 +61,9 @@ def _is_type_only(node: ast.AST, tree: ast.Module) -> bool:
 
 
 def _stage_of(module: str) -> str:
+    for alias, stage in STAGE_ALIASES.items():
+        if module == alias or module.startswith(alias + "."):
+            return stage
     return next((s for s in STAGES if module == s or module.startswith(s + ".")), "")
 
 

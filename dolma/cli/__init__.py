@@ -19,11 +19,11 @@ import msgspec
 from dolma.cli.commands import COMMANDS, load_command
 from dolma.core.config import _strip_optional, field_descriptions, load_file, parse_flags, resolve, shared_keys
 from dolma.core.environment import describe_environment, set_strict
-from dolma.core.errors import DolmaError
+from dolma.core.errors import DolmaError, PipelineError
 from dolma.core.runner import Command
 from dolma.core.version import __version__
 
-__all__ = ["main"]
+__all__ = ["main", "run_argv", "run_config"]
 
 _WIDTH = 100
 
@@ -181,34 +181,58 @@ def _split_config_args(argv: Sequence[str]) -> tuple[Optional[str], Optional[str
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    commands = COMMANDS
+    """The ``dolma`` command: its exit code (2 for a config error, printed as one line)."""
     try:
-        config_path, command, rest, want_help = _split_config_args(argv)
-        if command is None or (want_help and command not in commands):
-            print(_main_help(commands), file=sys.stdout if want_help else sys.stderr)
-            return 0 if want_help else 2
-        if command not in commands:
-            print(f"dolma: unknown command {command!r}; choose from {', '.join(sorted(commands))}", file=sys.stderr)
-            return 2
-        cmd = load_command(commands[command])
-        if want_help:
-            print(_command_help(command, cmd))
-            return 0
-        file_data = load_file(config_path) if config_path else {}
-        if cmd.positional and rest and not rest[0].startswith("-"):
-            rest = [f"--{cmd.positional}", rest[0], *rest[1:]]
-        # our messages at INFO (DEBUG with --debug); libraries (boto, ray, ...) only when they warn; set up before
-        # the config is resolved, which warns about keys that have no effect
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-        config = resolve(cmd.schema, file_data, parse_flags(cmd.schema, rest))
-        debug = bool(getattr(config, "debug", False))
-        logging.getLogger("dolma").setLevel(logging.DEBUG if debug else logging.INFO)
-        return cmd.run(config)
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
     except DolmaError as exc:
         print(f"dolma: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("dolma: interrupted", file=sys.stderr)
         return 130
+
+
+def run_argv(argv: Sequence[str]) -> None:
+    """Run ``dolma <argv...>`` as a library call: a config error raises its :class:`DolmaError` (a
+    ``ConfigError``), and a command that ends with another non-zero exit code raises a :class:`PipelineError`
+    naming it. What Dolma's ``dolma.cli.__main__.main`` does."""
+    code = _dispatch(list(argv))
+    if code != 0:
+        raise PipelineError(f"dolma {' '.join(argv)}: exit code {code}")
+
+
+def run_config(command: str, config: Dict[str, Any]) -> None:
+    """Run the command ``command`` on a config given as a dict (what a config file holds), as a library call:
+    errors raise as in :func:`run_argv`. Dolma's Python entry points (``dolma.mixer(config)``,
+    ``dolma.core.runtime.create_and_run_tagger``) come here."""
+    if command not in COMMANDS:
+        raise DolmaError(f"unknown command {command!r}; choose from {', '.join(sorted(COMMANDS))}")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    load_command(COMMANDS[command]).call(config)
+
+
+def _dispatch(argv: List[str]) -> int:
+    """Run one command line; config errors raise (:func:`main` prints them, :func:`run_argv` passes them on)."""
+    commands = COMMANDS
+    config_path, command, rest, want_help = _split_config_args(argv)
+    if command is None or (want_help and command not in commands):
+        print(_main_help(commands), file=sys.stdout if want_help else sys.stderr)
+        return 0 if want_help else 2
+    if command not in commands:
+        print(f"dolma: unknown command {command!r}; choose from {', '.join(sorted(commands))}", file=sys.stderr)
+        return 2
+    cmd = load_command(commands[command])
+    if want_help:
+        print(_command_help(command, cmd))
+        return 0
+    file_data = load_file(config_path) if config_path else {}
+    if cmd.positional and rest and not rest[0].startswith("-"):
+        rest = [f"--{cmd.positional}", rest[0], *rest[1:]]
+    # our messages at INFO (DEBUG with --debug); libraries (boto, ray, ...) only when they warn; set up before
+    # the config is resolved, which warns about keys that have no effect
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    config = resolve(cmd.schema, file_data, parse_flags(cmd.schema, rest))
+    debug = bool(getattr(config, "debug", False))
+    logging.getLogger("dolma").setLevel(logging.DEBUG if debug else logging.INFO)
+    return cmd.run(config)
 

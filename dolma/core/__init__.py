@@ -4,3 +4,8 @@ process pool or Ray), manifests and environment provenance, errors, and the comm
 
 Nothing here imports a stage (``dolma.taggers``, ``dolma.dedup``, ``dolma.mixers``, ``dolma.tokens``, ``dolma.readers``).
 """
+
+from dolma.core.data_types import DocResult, Document, DocumentWithMetadata, Span, TextSlice
+from dolma.core.taggers import BaseTagger, BaseTaggerWithMetadata
+
+__all__ = ["BaseTagger", "BaseTaggerWithMetadata", "DocResult", "Document", "DocumentWithMetadata", "Span", "TextSlice"]

@@ -4,10 +4,55 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-__all__ = ["Document", "DocumentWithMetadata", "Span", "DocResult", "TaggerOutput"]
+import msgspec
+
+__all__ = [
+    "Document",
+    "DocumentWithMetadata",
+    "Span",
+    "DocResult",
+    "TaggerOutput",
+    "TextSlice",
+    "InputSpec",
+    "InputSpecWithMetadata",
+]
 
 # attribute values written for one document by one tagger: {"<type>": [[start, end, score], ...]}
 TaggerOutput = Dict[str, List[List[Any]]]
+
+
+class InputSpec(msgspec.Struct):
+    """A documents line as Dolma's readers decode it (``Document.to_spec`` / ``from_spec``)."""
+
+    id: str
+    text: str
+    source: str = ""
+    version: Optional[str] = None
+
+
+class InputSpecWithMetadata(InputSpec):
+    metadata: Optional[Dict[str, Any]] = None
+
+
+class TextSlice:
+    """A region of a text: ``doc[start:end]`` (Dolma's ``TextSlice``; what ``dolma.core.utils`` splitters return)."""
+
+    __slots__ = ("doc", "start", "end")
+
+    def __init__(self, doc: str, start: int, end: int) -> None:
+        self.doc = doc
+        self.start = start
+        self.end = end
+
+    @property
+    def text(self) -> str:
+        return self.doc[self.start : self.end]
+
+    def to_json(self, text: bool = True) -> Dict[str, Any]:
+        return {"start": self.start, "end": self.end, **({"text": self.text} if text else {})}
+
+    def __repr__(self) -> str:
+        return f"TextSlice(start={self.start}, end={self.end}, text={self.text!r})"
 
 
 class Document:
@@ -41,6 +86,13 @@ class Document:
     def from_json(cls, d: Dict[str, Any]) -> "Document":
         return cls(source=d.get("source", ""), id=d["id"], text=d["text"], version=d.get("version"))
 
+    def to_spec(self) -> InputSpec:
+        return InputSpec(source=self.source, version=self.version, id=self.id, text=self.text)
+
+    @classmethod
+    def from_spec(cls, spec: InputSpec) -> "Document":
+        return cls(source=spec.source, version=spec.version, id=spec.id, text=spec.text)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r}, source={self.source!r}, text={self.text[:40]!r}...)"
 
@@ -56,6 +108,21 @@ class DocumentWithMetadata(Document):
 
     def to_json(self) -> Dict[str, Any]:
         return {**super().to_json(), "metadata": self.metadata}
+
+    def to_spec(self) -> InputSpecWithMetadata:
+        return InputSpecWithMetadata(
+            source=self.source, version=self.version, id=self.id, text=self.text, metadata=self.metadata
+        )
+
+    @classmethod
+    def from_spec(cls, spec: InputSpec) -> "DocumentWithMetadata":
+        return cls(
+            source=spec.source,
+            version=spec.version,
+            id=spec.id,
+            text=spec.text,
+            metadata=getattr(spec, "metadata", None),
+        )
 
     @classmethod
     def from_json(cls, d: Dict[str, Any]) -> "DocumentWithMetadata":
@@ -97,8 +164,17 @@ class Span:
     def select(self, doc: Document) -> str:
         return doc.text[self.start : self.end]
 
-    def to_json(self) -> Dict[str, Any]:
+    def to_spec(self) -> Dict[str, List[List[Any]]]:
+        """The span as an attribute entry, ``{"<experiment>__<tagger>__<type>": [[start, end, score]]}``; needs
+        ``experiment`` and ``tagger`` (an AssertionError otherwise, as in Dolma)."""
+        assert self.experiment is not None, "a span needs an experiment to become an attribute"
+        assert self.tagger is not None, "a span needs a tagger to become an attribute"
+        return {f"{self.experiment}__{self.tagger}__{self.type}": [[self.start, self.end, self.score]]}
+
+    def to_json(self, text: Optional[str] = None, window: int = 0) -> Dict[str, Any]:
         out: Dict[str, Any] = {"start": self.start, "end": self.end, "type": self.type, "score": self.score}
+        if text is not None:
+            out["mention"] = self.mention(text, window)
         if self.experiment is not None:
             out["experiment"] = self.experiment
         if self.tagger is not None:
@@ -137,8 +213,13 @@ class DocResult:
         self.doc = doc
         self.spans = spans
 
-    def to_json(self) -> Dict[str, Any]:
-        return {"doc": self.doc.to_json(), "spans": [s.to_json() for s in self.spans]}
+    def to_json(self, with_doc: bool = False, window: int = 0) -> Dict[str, Any]:
+        """Dolma's shape: the spans, each with its ``mention`` (the text it covers); the document only with
+        ``with_doc`` (``from_json`` needs it)."""
+        out: Dict[str, Any] = {"spans": [s.to_json(text=self.doc.text, window=window) for s in self.spans]}
+        if with_doc:
+            out["doc"] = self.doc.to_json()
+        return out
 
     @classmethod
     def from_json(cls, d: Dict[str, Any]) -> "DocResult":

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["DolmaError", "ConfigError", "InputError", "StorageError", "TransientStorageError", "UnitsFailed"]
+__all__ = [
+    "DolmaError",
+    "ConfigError",
+    "DolmaConfigError",
+    "InputError",
+    "StorageError",
+    "TransientStorageError",
+    "UnitsFailed",
+    "PipelineError",
+    "DolmaRustPipelineError",
+]
 
 
 class DolmaError(Exception):
@@ -13,6 +23,10 @@ class DolmaError(Exception):
 
 class ConfigError(DolmaError):
     """A config file, flag or plugin is wrong; raised before any data is read."""
+
+
+DolmaConfigError = ConfigError
+"""Dolma's name for :class:`ConfigError`."""
 
 
 class InputError(DolmaError):
@@ -38,3 +52,12 @@ class TransientStorageError(StorageError):
 class UnitsFailed(DolmaError):
     """Units of a pass that the rest of a command depends on failed (a mix's measuring pass); their failures are
     already printed, one per file, and the command exits 1."""
+
+
+class PipelineError(DolmaError):
+    """A command run as a library call (``dolma.mixer(config)``, ``Command.call``) ended with failed files; each
+    failure is already printed, one per file."""
+
+
+DolmaRustPipelineError = PipelineError
+"""Dolma's name for :class:`PipelineError` (its mixer and deduper ran in Rust)."""

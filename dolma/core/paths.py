@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Iterator, List, Optional
+from pathlib import Path, PurePosixPath
+from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
 from dolma.core.errors import ConfigError
 from dolma.core.globs import glob_regex, has_glob, is_s3, match_glob, split_s3, static_prefix
@@ -25,6 +26,21 @@ __all__ = [
     "CorpusPath",
     "DOCUMENTS_DIR",
     "ATTRIBUTES_DIR",
+    # Dolma's names
+    "add_suffix",
+    "exists",
+    "glob_path",
+    "is_glob",
+    "is_local",
+    "join_path",
+    "make_relative",
+    "mkdir_p",
+    "parent",
+    "split_ext",
+    "split_glob",
+    "split_path",
+    "sub_prefix",
+    "sub_suffix",
 ]
 
 DOCUMENTS_DIR = "documents"
@@ -114,3 +130,156 @@ class CorpusPath:
                 "set `destination`"
             )
         return self.prefix + "/".join([*folders, self.rel])
+
+
+# --- Dolma's path helpers (``dolma.core.paths``), same names and semantics, for code written against Dolma ---------
+# A path is ``(protocol, parts)``: ``"s3://b/k"`` → ``("s3", ("b", "k"))``, ``"/a/b"`` → ``("", ("/", "a", "b"))``.
+
+_GLOB_ESCAPES = {"*": "\u2581", "?": "\u2582", "[": "\u2583", "]": "\u2584"}
+_GLOB_UNESCAPES = {v: k for k, v in _GLOB_ESCAPES.items()}
+
+
+def _escape_glob(path: str) -> str:
+    """Replace each unescaped glob character with a placeholder (escaped ones, ``\\*``, stay)."""
+    out: List[str] = []
+    prev = ""
+    for c in path:
+        out.append(_GLOB_ESCAPES[c] if c in _GLOB_ESCAPES and prev != "\\" else c)
+        prev = c
+    return "".join(out)
+
+
+def _unescape_glob(path: str) -> str:
+    return "".join(_GLOB_UNESCAPES.get(c, c) for c in path)
+
+
+def is_glob(path: str) -> bool:
+    """Whether ``path`` holds an unescaped ``*``, ``?`` or ``[``."""
+    return any(c in _escape_glob(path) for c in ("\u2581", "\u2582", "\u2583"))
+
+
+def _protocol(path: str) -> Tuple[str, str]:
+    if "://" in path:
+        protocol, rest = path.split("://", 1)
+        return protocol, rest
+    return "", path
+
+
+def _pathify(path: str) -> Tuple[str, PurePosixPath]:
+    """``(protocol, rest as a Path)``."""
+    protocol, rest = _protocol(path)
+    return protocol, Path(rest)
+
+
+def split_path(path: str) -> Tuple[str, Tuple[str, ...]]:
+    """``(protocol, parts)``; an absolute local path's first part is ``"/"``; trailing slashes are dropped."""
+    protocol, rest = _protocol(path)
+    parts = [p for p in rest.split("/") if p]
+    if not protocol and rest.startswith("/"):
+        parts.insert(0, "/")
+    return protocol, tuple(parts)
+
+
+def join_path(protocol: Optional[str], *parts: Union[str, Iterable[str]]) -> str:
+    """The inverse of :func:`split_path`; each part is a string (``"a/b"`` is two parts) or a sequence of them."""
+    flat: List[str] = []
+    for part in parts:
+        flat.extend([part] if isinstance(part, str) else list(part))
+    absolute = bool(flat) and flat[0].startswith("/")
+    pieces = [p for item in flat for p in item.split("/") if p]
+    if protocol:
+        return f"{protocol}://" + "/".join(pieces)
+    return ("/" if absolute else "") + "/".join(pieces)
+
+
+def split_glob(path: str) -> Tuple[str, str]:
+    """``(prefix, rest)``: the parts before the first part holding an unescaped glob character, and the rest."""
+    protocol, parts = split_path(path)
+    for i, part in enumerate(parts):
+        if is_glob(part):
+            return join_path(protocol, parts[:i]), join_path("", parts[i:])
+    return path, ""
+
+
+def make_relative(paths: List[str]) -> Tuple[str, List[str]]:
+    """The longest common base of ``paths`` (same protocol) and each path relative to it."""
+    split = [split_path(p) for p in paths]
+    protocols = {protocol for protocol, _ in split}
+    if len(protocols) != 1:
+        raise ValueError(f"paths with different protocols: {sorted(protocols)}")
+    protocol = protocols.pop()
+    common = 0
+    shortest = min(len(parts) for _, parts in split) if split else 0
+    while common < shortest - 1 and len({parts[common] for _, parts in split}) == 1:
+        common += 1
+    base = join_path(protocol, split[0][1][:common]) if common else (f"{protocol}://" if protocol else "/")
+    return base, [join_path("", parts[common:]) for _, parts in split]
+
+
+def sub_prefix(a: str, b: str) -> str:
+    """``a`` relative to ``b`` when ``b`` is a prefix of it (part by part); otherwise ``a`` unchanged."""
+    protocol_a, parts_a = split_path(a)
+    protocol_b, parts_b = split_path(b)
+    if protocol_a != protocol_b:
+        raise ValueError(f"{a!r} and {b!r} have different protocols")
+    if len(parts_b) < len(parts_a) and parts_a[: len(parts_b)] == parts_b:
+        return join_path("", parts_a[len(parts_b) :])
+    return a
+
+
+def sub_suffix(a: str, b: str) -> str:
+    """``a`` without the trailing parts ``b`` (a relative path); ``a`` unchanged when it does not end with them."""
+    protocol_a, parts_a = split_path(a)
+    _, parts_b = split_path(b)
+    if parts_b and parts_a[-len(parts_b) :] == parts_b:
+        return join_path(protocol_a, parts_a[: -len(parts_b)]) or "/"
+    return a
+
+
+def add_suffix(a: str, b: str) -> str:
+    """``a`` with the relative path ``b`` appended; ``b`` with a protocol or absolute is a ValueError."""
+    protocol_b, parts_b = split_path(b)
+    if protocol_b or (parts_b and parts_b[0] == "/"):
+        raise ValueError(f"{b!r} is not a relative path")
+    protocol_a, parts_a = split_path(a)
+    return join_path(protocol_a, parts_a, parts_b)
+
+
+def split_ext(path: str) -> Tuple[str, Tuple[str, ...], str]:
+    """``(protocol, parts, extension)``: the extension is everything from the file name's first dot."""
+    protocol, parts = split_path(path)
+    if not parts:
+        return protocol, parts, ""
+    name, dot, ext = parts[-1].partition(".")
+    return protocol, (*parts[:-1], name), dot + ext
+
+
+def is_local(path: str) -> bool:
+    return not _protocol(path)[0] or path.startswith("file://")
+
+
+def mkdir_p(path: str) -> None:
+    """Create a local folder and its parents (nothing to do on object stores)."""
+    if is_local(path):
+        os.makedirs(_protocol(path)[1] if path.startswith("file://") else path, exist_ok=True)
+
+
+def parent(path: str) -> str:
+    protocol, parts = split_path(path)
+    return join_path(protocol, parts[:-1])
+
+
+def exists(path: str) -> bool:
+    if is_s3(path):
+        from dolma.core import s3  # only users of s3:// need boto3 loaded
+
+        return s3.exists(path)
+    return os.path.exists(path)
+
+
+def glob_path(
+    path: str, autoglob_dirs: bool = True, recursive_dirs: bool = False, yield_dirs: bool = True
+) -> Iterator[str]:
+    """Paths matching a glob pattern, local or ``s3://`` (Dolma's ``glob_path``): our :func:`glob_paths`, so a
+    folder without a pattern yields the files below it (the flags are accepted and have no effect)."""
+    yield from glob_paths(path)

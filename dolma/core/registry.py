@@ -14,18 +14,63 @@ import importlib.util
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Type, TypeVar
+from typing import Any, Callable, Dict, Generic, Iterable, Iterator, List, Mapping, Optional, Tuple, Type, TypeVar
 
 import msgspec
 
 from dolma.core.errors import ConfigError
 from dolma.core.taggers import BaseTagger
 
-__all__ = ["TaggerRegistry", "TaggerSpec", "add_tagger", "load_plugins", "tagger_spec", "ENTRY_POINT_GROUP"]
+__all__ = ["BaseRegistry", "TaggerRegistry", "TaggerSpec", "add_tagger", "load_plugins", "tagger_spec", "ENTRY_POINT_GROUP"]
 
 ENTRY_POINT_GROUP = "dolma.taggers"
 
 T = TypeVar("T", bound=Type[BaseTagger])
+R = TypeVar("R")
+
+
+class BaseRegistry(Generic[R]):
+    """Dolma's generic name → object registry: each subclass keeps its own names.
+
+    ``add(name)`` is a decorator; adding the same object twice under a name is fine, another object is a
+    ValueError, and so is ``get`` of an unknown name.
+    """
+
+    _registry_storage: Dict[str, R]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._registry_storage = {}
+
+    @classmethod
+    def add(cls, name: str) -> Callable[[R], R]:
+        def register(obj: R) -> R:
+            existing = cls._registry_storage.get(name)
+            if existing is not None and existing is not obj:
+                raise ValueError(f"{name!r} is already registered in {cls.__name__} (as {existing!r})")
+            cls._registry_storage[name] = obj
+            return obj
+
+        return register
+
+    @classmethod
+    def remove(cls, name: str) -> bool:
+        return cls._registry_storage.pop(name, None) is not None
+
+    @classmethod
+    def has(cls, name: str) -> bool:
+        return name in cls._registry_storage
+
+    @classmethod
+    def get(cls, name: str) -> R:
+        if name not in cls._registry_storage:
+            known = ", ".join(sorted(cls._registry_storage))
+            raise ValueError(f"unknown name {name!r} in {cls.__name__} (known: {known})")
+        return cls._registry_storage[name]
+
+    @classmethod
+    def items(cls) -> Iterator[Tuple[str, R]]:
+        yield from sorted(cls._registry_storage.items())
 
 
 class TaggerRegistry:

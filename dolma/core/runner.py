@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Type
+from typing import Any, Callable, Dict, Optional, Type
 
 import msgspec
 
-from dolma.core.config import render
-from dolma.core.errors import UnitsFailed
+from dolma.core.config import render, resolve
+from dolma.core.errors import PipelineError, UnitsFailed
 from dolma.core.executor import execute
 from dolma.core.ray_executor import ray_session
 from dolma.core.units import RunReport, Stage
@@ -34,6 +34,15 @@ class Command:
     run: Callable[[Any], int]
     help: str
     positional: Optional[str] = None
+
+    def call(self, config: Dict[str, Any]) -> None:
+        """Run on a config given as a dict (what a config file holds), as a library call: a wrong config raises
+        its ``ConfigError``, and a run that ends with a non-zero exit code raises a ``PipelineError`` naming it."""
+        resolved = resolve(self.schema, dict(config), {})
+        logging.getLogger("dolma").setLevel(logging.DEBUG if getattr(resolved, "debug", False) else logging.INFO)
+        code = self.run(resolved)
+        if code != 0:
+            raise PipelineError(f"{self.help.rstrip('.')}: exit code {code}")
 
 
 class profiled:
