@@ -237,6 +237,9 @@ class DedupeStage(Stage[Plan]):
     def describe(self, units: List[WorkUnit]) -> str:
         return f"{len(units)} documents file(s); Bloom filter {describe(self.params)}"
 
+    def describe_plan(self) -> str:
+        return f"{Stage.describe_plan(self)}; Bloom filter {describe(self.params)}"
+
     @contextlib.contextmanager
     def running(self, units: List[WorkUnit]) -> Iterator[Optional[List[WorkUnit]]]:
         """Decide what runs (done files are replayed into the filter, in order, so later files see the same
