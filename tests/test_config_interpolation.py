@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 
@@ -177,3 +177,20 @@ def test_mix_dryrun_checks_expressions_without_reading(tmp_path: Any, capsys: An
     assert "1 stream(s)" in capsys.readouterr().err
     cfg.write_text(body.replace("< 0.5)]", "< )]"))
     assert main(["-c", str(cfg), "mix", "--dryrun"]) == 2
+
+
+@pytest.mark.parametrize(
+    "command, change, message",
+    [
+        ("tag", ["--taggers", "no_such_tagger_v1"], "no_such_tagger_v1"),
+        ("tokens", ["--tokenizer.name_or_path", "someone/not-here"], "not a local file"),
+        ("dedupe", ["--dedupe.paragraphs.attribute_name", "${oc.env:DOLMA_T_MISSING}"], "DOLMA_T_MISSING"),
+    ],
+)
+def test_dryrun_still_checks_the_config(command: str, change: List[str], message: str, capsys: Any,
+                                        monkeypatch: Any) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("DOLMA_T_MISSING", raising=False)
+    assert main([command, "--dryrun", *DRYRUNS[command], *change]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
