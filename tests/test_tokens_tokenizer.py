@@ -155,6 +155,8 @@ def test_unreachable_hub_fails_at_once_without_retrying(monkeypatch) -> None:
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
 
     def refuse(*args, **kwargs):
         raise OSError("Network is unreachable")

@@ -119,6 +119,8 @@ def _offline() -> bool:
     firewalled machine otherwise spends tens of seconds in the hub client's retries)."""
     if any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")):
         return True
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return False  # the hub is reached through a proxy: a direct connection says nothing; let the client try
     import socket
     from urllib.parse import urlparse
 
