@@ -280,3 +280,12 @@ def test_inserted_keys_estimate() -> None:
     bloom.test_and_set(hash_keys([f"k{i}".encode() for i in range(10_000)]))
     assert abs(inserted_keys(bloom.fill_ratio(), params) - 10_000) < 300
     assert 0.005 < fill_false_positive_rate(bloom.fill_ratio(), params.k) < 0.02
+
+
+def test_size_in_bytes_sets_the_filter_size(tmp_path: Any) -> None:
+    root = _corpus(tmp_path)
+    flt = f"{root}/sized.bin"
+    assert main(["dedupe", "--documents", f"{root}/documents/*.jsonl.gz", "--bloom_filter.file", flt,
+                 "--bloom_filter.size_in_bytes", "100000", "--dedupe.paragraphs.attribute_name", "dup"]) == 0
+    assert os.path.getsize(flt) == HEADER_SIZE + 100000 // 8 * 8  # whole 64-bit words
+    assert BloomFilter.read_params(flt).m == 100000 * 8
