@@ -258,7 +258,7 @@ class DedupeStage(Stage[Plan]):
                     todo.append(dataclasses.replace(unit, payload=dataclasses.replace(unit.payload, replay=True)))
             else:
                 todo.append(unit)
-        self._covered = _filter_inputs(bloom_file) if self.insert else None
+        self._covered = _filter_inputs(bloom_file, self.output_config()) if self.insert else None
         if done == len(units) and (
             not self.insert or (self._covered is not None and {u.key for u in units} <= self._covered)
         ):
@@ -635,8 +635,18 @@ def resolve_params(config: DedupeConfig) -> BloomParams:
     return asked
 
 
-def _filter_inputs(bloom_file: str) -> Optional[Set[str]]:
-    """The documents files whose keys the saved filter holds, from its manifest; ``None`` when there is no filter
-    or it has no manifest (saved by a run killed before writing it, or by another tool)."""
+# the settings that decide which keys a file puts in the filter (not the names of the attributes they mark)
+_KEY_SETTINGS = ("key", "paragraph_separator", "by_ngram", "skip_empty", "min_length", "min_words", "partition")
+
+
+def _filter_inputs(bloom_file: str, settings: Dict[str, Any]) -> Optional[Set[str]]:
+    """The documents files whose keys, as ``settings`` cut them, the saved filter holds, from its manifest; ``None``
+    when there is no filter, it has no manifest (saved by a run killed before writing it, or by another tool), or
+    its keys were cut otherwise (a filter file shared by a paragraph and an n-gram config holds the one's keys, not
+    the other's, for the same files)."""
     manifest = read_manifest(manifest_path(bloom_file)) if dio.exists(bloom_file) else None
-    return None if manifest is None else {entry.path for entry in manifest.inputs}
+    if manifest is None:
+        return None
+    if any(manifest.config.get(k) != settings.get(k) for k in _KEY_SETTINGS):
+        return None
+    return {entry.path for entry in manifest.inputs}

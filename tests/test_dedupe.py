@@ -289,3 +289,15 @@ def test_size_in_bytes_sets_the_filter_size(tmp_path: Any) -> None:
                  "--bloom_filter.size_in_bytes", "100000", "--dedupe.paragraphs.attribute_name", "dup"]) == 0
     assert os.path.getsize(flt) == HEADER_SIZE + 100000 // 8 * 8  # whole 64-bit words
     assert BloomFilter.read_params(flt).m == 100000 * 8
+
+
+def test_a_filter_saved_with_other_keys_does_not_cover_a_run(tmp_path: Any, caplog: Any) -> None:
+    # Dolma's own test configs share one filter file between the paragraph and the n-gram dedupe
+    root = _corpus(tmp_path)
+    ngrams = ["--dedupe.paragraphs.by_ngram.ngram_length", "2", "--dedupe.name", "ng"]
+    _run(root, *ngrams)
+    _run(root)  # exact paragraphs into the same filter file: its manifest now describes paragraph keys
+    caplog.clear()
+    with caplog.at_level("INFO", logger="dolma"):
+        _run(root, *ngrams)  # its files are done, but the filter was last saved by the paragraph run
+    assert "rebuilding it" in caplog.text and "nothing to do" not in caplog.text
