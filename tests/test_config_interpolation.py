@@ -52,9 +52,12 @@ CASES = [
     "${sub.${which}}",
     "before ${sub.x} after",
     "${ s }",
+    "x ${lst} ${sub.x}",
+    "mixed ${mixed}",
 ]
 HELPERS: Dict[str, Any] = {
     "s": "str", "n": 3, "f": 0.5, "b": True, "nothing": None, "lst": ["a", "b"], "which": "x",
+    "mixed": {"k": 1.5, "n": None, "b": True, "l": [1, "b", None]},
     "sub": {"x": 10, "y": "${.x}", "ref": "${s}-${.x}", "up": "${..s}"},
 }
 
@@ -93,13 +96,32 @@ def test_relative_keys_and_types(env: None) -> None:
         ({"a": "${a}"}, "`a`: interpolation cycle: a -> a"),
         ({"a": "${missing.key}"}, "`a`: ${missing.key} names `missing.key`, which is not in the config"),
         ({"a": "${oc.env:X"}, "unclosed ${"),
-        ({"a": "x ${lst}", "lst": [1]}, "is a list and cannot be written into a string"),
     ],
 )
 def test_errors_are_one_line_naming_the_key(env: None, data: Dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as err:
         interpolate(data)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"a": "${oc.env:DOLMA_T_MISSING}"},
+        {"a": "${eval:1+1}"},
+        {"a": "${b}", "b": {"c": "${a}"}},
+        {"a": "${a}"},
+        {"a": "${missing.key}"},
+        {"a": "${oc.env:X"},
+        {"a": {"b": "${...c}"}},
+    ],
+)
+def test_omegaconf_also_refuses(env: None, data: Dict[str, Any]) -> None:
+    omegaconf = pytest.importorskip("omegaconf")
+    with pytest.raises(Exception):
+        omegaconf.OmegaConf.to_container(omegaconf.OmegaConf.create(data), resolve=True)
+    with pytest.raises(ConfigError):
+        interpolate(data)
 
 
 def test_nothing_is_evaluated(env: None, tmp_path: Any) -> None:

@@ -223,16 +223,8 @@ class _Resolver:
     def join(self, pieces: List[Any], path: Path) -> Any:
         if len(pieces) == 1 and isinstance(pieces[0], _Interp):
             return self.interp(pieces[0], path)
-        parts = []
-        for piece in pieces:
-            value = self.interp(piece, path) if isinstance(piece, _Interp) else piece
-            if isinstance(value, (dict, list)):
-                raise ConfigError(
-                    f"`{_fmt(path)}`: {piece.text} is a {'mapping' if isinstance(value, dict) else 'list'} and cannot "
-                    "be written into a string"
-                )
-            parts.append(_to_text(value))
-        return "".join(parts)
+        # a mapping or list written into a string is written as Python writes it, as OmegaConf does
+        return "".join(_to_text(self.interp(p, path)) if isinstance(p, _Interp) else p for p in pieces)
 
     def interp(self, it: _Interp, path: Path) -> Any:
         if it.name is None:
