@@ -81,7 +81,7 @@ class _Parser:
             self.i = m.end()
             args = self.args()
             return _Interp(m.group(1), args, [], self.s[start : self.i])
-        path = self.until("}", allow_comma=True)
+        path = self.until("}")
         if self.i >= len(self.s) or self.s[self.i] != "}":
             raise self.fail("unclosed ${")
         self.i += 1
@@ -132,7 +132,7 @@ class _Parser:
             while self.i < len(s) and s[self.i] in " \t":
                 self.i += 1
             return [_Quoted(pieces)]
-        pieces = self.until(",}", allow_comma=False)
+        pieces = self.until(",}")
         # trim the spaces around an unquoted argument
         if pieces and isinstance(pieces[0], str):
             pieces[0] = pieces[0].lstrip()
@@ -140,7 +140,8 @@ class _Parser:
             pieces[-1] = pieces[-1].rstrip()
         return [p for p in pieces if p != ""]
 
-    def until(self, stops: str, allow_comma: bool) -> List[Any]:
+    def until(self, stops: str) -> List[Any]:
+        """Text and interpolations up to one of ``stops`` (a backslash escapes the next special character)."""
         pieces: List[Any] = []
         buf: List[str] = []
         s = self.s
@@ -154,7 +155,7 @@ class _Parser:
                     pieces.append("".join(buf))
                     buf = []
                 pieces.append(self.interp())
-            elif c in stops or (c == "}" and allow_comma):
+            elif c in stops:
                 break
             else:
                 buf.append(c)
@@ -257,8 +258,7 @@ class _Resolver:
             return ""
         if len(pieces) == 1 and isinstance(pieces[0], str):
             return _primitive(pieces[0])
-        value = self.join(pieces, path)
-        return value
+        return self.join(pieces, path)
 
     def select(self, key: str, path: Path, it: _Interp) -> Any:
         """The value of ``key``: absolute (``a.b[0]``) or relative to the mapping holding ``path`` (``.b``, ``..b``)."""
