@@ -36,7 +36,16 @@ import xxhash
 from dolma.core import io as dio
 from dolma.core.errors import ConfigError
 
-__all__ = ["BloomParams", "BloomFilter", "hash_keys", "HEADER_SIZE", "MAGIC"]
+__all__ = [
+    "BloomParams",
+    "BloomFilter",
+    "hash_keys",
+    "fill_false_positive_rate",
+    "inserted_keys",
+    "suggested_count",
+    "HEADER_SIZE",
+    "MAGIC",
+]
 
 MAGIC = b"DOLMABLM"
 VERSION = 2
@@ -212,6 +221,27 @@ class BloomFilter:
             for start in range(0, self.params.nbytes, _COPY_CHUNK):
                 w.write(view[start : start + _COPY_CHUNK])
         return w
+
+
+def fill_false_positive_rate(fill: float, k: int) -> float:
+    """The chance that a key never inserted finds all its ``k`` bits set, in a filter with a fraction ``fill`` of
+    its bits set: ``fill ** k``."""
+    return float(fill) ** k
+
+
+def inserted_keys(fill: float, params: BloomParams) -> int:
+    """The number of distinct keys that set a fraction ``fill`` of the bits (Swamidass & Baldi's estimate,
+    ``-m/k * ln(1 - fill)``); exact to within a few per cent for any filter not nearly full."""
+    if fill >= 1.0:
+        fill = 1.0 - 1.0 / params.m
+    return int(round(-params.m / params.k * math.log1p(-fill)))
+
+
+def suggested_count(keys: int) -> int:
+    """A count for `estimated_doc_count` with room to grow: ``keys`` plus a quarter, rounded up to 2 digits."""
+    want = max(1, math.ceil(keys * 1.25))
+    step = 10 ** max(0, len(str(want)) - 2)
+    return -(-want // step) * step
 
 
 def describe(p: BloomParams) -> str:

@@ -88,6 +88,9 @@ class PartitionsStage(Stage[DedupeConfig]):
             self.stages[0].units()
         )
 
+    def describe_plan(self) -> str:
+        return f"{len(self.partitions)} partition(s), {self.config.processes} process(es) each; " + self.stages[0].describe_plan()
+
     def worker_count(self, processes: int) -> int:
         return len(self.partitions)  # `processes` is each partition's
 

@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import logging
 import multiprocessing
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
@@ -31,21 +32,32 @@ import numpy as np
 import xxhash
 
 from dolma.core import io as dio
-from dolma.core.errors import ConfigError, DolmaError, InputError
-from dolma.core.globs import glob_regex, has_glob
+from dolma.core.errors import ConfigError, DolmaError, InputError, UnitsFailed
 from dolma.core.runner import work_processes
 from dolma.core.units import Progress, RunReport, Stage, WorkUnit
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, read_manifest, write_manifest, written
 from dolma.core.outputs import UnitOutputs, input_entry
 from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
 from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file
-from dolma.dedup.bloom import BloomFilter, BloomParams, describe, hash_keys
+from dolma.dedup.bloom import (
+    BloomFilter,
+    BloomParams,
+    describe,
+    fill_false_positive_rate,
+    hash_keys,
+    inserted_keys,
+    suggested_count,
+)
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import attribute_lines, format_unit_spans
 from dolma.dedup.keys import KeyPath, ngram_keys, utf8_words, words
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
 
-__all__ = ["DedupeStage", "DedupeError", "Plan", "resolve_params"]
+__all__ = ["DedupeStage", "DedupeError", "Plan", "resolve_params", "RATE_TOLERANCE"]
+
+RATE_TOLERANCE = 10.0
+"""A run fails when its filter's false positive rate, estimated from the bits set, exceeds the rate asked for
+(`desired_false_positive_rate`) by more than this factor."""
 
 log = logging.getLogger("dolma")
 
@@ -169,13 +181,8 @@ class DedupeStage(Stage[Plan]):
         d = self.config.dedupe
         files: List[str] = []
         for pattern in self.config.documents:
-            # the folder may be spelled by a wildcard (`data/doc*/000.json.gz`): each match is checked below
-            parts = pattern.split("/")
-            if not any(c == d.document_dir or (has_glob(c) and glob_regex(c).match(d.document_dir)) for c in parts):
-                raise ConfigError(
-                    f"`documents`: {pattern!r} is not inside a {d.document_dir!r} folder, so attributes/{self.set_name}/ "
-                    "cannot mirror it (set `dedupe.document_dir` to the folder that holds the documents)"
-                )
+            # a wildcard may sit in any component (Dolma's `.../deduper/doc*/000.json.gz`); whether a file sits
+            # in the documents folder is checked per matched file, below
             matches = [p for p in glob_paths(pattern) if not is_side_file(p)]
             if not matches:
                 raise ConfigError(f"`documents`: no files match {pattern!r}")
@@ -186,7 +193,10 @@ class DedupeStage(Stage[Plan]):
         for i, path in enumerate(files):
             parsed = CorpusPath.parse(path, d.document_dir)
             if parsed.prefix is None:
-                raise ConfigError(f"{path}: not inside a {d.document_dir!r} folder")
+                raise ConfigError(
+                    f"`documents`: {path} is not inside a {d.document_dir!r} folder, so attributes/{self.set_name}/ "
+                    "cannot mirror it (set `dedupe.document_dir` to the folder that holds the documents)"
+                )
             out = parsed.prefix + "/".join([ATTRIBUTES_DIR, self.set_name, parsed.rel])
             units.append(
                 WorkUnit(key=path, size=dio.schedule_size(path), payload=Plan(i, out), outputs=(out,))
@@ -227,6 +237,9 @@ class DedupeStage(Stage[Plan]):
     def describe(self, units: List[WorkUnit]) -> str:
         return f"{len(units)} documents file(s); Bloom filter {describe(self.params)}"
 
+    def describe_plan(self) -> str:
+        return f"{Stage.describe_plan(self)}; Bloom filter {describe(self.params)}"
+
     @contextlib.contextmanager
     def running(self, units: List[WorkUnit]) -> Iterator[Optional[List[WorkUnit]]]:
         """Decide what runs (done files are replayed into the filter, in order, so later files see the same
@@ -245,7 +258,7 @@ class DedupeStage(Stage[Plan]):
                     todo.append(dataclasses.replace(unit, payload=dataclasses.replace(unit.payload, replay=True)))
             else:
                 todo.append(unit)
-        self._covered = _filter_inputs(bloom_file) if self.insert else None
+        self._covered = _filter_inputs(bloom_file, self.output_config()) if self.insert else None
         if done == len(units) and (
             not self.insert or (self._covered is not None and {u.key for u in units} <= self._covered)
         ):
@@ -290,6 +303,7 @@ class DedupeStage(Stage[Plan]):
             return
         assert self._filter is not None
         bloom_file = self.config.bloom_filter.file or ""
+        self._check_rate(report.totals().get("bloom_keys", 0))
         saved = written(self._filter.save(bloom_file))
         assert saved is not None
         earlier = self._covered or set()
@@ -298,6 +312,36 @@ class DedupeStage(Stage[Plan]):
         manifest = new_manifest("dedupe", self.output_config(), inputs, [saved], {"files": len(inputs)}, 0.0, self.config)
         write_manifest(manifest_path(saved.path), manifest)
         log.info("dedupe: saved the Bloom filter to %s (%.1f%% of bits set)", bloom_file, 100 * self._filter.fill_ratio())
+
+    def _check_rate(self, offered: int) -> None:
+        """Fail the run when the filter, as filled, gives false positives well above the rate asked for: every
+        key inserted from now on (and every key of this run that came after the filter filled) risks being marked
+        a duplicate it is not. Paragraph n-grams insert many keys per document, so a filter sized from a count of
+        documents is the usual cause."""
+        bf = self.config.bloom_filter
+        assert self._filter is not None
+        fill = self._filter.fill_ratio()
+        rate = fill_false_positive_rate(fill, self.params.k)
+        # the filter may hold keys of earlier runs (estimated from its bits); a saturated filter's estimate is
+        # useless, so the keys this run offered count too
+        keys = max(inserted_keys(fill, self.params), offered)
+        asked = bf.desired_false_positive_rate
+        log.info("dedupe: Bloom filter %.1f%% full, about %s keys, false positive rate %.2g", 100 * fill, f"{keys:,}", rate)
+        if asked > 0 and rate > RATE_TOLERANCE * asked:
+            print(
+                f"dolma dedupe: the Bloom filter is {100 * fill:.1f}% full after about {keys:,} keys were inserted, so "
+                f"its false positive rate is {rate:.2g}, not the {asked:g} asked for (later keys may be marked as "
+                f"duplicates they are not); set `bloom_filter.estimated_doc_count: {suggested_count(keys)}` (the keys "
+                f"inserted{', n-grams' if self.ngram else ''}, not documents) and use a new `bloom_filter.file`; "
+                "the filter was not saved",
+                file=sys.stderr,
+            )
+            raise UnitsFailed("Bloom filter overfull")
+        if asked <= 0 and rate > 0.01:
+            log.warning(
+                "dedupe: the Bloom filter's false positive rate is %.2g (%.1f%% full, about %s keys); a larger "
+                "`bloom_filter.size_in_bytes` lowers it", rate, 100 * fill, f"{keys:,}",
+            )
 
     # --- work (in a worker) -------------------------------------------------------------------------------
 
@@ -327,10 +371,13 @@ class DedupeStage(Stage[Plan]):
             self._decided[unit.key] = seen
             self._last = (keys, reader)
         keys, reader = self._last
+        # distinct keys this file offered the filter (inserted, or found already there): what sizing must count
+        offered = int(len(np.unique(keys.all_hashes()[:, 0]))) if self.insert else 0
         if plan.replay:
             self._decided.pop(unit.key, None)
-            return {"files_replayed": 1}
+            return {"files_replayed": 1, "bloom_keys": offered}
         counts = self._write(unit.key, plan.output, keys, seen, reader, started)
+        counts["bloom_keys"] = offered
         self._decided.pop(unit.key, None)
         return counts
 
@@ -588,8 +635,18 @@ def resolve_params(config: DedupeConfig) -> BloomParams:
     return asked
 
 
-def _filter_inputs(bloom_file: str) -> Optional[Set[str]]:
-    """The documents files whose keys the saved filter holds, from its manifest; ``None`` when there is no filter
-    or it has no manifest (saved by a run killed before writing it, or by another tool)."""
+# the settings that decide which keys a file puts in the filter (not the names of the attributes they mark)
+_KEY_SETTINGS = ("key", "paragraph_separator", "by_ngram", "skip_empty", "min_length", "min_words", "partition")
+
+
+def _filter_inputs(bloom_file: str, settings: Dict[str, Any]) -> Optional[Set[str]]:
+    """The documents files whose keys, as ``settings`` cut them, the saved filter holds, from its manifest; ``None``
+    when there is no filter, it has no manifest (saved by a run killed before writing it, or by another tool), or
+    its keys were cut otherwise (a filter file shared by a paragraph and an n-gram config holds the one's keys, not
+    the other's, for the same files)."""
     manifest = read_manifest(manifest_path(bloom_file)) if dio.exists(bloom_file) else None
-    return None if manifest is None else {entry.path for entry in manifest.inputs}
+    if manifest is None:
+        return None
+    if any(manifest.config.get(k) != settings.get(k) for k in _KEY_SETTINGS):
+        return None
+    return {entry.path for entry in manifest.inputs}

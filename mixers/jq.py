@@ -259,8 +259,57 @@ def _contains(a: Any, b: Any) -> bool:
     raise EvaluationError(f"{_type_name(a)} and {_type_name(b)} cannot have their containment checked")
 
 
-def _math(fn: Callable[[float], float]) -> Callable[[Any], Any]:
-    return lambda v: _norm(fn(v)) if _num(v) else _raise(f"{_type_name(v)} is not a number")
+def _math(fn: Callable[[float], float]) -> Callable[[Any], List[Any]]:
+    def run(v: Any) -> List[Any]:
+        if not _num(v):
+            _raise(f"{_type_name(v)} ({json.dumps(v)[:20]}) number required")
+        try:
+            return [_norm(fn(v))]
+        except (ValueError, OverflowError):  # sqrt(-1), log(0): C's NaN / -inf, which jq writes as null
+            return [None]
+
+    return run
+
+
+def _round(x: float) -> float:
+    """C's round(): halves away from zero (jq's ``round``)."""
+    return math.copysign(math.floor(abs(x) + 0.5), x)
+
+
+def _has(v: Any, k: Any) -> bool:
+    if v is None:
+        return False
+    if type(v) is dict and type(k) is str:
+        return k in v
+    if type(v) is list and _num(k):
+        return 0 <= k < len(v)
+    return _raise(f"Cannot check whether {_type_name(v)} has a {_type_name(k)} key")
+
+
+def _reverse(v: Any) -> Any:
+    """jq's ``def reverse: [.[length - 1 - range(0; length)]]``: an array reversed, anything of length 0 ``[]``,
+    an error otherwise (a string cannot be indexed by number)."""
+    if type(v) is list:
+        return v[::-1]
+    if v is None or _length(v) == 0:
+        return []
+    return _raise(f"Cannot index {_type_name(v)} with number")
+
+
+def _abs(v: Any) -> Any:
+    """jq 1.8's ``def abs: if type == "number" and . < 0 then -. else . end``, where ``null < 0`` and booleans
+    ``< 0`` too, so negating them fails; strings, arrays and objects pass through."""
+    if _num(v):
+        return _norm(abs(v))
+    if v is None or type(v) is bool:
+        return _raise(f"{_type_name(v)} ({json.dumps(v)}) cannot be negated")
+    return v
+
+
+def _entries(v: Any) -> List[Dict[str, Any]]:
+    if type(v) is list:
+        return [{"key": i, "value": x} for i, x in enumerate(v)]
+    return [{"key": k, "value": x} for k, x in _need(v, dict, "to_entries").items()]
 
 
 def _raise(message: str) -> Any:
@@ -289,22 +338,22 @@ _BUILTINS: Dict[str, Callable[[Any], List[Any]]] = {
     "fromjson": lambda v: [json.loads(_need(v, str, "fromjson"))],
     "ascii_downcase": lambda v: [_need(v, str, "ascii_downcase").lower()],
     "ascii_upcase": lambda v: [_need(v, str, "ascii_upcase").upper()],
-    "max": lambda v: [max(_need(v, list, "max"), key=_SORT_KEY) if v else None],
-    "min": lambda v: [min(_need(v, list, "min"), key=_SORT_KEY) if v else None],
+    "max": lambda v: [max(_need(v, list, "max"), key=_SORT_KEY) if _need(v, list, "max") else None],
+    "min": lambda v: [min(_need(v, list, "min"), key=_SORT_KEY) if _need(v, list, "min") else None],
     "sort": lambda v: [sorted(_need(v, list, "sort"), key=_SORT_KEY)],
     "unique": lambda v: [_unique(_need(v, list, "unique"))],
-    "reverse": lambda v: [list(reversed(v)) if type(v) is list else v[::-1] if type(v) is str else []],
+    "reverse": lambda v: [_reverse(v)],
     "first": lambda v: [_index(v, 0)],
     "last": lambda v: [_index(v, -1)],
     "floor": _math(math.floor),
     "ceil": _math(math.ceil),
-    "round": _math(lambda x: math.floor(x + 0.5)),
+    "round": _math(_round),
     "sqrt": _math(math.sqrt),
     "fabs": _math(abs),
-    "abs": _math(abs),
+    "abs": lambda v: [_abs(v)],
     "log": _math(math.log),
     "exp": _math(math.exp),
-    "to_entries": lambda v: [[{"key": k, "value": x} for k, x in _need(v, dict, "to_entries").items()]],
+    "to_entries": lambda v: [_entries(v)],
     "arrays": _type_filter("array"),
     "objects": _type_filter("object"),
     "strings": _type_filter("string"),
@@ -386,7 +435,7 @@ def _join(v: Any, sep: Any) -> str:
 
 # functions whose arguments are evaluated against the input, one call per combination of argument outputs
 _VALUE_FUNCTIONS: Dict[Tuple[str, int], Callable[..., Any]] = {
-    ("has", 1): lambda v, k: (k in v) if type(v) is dict else (_num(k) and 0 <= k < len(_need(v, list, "has"))),
+    ("has", 1): _has,
     ("contains", 1): _contains,
     ("inside", 1): lambda v, b: _contains(b, v),
     ("startswith", 1): lambda v, s: _need(v, str, "startswith").startswith(_need(s, str, "startswith")),
@@ -797,6 +846,11 @@ class _Parser:
                 return _by(name, f)
             if name == "recurse":
                 return lambda v: _recurse_f(v, f)
+        if n == 2 and name in ("any", "all"):  # any(generator; condition), stopping at the first decisive one
+            gen, cond = args
+            if name == "any":
+                return lambda v: [any(_truthy(y) for x in gen(v) for y in cond(x))]
+            return lambda v: [all(_truthy(y) for x in gen(v) for y in cond(x))]
         if (name, n) in _VALUE_FUNCTIONS:
             fn = _VALUE_FUNCTIONS[(name, n)]
             return _cartesian(fn, args)

@@ -60,6 +60,11 @@ class MixStage(Stage[MixUnit]):
     def __getstate__(self) -> Dict[str, Any]:
         return {**self.__dict__, "_rules": [], "_samplers": []}
 
+    def describe_plan(self) -> str:
+        streams = self.config.streams
+        patterns = sum(len(s.documents) for s in streams)
+        return f"{self.name}: {len(streams)} stream(s) over {patterns} documents pattern(s); inputs are not listed on a dry run"
+
     # --- around the units (driver) -----------------------------------------------------------------------
 
     @contextlib.contextmanager

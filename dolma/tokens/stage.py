@@ -230,6 +230,12 @@ class TokensStage(Stage[_Group]):
             f"dtype {self.dtype.name}; tokenizer {self.identity.source} ({self.identity.encoder})"
         )
 
+    def describe_plan(self) -> str:
+        return (
+            f"{Stage.describe_plan(self)}; dtype {self.dtype.name}; tokenizer {self.identity.source} "
+            f"({self.identity.encoder}, {self.identity.vocab_size:,} ids)"
+        )
+
     def finish(self, units: List[WorkUnit], report: RunReport) -> None:
         if not report.done:
             return

