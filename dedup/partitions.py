@@ -80,7 +80,9 @@ class PartitionsStage(Stage[DedupeConfig]):
         units = []
         for index, (partition, stage) in enumerate(zip(self.partitions, self.stages)):
             outputs = tuple(path for unit in stage.units() for path in unit.outputs) + (partition.bloom_filter.file or "",)
-            units.append(WorkUnit(key=f"partition {index} of {len(self.partitions)}", payload=partition, outputs=outputs))
+            inputs = tuple(path for unit in stage.units() for path in unit.inputs)
+            units.append(WorkUnit(key=f"partition {index} of {len(self.partitions)}", payload=partition,
+                                  outputs=outputs, inputs=inputs))
         return units
 
     def describe(self, units: List[WorkUnit[DedupeConfig]]) -> str:

@@ -186,7 +186,7 @@ class DedupeStage(Stage[Plan]):
                 raise ConfigError(f"{path}: not inside a {d.document_dir!r} folder")
             out = parsed.prefix + "/".join([ATTRIBUTES_DIR, self.set_name, parsed.rel])
             units.append(
-                WorkUnit(key=path, size=dio.schedule_size(path), payload=Plan(i, out), outputs=(out,))
+                WorkUnit(key=path, size=dio.schedule_size(path), payload=Plan(i, out), outputs=(out,), inputs=(path,))
             )
         return units
 

@@ -18,6 +18,8 @@ __all__ = [
     "is_s3",
     "split_s3",
     "join",
+    "canonical",
+    "parent",
     "has_glob",
     "glob_paths",
     "glob_root",
@@ -29,6 +31,20 @@ __all__ = [
 
 DOCUMENTS_DIR = "documents"
 ATTRIBUTES_DIR = "attributes"
+
+
+def canonical(path: str) -> str:
+    """One spelling per file, to compare paths: a local path made absolute with its links resolved; an ``s3://``
+    path with repeated and trailing slashes removed."""
+    if is_s3(path):
+        bucket, key = split_s3(path)
+        return "s3://" + "/".join([bucket, *[part for part in key.split("/") if part]])
+    return os.path.realpath(os.path.abspath(path))
+
+
+def parent(path: str) -> str:
+    """The folder of a canonical path (``s3://bucket`` for an object at the top of its bucket)."""
+    return path.rsplit("/", 1)[0] if is_s3(path) else os.path.dirname(path)
 
 
 def join(base: str, *parts: str) -> str:

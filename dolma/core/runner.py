@@ -10,17 +10,18 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Type
+from typing import Any, Callable, Dict, List, Optional, Type
 
 import msgspec
 
 from dolma.core.config import render
-from dolma.core.errors import UnitsFailed
+from dolma.core.errors import ConfigError, UnitsFailed
+from dolma.core.paths import canonical, parent
 from dolma.core.executor import execute
 from dolma.core.ray_executor import ray_session
-from dolma.core.units import RunReport, Stage
+from dolma.core.units import RunReport, Stage, WorkUnit
 
-__all__ = ["Command", "stage_command", "run_stage", "profiled", "summarise", "work_processes"]
+__all__ = ["Command", "stage_command", "run_stage", "profiled", "summarise", "work_processes", "check_inputs_kept"]
 
 log = logging.getLogger("dolma")
 
@@ -99,6 +100,31 @@ def work_processes(config: Any) -> int:
     return config.processes
 
 
+def check_inputs_kept(units: List[WorkUnit]) -> None:
+    """Inputs are read-only to a run: raise :class:`ConfigError` (exit 2, before any unit runs) when a planned output
+    file is one of the run's input files, or is written into a folder that holds input files (where the next glob
+    over the inputs would pick it up, and where a stage's side files could replace an input). Paths are compared
+    canonically (absolute, links resolved; S3 keys without repeated slashes). No option turns this off."""
+    files: Dict[str, str] = {}
+    folders: Dict[str, str] = {}
+    for unit in units:
+        for path in unit.inputs:
+            c = canonical(path)
+            files.setdefault(c, path)
+            folders.setdefault(parent(c), path)
+    if not files:
+        return
+    outputs = [(out, canonical(out)) for unit in units for out in unit.outputs if out]
+    for out, c in outputs:
+        if c in files:
+            raise ConfigError(f"{out} would overwrite the input {files[c]}: write the outputs elsewhere")
+    for out, c in outputs:
+        if parent(c) in folders:
+            raise ConfigError(
+                f"{out} would be written into the folder of the input {folders[parent(c)]}: write the outputs elsewhere"
+            )
+
+
 def run_stage(config: Any, stage: Stage) -> int:
     """What every stage command does: plan the units; with ``--dryrun`` print the resolved config and the plan and
     stop; otherwise, inside the stage's :meth:`~Stage.running` hook, execute them (in one process when profiling)
@@ -106,6 +132,7 @@ def run_stage(config: Any, stage: Stage) -> int:
     failed. The config needs the shared stage options (``dryrun``, ``processes``, ``ignore_existing``, ``debug``,
     ``profile``, ``executor``)."""
     units = stage.units()
+    check_inputs_kept(units)
     if config.dryrun:
         print(render(config), end="")
         print(f"# {stage.describe(units)}", file=sys.stderr)

@@ -47,12 +47,14 @@ P = TypeVar("P")
 class WorkUnit(Generic[P]):
     """One input shard: ``key`` names it in messages (its path); ``size`` is its stored size in bytes (larger units
     start first); ``payload`` is what the stage planned for it (its type is the stage's); ``outputs`` are the files it
-    publishes (their folders are cleared of stale temporary files first, and a lost unit's are removed)."""
+    publishes (their folders are cleared of stale temporary files first, and a lost unit's are removed); ``inputs``
+    are the files it reads, which the runner refuses to let any unit of the run write over."""
 
     key: str
     size: int = 0
     payload: P = None  # type: ignore[assignment]
     outputs: Tuple[str, ...] = ()
+    inputs: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

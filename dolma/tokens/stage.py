@@ -260,7 +260,8 @@ class TokensStage(Stage[_Group]):
             members = tuple(files[g::n_groups])
             sizes = tuple(dio.schedule_size(p) for p in members)
             group = _Group(g, members, sizes, join(self.config.destination or "", f"part-{g:0{digits}d}"))
-            units.append(WorkUnit(key=group.prefix, size=sum(sizes), payload=group, outputs=(group.prefix + ".npy",)))
+            units.append(WorkUnit(key=group.prefix, size=sum(sizes), payload=group, outputs=(group.prefix + ".npy",),
+                                  inputs=members))
         return units
 
     def _config_for(self, group: _Group) -> Dict[str, Any]:
