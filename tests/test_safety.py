@@ -134,3 +134,149 @@ def test_the_pipeline_refuses_too(tmp_path, capsys):
     with pytest.raises(ConfigError, match="would overwrite the input"):
         check_inputs_kept([WorkUnit("k", outputs=("x/b.gz",), inputs=("x/a.gz",)), WorkUnit("j", outputs=("x/a.gz",))])
     check_inputs_kept([WorkUnit("k", outputs=("y/a.gz",), inputs=("x/a.gz",))])
+
+
+# --- one writer per output folder ------------------------------------------------------------------------------
+
+
+def _lock(folder, pid, since=1_700_000_000.0, host=None):
+    import socket
+
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, ".dolma.lock"), "w") as f:
+        json.dump({"host": host or socket.gethostname(), "pid": pid, "since": since, "run": "other"}, f)
+
+
+def _tag(root, *flags):
+    return main(["tag", "--documents", f"{root}/documents/*.gz", "--taggers", "char_length_v1", "--experiment", "e",
+                 *flags])
+
+
+def test_a_second_run_on_the_same_outputs_fails_at_once_naming_the_holder(tmp_path, capsys):
+    import socket
+    import subprocess
+
+    root = corpus(tmp_path)
+    before = snapshot(root / "documents")
+    holder = subprocess.Popen(["sleep", "30"])
+    try:
+        _lock(str(root / "attributes" / "e"), holder.pid)
+        line = refused(capsys, _tag(root), f"{root}/attributes/e", f"pid {holder.pid}", socket.gethostname())
+        assert "since 2023-11-14 22:13:20 UTC" in line and "--wait_for_lock" in line
+        assert not os.path.exists(root / "attributes" / "e" / "a-0000.jsonl.gz")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert snapshot(root / "documents") == before
+
+
+def test_the_lock_of_a_killed_run_is_taken_over_and_released_at_the_end(tmp_path):
+    import subprocess
+
+    root = corpus(tmp_path)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    _lock(str(root / "attributes" / "e"), dead.pid)
+    with open(root / "attributes" / "e" / ".a-0000.jsonl.gz.tmp-0123456789ab", "wb") as f:
+        f.write(b"left by the killed run")
+    assert _tag(root) == 0
+    assert os.path.exists(root / "attributes" / "e" / "a-0000.jsonl.gz")
+    assert sorted(os.listdir(root / "attributes" / "e")) == [
+        "a-0000.jsonl.gz", "a-0000.jsonl.gz.manifest.json", "a-0001.jsonl.gz", "a-0001.jsonl.gz.manifest.json"]
+
+
+def test_wait_for_lock_waits_for_the_holder(tmp_path):
+    import subprocess
+    import threading
+    import time
+
+    root = corpus(tmp_path)
+    holder = subprocess.Popen(["sleep", "2"])
+    reaper = threading.Thread(target=holder.wait)  # as its own parent would, or its pid stays a zombie's
+    reaper.start()
+    _lock(str(root / "attributes" / "e"), holder.pid)
+    start = time.monotonic()
+    try:
+        assert _tag(root, "--wait_for_lock") == 0
+    finally:
+        reaper.join()
+    assert time.monotonic() - start >= 1.5
+    assert not os.path.exists(root / "attributes" / "e" / ".dolma.lock")
+
+
+def test_stale_temp_cleanup_spares_a_folder_that_a_live_run_holds(tmp_path):
+    import subprocess
+
+    from dolma.core import executor
+    from dolma.core.config import resolve
+    from dolma.taggers.config import TagConfig
+    from dolma.taggers.stage import TagStage
+
+    root = corpus(tmp_path)
+    out = root / "attributes" / "e"
+    os.makedirs(out)
+    live = out / ".a-0000.jsonl.gz.tmp-0123456789ab"
+    live.write_bytes(b"another run is writing this")
+    holder = subprocess.Popen(["sleep", "30"])
+    try:
+        _lock(str(out), holder.pid)
+        stage = TagStage(resolve(TagConfig, {"documents": [f"{root}/documents/*.gz"], "taggers": ["char_length_v1"],
+                                             "experiment": "e"}))
+        stage.setup_plugins()
+        stage.is_done = lambda unit: True  # nothing to run: only the cleanup of the units' folders
+        executor.execute(stage, stage.units(), 1, False)
+        assert live.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    executor.execute(stage, stage.units(), 1, False)  # the holder is gone: its temporary file is stale
+    assert not live.exists()
+
+
+def test_locks_are_released_on_failure_and_on_ctrl_c(tmp_path, monkeypatch, capsys):
+    from dolma.taggers.stage import TagStage
+
+    root = corpus(tmp_path)
+    with open(root / "documents" / "a-0001.jsonl.gz", "wb") as f:
+        f.write(b"not gzip at all")
+    assert _tag(root) == 1
+    assert not os.path.exists(root / "attributes" / "e" / ".dolma.lock")
+
+    def interrupted(self, unit, progress):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(TagStage, "run", interrupted)
+    assert _tag(root, "--ignore_existing") == 130
+    assert not os.path.exists(root / "attributes" / "e" / ".dolma.lock")
+
+
+def test_s3_locks_conditional_create_lease_renewal_and_takeover(s3_prefix, monkeypatch):
+    import time
+
+    import boto3
+
+    from dolma.core import locks
+
+    folder = f"{s3_prefix}/attributes/e"
+    bucket, key = "corpus", folder.split("/", 3)[3] + "/.dolma.lock"
+    client = boto3.client("s3")
+    monkeypatch.setattr(locks, "RENEW_SECONDS", 0.2)
+    with locks.OutputLocks([folder]):
+        first = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        with pytest.raises(locks.LockHeld, match=f"pid {os.getpid()}"):
+            with locks.OutputLocks([folder]):
+                pass
+        time.sleep(1.0)
+        renewed = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        assert renewed["expires"] > first["expires"] and renewed["run"] == first["run"]
+    assert s3_keys(folder) == []  # released
+    expired = {"host": "elsewhere", "pid": 1, "since": 1.0, "expires": time.time() - 1, "run": "dead"}
+    client.put_object(Bucket=bucket, Key=key, Body=json.dumps(expired).encode())
+    with locks.OutputLocks([folder]) as taken:
+        now = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        assert now["run"] == taken.holder["run"]
+    live = dict(expired, expires=time.time() + 60)
+    client.put_object(Bucket=bucket, Key=key, Body=json.dumps(live).encode())
+    with pytest.raises(locks.LockHeld, match="host elsewhere, pid 1"):
+        with locks.OutputLocks([folder]):
+            pass

@@ -18,6 +18,7 @@ from dolma.core.config import render
 from dolma.core.errors import ConfigError, UnitsFailed
 from dolma.core.paths import canonical, parent
 from dolma.core.executor import execute
+from dolma.core.locks import OutputLocks
 from dolma.core.ray_executor import ray_session
 from dolma.core.units import RunReport, Stage, WorkUnit
 
@@ -138,9 +139,12 @@ def run_stage(config: Any, stage: Stage) -> int:
         print(f"# {stage.describe(units)}", file=sys.stderr)
         return 0
     processes = work_processes(config)
+    folders = {parent(canonical(out)) for unit in units for out in unit.outputs if out}
     try:
-        # one connection to a Ray cluster for everything the stage runs (a mix's measuring pass and its mix)
-        with ray_session(config.executor, config.debug), profiled(config.profile), stage.running(units) as todo:
+        # one writer per output folder; one connection to a Ray cluster for everything the stage runs (a mix's
+        # measuring pass and its mix)
+        with OutputLocks(folders, wait=getattr(config, "wait_for_lock", False)), \
+                ray_session(config.executor, config.debug), profiled(config.profile), stage.running(units) as todo:
             if todo is None:
                 return 0
             report = execute(
