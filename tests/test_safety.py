@@ -280,3 +280,96 @@ def test_s3_locks_conditional_create_lease_renewal_and_takeover(s3_prefix, monke
     with pytest.raises(locks.LockHeld, match="host elsewhere, pid 1"):
         with locks.OutputLocks([folder]):
             pass
+
+
+# --- precise corruption reports ----------------------------------------------------------------------------------
+
+
+def _big_docs(n=3000):
+    return [{"id": f"b{i}", "text": os.urandom(120).hex(), "source": "web"} for i in range(n)]
+
+
+def _truncated_gz(path, cut=0.4):
+    """A .jsonl.gz cut short; returns how many whole lines its readable part holds."""
+    import zlib
+
+    write_documents(path, _big_docs())
+    with open(path, "rb") as f:
+        data = f.read()
+    data = data[: int(len(data) * cut)]
+    with open(path, "wb") as f:
+        f.write(data)
+    return zlib.decompressobj(31).decompress(data).count(b"\n")
+
+
+def _corrupt_zst(path):
+    import zstandard
+
+    lines = "".join(json.dumps(d) + "\n" for d in _big_docs()).encode()
+    data = bytearray(zstandard.ZstdCompressor(write_checksum=True).compress(lines))
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64  # inside a compressed block
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(bytes(data))
+
+
+@pytest.mark.parametrize("stage", ["tag", "tokens", "dedupe", "mix"])
+def test_a_truncated_gz_is_reported_after_its_last_good_line_in_every_stage(tmp_path, capsys, stage):
+    root = tmp_path / "c"
+    bad = str(root / "documents" / "bad.jsonl.gz")
+    good = _truncated_gz(bad)
+    assert good > 1000
+    before = snapshot(root)
+    docs = f"{root}/documents/*.gz"
+    if stage == "tag":
+        argv = ["tag", "--documents", docs, "--taggers", "char_length_v1", "--experiment", "e"]
+    elif stage == "tokens":
+        argv = ["tokens", "--documents", docs, "--destination", str(tmp_path / "tok")]
+    elif stage == "dedupe":
+        argv = ["dedupe", "--documents", docs, "--bloom_filter.file", str(tmp_path / "f.bin"),
+                "--bloom_filter.size_in_bytes", "1048576", "--dedupe.name", "d",
+                "--dedupe.documents.attribute_name", "dup", "--dedupe.documents.key", "$.text"]
+    else:
+        config = {"streams": [{"name": "m", "documents": [docs], "output": {"path": str(tmp_path / "mix")}}]}
+        (tmp_path / "mix.json").write_text(json.dumps(config))
+        argv = ["-c", str(tmp_path / "mix.json"), "mix"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:{good + 1}: corrupt or truncated file: {good:,} line(s) read" in err, err
+    assert snapshot(root) == before
+
+
+def test_a_corrupt_zst_is_reported_with_a_line(tmp_path, capsys):
+    root = tmp_path / "c"
+    bad = str(root / "documents" / "bad.jsonl.zst")
+    _corrupt_zst(bad)
+    assert main(["tag", "--documents", f"{root}/documents/*", "--taggers", "char_length_v1", "--experiment", "e"]) == 1
+    err = capsys.readouterr().err
+    import re
+
+    m = re.search(re.escape(bad) + r":(\d+): corrupt or truncated file: ([\d,]+) line\(s\) read", err)
+    assert m, err
+    assert int(m.group(1)) == int(m.group(2).replace(",", "")) + 1 > 1
+    assert "corrupt zstd frame" in err and "Traceback" not in err
+
+
+def test_tokens_on_error_skip_drops_only_the_bad_file_from_its_group(tmp_path, capsys):
+    import gzip
+
+    root = tmp_path / "c"
+    for i in range(7):
+        write_documents(str(root / "documents" / f"ok-{i}.jsonl.gz"), [dict(d, id=f"{i}-{d['id']}") for d in DOCS])
+    bad = str(root / "documents" / "bad.jsonl.gz")
+    _truncated_gz(bad)
+    before = snapshot(root)
+    dest = str(tmp_path / "tok")
+    argv = ["tokens", "--documents", f"{root}/documents/*.gz", "--destination", dest, "--ring_size", "8"]
+    assert main(argv) == 1
+    assert main([*argv, "--on_error", "skip"]) == 0
+    manifest = json.load(open(os.path.join(dest, "part-0-00000.npy.manifest.json")))
+    assert manifest["counts"]["documents_out"] == 7 * len(DOCS) and manifest["counts"]["files_dropped"] == 1
+    assert sorted(os.path.basename(e["path"]) for e in manifest["inputs"]) == [f"ok-{i}.jsonl.gz" for i in range(7)]
+    quarantined = [json.loads(x) for x in gzip.open(os.path.join(dest, "part-0.quarantine.jsonl.gz"), "rt")]
+    assert [q["file"] for q in quarantined] == [bad]
+    assert "file left out of its group" in quarantined[0]["reason"]
+    assert snapshot(root) == before

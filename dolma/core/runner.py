@@ -85,6 +85,8 @@ def summarise(stage: str, report: RunReport) -> int:
     )
     if totals.get("documents_quarantined"):
         log.warning("%s: %d bad line(s) quarantined", stage, totals["documents_quarantined"])
+    if totals.get("files_dropped"):
+        log.warning("%s: %d unreadable file(s) left out (see the quarantine files)", stage, totals["files_dropped"])
     if report.failed:
         print(f"dolma {stage}: {len(report.failed)} file(s) failed:", file=sys.stderr)
         for key, message in report.failed:  # a message that does not name its file (a worker died) gets its key
