@@ -373,3 +373,103 @@ def test_tokens_on_error_skip_drops_only_the_bad_file_from_its_group(tmp_path, c
     assert [q["file"] for q in quarantined] == [bad]
     assert "file left out of its group" in quarantined[0]["reason"]
     assert snapshot(root) == before
+
+
+# --- no tracebacks for users; no credentials in messages ---------------------------------------------------------
+
+
+def test_disk_full_in_a_stage_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from dolma.core import io as dio
+
+    root = corpus(tmp_path)
+    before = snapshot(root / "documents")
+    real_write = dio._HashingWriter.write
+
+    def full(self, data):  # the disk fills up under the compressor, as a real write would fail
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(dio._HashingWriter, "write", full)
+    assert _tag(root) == 1
+    err = capsys.readouterr().err
+    assert f"{root}/attributes/e/a-0000.jsonl.gz: no space left on device" in err, err
+    assert "Traceback" not in err
+    monkeypatch.setattr(dio._HashingWriter, "write", real_write)
+    assert snapshot(root / "documents") == before
+    assert [n for n in os.listdir(root / "attributes" / "e") if ".tmp-" in n] == []
+
+
+@pytest.mark.parametrize("code, reason", [(13, "permission denied"), (30, "read-only file system")])
+def test_permission_denied_and_read_only_are_one_line(tmp_path, monkeypatch, capsys, code, reason):
+    from dolma.core import io as dio
+
+    root = corpus(tmp_path)
+    real_open = open
+
+    def refusing_open(path, *args, **kwargs):
+        if str(path).startswith(str(root / "attributes")):
+            raise OSError(code, os.strerror(code), path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(dio, "open", refusing_open, raising=False)
+    assert _tag(root) == 1
+    err = capsys.readouterr().err
+    assert f"{root}/attributes/e/a-0000.jsonl.gz: {reason}" in err, err
+    assert "Traceback" not in err
+
+
+def test_disk_full_in_the_pipeline_and_sample_corpus_is_one_line_and_debug_shows_the_traceback(
+    tmp_path, monkeypatch, capsys
+):
+    import errno
+
+    import yaml
+
+    from dolma.core import io as dio
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(dio._HashingWriter, "write", full)
+    code = main(["sample-corpus", "--destination", str(tmp_path / "s"), "--max_files", "3", "--web_pages", "0"])
+    err = capsys.readouterr().err
+    assert code == 1 and "no space left on device" in err and "Traceback" not in err, err
+    assert err.strip().startswith("dolma: ") and str(tmp_path / "s") in err
+
+    recipe = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "..", "configs", "quickstart.yaml")))
+    recipe.update(output=str(tmp_path / "release"), processes=1)
+    recipe["embedded_corpus"] = {"max_files": 3, "web_pages": 0}
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    assert main(["pipeline", "-c", str(tmp_path / "recipe.yaml")]) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.strip().splitlines() if line.startswith("dolma")]
+    assert lines and "no space left on device" in lines[-1] and "Traceback" not in err, err
+    assert main(["pipeline", "-c", str(tmp_path / "recipe.yaml"), "--debug"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_credentials_in_the_endpoint_url_are_never_shown(tmp_path, monkeypatch, capsys):
+    from dolma.core import s3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://someone:hunter2-secret@127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "the-secret-key-value")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setattr(s3, "_CLIENT", None)
+    for flags in ([], ["--debug"]):
+        code = main(["tag", "--documents", "s3://corpus/x/documents/*.gz", "--taggers", "char_length_v1",
+                     "--experiment", "e", *flags])
+        err = capsys.readouterr().err
+        assert code in (1, 2), err
+        assert "hunter2-secret" not in err and "the-secret-key-value" not in err, err
+        assert "someone:" not in err
+    assert "***@127.0.0.1" in err or "unreachable" in err
+
+
+def test_scrub():
+    from dolma.core.errors import scrub
+
+    assert scrub("http://u:p4ss@host:1/x and s3://bucket/key") == "http://***@host:1/x and s3://bucket/key"
+    assert scrub("https://token@host/") == "https://***@host/"

@@ -238,26 +238,38 @@ class AtomicWriter:
             self._sink: Any = s3.open_write(path)
         else:
             folder, name = os.path.split(path)
-            if folder:
-                os.makedirs(folder, exist_ok=True)
-            self._tmp = os.path.join(folder, f".{name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
-            self._sink = open(self._tmp, "wb")
+            try:
+                if folder:
+                    os.makedirs(folder, exist_ok=True)
+                self._tmp = os.path.join(folder, f".{name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
+                self._sink = open(self._tmp, "wb")
+            except OSError as exc:
+                raise _naming(exc, path) from None
         self._hasher = _HashingWriter(self._sink)
-        kind = compression_of(path)
-        if kind == "gzip":
-            from isal import igzip
-
-            self._stream: Any = igzip.IGzipFile(fileobj=self._hasher, mode="wb", compresslevel=gzip_level, mtime=0)
-        elif kind == "zstd":
-            import zstandard
-
-            self._stream = zstandard.ZstdCompressor(level=zstd_level).stream_writer(self._hasher, closefd=False)
-        else:
-            self._stream = self._hasher
         self._done = False
+        kind = compression_of(path)
+        try:  # a gzip header is written at once
+            if kind == "gzip":
+                from isal import igzip
+
+                self._stream: Any = igzip.IGzipFile(
+                    fileobj=self._hasher, mode="wb", compresslevel=gzip_level, mtime=0
+                )
+            elif kind == "zstd":
+                import zstandard
+
+                self._stream = zstandard.ZstdCompressor(level=zstd_level).stream_writer(self._hasher, closefd=False)
+            else:
+                self._stream = self._hasher
+        except OSError as exc:
+            self.abort()
+            raise _naming(exc, path) from None
 
     def write(self, data: bytes) -> int:
-        return self._stream.write(data)
+        try:
+            return self._stream.write(data)
+        except OSError as exc:
+            raise _naming(exc, self.path) from None
 
     def commit(self) -> None:
         if self._done:
@@ -268,8 +280,10 @@ class AtomicWriter:
             self._sink.close()  # S3: completes the multipart upload
             if self._tmp is not None:
                 os.replace(self._tmp, self.path)
-        except BaseException:
+        except BaseException as exc:
             self.abort()
+            if isinstance(exc, OSError):
+                raise _naming(exc, self.path) from None
             raise
         self._done = True
         self.sha256 = self._hasher.sha256.hexdigest()
@@ -296,6 +310,14 @@ class AtomicWriter:
             self.commit()
         else:
             self.abort()
+
+
+def _naming(exc: OSError, path: str) -> OSError:
+    """``exc`` naming the file written (``path``, not its temporary name), so that its message says where."""
+    if exc.errno is None or isinstance(exc, CorruptData):
+        return exc
+    return type(exc)(exc.errno, exc.strerror, path) if type(exc).__init__ is OSError.__init__ else OSError(
+        exc.errno, exc.strerror, path)
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Type
 import msgspec
 
 from dolma.core.config import render
-from dolma.core.errors import ConfigError, UnitsFailed
+from dolma.core.errors import ConfigError, UnitsFailed, scrub
 from dolma.core.paths import canonical, parent
 from dolma.core.executor import execute
 from dolma.core.locks import OutputLocks
@@ -90,7 +90,8 @@ def summarise(stage: str, report: RunReport) -> int:
     if report.failed:
         print(f"dolma {stage}: {len(report.failed)} file(s) failed:", file=sys.stderr)
         for key, message in report.failed:  # a message that does not name its file (a worker died) gets its key
-            print(f"  {message}" if message.startswith(key) else f"  {key}: {message}", file=sys.stderr)
+            line = f"  {message}" if message.startswith(key) else f"  {key}: {message}"
+            print(scrub(line), file=sys.stderr)
         return 1
     return 0
 

@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Generic, Iterator, List, Optional, Tuple
 
 from dolma.core import io as dio
 from dolma.core.config import ExecutorConfig
-from dolma.core.errors import DolmaError, TransientStorageError
+from dolma.core.errors import DolmaError, TransientStorageError, os_error_message, scrub
 
 __all__ = [
     "WorkUnit",
@@ -182,8 +182,10 @@ class RunReport:
 
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, DolmaError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+        return scrub(str(exc))
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return os_error_message(exc)
+    return scrub(f"{type(exc).__name__}: {exc}")
 
 
 class LostUnits:
@@ -241,7 +243,8 @@ def run_unit(stage: Stage, unit: WorkUnit, sink: Any, debug: bool, retries: int 
                 continue
             return "failed", (f"{describe_error(exc)} (after {retries} retries)", "")
         except Exception as exc:  # reported to the parent; the other units go on
-            detail = traceback.format_exc() if debug or not isinstance(exc, DolmaError) else ""
+            expected = isinstance(exc, DolmaError) or (isinstance(exc, OSError) and exc.errno is not None)
+            detail = traceback.format_exc() if debug or not expected else ""
             progress.flush()
             return "failed", (describe_error(exc), detail)
         progress.flush(files=1)
