@@ -102,7 +102,7 @@ class PartitionsStage(Stage[DedupeConfig]):
     def run(self, unit: WorkUnit[DedupeConfig], progress: Progress) -> Dict[str, int]:
         logging.basicConfig(level=logging.WARNING)
         logging.getLogger("dolma").setLevel(logging.INFO)
-        code = run_stage(unit.payload, DedupeStage(unit.payload))
+        code = run_stage(unit.payload, DedupeStage(unit.payload), lock=False)  # the driver holds the locks
         if code != 0:
             raise DolmaError(f"{unit.key} failed (exit {code}); rerun to redo it")
         return {"partitions": 1}

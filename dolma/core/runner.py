@@ -129,12 +129,13 @@ def check_inputs_kept(units: List[WorkUnit]) -> None:
             )
 
 
-def run_stage(config: Any, stage: Stage) -> int:
+def run_stage(config: Any, stage: Stage, lock: bool = True) -> int:
     """What every stage command does: plan the units; with ``--dryrun`` print the resolved config and the plan and
     stop; otherwise, inside the stage's :meth:`~Stage.running` hook, execute them (in one process when profiling)
     on the configured executor, call its :meth:`~Stage.finish` hook, and summarise. The exit code: 1 if any unit
     failed. The config needs the shared stage options (``dryrun``, ``processes``, ``ignore_existing``, ``debug``,
-    ``profile``, ``executor``)."""
+    ``profile``, ``executor``). ``lock``: take the output folders' locks (false for a run that is itself a unit of
+    a run holding them: a dedupe partition)."""
     units = stage.units()
     check_inputs_kept(units)
     if config.dryrun:
@@ -146,7 +147,7 @@ def run_stage(config: Any, stage: Stage) -> int:
     try:
         # one writer per output folder; one connection to a Ray cluster for everything the stage runs (a mix's
         # measuring pass and its mix)
-        with OutputLocks(folders, wait=getattr(config, "wait_for_lock", False)), \
+        with OutputLocks(folders if lock else (), wait=getattr(config, "wait_for_lock", False)), \
                 ray_session(config.executor, config.debug), profiled(config.profile), stage.running(units) as todo:
             if todo is None:
                 return 0
