@@ -473,3 +473,39 @@ def test_scrub():
 
     assert scrub("http://u:p4ss@host:1/x and s3://bucket/key") == "http://***@host:1/x and s3://bucket/key"
     assert scrub("https://token@host/") == "https://***@host/"
+
+
+def test_two_real_runs_on_the_same_outputs_the_second_fails_and_the_first_finishes(tmp_path, capsys):
+    import subprocess
+    import sys
+    import time
+
+    root = corpus(tmp_path)
+    before = snapshot(root / "documents")
+    plugin = tmp_path / "slow_plugin.py"
+    plugin.write_text(
+        "import time\n"
+        "from dolma import add_tagger\n"
+        "from dolma.core.data_types import DocResult, Span\n"
+        "from dolma.core.taggers import BaseTagger\n\n"
+        "@add_tagger('test_slow')\n"
+        "class Slow(BaseTagger):\n"
+        "    def predict(self, doc):\n"
+        "        time.sleep(0.5)\n"
+        "        return DocResult(doc=doc, spans=[Span(start=0, end=len(doc.text), type='slow', score=1.0)])\n"
+    )
+    argv = ["tag", "--documents", f"{root}/documents/*.gz", "--taggers", "test_slow", "--experiment", "e",
+            "--tagger_modules", str(plugin)]
+    first = subprocess.Popen([sys.executable, "-m", "dolma.cli", *argv], stderr=subprocess.PIPE,
+                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    lock = root / "attributes" / "e" / ".dolma.lock"
+    deadline = time.monotonic() + 60
+    while not lock.exists() and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.05)
+    assert lock.exists(), first.stderr.read().decode() if first.poll() is not None else "no lock"
+    refused(capsys, main(argv), f"pid {first.pid}")
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err.decode()
+    assert not lock.exists()
+    assert len(list((root / "attributes" / "e").glob("*.jsonl.gz"))) == 2
+    assert snapshot(root / "documents") == before
