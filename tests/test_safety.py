@@ -509,3 +509,25 @@ def test_two_real_runs_on_the_same_outputs_the_second_fails_and_the_first_finish
     assert not lock.exists()
     assert len(list((root / "attributes" / "e").glob("*.jsonl.gz"))) == 2
     assert snapshot(root / "documents") == before
+
+
+def test_a_run_on_s3_outputs_held_by_another_live_run_fails_naming_it(s3_prefix, capsys):
+    import gzip
+    import time
+
+    import boto3
+
+    data = gzip.compress("".join(json.dumps(d) + "\n" for d in DOCS).encode())
+    s3_put(f"{s3_prefix}/documents/a-0000.jsonl.gz", data)
+    key = s3_prefix.split("/", 3)[3] + "/attributes/e/.dolma.lock"
+    holder = {"host": "worker-7", "pid": 4242, "since": 1_700_000_000.0, "expires": time.time() + 60, "run": "x"}
+    boto3.client("s3").put_object(Bucket="corpus", Key=key, Body=json.dumps(holder).encode())
+    argv = ["tag", "--documents", f"{s3_prefix}/documents/*.gz", "--taggers", "char_length_v1", "--experiment", "e"]
+    refused(capsys, main(argv), "host worker-7, pid 4242, since 2023-11-14 22:13:20 UTC")
+    assert s3_keys(f"{s3_prefix}/attributes/") == [key]
+    holder["expires"] = time.time() - 1  # the holder's lease ran out: it is gone
+    boto3.client("s3").put_object(Bucket="corpus", Key=key, Body=json.dumps(holder).encode())
+    assert main(argv) == 0
+    prefix = s3_prefix.split("/", 3)[3]
+    assert s3_keys(f"{s3_prefix}/attributes/") == [
+        f"{prefix}/attributes/e/a-0000.jsonl.gz", f"{prefix}/attributes/e/a-0000.jsonl.gz.manifest.json"]
