@@ -224,6 +224,10 @@ class DedupeStage(Stage[Plan]):
     def describe(self, units: List[WorkUnit]) -> str:
         return f"{len(units)} documents file(s); Bloom filter {describe(self.params)}"
 
+    def extra_outputs(self) -> List[str]:
+        """The Bloom filter file, when this run saves it."""
+        return [self.config.bloom_filter.file] if self.insert and self.config.bloom_filter.file else []
+
     @contextlib.contextmanager
     def running(self, units: List[WorkUnit]) -> Iterator[Optional[List[WorkUnit]]]:
         """Decide what runs (done files are replayed into the filter, in order, so later files see the same

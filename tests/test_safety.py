@@ -531,3 +531,21 @@ def test_a_run_on_s3_outputs_held_by_another_live_run_fails_naming_it(s3_prefix,
     prefix = s3_prefix.split("/", 3)[3]
     assert s3_keys(f"{s3_prefix}/attributes/") == [
         f"{prefix}/attributes/e/a-0000.jsonl.gz", f"{prefix}/attributes/e/a-0000.jsonl.gz.manifest.json"]
+
+
+def test_dedupe_locks_the_folder_of_the_bloom_filter_it_saves(tmp_path, capsys):
+    import subprocess
+
+    root = corpus(tmp_path)
+    argv = ["dedupe", "--documents", f"{root}/documents/*.gz", "--bloom_filter.file", str(tmp_path / "bf" / "f.bin"),
+            "--bloom_filter.size_in_bytes", "1048576", "--dedupe.name", "d",
+            "--dedupe.documents.attribute_name", "dup", "--dedupe.documents.key", "$.text"]
+    holder = subprocess.Popen(["sleep", "30"])
+    try:
+        _lock(str(tmp_path / "bf"), holder.pid)
+        refused(capsys, main(argv), f"{tmp_path}/bf", f"pid {holder.pid}")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(argv) == 0
+    assert sorted(os.listdir(tmp_path / "bf")) == ["f.bin", "f.bin.manifest.json"]  # no lock left

@@ -143,7 +143,8 @@ def run_stage(config: Any, stage: Stage, lock: bool = True) -> int:
         print(f"# {stage.describe(units)}", file=sys.stderr)
         return 0
     processes = work_processes(config)
-    folders = {parent(canonical(out)) for unit in units for out in unit.outputs if out}
+    written = [out for unit in units for out in unit.outputs] + stage.extra_outputs()
+    folders = {parent(canonical(out)) for out in written if out}
     try:
         # one writer per output folder; one connection to a Ray cluster for everything the stage runs (a mix's
         # measuring pass and its mix)

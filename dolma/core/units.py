@@ -129,6 +129,11 @@ class Stage(ABC, Generic[P]):
     @abstractmethod
     def is_done(self, unit: WorkUnit[P]) -> bool: ...
 
+    def extra_outputs(self) -> List[str]:
+        """Files the stage writes besides its units' outputs (from the driver: a Bloom filter); the runner locks
+        their folders too."""
+        return []
+
     def setup(self) -> None:
         """Once per worker, before its first unit."""
 
