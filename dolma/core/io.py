@@ -118,7 +118,7 @@ class FramedReader(io.RawIOBase):
         self._new = new_decompressor
         self._frame = frame
         self._dobj = new_decompressor()
-        self._pending = b""
+        self._pending = memoryview(b"")  # decompressed, not yet read (a view: taking from it copies nothing)
         self._in_frame = False
         self._flushed = False
 
@@ -133,12 +133,12 @@ class FramedReader(io.RawIOBase):
                     self._flushed = True
                     flush = getattr(self._dobj, "flush", None)
                     with contextlib.suppress(Exception):
-                        self._pending = flush() if flush is not None else b""
+                        self._pending = memoryview(flush() if flush is not None else b"")
                     continue
                 if self._in_frame:
                     self.truncated()
                 return 0
-            self._pending = self._feed(chunk)
+            self._pending = memoryview(self._feed(chunk))
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
