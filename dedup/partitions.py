@@ -80,7 +80,9 @@ class PartitionsStage(Stage[DedupeConfig]):
         units = []
         for index, (partition, stage) in enumerate(zip(self.partitions, self.stages)):
             outputs = tuple(path for unit in stage.units() for path in unit.outputs) + (partition.bloom_filter.file or "",)
-            units.append(WorkUnit(key=f"partition {index} of {len(self.partitions)}", payload=partition, outputs=outputs))
+            inputs = tuple(path for unit in stage.units() for path in unit.inputs)
+            units.append(WorkUnit(key=f"partition {index} of {len(self.partitions)}", payload=partition,
+                                  outputs=outputs, inputs=inputs))
         return units
 
     def describe(self, units: List[WorkUnit[DedupeConfig]]) -> str:
@@ -103,7 +105,7 @@ class PartitionsStage(Stage[DedupeConfig]):
     def run(self, unit: WorkUnit[DedupeConfig], progress: Progress) -> Dict[str, int]:
         logging.basicConfig(level=logging.WARNING)
         logging.getLogger("dolma").setLevel(logging.INFO)
-        code = run_stage(unit.payload, DedupeStage(unit.payload))
+        code = run_stage(unit.payload, DedupeStage(unit.payload), lock=False)  # the driver holds the locks
         if code != 0:
             raise DolmaError(f"{unit.key} failed (exit {code}); rerun to redo it")
         return {"partitions": 1}

@@ -199,7 +199,7 @@ class DedupeStage(Stage[Plan]):
                 )
             out = parsed.prefix + "/".join([ATTRIBUTES_DIR, self.set_name, parsed.rel])
             units.append(
-                WorkUnit(key=path, size=dio.schedule_size(path), payload=Plan(i, out), outputs=(out,))
+                WorkUnit(key=path, size=dio.schedule_size(path), payload=Plan(i, out), outputs=(out,), inputs=(path,))
             )
         return units
 
@@ -239,6 +239,10 @@ class DedupeStage(Stage[Plan]):
 
     def describe_plan(self) -> str:
         return f"{Stage.describe_plan(self)}; Bloom filter {describe(self.params)}"
+
+    def extra_outputs(self) -> List[str]:
+        """The Bloom filter file, when this run saves it."""
+        return [self.config.bloom_filter.file] if self.insert and self.config.bloom_filter.file else []
 
     @contextlib.contextmanager
     def running(self, units: List[WorkUnit]) -> Iterator[Optional[List[WorkUnit]]]:

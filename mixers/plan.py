@@ -89,5 +89,6 @@ def work_units(config: MixConfig) -> List[WorkUnit[MixUnit]]:
             # the parts go to staging, the shards and the driver's summary to the output folder
             outputs = (record_path(stream, unit), join(stream.output.path, shard_name(stream.name, 0, ".gz")))
             units.append(WorkUnit(key=f"{stream.name}#{unit.index:04d} ({unit.documents[0]})", size=size,
-                                  payload=unit, outputs=outputs))
+                                  payload=unit, outputs=outputs,
+                                  inputs=tuple(unit.documents) + tuple(a for attrs in unit.attributes for a in attrs)))
     return units

@@ -114,7 +114,8 @@ class TagStage(Stage[Tuple["_Output", ...]]):
                         raise ConfigError(f"{seen[out.path]} and {path} would both write {out.path}")
                     seen[out.path] = path
                 size = dio.schedule_size(path)
-                units.append(WorkUnit(key=path, size=size, payload=outputs, outputs=tuple(o.path for o in outputs)))
+                units.append(WorkUnit(key=path, size=size, payload=outputs, outputs=tuple(o.path for o in outputs),
+                                      inputs=(path,)))
         return units
 
     def _output_path(self, path: str, index: int, root: str, attribute_set: AttributeSet) -> str:

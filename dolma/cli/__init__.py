@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import textwrap
+import traceback
 import types
 import typing
 from typing import Any, Dict, List, Literal, Optional, Sequence, Type, Union
@@ -19,7 +20,7 @@ import msgspec
 from dolma.cli.commands import COMMANDS, load_command
 from dolma.core.config import _strip_optional, field_descriptions, load_file, parse_flags, resolve, shared_keys
 from dolma.core.environment import describe_environment, set_strict
-from dolma.core.errors import DolmaError, PipelineError
+from dolma.core.errors import DolmaError, PipelineError, os_error_message, scrub
 from dolma.core.runner import Command
 from dolma.core.version import __version__
 
@@ -180,13 +181,34 @@ def _split_config_args(argv: Sequence[str]) -> tuple[Optional[str], Optional[str
     return config_path, command, rest, want_help
 
 
+class _Scrub(logging.Filter):
+    """Takes credentials out of every log message (an endpoint URL's user:password, secret variables)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """The ``dolma`` command: its exit code (2 for a config error, printed as one line)."""
+    """The ``dolma`` command. What goes wrong is one line on stderr, credentials taken out: exit 2 for a config or
+    input error, 1 for an operating system error (no space left, permission denied, a read-only file system),
+    130 for Ctrl-C; ``--debug`` adds the traceback."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
     try:
-        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+        return _dispatch(argv)
     except DolmaError as exc:
-        print(f"dolma: {exc}", file=sys.stderr)
+        _show_traceback(debug)
+        print(f"dolma: {scrub(str(exc))}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        _show_traceback(debug)
+        message = os_error_message(exc) if exc.errno is not None else scrub(f"{type(exc).__name__}: {exc}")
+        print(f"dolma: {message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("dolma: interrupted", file=sys.stderr)
         return 130
@@ -211,6 +233,11 @@ def run_config(command: str, config: Dict[str, Any]) -> None:
     load_command(COMMANDS[command]).call(config)
 
 
+def _show_traceback(debug: bool) -> None:
+    if debug:
+        print(scrub(traceback.format_exc()), file=sys.stderr, end="")
+
+
 def _dispatch(argv: List[str]) -> int:
     """Run one command line; config errors raise (:func:`main` prints them, :func:`run_argv` passes them on)."""
     commands = COMMANDS
@@ -231,6 +258,9 @@ def _dispatch(argv: List[str]) -> int:
     # our messages at INFO (DEBUG with --debug); libraries (boto, ray, ...) only when they warn; set up before
     # the config is resolved, which warns about keys that have no effect
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _Scrub) for f in handler.filters):
+            handler.addFilter(_Scrub())
     config = resolve(cmd.schema, file_data, parse_flags(cmd.schema, rest), interpolation=True)
     debug = bool(getattr(config, "debug", False))
     logging.getLogger("dolma").setLevel(logging.DEBUG if debug else logging.INFO)

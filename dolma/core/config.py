@@ -114,6 +114,8 @@ class StageOptions(ConfigStruct):
     """Log at DEBUG level, and report failed units with their tracebacks."""
     dryrun: bool = False
     """Print the resolved config and how much work there is, then stop without reading or writing data."""
+    wait_for_lock: bool = False
+    """When another live run holds the lock of an output folder: wait for it to finish instead of failing."""
     executor: ExecutorConfig = msgspec.field(default_factory=ExecutorConfig)
     """Where the work units run: `backend: local` (default, a process pool) or `ray` (a Ray cluster)."""
     profile: ProfileConfig = msgspec.field(default_factory=ProfileConfig)

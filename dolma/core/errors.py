@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import re
 from typing import Optional
 
 __all__ = [
@@ -14,7 +17,41 @@ __all__ = [
     "UnitsFailed",
     "PipelineError",
     "DolmaRustPipelineError",
+    "scrub",
+    "os_error_message",
 ]
+
+# user:password@ in any URL (an endpoint such as AWS_ENDPOINT_URL=http://user:password@host)
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@:]+(?::[^/\s@]*)?@")
+_SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+_REASONS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EROFS: "read-only file system",
+    errno.EIO: "input/output error",
+    errno.EMFILE: "too many open files",
+    errno.ENAMETOOLONG: "file name too long",
+}
+
+
+def scrub(text: str) -> str:
+    """``text`` without credentials: the user and password of URLs, and the values of secret variables."""
+    text = _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + "***@", text)
+    for name in _SECRET_VARIABLES:
+        value = os.environ.get(name)
+        if value and len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an operating system error: the path it met, and what happened."""
+    reason = _REASONS.get(exc.errno or -1) or exc.strerror or str(exc) or type(exc).__name__
+    paths = [p for p in (exc.filename, exc.filename2) if p is not None]
+    where = " -> ".join(str(os.fsdecode(p)) for p in paths)
+    return scrub(f"{where}: {reason}" if where else reason)
 
 
 class DolmaError(Exception):

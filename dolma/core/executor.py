@@ -15,6 +15,8 @@ import time
 from typing import Any, List, Optional, Sequence
 
 from dolma.core import io as dio
+from dolma.core import locks
+from dolma.core.globs import is_s3
 from dolma.core.config import ExecutorConfig
 from dolma.core.pool import run_inline, run_pool
 from dolma.core.units import RunReport, Stage, WorkUnit
@@ -75,7 +77,9 @@ def execute(
     if not stage.ordered:
         todo.sort(key=lambda u: -u.size)
     # every unit's folders, finished or not: a driver killed while publishing (a mix's shards) leaves its own
-    stale = dio.remove_stale_temps({os.path.dirname(path) for unit in units for path in unit.outputs})
+    # only where no other live run holds the folder's lock: its temporary files are being written
+    folders = {os.path.dirname(path) for unit in units for path in unit.outputs}
+    stale = dio.remove_stale_temps(f for f in folders if not is_s3(f) and locks.held_by_other(f or ".") is None)
     if stale:
         log.info("%s: removed %d temporary file(s) left by an interrupted run", stage.name, stale)
     bar = _Bar(len(todo), stage.name, progress_bar)

@@ -7,6 +7,7 @@ final name only on :meth:`AtomicWriter.commit`; a failure leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -21,6 +22,7 @@ __all__ = [
     "open_read",
     "HashingReader",
     "FramedReader",
+    "CorruptData",
     "AtomicWriter",
     "write_bytes_atomic",
     "read_bytes",
@@ -37,6 +39,7 @@ __all__ = [
 # the random part keeps a writer from a killed run (a worker orphaned for a moment) off a new run's file
 TMP_MARK = ".tmp-"
 _READ_CHUNK = 1 << 20
+_FEED_CHUNK = 1 << 16
 
 
 def compression_of(path: str) -> Optional[str]:
@@ -101,6 +104,10 @@ class HashingReader(io.RawIOBase):
             super().close()
 
 
+class CorruptData(OSError):
+    """A compressed file's bytes could not be decompressed."""
+
+
 class FramedReader(io.RawIOBase):
     """Streaming decompression of a file made of independent frames (zstd frames, gzip members), one
     ``new_decompressor()`` per frame. Unlike zstandard's ``stream_reader`` it notices a file that ends inside a
@@ -111,20 +118,27 @@ class FramedReader(io.RawIOBase):
         self._new = new_decompressor
         self._frame = frame
         self._dobj = new_decompressor()
-        self._pending = b""
+        self._pending = memoryview(b"")  # decompressed, not yet read (a view: taking from it copies nothing)
         self._in_frame = False
+        self._flushed = False
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
         while not self._pending:
-            chunk = self._raw.read(_READ_CHUNK)
+            chunk = self._raw.read(_FEED_CHUNK)  # small: a corrupt block loses only what this one decompressed
             if not chunk:
+                if self._in_frame and not self._flushed:  # what the decompressor still holds of a cut frame
+                    self._flushed = True
+                    flush = getattr(self._dobj, "flush", None)
+                    with contextlib.suppress(Exception):
+                        self._pending = memoryview(flush() if flush is not None else b"")
+                    continue
                 if self._in_frame:
                     self.truncated()
                 return 0
-            self._pending = self._feed(chunk)
+            self._pending = memoryview(self._feed(chunk))
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
@@ -137,7 +151,10 @@ class FramedReader(io.RawIOBase):
         out = []
         while chunk:
             self._in_frame = True
-            out.append(self._dobj.decompress(chunk))
+            try:
+                out.append(self._dobj.decompress(chunk))
+            except Exception as exc:  # zlib's, isal's and zstandard's own error types, as one
+                raise CorruptData(f"corrupt {self._frame}: {exc}") from exc
             if not self._dobj.eof:
                 break
             self._in_frame = False
@@ -167,10 +184,11 @@ def open_read(path: str, raw: Optional[IO[bytes]] = None) -> IO[bytes]:
     """A buffered, decompressed binary stream over ``path`` (or over ``raw``, the stored bytes of ``path``)."""
     raw = open_raw(path) if raw is None else raw
     kind = compression_of(path)
-    if kind == "gzip":
-        from isal import igzip
+    if kind == "gzip":  # gzip members decoded here (not by a GzipFile), so a truncated file loses no line read
+        from isal import isal_zlib
 
-        return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        reader = FramedReader(raw, lambda: isal_zlib.decompressobj(31), "gzip member")
+        return io.BufferedReader(reader, buffer_size=_READ_CHUNK)
     if kind == "zstd":
         import zstandard
 
@@ -220,26 +238,38 @@ class AtomicWriter:
             self._sink: Any = s3.open_write(path)
         else:
             folder, name = os.path.split(path)
-            if folder:
-                os.makedirs(folder, exist_ok=True)
-            self._tmp = os.path.join(folder, f".{name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
-            self._sink = open(self._tmp, "wb")
+            try:
+                if folder:
+                    os.makedirs(folder, exist_ok=True)
+                self._tmp = os.path.join(folder, f".{name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
+                self._sink = open(self._tmp, "wb")
+            except OSError as exc:
+                raise _naming(exc, path) from None
         self._hasher = _HashingWriter(self._sink)
-        kind = compression_of(path)
-        if kind == "gzip":
-            from isal import igzip
-
-            self._stream: Any = igzip.IGzipFile(fileobj=self._hasher, mode="wb", compresslevel=gzip_level, mtime=0)
-        elif kind == "zstd":
-            import zstandard
-
-            self._stream = zstandard.ZstdCompressor(level=zstd_level).stream_writer(self._hasher, closefd=False)
-        else:
-            self._stream = self._hasher
         self._done = False
+        kind = compression_of(path)
+        try:  # a gzip header is written at once
+            if kind == "gzip":
+                from isal import igzip
+
+                self._stream: Any = igzip.IGzipFile(
+                    fileobj=self._hasher, mode="wb", compresslevel=gzip_level, mtime=0
+                )
+            elif kind == "zstd":
+                import zstandard
+
+                self._stream = zstandard.ZstdCompressor(level=zstd_level).stream_writer(self._hasher, closefd=False)
+            else:
+                self._stream = self._hasher
+        except OSError as exc:
+            self.abort()
+            raise _naming(exc, path) from None
 
     def write(self, data: bytes) -> int:
-        return self._stream.write(data)
+        try:
+            return self._stream.write(data)
+        except OSError as exc:
+            raise _naming(exc, self.path) from None
 
     def commit(self) -> None:
         if self._done:
@@ -250,8 +280,10 @@ class AtomicWriter:
             self._sink.close()  # S3: completes the multipart upload
             if self._tmp is not None:
                 os.replace(self._tmp, self.path)
-        except BaseException:
+        except BaseException as exc:
             self.abort()
+            if isinstance(exc, OSError):
+                raise _naming(exc, self.path) from None
             raise
         self._done = True
         self.sha256 = self._hasher.sha256.hexdigest()
@@ -278,6 +310,14 @@ class AtomicWriter:
             self.commit()
         else:
             self.abort()
+
+
+def _naming(exc: OSError, path: str) -> OSError:
+    """``exc`` naming the file written (``path``, not its temporary name), so that its message says where."""
+    if exc.errno is None or isinstance(exc, CorruptData):
+        return exc
+    return type(exc)(exc.errno, exc.strerror, path) if type(exc).__init__ is OSError.__init__ else OSError(
+        exc.errno, exc.strerror, path)
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:

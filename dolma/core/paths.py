@@ -19,6 +19,8 @@ __all__ = [
     "is_s3",
     "split_s3",
     "join",
+    "canonical",
+    "parent",
     "has_glob",
     "glob_paths",
     "glob_root",
@@ -45,6 +47,15 @@ __all__ = [
 
 DOCUMENTS_DIR = "documents"
 ATTRIBUTES_DIR = "attributes"
+
+
+def canonical(path: str) -> str:
+    """One spelling per file, to compare paths: a local path made absolute with its links resolved; an ``s3://``
+    path with repeated and trailing slashes removed."""
+    if is_s3(path):
+        bucket, key = split_s3(path)
+        return "s3://" + "/".join([bucket, *[part for part in key.split("/") if part]])
+    return os.path.realpath(os.path.abspath(path))
 
 
 def join(base: str, *parts: str) -> str:
@@ -265,6 +276,7 @@ def mkdir_p(path: str) -> None:
 
 
 def parent(path: str) -> str:
+    """The folder holding ``path`` (``s3://bucket`` for an object at the top of its bucket): Dolma's name."""
     protocol, parts = split_path(path)
     return join_path(protocol, parts[:-1])
 

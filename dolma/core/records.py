@@ -7,9 +7,10 @@ pass through untouched.
 
 from __future__ import annotations
 
+import sys
 import zlib
 from dataclasses import dataclass
-from typing import IO, Any, Dict, Iterator, List, Optional, Union
+from typing import IO, Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import msgspec
 
@@ -103,6 +104,13 @@ def encode_lines(objects: List[Any], encoder: msgspec.json.Encoder = msgspec.jso
 
 _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
 _STREAM_ERRORS = (EOFError, OSError, zlib.error, ValueError)
+_PIECE_BYTES = 1 << 16  # decompressed bytes read at a time: what a corrupt block can hide of the lines before it
+
+
+def _stream_errors() -> Tuple[type, ...]:
+    """What a broken compressed stream raises: our list, and zstandard's error once zstandard is loaded."""
+    zstd = sys.modules.get("zstandard")
+    return _STREAM_ERRORS + ((zstd.ZstdError,) if zstd is not None else ())
 
 
 def _invalid_utf8_at(raw: bytes) -> Optional[int]:
@@ -180,24 +188,43 @@ class DocumentsReader:
             yield from self._batches(stream)
 
     def _batches(self, stream: IO[bytes]) -> Iterator[LineBatch]:
+        """Batches of whole lines. The stream is read in small pieces, so that when a compressed file turns out
+        truncated or corrupt, every line before the break is still decoded and handed on, and the error names the
+        first line that could not be read and how many were."""
         next_line = 1
         tail = b""
-        while True:
-            try:
-                chunk = stream.read(self.batch_bytes)
-            except _STREAM_ERRORS as exc:
-                raise InputError(self.path, next_line + tail.count(b"\n"), f"corrupt or truncated file: {exc}") from exc
-            if not chunk:
+        broken: Optional[BaseException] = None
+        # read1: at most one read of the decompressor per call, so an error never takes bytes already decompressed
+        read = getattr(stream, "read1", stream.read)
+        while broken is None:
+            pieces: List[bytes] = []
+            got = 0
+            while got < self.batch_bytes:
+                try:
+                    piece = read(min(_PIECE_BYTES, self.batch_bytes - got))
+                except _stream_errors() as exc:
+                    broken = exc
+                    break
+                if not piece:
+                    break
+                pieces.append(piece)
+                got += len(piece)
+            if not pieces and broken is None:
                 break
-            data = tail + chunk
+            data = tail + b"".join(pieces)
             cut = data.rfind(b"\n") + 1
-            if cut == 0:  # no complete line yet: a very long line, keep reading
-                tail = data
-                continue
             tail = data[cut:]
-            batch = self._decode(data[:cut], next_line)
-            next_line += len(batch.items)
-            yield batch
+            if cut:
+                batch = self._decode(data[:cut], next_line)
+                next_line += len(batch.items)
+                yield batch
+        if broken is not None:
+            read = next_line - 1
+            raise InputError(
+                self.path, next_line,
+                f"corrupt or truncated file: {read:,} line(s) read, this one could not be "
+                f"({type(broken).__name__}: {broken})",
+            ) from broken
         if tail:  # a last line without a trailing newline
             yield self._decode(tail + b"\n", next_line)
 

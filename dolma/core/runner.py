@@ -10,17 +10,19 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Type
+from typing import Any, Callable, Dict, List, Optional, Type
 
 import msgspec
 
 from dolma.core.config import render, resolve
-from dolma.core.errors import PipelineError, UnitsFailed
+from dolma.core.errors import ConfigError, PipelineError, UnitsFailed, scrub
+from dolma.core.paths import canonical, parent
 from dolma.core.executor import execute
+from dolma.core.locks import OutputLocks
 from dolma.core.ray_executor import ray_session
-from dolma.core.units import RunReport, Stage
+from dolma.core.units import RunReport, Stage, WorkUnit
 
-__all__ = ["Command", "stage_command", "run_stage", "profiled", "summarise", "work_processes"]
+__all__ = ["Command", "stage_command", "run_stage", "profiled", "summarise", "work_processes", "check_inputs_kept"]
 
 log = logging.getLogger("dolma")
 
@@ -92,10 +94,13 @@ def summarise(stage: str, report: RunReport) -> int:
     )
     if totals.get("documents_quarantined"):
         log.warning("%s: %d bad line(s) quarantined", stage, totals["documents_quarantined"])
+    if totals.get("files_dropped"):
+        log.warning("%s: %d unreadable file(s) left out (see the quarantine files)", stage, totals["files_dropped"])
     if report.failed:
         print(f"dolma {stage}: {len(report.failed)} file(s) failed:", file=sys.stderr)
         for key, message in report.failed:  # a message that does not name its file (a worker died) gets its key
-            print(f"  {message}" if message.startswith(key) else f"  {key}: {message}", file=sys.stderr)
+            line = f"  {message}" if message.startswith(key) else f"  {key}: {message}"
+            print(scrub(line), file=sys.stderr)
         return 1
     return 0
 
@@ -108,22 +113,54 @@ def work_processes(config: Any) -> int:
     return config.processes
 
 
-def run_stage(config: Any, stage: Stage) -> int:
+def check_inputs_kept(units: List[WorkUnit]) -> None:
+    """Inputs are read-only to a run: raise :class:`ConfigError` (exit 2, before any unit runs) when a planned output
+    file is one of the run's input files, or is written into a folder that holds input files (where the next glob
+    over the inputs would pick it up, and where a stage's side files could replace an input). Paths are compared
+    canonically (absolute, links resolved; S3 keys without repeated slashes). No option turns this off."""
+    files: Dict[str, str] = {}
+    folders: Dict[str, str] = {}
+    for unit in units:
+        for path in unit.inputs:
+            c = canonical(path)
+            files.setdefault(c, path)
+            folders.setdefault(parent(c), path)
+    if not files:
+        return
+    outputs = [(out, canonical(out)) for unit in units for out in unit.outputs if out]
+    for out, c in outputs:
+        if c in files:
+            raise ConfigError(f"{out} would overwrite the input {files[c]}: write the outputs elsewhere")
+    for out, c in outputs:
+        if parent(c) in folders:
+            raise ConfigError(
+                f"{out} would be written into the folder of the input {folders[parent(c)]}: write the outputs elsewhere"
+            )
+
+
+def run_stage(config: Any, stage: Stage, lock: bool = True) -> int:
     """What every stage command does: with ``--dryrun`` print the resolved config and a line on the plan, made from
-    the config alone (no input is listed or read), and stop; otherwise plan the units and, inside the stage's
-    :meth:`~Stage.running` hook, execute them (in one process when profiling) on the configured executor, call its
-    :meth:`~Stage.finish` hook, and summarise. The exit code: 1 if any unit
-    failed. The config needs the shared stage options (``dryrun``, ``processes``, ``ignore_existing``, ``debug``,
-    ``profile``, ``executor``)."""
-    if config.dryrun:  # the config is checked (the stage was built from it); no input is listed or read
+    the config alone (no input is listed or read: the config was checked when the stage was built), and stop;
+    otherwise plan the units, refuse a plan whose outputs would overwrite its inputs (:func:`check_inputs_kept`),
+    take the output folders' locks and, inside the stage's :meth:`~Stage.running` hook, execute the units (in one
+    process when profiling) on the configured executor, call its :meth:`~Stage.finish` hook, and summarise. The
+    exit code: 1 if any unit failed. The config needs the shared stage options (``dryrun``, ``processes``,
+    ``ignore_existing``, ``debug``, ``profile``, ``executor``). ``lock``: take the output folders' locks (false for a
+    run that is itself a unit of a run holding them: a dedupe partition)."""
+    if config.dryrun:
         print(render(config), end="")
         print(f"# {stage.describe_plan()}", file=sys.stderr)
         return 0
     units = stage.units()
+    check_inputs_kept(units)
     processes = work_processes(config)
+    written = [out for unit in units for out in unit.outputs] + stage.extra_outputs()
+    folders = {parent(canonical(out)) for out in written if out}
     try:
-        # one connection to a Ray cluster for everything the stage runs (a mix's measuring pass and its mix)
-        with ray_session(config.executor, config.debug), profiled(config.profile), stage.running(units) as todo:
+        # one writer per output folder; one connection to a Ray cluster for everything the stage runs (a mix's
+        # measuring pass and its mix)
+        with OutputLocks(folders if lock else (), wait=config.wait_for_lock), \
+                ray_session(config.executor, config.debug), profiled(config.profile), stage.running(units) as todo:
             if todo is None:
                 return 0
             report = execute(

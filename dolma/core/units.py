@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Generic, Iterator, List, Optional, Tuple
 
 from dolma.core import io as dio
 from dolma.core.config import ExecutorConfig
-from dolma.core.errors import DolmaError, TransientStorageError
+from dolma.core.errors import DolmaError, TransientStorageError, os_error_message, scrub
 
 __all__ = [
     "WorkUnit",
@@ -47,12 +47,14 @@ P = TypeVar("P")
 class WorkUnit(Generic[P]):
     """One input shard: ``key`` names it in messages (its path); ``size`` is its stored size in bytes (larger units
     start first); ``payload`` is what the stage planned for it (its type is the stage's); ``outputs`` are the files it
-    publishes (their folders are cleared of stale temporary files first, and a lost unit's are removed)."""
+    publishes (their folders are cleared of stale temporary files first, and a lost unit's are removed); ``inputs``
+    are the files it reads, which the runner refuses to let any unit of the run write over."""
 
     key: str
     size: int = 0
     payload: P = None  # type: ignore[assignment]
     outputs: Tuple[str, ...] = ()
+    inputs: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,11 @@ class Stage(ABC, Generic[P]):
     @abstractmethod
     def is_done(self, unit: WorkUnit[P]) -> bool: ...
 
+    def extra_outputs(self) -> List[str]:
+        """Files the stage writes besides its units' outputs (from the driver: a Bloom filter); the runner locks
+        their folders too."""
+        return []
+
     def setup(self) -> None:
         """Once per worker, before its first unit."""
 
@@ -189,8 +196,10 @@ class RunReport:
 
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, DolmaError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+        return scrub(str(exc))
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return os_error_message(exc)
+    return scrub(f"{type(exc).__name__}: {exc}")
 
 
 class LostUnits:
@@ -248,7 +257,8 @@ def run_unit(stage: Stage, unit: WorkUnit, sink: Any, debug: bool, retries: int 
                 continue
             return "failed", (f"{describe_error(exc)} (after {retries} retries)", "")
         except Exception as exc:  # reported to the parent; the other units go on
-            detail = traceback.format_exc() if debug or not isinstance(exc, DolmaError) else ""
+            expected = isinstance(exc, DolmaError) or (isinstance(exc, OSError) and exc.errno is not None)
+            detail = traceback.format_exc() if debug or not expected else ""
             progress.flush()
             return "failed", (describe_error(exc), detail)
         progress.flush(files=1)

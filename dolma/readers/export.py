@@ -191,7 +191,7 @@ class ExportStage(Stage["_Planned"]):
             if out in outputs:
                 raise ConfigError(f"{outputs[out]} and {path} would both write {out}")
             outputs[out] = path
-            units.append(WorkUnit(path, dio.schedule_size(path), _Planned(out, i), outputs=(out,)))
+            units.append(WorkUnit(path, dio.schedule_size(path), _Planned(out, i), outputs=(out,), inputs=(path,)))
         return units
 
     def _config_for(self, unit: WorkUnit) -> Dict[str, Any]:

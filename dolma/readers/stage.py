@@ -170,7 +170,7 @@ class ImportStage(ConvertStage):
             stems[p.stem] = key
             size = sum(dio.schedule_size(f) for f in p.files)
             paths = UnitPaths(c.destination, p.stem, c.output.compression)
-            units.append(WorkUnit(key, size, Planned(paths, p), outputs=paths.outputs()))
+            units.append(WorkUnit(key, size, Planned(paths, p), outputs=paths.outputs(), inputs=tuple(p.files)))
         return units
 
     def _unit_key(self, unit: ImportUnit) -> str:
@@ -264,7 +264,8 @@ class WarcStage(ConvertStage):
                 if paths.manifest in stems:
                     raise ConfigError(f"{stems[paths.manifest]} and {path} would both write {paths.manifest}")
                 stems[paths.manifest] = path
-                units.append(WorkUnit(path, dio.schedule_size(path), Planned(paths, path), outputs=paths.outputs()))
+                units.append(WorkUnit(path, dio.schedule_size(path), Planned(paths, path), outputs=paths.outputs(),
+                                      inputs=(path,)))
         return units
 
     def output_config(self) -> Dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional
 import msgspec
 
 from dolma.core import io as dio
+from dolma.core.locks import LOCK_NAME
 from dolma.core.runner import Command
 from dolma.core.config import ConfigStruct
 from dolma.core.errors import ConfigError
@@ -50,13 +51,13 @@ def _sha256(path: str) -> str:
 
 
 def _walk(root: str) -> List[str]:
-    """Files below ``root`` as sorted relative paths, leaving out the release manifest and temporary files."""
+    """Files below ``root`` as sorted relative paths, leaving out the release manifest, temporary files and run locks."""
     found = []
     for dirpath, dirnames, names in os.walk(root):
         dirnames.sort()
         for name in names:
             rel = os.path.relpath(os.path.join(dirpath, name), root)
-            if rel == RELEASE_MANIFEST or (name.startswith(".") and dio.TMP_MARK in name):
+            if rel == RELEASE_MANIFEST or name == LOCK_NAME or (name.startswith(".") and dio.TMP_MARK in name):
                 continue
             found.append(rel)
     return sorted(found)

@@ -35,7 +35,7 @@ from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUni
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, read_manifest
 from dolma.core.outputs import UnitOutputs, input_entry
 from dolma.core.paths import glob_paths, is_s3, join
-from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, is_side_file
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, QuarantineLine, is_side_file
 from dolma.tokens.config import TokensConfig
 from dolma.tokens.tokenizer import Tokenizer, TokenizerIdentity, load_tokenizer
 
@@ -266,7 +266,8 @@ class TokensStage(Stage[_Group]):
             members = tuple(files[g::n_groups])
             sizes = tuple(dio.schedule_size(p) for p in members)
             group = _Group(g, members, sizes, join(self.config.destination or "", f"part-{g:0{digits}d}"))
-            units.append(WorkUnit(key=group.prefix, size=sum(sizes), payload=group, outputs=(group.prefix + ".npy",)))
+            units.append(WorkUnit(key=group.prefix, size=sum(sizes), payload=group, outputs=(group.prefix + ".npy",),
+                                  inputs=members))
         return units
 
     def _config_for(self, group: _Group) -> Dict[str, Any]:
@@ -320,10 +321,28 @@ class TokensStage(Stage[_Group]):
         self._get_text = operator.attrgetter(fields.text_field_name)
 
     def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
+        """Tokenize a group. With ``on_error: skip``, a file of the group that cannot be read to its end (truncated,
+        corrupt, missing) is left out and the group is tokenized again without it, so that one bad file costs the
+        group only that file; it is recorded in the group's quarantine file and counted (``files_dropped``)."""
+        dropped: Dict[str, InputError] = {}
+        while True:
+            try:
+                return self._run_group(unit, progress, dropped)
+            except InputError as exc:
+                group: _Group = unit.payload
+                if self.config.on_error != "skip" or exc.path not in group.files or exc.path in dropped:
+                    raise
+                log.warning("%s: %s; tokenizing the group again without this file", unit.key, exc)
+                dropped[exc.path] = exc
+
+    def _run_group(self, unit: WorkUnit, progress: Progress, dropped: Dict[str, InputError]) -> Dict[str, int]:
         if self._record is None:
             self.setup()
         started = time.monotonic()
         group: _Group = unit.payload
+        if dropped:
+            kept = [(f, n) for f, n in zip(group.files, group.sizes) if f not in dropped]
+            group = _Group(group.index, tuple(f for f, _ in kept), tuple(n for _, n in kept), group.prefix)
         _remove_tmp_leftovers(group.prefix)
         counts = {
             "documents_in": 0,
@@ -333,10 +352,16 @@ class TokensStage(Stage[_Group]):
             "bytes_in": 0,
             "tokens": 0,
         }
+        if dropped:
+            counts["files_dropped"] = len(dropped)
         readers = [DocumentsReader(path, record_type=self._record) for path in group.files]
         rng = random.Random(self.config.seed * 1_000_003 + group.index)
         with UnitOutputs(self.name, self.config, quarantine=group.prefix + QUARANTINE_SUFFIX, started=started) as files:
             writer = _PartWriter(files, group.prefix, self.dtype, self.max_tokens)
+            files.quarantine_records(
+                [QuarantineLine(path, exc.line, f"file left out of its group: {exc.reason}", "")
+                 for path, exc in dropped.items()]
+            )
             window: List[Tuple[str, str, str, int]] = []
             for item in self._interleave(group, readers, rng, counts, progress):
                 if not isinstance(item[-1], BadLine):
