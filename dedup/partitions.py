@@ -85,11 +85,6 @@ class PartitionsStage(Stage[DedupeConfig]):
                                   outputs=outputs, inputs=inputs))
         return units
 
-    def describe(self, units: List[WorkUnit[DedupeConfig]]) -> str:
-        return f"{len(units)} partition(s), {self.config.processes} process(es) each; " + self.stages[0].describe(
-            self.stages[0].units()
-        )
-
     def describe_plan(self) -> str:
         return f"{len(self.partitions)} partition(s), {self.config.processes} process(es) each; " + self.stages[0].describe_plan()
 

@@ -234,9 +234,6 @@ class DedupeStage(Stage[Plan]):
 
     # --- around the units (driver): the filter is loaded, shared with the workers, and saved ----------------
 
-    def describe(self, units: List[WorkUnit]) -> str:
-        return f"{len(units)} documents file(s); Bloom filter {describe(self.params)}"
-
     def describe_plan(self) -> str:
         return f"{Stage.describe_plan(self)}; Bloom filter {describe(self.params)}"
 

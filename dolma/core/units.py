@@ -152,10 +152,6 @@ class Stage(ABC, Generic[P]):
 
     # --- driver-side hooks of the command runner -------------------------------------------------------------
 
-    def describe(self, units: List[WorkUnit[P]]) -> str:
-        """A line on planned ``units`` (logged before a run)."""
-        return f"{len(units)} unit(s) to {self.name}"
-
     def describe_plan(self) -> str:
         """The line ``--dryrun`` prints after the resolved config: what would run, from the config alone. A dry
         run lists and reads no input (it works offline, and on paths of another machine), so this must not

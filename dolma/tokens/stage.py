@@ -224,12 +224,6 @@ class TokensStage(Stage[_Group]):
 
     # --- planning (in the parent) -------------------------------------------------------------------------
 
-    def describe(self, units: List[WorkUnit]) -> str:
-        return (
-            f"{sum(len(u.payload.files) for u in units)} documents file(s) in {len(units)} group(s); "
-            f"dtype {self.dtype.name}; tokenizer {self.identity.source} ({self.identity.encoder})"
-        )
-
     def describe_plan(self) -> str:
         return (
             f"{Stage.describe_plan(self)}; dtype {self.dtype.name}; tokenizer {self.identity.source} "
