@@ -178,7 +178,9 @@ def test_dryrun_lists_and_reads_no_input(command: str, capsys: Any, monkeypatch:
     def no_listing(pattern: str) -> Any:
         raise AssertionError(f"a dry run listed {pattern}")
 
-    monkeypatch.setattr(paths, "glob_paths", no_listing)
+    # every listing, however a module imported `glob_paths`, ends in `_glob_local` (local paths); patching the name
+    # `glob_paths` itself would miss modules imported before, and leak into modules first imported now
+    monkeypatch.setattr(paths, "_glob_local", no_listing)
     assert main([command, "--dryrun", *DRYRUNS[command]]) == 0, capsys.readouterr().err
     captured = capsys.readouterr()
     assert ELSEWHERE in captured.out
