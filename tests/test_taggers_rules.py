@@ -20,6 +20,9 @@ BUILTIN = [
     "whitespace_tokenizer_v1",
     "whitespace_tokenizer_with_paragraphs_v1",
     "gopher_v1",
+    "gopher_v3",
+    "whitespace_tokenizer_v2",
+    "whitespace_tokenizer_with_paragraphs_v2",
     "c4_v1",
     "c4_v2",
     "pii_regex_v1",
@@ -102,16 +105,16 @@ def test_char_length_with_paragraphs() -> None:
     ],
 )
 def test_whitespace_tokenizer(text: str, tokens: int) -> None:
-    assert run("whitespace_tokenizer_v1", text) == {"length": [(0, len(text), float(tokens))]}
+    assert run("whitespace_tokenizer_v2", text) == {"length": [(0, len(text), float(tokens))]}
 
 
 def test_whitespace_tokenizer_with_paragraphs() -> None:
     # "One two.\n" at 0..9 holds One two . ; "\n" at 9 is blank; "Three\n" at 10..16 holds Three
-    assert run("whitespace_tokenizer_with_paragraphs_v1", "One two.\n\nThree\n") == {
+    assert run("whitespace_tokenizer_with_paragraphs_v2", "One two.\n\nThree\n") == {
         "paragraph": [(0, 9, 3.0), (10, 16, 1.0)],
         "document": [(0, 16, 4.0)],
     }
-    assert run("whitespace_tokenizer_with_paragraphs_v1", "") == {"document": [(0, 0, 0.0)]}
+    assert run("whitespace_tokenizer_with_paragraphs_v2", "") == {"document": [(0, 0, 0.0)]}
 
 
 # ---- gopher ---------------------------------------------------------------------------------------------
@@ -130,8 +133,10 @@ SCALARS = [
 ]
 
 
-def gopher_values(text: str) -> Dict[str, float]:
-    spans = run("gopher_v1", text)
+def gopher_values(text: str, name: str = "gopher_v3") -> Dict[str, float]:
+    # gopher_v3 is gopher_v1 at full precision with the true duplicate-line fraction; the tests of
+    # gopher_v1 against Dolma's own values are in test_taggers_dolma_values.py
+    spans = run(name, text)
     assert all(s == 0 and e == len(text) for values in spans.values() for s, e, _ in values)
     return {kind: doc_value(spans, kind) for kind in spans}
 
