@@ -32,6 +32,7 @@ DEFAULT_TAGGERS = [
     "whitespace_tokenizer_v1",
     "whitespace_tokenizer_with_paragraphs_v1",
     "gopher_v1",
+    "gopher_v2",
     "c4_v1",
     "c4_v2",
     "pii_regex_v1",

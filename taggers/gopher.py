@@ -12,8 +12,8 @@ case-sensitively.
 ``gopher_v1`` gives Dolma 1.2.1's values, rounded to 5 decimals as Dolma writes them:
 ``fraction_of_characters_in_duplicate_lines`` counts all the characters of the duplicated lines (spaces
 and tabs included) against the non-whitespace characters of the text, which gives "fractions" above 1
-(``"a b\\na b"`` scores 1.5). ``gopher_v3`` (Dolma's ``gopher_v2`` is another tagger: ``gopher_v1`` on
-lines split at runs of newlines) is the correction: it counts the non-whitespace characters of the
+(``"a b\\na b"`` scores 1.5). ``gopher_v2`` is Dolma's too: ``gopher_v1`` on lines split at runs of
+newlines. ``gopher_v3`` is the correction of ``gopher_v1``: it counts the non-whitespace characters of the
 duplicated lines, as the denominator does, so the fraction is never above 1, and keeps full precision.
 """
 
@@ -31,7 +31,7 @@ from dolma.core.taggers import BaseTagger
 from dolma.taggers.length import ALPHA, SPACE, char_flags, code_points
 from dolma.core.registry import add_tagger
 
-__all__ = ["GopherV1", "GopherV3", "gopher_statistics", "GopherTagger"]
+__all__ = ["GopherV1", "GopherV2", "GopherV3", "gopher_statistics", "GopherTagger"]
 
 REQUIRED_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 ELLIPSIS = "\u2026"
@@ -40,6 +40,7 @@ MAX_ORDER = 10
 # below this many words the pure-Python n-gram counting is faster than numpy's (measured crossover: ~600)
 NUMPY_MIN_WORDS = 1000
 
+_NEWLINES = re.compile(r"\n+")
 _WORD_WITH_SYMBOL = re.compile(f"[#{ELLIPSIS}]\\S*")  # one match per word holding a symbol
 
 NgramValues = List[Tuple[str, float]]
@@ -121,8 +122,13 @@ def _words_with_alpha(text: str) -> int:
     return int(np.count_nonzero(word_index[1:] != word_index[:-1])) + 1 if len(word_index) else 0
 
 
-def gopher_statistics(text: str, dolma_duplicate_lines: bool = False) -> List[Tuple[str, float]]:
+def gopher_statistics(
+    text: str, dolma_duplicate_lines: bool = False, ignore_empty_lines: bool = False
+) -> List[Tuple[str, float]]:
     """``(attribute, value)`` pairs in Dolma's order.
+
+    ``ignore_empty_lines``: lines are split at runs of newlines (Dolma's ``gopher_v2``), so only a first or
+    last line can be empty.
 
     ``dolma_duplicate_lines``: count all characters of duplicated lines, as Dolma 1.2.1 does, rather than
     their non-whitespace characters.
@@ -145,8 +151,9 @@ def gopher_statistics(text: str, dolma_duplicate_lines: bool = False) -> List[Tu
     else:
         median = (ordered[half - 1] + ordered[half]) / 2
 
-    lines = text.split("\n")
+    lines = _NEWLINES.split(text) if ignore_empty_lines else text.split("\n")
     per_line = len(lines)
+    # (the same counts whether or not empty lines are kept: an empty line neither starts nor ends with these)
     bullets = text.startswith(("*", "-")) + text.count("\n*") + text.count("\n-")
     ellipses = text.count(ELLIPSIS + "\n") + text.endswith(ELLIPSIS)
     line_counts = Counter(lines)
@@ -210,6 +217,18 @@ class GopherV1(GopherV3):
     def predict(self, doc: Document) -> DocResult:
         end = len(doc.text)
         values = gopher_statistics(doc.text, dolma_duplicate_lines=True)
+        return DocResult(
+            doc=doc, spans=[Span(0, end, name, round(float(value), DOLMA_PRECISION)) for name, value in values]
+        )
+
+
+@add_tagger("gopher_v2")
+class GopherV2(GopherV3):
+    """Dolma 1.2.1's ``gopher_v2``: ``gopher_v1`` with lines split at runs of newlines, rounded as Dolma writes."""
+
+    def predict(self, doc: Document) -> DocResult:
+        end = len(doc.text)
+        values = gopher_statistics(doc.text, dolma_duplicate_lines=True, ignore_empty_lines=True)
         return DocResult(
             doc=doc, spans=[Span(0, end, name, round(float(value), DOLMA_PRECISION)) for name, value in values]
         )

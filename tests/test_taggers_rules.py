@@ -20,6 +20,7 @@ BUILTIN = [
     "whitespace_tokenizer_v1",
     "whitespace_tokenizer_with_paragraphs_v1",
     "gopher_v1",
+    "gopher_v2",
     "gopher_v3",
     "whitespace_tokenizer_v2",
     "whitespace_tokenizer_with_paragraphs_v2",
