@@ -37,6 +37,7 @@ The corrected taggers are ``pii_regex_v3`` (for ``pii_regex_v1``/``v2``), ``pii_
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from typing import List, Optional, Tuple
 
 from dolma.core.data_types import DocResult, Document, Span
@@ -196,6 +197,7 @@ DOLMA_PRECISION = 5
 _AROUND = frozenset(_LEADING)
 _DOLMA_PHONE = re.compile(r"\s+\(?\d{3}\)?[-. ]*\d{3}[-. ]?\d{4}")
 _QUESTION_MARK_LIMIT = 10_000
+_NEWLINE = re.compile("\n")
 
 
 def _is_around(ch: str) -> bool:
@@ -288,7 +290,8 @@ def find_pii_dolma(text: str, fast: bool) -> List[Span]:
     tagged += [(s, e, 2, IP) for s, e in ips]
     if len(tagged) > 1 and "\n" in text:
         # Dolma's order: paragraph by paragraph, e-mails, then phones, then IPs; each in text order
-        tagged.sort(key=lambda t: (text.count("\n", 0, t[0]), t[2]))
+        newlines = [m.start() for m in _NEWLINE.finditer(text)]
+        tagged.sort(key=lambda t: (bisect_left(newlines, t[0]), t[2]))
     return [Span(s, e, kind) for s, e, _, kind in tagged]
 
 

@@ -380,3 +380,15 @@ def test_dolma_names_give_dolma_values(name: str) -> None:
         got = {kind: [list(span) for span in spans] for kind, spans in got.items()}
         assert got == expected, text
 
+
+
+def test_dolma_fast_pii_skips_documents_with_over_10000_question_marks() -> None:
+    # values from the reference Dolma 1.2.1, obtained as above
+    tagger = TaggerRegistry.get("pii_regex_with_counts_fast_v2")()
+    text = "mail a@b.com now\n" + "?" * 10001
+    assert tagger.tag(Document(source="t", id="d", text=text)) == {
+        "doc_count": [[0, 10018, 0.0]],
+        "doc_frac": [[0, 10018, 1.0]],
+    }
+    got = tagger.tag(Document(source="t", id="d", text=text[:-1]))
+    assert got == {"EMAIL_ADDRESS": [[4, 13, 1.0]], "doc_count": [[0, 10017, 1.0]], "doc_frac": [[0, 10017, 1.0009]]}
