@@ -9,9 +9,12 @@ characters of all n-gram occurrences (overlaps counted each time, unlike the pap
 starting with ``*`` or ``-``; ellipses and symbols are ``…`` (and ``#``); stop words are matched exactly,
 case-sensitively.
 
-Differs from Dolma 1.2.1 on purpose: ``fraction_of_characters_in_duplicate_lines`` counts the
-non-whitespace characters of the duplicated lines, as its denominator does; Dolma counts all their
-characters against non-whitespace ones, which gives "fractions" above 1 (``"a b\\na b"`` scores 1.5).
+``gopher_v1`` gives Dolma 1.2.1's values, rounded to 5 decimals as Dolma writes them:
+``fraction_of_characters_in_duplicate_lines`` counts all the characters of the duplicated lines (spaces
+and tabs included) against the non-whitespace characters of the text, which gives "fractions" above 1
+(``"a b\\na b"`` scores 1.5). ``gopher_v2`` is Dolma's too: ``gopher_v1`` on lines split at runs of
+newlines. ``gopher_v3`` is the correction of ``gopher_v1``: it counts the non-whitespace characters of the
+duplicated lines, as the denominator does, so the fraction is never above 1, and keeps full precision.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from dolma.core.taggers import BaseTagger
 from dolma.taggers.length import ALPHA, SPACE, char_flags, code_points
 from dolma.core.registry import add_tagger
 
-__all__ = ["GopherV1", "gopher_statistics", "GopherTagger"]
+__all__ = ["GopherV1", "GopherV2", "GopherV3", "gopher_statistics", "GopherTagger"]
 
 REQUIRED_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 ELLIPSIS = "\u2026"
@@ -37,6 +40,7 @@ MAX_ORDER = 10
 # below this many words the pure-Python n-gram counting is faster than numpy's (measured crossover: ~600)
 NUMPY_MIN_WORDS = 1000
 
+_NEWLINES = re.compile(r"\n+")
 _WORD_WITH_SYMBOL = re.compile(f"[#{ELLIPSIS}]\\S*")  # one match per word holding a symbol
 
 NgramValues = List[Tuple[str, float]]
@@ -118,8 +122,17 @@ def _words_with_alpha(text: str) -> int:
     return int(np.count_nonzero(word_index[1:] != word_index[:-1])) + 1 if len(word_index) else 0
 
 
-def gopher_statistics(text: str) -> List[Tuple[str, float]]:
-    """``(attribute, value)`` pairs in Dolma's order."""
+def gopher_statistics(
+    text: str, dolma_duplicate_lines: bool = False, ignore_empty_lines: bool = False
+) -> List[Tuple[str, float]]:
+    """``(attribute, value)`` pairs in Dolma's order.
+
+    ``ignore_empty_lines``: lines are split at runs of newlines (Dolma's ``gopher_v2``), so only a first or
+    last line can be empty.
+
+    ``dolma_duplicate_lines``: count all characters of duplicated lines, as Dolma 1.2.1 does, rather than
+    their non-whitespace characters.
+    """
     if not text:
         return [(name, 0.0) for name in _SCALAR_NAMES]
     words = text.split()
@@ -138,15 +151,19 @@ def gopher_statistics(text: str) -> List[Tuple[str, float]]:
     else:
         median = (ordered[half - 1] + ordered[half]) / 2
 
-    lines = text.split("\n")
+    lines = _NEWLINES.split(text) if ignore_empty_lines else text.split("\n")
     per_line = len(lines)
+    # (the same counts whether or not empty lines are kept: an empty line neither starts nor ends with these)
     bullets = text.startswith(("*", "-")) + text.count("\n*") + text.count("\n-")
     ellipses = text.count(ELLIPSIS + "\n") + text.endswith(ELLIPSIS)
     line_counts = Counter(lines)
     duplicate_lines = per_line - list(line_counts.values()).count(1)
     duplicate_line_chars = 0
     if duplicate_lines:
-        duplicate_line_chars = sum(c * sum(map(len, line.split())) for line, c in line_counts.items() if c > 1)
+        if dolma_duplicate_lines:
+            duplicate_line_chars = sum(c * len(line) for line, c in line_counts.items() if c > 1)
+        else:
+            duplicate_line_chars = sum(c * sum(map(len, line.split())) for line, c in line_counts.items() if c > 1)
 
     ngrams = ngram_statistics_numpy if n_words >= NUMPY_MIN_WORDS else ngram_statistics_python
     return ngrams(words, prefix) + [
@@ -177,14 +194,44 @@ _SCALAR_NAMES = (
 )
 
 
-@add_tagger("gopher_v1")
-class GopherV1(BaseTagger):
+# Dolma writes every score rounded to this many decimals
+DOLMA_PRECISION = 5
+
+
+@add_tagger("gopher_v3")
+class GopherV3(BaseTagger):
+    """Dolma's statistics with a true duplicate-line fraction, at full precision."""
+
     def __init__(self) -> None:
         char_flags()  # build the table now, not on the first document
 
     def predict(self, doc: Document) -> DocResult:
         end = len(doc.text)
         return DocResult(doc=doc, spans=[Span(0, end, name, value) for name, value in gopher_statistics(doc.text)])
+
+
+@add_tagger("gopher_v1")
+class GopherV1(GopherV3):
+    """Dolma 1.2.1's ``gopher_v1`` values, rounded as Dolma writes them."""
+
+    def predict(self, doc: Document) -> DocResult:
+        end = len(doc.text)
+        values = gopher_statistics(doc.text, dolma_duplicate_lines=True)
+        return DocResult(
+            doc=doc, spans=[Span(0, end, name, round(float(value), DOLMA_PRECISION)) for name, value in values]
+        )
+
+
+@add_tagger("gopher_v2")
+class GopherV2(GopherV3):
+    """Dolma 1.2.1's ``gopher_v2``: ``gopher_v1`` with lines split at runs of newlines, rounded as Dolma writes."""
+
+    def predict(self, doc: Document) -> DocResult:
+        end = len(doc.text)
+        values = gopher_statistics(doc.text, dolma_duplicate_lines=True, ignore_empty_lines=True)
+        return DocResult(
+            doc=doc, spans=[Span(0, end, name, round(float(value), DOLMA_PRECISION)) for name, value in values]
+        )
 
 
 # Dolma's class names for the same taggers (code written against Dolma imports them from here)

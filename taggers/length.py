@@ -6,9 +6,12 @@ non-space characters: Dolma's ``\\w+|[^\\w\\s]+`` under the ``regex`` module, wh
 decimal and letter numbers, connector punctuation, joiners) and ``\\s`` (Unicode White_Space) we reproduce
 with a lookup table over code points, which numpy applies to a whole text at once.
 
-Differs from Dolma 1.2.1 on purpose: Dolma's ``whitespace_tokenizer_*`` scores ``len(pattern.split(text))``,
-which is the token count plus one (an empty text has one "token", and a document's total gains one per
-paragraph). We score the token count, so the document total is the sum of its paragraphs.
+``whitespace_tokenizer_v1`` and ``whitespace_tokenizer_with_paragraphs_v1`` give Dolma 1.2.1's values:
+``len(pattern.split(text))``, which is the token count plus one (an empty text has one "token"), per
+document and per paragraph; the ``with_paragraphs`` document value is the sum of its paragraphs' values,
+so it gains one per paragraph. ``whitespace_tokenizer_v2`` and ``whitespace_tokenizer_with_paragraphs_v2``
+(names Dolma does not use) are the corrected counts: the number of tokens, and a document total that is
+the token count of the document.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ __all__ = [
     "paragraph_bounds",
     "WhitespaceLengthV1",
     "WhitespaceLengthParagraphsV1",
+    "WhitespaceTokenizerV2",
+    "WhitespaceTokenizerWithParagraphsV2",
 ]
 
 # bits of char_flags(): Unicode White_Space, the `regex` module's \w, str.isspace(), str.isalpha()
@@ -113,17 +118,24 @@ class CharLengthWithParagraphsV1(BaseTagger):
         return DocResult(doc=doc, spans=spans)
 
 
-@add_tagger("whitespace_tokenizer_v1")
-class WhitespaceTokenizerV1(BaseTagger):
+@add_tagger("whitespace_tokenizer_v2")
+class WhitespaceTokenizerV2(BaseTagger):
+    """The number of tokens."""
+
+    # what a text (and, with paragraphs, each paragraph) scores on top of its token count
+    EXTRA = 0
+
     def __init__(self) -> None:
         char_flags()  # build the table now, not on the first document
 
     def predict(self, doc: Document) -> DocResult:
-        return DocResult(doc=doc, spans=[Span(0, len(doc.text), "length", count_tokens(doc.text))])
+        return DocResult(doc=doc, spans=[Span(0, len(doc.text), "length", count_tokens(doc.text) + self.EXTRA)])
 
 
-@add_tagger("whitespace_tokenizer_with_paragraphs_v1")
-class WhitespaceTokenizerWithParagraphsV1(WhitespaceTokenizerV1):
+@add_tagger("whitespace_tokenizer_with_paragraphs_v2")
+class WhitespaceTokenizerWithParagraphsV2(WhitespaceTokenizerV2):
+    """The number of tokens of each non-blank paragraph and of the document."""
+
     def predict(self, doc: Document) -> DocResult:
         text = doc.text
         bounds = paragraph_bounds(text)
@@ -132,10 +144,24 @@ class WhitespaceTokenizerWithParagraphsV1(WhitespaceTokenizerV1):
             # tokens never cross a newline, so a paragraph's count is a difference of running totals
             running = np.concatenate(([0], np.cumsum(_token_starts(text))))
             edges = np.array(bounds)
-            counts = (running[edges[:, 1]] - running[edges[:, 0]]).tolist()
+            counts = (running[edges[:, 1]] - running[edges[:, 0]] + self.EXTRA).tolist()
             spans = [Span(s, e, "paragraph", c) for (s, e), c in zip(bounds, counts)]
         spans.append(Span(0, len(text), "document", sum(span.score for span in spans)))
         return DocResult(doc=doc, spans=spans)
+
+
+@add_tagger("whitespace_tokenizer_v1")
+class WhitespaceTokenizerV1(WhitespaceTokenizerV2):
+    """Dolma's value: the token count plus one."""
+
+    EXTRA = 1
+
+
+@add_tagger("whitespace_tokenizer_with_paragraphs_v1")
+class WhitespaceTokenizerWithParagraphsV1(WhitespaceTokenizerWithParagraphsV2):
+    """Dolma's values: each paragraph's token count plus one, and the document value their sum."""
+
+    EXTRA = 1
 
 
 # Dolma's class names for the same taggers (code written against Dolma imports them from here)

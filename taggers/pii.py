@@ -8,7 +8,16 @@ to 255, wherever they occur (``1234.5.6.7`` holds one). ``pii_regex_v1``, ``pii_
 characters of it and score ``doc``, PII spans per word (-1 for a text without words);
 ``pii_regex_with_counts_fast_v2`` keeps them all and scores ``doc_count`` and ``doc_frac``.
 
-Differs from Dolma 1.2.1 on purpose:
+The names Dolma 1.2.1 uses (``pii_regex_v1``, ``pii_regex_v2``, ``pii_regex_with_counts_v2``,
+``pii_regex_with_counts_fast_v2``) give Dolma's values, rounded to 5 decimals as Dolma writes them: a span is
+everything Dolma's pattern matched (the punctuation and whitespace around an address, the whitespace before a
+phone number), the e-mail tests are Dolma's, the fast tagger works paragraph by paragraph and skips documents
+with over 10,000 ``?``, and ``doc_frac`` adds the document's own length to the sum. (One exception: a text
+without words scores ``doc`` -1 in all of them, where Dolma's ``pii_regex_v1`` and
+``pii_regex_with_counts_v2`` raise ZeroDivisionError.)
+
+The corrected taggers are ``pii_regex_v3`` (for ``pii_regex_v1``/``v2``), ``pii_regex_with_counts_v3`` and
+``pii_regex_with_counts_fast_v3``. They differ from Dolma 1.2.1 on purpose:
 - A span covers the address or number only. Dolma's also covers the punctuation and whitespace its
   pattern matched around it (`` a@b.com `` for ``a@b.com``), so a mixer replacing it glued the
   neighbouring words together. The 100-character window is measured from the number itself.
@@ -20,8 +29,7 @@ Differs from Dolma 1.2.1 on purpose:
 - ``doc_frac`` is the fraction of characters inside PII spans. Dolma adds the ``doc_count`` span itself to
   the sum, so its value is always above 1. Dolma's fast tagger also skips documents with over 10,000 ``?``,
   on which its e-mail pattern backtracks for too long; our e-mail search is linear and skips none.
-- ``pii_regex_v1`` and ``pii_regex_with_counts_v2`` score ``doc`` -1 for a text without words, as Dolma's
-  ``pii_regex_v2`` does, where Dolma's raise ZeroDivisionError.
+- Values keep full precision.
 - Dolma's URL test can never match (its pattern starts with a backspace: ``\\b`` in a non-raw string), so
   there is none here.
 """
@@ -29,6 +37,7 @@ Differs from Dolma 1.2.1 on purpose:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from typing import List, Optional, Tuple
 
 from dolma.core.data_types import DocResult, Document, Span
@@ -40,7 +49,11 @@ __all__ = [
     "PiiRegexV2",
     "PiiRegexWithCountsV2",
     "PiiRegexWithCountsFastV2",
+    "PiiRegexV3",
+    "PiiRegexWithCountsV3",
+    "PiiRegexWithCountsFastV3",
     "find_pii",
+    "find_pii_dolma",
     "PiiRegexWithCountV2",
     "FastPiiRegex",
 ]
@@ -72,13 +85,16 @@ def _email_in_word(text: str, start: int, end: int) -> Optional[Tuple[int, int, 
     follow an address. Its domain holds no ``@``, so its ``@`` is the last one before that. Its local part
     starts after the ``@`` before that one (or at the word's start), past the punctuation the pattern skips
     greedily, but keeps at least one character. Working this out directly avoids the pattern's quadratic
-    backtracking. (A domain of dots only, which we reject anyway, is left out.)
+    backtracking.
     """
     if end == len(text):
         return None
-    if text[end - 1] in _LEADING:
+    cut = text[end - 1] in _LEADING
+    if cut:
         end -= 1
     at = text.rfind("@", start, end)
+    if cut and at >= 0 and at + 1 == end and text[end] == ".":
+        end += 1  # the domain needs a character: a lone dot is the domain, not the punctuation after it
     if at < 0 or at + 1 == end or _NOT_IN_DOMAIN.search(text, at + 1, end):
         return None
     previous = text.rfind("@", start, at)
@@ -144,21 +160,16 @@ def _covered_fraction(spans: List[Span], length: int) -> float:
     return covered / length
 
 
-@add_tagger("pii_regex_v1")
-class PiiRegexV1(BaseTagger):
+@add_tagger("pii_regex_v3")
+class PiiRegexV3(BaseTagger):
     def predict(self, doc: Document) -> DocResult:
         spans = find_pii(doc.text, check_context=True)
         spans.append(Span(0, len(doc.text), "doc", _per_word(len(spans), doc.text)))
         return DocResult(doc=doc, spans=spans)
 
 
-@add_tagger("pii_regex_v2")
-class PiiRegexV2(PiiRegexV1):
-    """Dolma's fix of v1 for texts without words, which v1 here already has."""
-
-
-@add_tagger("pii_regex_with_counts_v2")
-class PiiRegexWithCountsV2(BaseTagger):
+@add_tagger("pii_regex_with_counts_v3")
+class PiiRegexWithCountsV3(BaseTagger):
     def predict(self, doc: Document) -> DocResult:
         spans = find_pii(doc.text, check_context=True)
         count = len(spans)
@@ -167,12 +178,157 @@ class PiiRegexWithCountsV2(BaseTagger):
         return DocResult(doc=doc, spans=spans)
 
 
-@add_tagger("pii_regex_with_counts_fast_v2")
-class PiiRegexWithCountsFastV2(BaseTagger):
+@add_tagger("pii_regex_with_counts_fast_v3")
+class PiiRegexWithCountsFastV3(BaseTagger):
     def predict(self, doc: Document) -> DocResult:
         n = len(doc.text)
         spans = find_pii(doc.text, check_context=False)
         fraction = _covered_fraction(spans, n)
+        spans.append(Span(0, n, "doc_count", len(spans)))
+        spans.append(Span(0, n, "doc_frac", fraction))
+        return DocResult(doc=doc, spans=spans)
+
+
+# ---- Dolma 1.2.1's values, under its names ----------------------------------------------------------------
+
+# Dolma writes every score rounded to this many decimals
+DOLMA_PRECISION = 5
+# what Dolma's e-mail pattern lets stand before and after an address (besides whitespace)
+_AROUND = frozenset(_LEADING)
+_DOLMA_PHONE = re.compile(r"\s+\(?\d{3}\)?[-. ]*\d{3}[-. ]?\d{4}")
+_QUESTION_MARK_LIMIT = 10_000
+_NEWLINE = re.compile("\n")
+
+
+def _is_around(ch: str) -> bool:
+    return ch in _AROUND or ch.isspace()
+
+
+def _dolma_email_matches(text: str, by_line: bool) -> List[Tuple[int, int, int, int]]:
+    """``(start, end, capture start, capture end)`` of every match of Dolma's e-mail pattern, unfiltered.
+
+    The capture is the one :func:`_email_in_word` works out. The match adds the run of punctuation and
+    whitespace before it (from the end of the previous match on, and, ``by_line``, from the start of its line)
+    and after it: one punctuation or whitespace character and one whitespace character if there are both, else
+    the whitespace character. ``by_line``: as if each line were searched alone (Dolma's fast tagger).
+    """
+    found: List[Tuple[int, int, int, int]] = []
+    at = text.find("@")
+    if at < 0:
+        return found
+    reverse = text[::-1]
+    n = len(text)
+    previous_end = 0
+    while at >= 0:
+        word_start = n - _NON_SPACE.match(reverse, n - at).end()
+        word_end = _NON_SPACE.match(text, at).end()
+        capture = _email_in_word(text, word_start, word_end)
+        if capture is not None:
+            cs, _, ce = capture
+            line_start = text.rfind("\n", 0, cs) + 1 if by_line else 0
+            start = cs
+            while found:
+                # an address made of punctuation only is swallowed by the pattern's leading run when that
+                # run reaches it: the match then starts where that one did
+                last = found[-1]
+                low = max(found[-2][1] if len(found) > 1 else 0, line_start)
+                reach = cs
+                while reach > low and _is_around(text[reach - 1]):
+                    reach -= 1
+                if reach > last[2]:
+                    break
+                start = last[0]
+                found.pop()
+                previous_end = found[-1][1] if found else 0
+            if start == cs:
+                low = max(previous_end, line_start)
+                while start > low and _is_around(text[start - 1]):
+                    start -= 1
+            end = ce + 1
+            if end < n and text[end].isspace() and _is_around(text[ce]) and not (by_line and text[ce] == "\n"):
+                end += 1
+            found.append((start, end, cs, ce))
+            previous_end = end
+        at = text.find("@", word_end)
+    return found
+
+
+def _dolma_phones(text: str, by_line: bool) -> List[Tuple[int, int]]:
+    """Spans of Dolma's phone pattern: the number and the whitespace before it (within its line, ``by_line``)."""
+    spans: List[Tuple[int, int]] = []
+    for run in _PHONE_RUN.finditer(text):
+        low = run.start()
+        while low > 0 and text[low - 1].isspace() and not (by_line and text[low - 1] == "\n"):
+            low -= 1
+        spans.extend(m.span() for m in _DOLMA_PHONE.finditer(text, low, run.end()))
+    return spans
+
+
+def find_pii_dolma(text: str, fast: bool) -> List[Span]:
+    """Dolma 1.2.1's PII spans: ``fast`` as ``pii_regex_with_counts_fast_v2`` finds them (paragraph by paragraph,
+    no context test, the address itself tested), else as ``pii_regex_v1`` does (the whole text, the ``isbn``,
+    ``doi``, ``#`` context test, the matched text tested)."""
+    if fast and text.count("?") > _QUESTION_MARK_LIMIT:
+        return []
+    emails: List[Tuple[int, int]] = []
+    for start, end, cs, ce in _dolma_email_matches(text, by_line=fast):
+        if fast:
+            local, domain = text[cs:ce].split("@", 1)
+        else:
+            parts = text[start:end].split("@")
+            local, domain = parts[0], parts[1]
+        if local.strip() != "(" and "." in domain:
+            emails.append((start, end))
+    phones = _dolma_phones(text, by_line=fast)
+    ips = _within_runs(_IP, _IP_RUN, text)
+    if not fast:
+        spans = [Span(s, e, EMAIL) for s, e in emails]
+        for kind, found in ((PHONE, phones), (IP, ips)):
+            spans.extend(Span(s, e, kind) for s, e in found if _clear_context(text, s, e))
+        return spans
+    tagged = [(s, e, 0, EMAIL) for s, e in emails] + [(s, e, 1, PHONE) for s, e in phones]
+    tagged += [(s, e, 2, IP) for s, e in ips]
+    if len(tagged) > 1 and "\n" in text:
+        # Dolma's order: paragraph by paragraph, e-mails, then phones, then IPs; each in text order
+        newlines = [m.start() for m in _NEWLINE.finditer(text)]
+        tagged.sort(key=lambda t: (bisect_left(newlines, t[0]), t[2]))
+    return [Span(s, e, kind) for s, e, _, kind in tagged]
+
+
+def _dolma_per_word(count: int, text: str) -> float:
+    return round(_per_word(count, text), DOLMA_PRECISION)
+
+
+@add_tagger("pii_regex_v1")
+class PiiRegexV1(BaseTagger):
+    def predict(self, doc: Document) -> DocResult:
+        spans = find_pii_dolma(doc.text, fast=False)
+        spans.append(Span(0, len(doc.text), "doc", _dolma_per_word(len(spans), doc.text)))
+        return DocResult(doc=doc, spans=spans)
+
+
+@add_tagger("pii_regex_v2")
+class PiiRegexV2(PiiRegexV1):
+    """Dolma's fix of v1 for texts without words (``doc`` -1), which v1 here already has."""
+
+
+@add_tagger("pii_regex_with_counts_v2")
+class PiiRegexWithCountsV2(BaseTagger):
+    def predict(self, doc: Document) -> DocResult:
+        spans = find_pii_dolma(doc.text, fast=False)
+        count = len(spans)
+        spans.append(Span(0, len(doc.text), "doc", _dolma_per_word(count, doc.text)))
+        spans.append(Span(0, len(doc.text), "doc_count", count))
+        return DocResult(doc=doc, spans=spans)
+
+
+@add_tagger("pii_regex_with_counts_fast_v2")
+class PiiRegexWithCountsFastV2(BaseTagger):
+    def predict(self, doc: Document) -> DocResult:
+        n = len(doc.text)
+        spans = find_pii_dolma(doc.text, fast=True)
+        # Dolma sums the lengths of all spans, its `doc_count` span (the whole text) included
+        fraction = round((sum(s.end - s.start for s in spans) + n) / n, DOLMA_PRECISION) if n else -1.0
         spans.append(Span(0, n, "doc_count", len(spans)))
         spans.append(Span(0, n, "doc_frac", fraction))
         return DocResult(doc=doc, spans=spans)

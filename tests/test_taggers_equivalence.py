@@ -59,3 +59,33 @@ def test_tokens_match_the_regex_module() -> None:
     alphabet += ["\u0663", "\u2003", "\U0001f600", "\U0001d400", "\u3042\u3099"]
     for text in texts(3, alphabet, 20_000, 30):
         assert length.count_tokens(text) == len(tokens.findall(text)), text
+
+
+# Dolma 1.2.1's e-mail and phone patterns as it writes them (whole matches are its spans)
+DOLMA_EMAIL = re.compile("[.\\s@,?!;:)(]*([^\\s@]+@[^\\s@,?!;:)(]+?)[.\\s@,?!;:)(]?[\\s\n\r]")
+DOLMA_PHONE = re.compile("\\s+\\(?(\\d{3})\\)?[-\\. ]*(\\d{3})[-. ]?(\\d{4})")
+
+
+def by_paragraph(pattern: "re.Pattern[str]", text: str) -> list:
+    # Dolma's fast tagger: each non-blank line (with its newline) searched alone
+    spans = []
+    for m in re.finditer(r"([^\n]*\n|[^\n]+$)", text):
+        if m.group().strip():
+            spans.extend((x.start() + m.start(), x.end() + m.start(), x.span(1)) for x in pattern.finditer(m.group()))
+    return spans
+
+
+def test_dolma_email_matches_are_the_patterns() -> None:
+    alphabet = list("ab.@,?!;:)( \n\t") + ["x.com", "@@", ". ", "\u00e9", "\u3000", "\n\n"]
+    for text in texts(4, alphabet, 20_000, 16):
+        whole = [(m.start(), m.end(), *m.span(1)) for m in DOLMA_EMAIL.finditer(text)]
+        assert pii._dolma_email_matches(text, by_line=False) == whole, text
+        fast = [(s, e) for s, e, _ in by_paragraph(DOLMA_EMAIL, text)]
+        assert [(s, e) for s, e, _, _ in pii._dolma_email_matches(text, by_line=True)] == fast, text
+
+
+def test_dolma_phone_matches_are_the_pattern() -> None:
+    alphabet = list("0123456789 ()-.\nx\t") + ["555", "1234", "\u0663\u0664\u0665", "  ", "\n\n", "\u3000"]
+    for text in texts(5, alphabet, 20_000, 18):
+        assert pii._dolma_phones(text, by_line=False) == [m.span() for m in DOLMA_PHONE.finditer(text)], text
+        assert pii._dolma_phones(text, by_line=True) == [(s, e) for s, e, _ in by_paragraph(DOLMA_PHONE, text)], text
