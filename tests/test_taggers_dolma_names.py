@@ -33,6 +33,8 @@ TEXTS: Dict[str, str] = {
     "symbols": "$$$ +++ <>\n^^^ `~|\n",
     "ws_edges": "\u3000 padded \xa0\r\n",
     "digits": "In 2024, 3.14 is π; ٣٤ x=1+2 $5 © |||EMAIL_ADDRESS|||\n",
+    "repeats": "ha ha ha ha ha!\nabcabcabcabc\n\nxyz xyz\nxyz xyz\nthe cat the cat the cat the cat sat\n",
+    "repeats_unicode": "🙂🙂🙂🙂 éé éé éé éé\n——————\n- - - - -",
 }
 
 # name -> text key -> Dolma 1.2.1's spans
@@ -49,6 +51,8 @@ EXPECTED: Dict[str, Dict[str, List[SpanTuple]]] = {
         "symbols": [(0, 19, "length_no_ws", 18.0)],
         "ws_edges": [(0, 12, "length_no_ws", 6.0)],
         "digits": [(0, 54, "length_no_ws", 53.0)],
+        "repeats": [(0, 82, "length_no_ws", 81.0)],
+        "repeats_unicode": [(0, 33, "length_no_ws", 33.0)],
     },
     "bytes_length_v1": {
         "empty": [(0, 0, "bytes", 0.0)],
@@ -62,6 +66,8 @@ EXPECTED: Dict[str, Dict[str, List[SpanTuple]]] = {
         "symbols": [(0, 19, "bytes", 19.0)],
         "ws_edges": [(0, 12, "bytes", 15.0)],
         "digits": [(0, 54, "bytes", 58.0)],
+        "repeats": [(0, 82, "bytes", 82.0)],
+        "repeats_unicode": [(0, 33, "bytes", 65.0)],
     },
     "doc_count_v1": {
         "empty": [(0, 0, "docs", 1.0)],
@@ -75,6 +81,8 @@ EXPECTED: Dict[str, Dict[str, List[SpanTuple]]] = {
         "symbols": [(0, 19, "docs", 1.0)],
         "ws_edges": [(0, 12, "docs", 1.0)],
         "digits": [(0, 54, "docs", 1.0)],
+        "repeats": [(0, 82, "docs", 1.0)],
+        "repeats_unicode": [(0, 33, "docs", 1.0)],
     },
     "not_alphanum_paragraph_v1": {
         "empty": [(0, 0, "all_punct", 0.0)],
@@ -88,6 +96,8 @@ EXPECTED: Dict[str, Dict[str, List[SpanTuple]]] = {
         "symbols": [(0, 11, "all_punct", 1.0), (11, 19, "all_punct", 1.0)],
         "ws_edges": [(0, 12, "all_punct", 0.0)],
         "digits": [(0, 54, "all_punct", 0.0)],
+        "repeats": [(0, 82, "all_punct", 0.0)],
+        "repeats_unicode": [(17, 24, "all_punct", 1.0), (24, 33, "all_punct", 1.0)],
     },
     "olmo_pretokenizer_v1": {
         "empty": [(0, 0, "length", 0.0)],
@@ -101,6 +111,8 @@ EXPECTED: Dict[str, Dict[str, List[SpanTuple]]] = {
         "symbols": [(0, 19, "length", 7.0)],
         "ws_edges": [(0, 12, "length", 3.0)],
         "digits": [(0, 54, "length", 29.0)],
+        "repeats": [(0, 82, "length", 26.0)],
+        "repeats_unicode": [(0, 33, "length", 18.0)],
     },
     "olmo_pretokenizer_with_paragraphs_v1": {
         "empty": [(0, 0, "document", 0.0)],
@@ -114,6 +126,8 @@ EXPECTED: Dict[str, Dict[str, List[SpanTuple]]] = {
         "symbols": [(0, 11, "paragraph", 4.0), (11, 19, "paragraph", 3.0), (0, 19, "document", 7.0)],
         "ws_edges": [(0, 12, "paragraph", 3.0), (0, 12, "document", 3.0)],
         "digits": [(0, 54, "paragraph", 29.0), (0, 54, "document", 29.0)],
+        "repeats": [(0, 16, "paragraph", 7.0), (16, 29, "paragraph", 2.0), (30, 38, "paragraph", 3.0), (38, 46, "paragraph", 3.0), (46, 82, "paragraph", 10.0), (0, 82, "document", 25.0)],
+        "repeats_unicode": [(0, 17, "paragraph", 6.0), (17, 24, "paragraph", 7.0), (24, 33, "paragraph", 5.0), (0, 33, "document", 18.0)],
     },
     "dolma_v1_tokenizer": {
         "empty": [(0, 0, "length", 0.0)],
@@ -127,6 +141,8 @@ EXPECTED: Dict[str, Dict[str, List[SpanTuple]]] = {
         "symbols": [(0, 19, "length", 11.0)],
         "ws_edges": [(0, 12, "length", 2.0)],
         "digits": [(0, 54, "length", 25.0)],
+        "repeats": [(0, 82, "length", 30.0)],
+        "repeats_unicode": [(0, 33, "length", 25.0)],
     },
     "dolma_v2_tokenizer": {
         "empty": [(0, 0, "length", 0.0)],
@@ -140,6 +156,8 @@ EXPECTED: Dict[str, Dict[str, List[SpanTuple]]] = {
         "symbols": [(0, 19, "length", 8.0)],
         "ws_edges": [(0, 12, "length", 2.0)],
         "digits": [(0, 54, "length", 27.0)],
+        "repeats": [(0, 82, "length", 26.0)],
+        "repeats_unicode": [(0, 33, "length", 25.0)],
     },
     "tokenizers_AI2_OLMo_v1": {
         "empty": [(0, 0, "tokens", 0.0)],
@@ -153,6 +171,38 @@ EXPECTED: Dict[str, Dict[str, List[SpanTuple]]] = {
         "symbols": [(0, 19, "tokens", 12.0)],
         "ws_edges": [(0, 12, "tokens", 5.0)],
         "digits": [(0, 54, "tokens", 26.0)],
+        "repeats": [(0, 82, "tokens", 31.0)],
+        "repeats_unicode": [(0, 33, "tokens", 25.0)],
+    },
+    "repetitions_v1": {
+        "empty": [(0, 0, "doc_max_score_repetition", 0.0), (0, 0, "doc_max_length_repetition", 0.0), (0, 0, "doc_frac_repetition", 0.0)],
+        "spaces": [(0, 6, "doc_max_score_repetition", 0.0), (0, 6, "doc_max_length_repetition", 0.0), (0, 6, "doc_frac_repetition", 0.0)],
+        "plain": [(0, 12, "doc_max_score_repetition", 0.0), (0, 12, "doc_max_length_repetition", 0.0), (0, 12, "doc_frac_repetition", 0.0)],
+        "paragraphs": [(0, 75, "doc_max_score_repetition", 0.0), (0, 75, "doc_max_length_repetition", 0.0), (0, 75, "doc_frac_repetition", 0.0)],
+        "unicode": [(0, 34, "doc_max_score_repetition", 0.0), (0, 34, "doc_max_length_repetition", 0.0), (0, 34, "doc_frac_repetition", 0.0)],
+        "punct": [(0, 41, "doc_max_score_repetition", 0.0), (0, 41, "doc_max_length_repetition", 0.0), (0, 41, "doc_frac_repetition", 0.0)],
+        "only_punct": [(0, 4, "doc_max_score_repetition", 0.0), (0, 4, "doc_max_length_repetition", 0.0), (0, 4, "doc_frac_repetition", 0.0)],
+        "nonascii_letters": [(0, 8, "doc_max_score_repetition", 0.0), (0, 8, "doc_max_length_repetition", 0.0), (0, 8, "doc_frac_repetition", 0.0)],
+        "symbols": [(0, 19, "doc_max_score_repetition", 0.0), (0, 19, "doc_max_length_repetition", 0.0), (0, 19, "doc_frac_repetition", 0.0)],
+        "ws_edges": [(0, 12, "doc_max_score_repetition", 0.0), (0, 12, "doc_max_length_repetition", 0.0), (0, 12, "doc_frac_repetition", 0.0)],
+        "digits": [(0, 54, "doc_max_score_repetition", 0.0), (0, 54, "doc_max_length_repetition", 0.0), (0, 54, "doc_frac_repetition", 0.0)],
+        "repeats": [(0, 14, "repetition", 5.0), (16, 28, "repetition", 4.0), (30, 45, "repetition", 4.0), (46, 77, "repetition", 4.0), (0, 82, "doc_max_score_repetition", 5.0), (0, 82, "doc_max_length_repetition", 31.0), (0, 82, "doc_frac_repetition", 0.8780487804878049)],
+        "repeats_unicode": [(0, 4, "repetition", 4.0), (4, 16, "repetition", 4.0), (17, 23, "repetition", 6.0), (24, 33, "repetition", 5.0), (0, 33, "doc_max_score_repetition", 6.0), (0, 33, "doc_max_length_repetition", 12.0), (0, 33, "doc_frac_repetition", 0.9393939393939394)],
+    },
+    "paragraph_repetitions_v1": {
+        "empty": [(0, 0, "doc_max_score_repetition", 0.0), (0, 0, "doc_max_length_repetition", 0.0), (0, 0, "doc_frac_repetition", 0.0)],
+        "spaces": [(0, 6, "doc_max_score_repetition", 0.0), (0, 6, "doc_max_length_repetition", 0.0), (0, 6, "doc_frac_repetition", 0.0)],
+        "plain": [(0, 12, "doc_max_score_repetition", 0.0), (0, 12, "doc_max_length_repetition", 0.0), (0, 12, "doc_frac_repetition", 0.0)],
+        "paragraphs": [(0, 75, "doc_max_score_repetition", 0.0), (0, 75, "doc_max_length_repetition", 0.0), (0, 75, "doc_frac_repetition", 0.0)],
+        "unicode": [(0, 34, "doc_max_score_repetition", 0.0), (0, 34, "doc_max_length_repetition", 0.0), (0, 34, "doc_frac_repetition", 0.0)],
+        "punct": [(0, 41, "doc_max_score_repetition", 0.0), (0, 41, "doc_max_length_repetition", 0.0), (0, 41, "doc_frac_repetition", 0.0)],
+        "only_punct": [(0, 4, "doc_max_score_repetition", 0.0), (0, 4, "doc_max_length_repetition", 0.0), (0, 4, "doc_frac_repetition", 0.0)],
+        "nonascii_letters": [(0, 8, "doc_max_score_repetition", 0.0), (0, 8, "doc_max_length_repetition", 0.0), (0, 8, "doc_frac_repetition", 0.0)],
+        "symbols": [(0, 19, "doc_max_score_repetition", 0.0), (0, 19, "doc_max_length_repetition", 0.0), (0, 19, "doc_frac_repetition", 0.0)],
+        "ws_edges": [(0, 12, "doc_max_score_repetition", 0.0), (0, 12, "doc_max_length_repetition", 0.0), (0, 12, "doc_frac_repetition", 0.0)],
+        "digits": [(0, 54, "doc_max_score_repetition", 0.0), (0, 54, "doc_max_length_repetition", 0.0), (0, 54, "doc_frac_repetition", 0.0)],
+        "repeats": [(0, 14, "repetition", 5.0), (16, 28, "repetition", 4.0), (46, 77, "repetition", 4.0), (0, 82, "doc_max_score_repetition", 5.0), (0, 82, "doc_max_length_repetition", 31.0), (0, 82, "doc_frac_repetition", 0.6951219512195121)],
+        "repeats_unicode": [(0, 4, "repetition", 4.0), (4, 16, "repetition", 4.0), (17, 23, "repetition", 6.0), (24, 33, "repetition", 5.0), (0, 33, "doc_max_score_repetition", 6.0), (0, 33, "doc_max_length_repetition", 12.0), (0, 33, "doc_frac_repetition", 0.9393939393939394)],
     },
 }
 
