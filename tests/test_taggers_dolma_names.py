@@ -1,7 +1,7 @@
-"""Taggers registered under Dolma"s names give Dolma"s attribute types, spans and scores.
+"""Taggers registered under Dolma's names give Dolma's attribute types, spans and scores.
 
 The expected values are literal outputs of the reference Dolma 1.2.1 (``pip install dolma==1.2.1``, with
-tokenizers 0.19.1), obtained by running, from a folder without our ``dolma/`` package,
+tokenizers 0.19.1 and uniseg 0.10.1), obtained by running, from a folder without our ``dolma/`` package,
 ``TaggerRegistry.get(name)().predict(Document(...))`` on each text of ``TEXTS`` and writing down
 ``(span.start, span.end, span.type, span.score)`` for every span. The token-count taggers load OLMo's tokenizers
 from the hub by name; with no network, the reference's classes were run with ``Tokenizer.from_pretrained``
@@ -249,12 +249,78 @@ EXPECTED: Dict[str, Dict[str, List[SpanTuple]]] = {
         "repeats": [(3, 14, "repetition", 4.0), (16, 28, "repetition", 4.0), (50, 77, "repetition", 3.0), (0, 82, "doc_max_score_repetition", 4.0), (0, 82, "doc_max_length_repetition", 27.0), (0, 82, "doc_frac_repetition", 0.6097560975609756)],
         "repeats_unicode": [(0, 4, "repetition", 4.0), (5, 16, "repetition", 4.0), (26, 33, "repetition", 4.0), (0, 33, "doc_max_score_repetition", 4.0), (0, 33, "doc_max_length_repetition", 11.0), (0, 33, "doc_frac_repetition", 0.6666666666666666)],
     },
+    "uniseg_length_v1": {
+        "empty": [(0, 0, "length", 0.0)],
+        "spaces": [(0, 6, "length", 0.0)],
+        "plain": [(0, 12, "length", 4.0)],
+        "paragraphs": [(0, 75, "length", 25.0)],
+        "unicode": [(0, 34, "length", 19.0)],
+        "punct": [(0, 41, "length", 34.0)],
+        "only_punct": [(0, 4, "length", 3.0)],
+        "nonascii_letters": [(0, 8, "length", 5.0)],
+        "symbols": [(0, 19, "length", 18.0)],
+        "ws_edges": [(0, 12, "length", 1.0)],
+        "digits": [(0, 54, "length", 32.0)],
+        "repeats": [(0, 82, "length", 39.0)],
+        "repeats_unicode": [(0, 33, "length", 29.0)],
+    },
+    "uniseg_length_paragraphs_v1": {
+        "empty": [],
+        "spaces": [],
+        "plain": [(0, 12, "paragraph", 3.0), (0, 12, "negative_paragraph", -3.0)],
+        "paragraphs": [(0, 22, "paragraph", 4.0), (0, 22, "negative_paragraph", -4.0), (23, 49, "paragraph", 5.0), (23, 49, "negative_paragraph", -5.0), (49, 75, "paragraph", 4.0), (49, 75, "negative_paragraph", -4.0)],
+        "unicode": [(0, 21, "paragraph", 7.0), (0, 21, "negative_paragraph", -7.0), (21, 34, "paragraph", 6.0), (21, 34, "negative_paragraph", -6.0)],
+        "punct": [(0, 6, "paragraph", 1.0), (0, 6, "negative_paragraph", -1.0), (6, 10, "paragraph", 3.0), (6, 10, "negative_paragraph", -3.0), (10, 22, "paragraph", 9.0), (10, 22, "negative_paragraph", -9.0), (23, 30, "paragraph", 4.0), (23, 30, "negative_paragraph", -4.0), (30, 33, "paragraph", 2.0), (30, 33, "negative_paragraph", -2.0), (33, 37, "paragraph", 2.0), (33, 37, "negative_paragraph", -2.0), (37, 41, "paragraph", 1.0), (37, 41, "negative_paragraph", -1.0)],
+        "only_punct": [(0, 4, "paragraph", 3.0), (0, 4, "negative_paragraph", -3.0)],
+        "nonascii_letters": [(0, 4, "paragraph", 1.0), (0, 4, "negative_paragraph", -1.0), (4, 8, "paragraph", 3.0), (4, 8, "negative_paragraph", -3.0)],
+        "symbols": [(0, 11, "paragraph", 8.0), (0, 11, "negative_paragraph", -8.0), (11, 19, "paragraph", 6.0), (11, 19, "negative_paragraph", -6.0)],
+        "ws_edges": [(0, 12, "paragraph", 1.0), (0, 12, "negative_paragraph", -1.0)],
+        "digits": [(0, 54, "paragraph", 23.0), (0, 54, "negative_paragraph", -23.0)],
+        "repeats": [(0, 16, "paragraph", 6.0), (0, 16, "negative_paragraph", -6.0), (16, 29, "paragraph", 1.0), (16, 29, "negative_paragraph", -1.0), (30, 38, "paragraph", 2.0), (30, 38, "negative_paragraph", -2.0), (38, 46, "paragraph", 2.0), (38, 46, "negative_paragraph", -2.0), (46, 82, "paragraph", 9.0), (46, 82, "negative_paragraph", -9.0)],
+        "repeats_unicode": [(0, 17, "paragraph", 8.0), (0, 17, "negative_paragraph", -8.0), (17, 24, "paragraph", 6.0), (17, 24, "negative_paragraph", -6.0), (24, 33, "paragraph", 5.0), (24, 33, "negative_paragraph", -5.0)],
+    },
+    "uniseg_length_paragraphs_with_empty_v1": {
+        "empty": [],
+        "spaces": [(0, 3, "paragraph", 0.0), (0, 3, "negative_paragraph", 0.0), (3, 6, "paragraph", 0.0), (3, 6, "negative_paragraph", 0.0)],
+        "plain": [(0, 12, "paragraph", 3.0), (0, 12, "negative_paragraph", -3.0)],
+        "paragraphs": [(0, 22, "paragraph", 4.0), (0, 22, "negative_paragraph", -4.0), (22, 23, "paragraph", 0.0), (22, 23, "negative_paragraph", 0.0), (23, 49, "paragraph", 5.0), (23, 49, "negative_paragraph", -5.0), (49, 75, "paragraph", 4.0), (49, 75, "negative_paragraph", -4.0)],
+        "unicode": [(0, 21, "paragraph", 7.0), (0, 21, "negative_paragraph", -7.0), (21, 34, "paragraph", 6.0), (21, 34, "negative_paragraph", -6.0)],
+        "punct": [(0, 6, "paragraph", 1.0), (0, 6, "negative_paragraph", -1.0), (6, 10, "paragraph", 3.0), (6, 10, "negative_paragraph", -3.0), (10, 22, "paragraph", 9.0), (10, 22, "negative_paragraph", -9.0), (22, 23, "paragraph", 0.0), (22, 23, "negative_paragraph", 0.0), (23, 30, "paragraph", 4.0), (23, 30, "negative_paragraph", -4.0), (30, 33, "paragraph", 2.0), (30, 33, "negative_paragraph", -2.0), (33, 37, "paragraph", 2.0), (33, 37, "negative_paragraph", -2.0), (37, 41, "paragraph", 1.0), (37, 41, "negative_paragraph", -1.0)],
+        "only_punct": [(0, 4, "paragraph", 3.0), (0, 4, "negative_paragraph", -3.0)],
+        "nonascii_letters": [(0, 4, "paragraph", 1.0), (0, 4, "negative_paragraph", -1.0), (4, 8, "paragraph", 3.0), (4, 8, "negative_paragraph", -3.0)],
+        "symbols": [(0, 11, "paragraph", 8.0), (0, 11, "negative_paragraph", -8.0), (11, 19, "paragraph", 6.0), (11, 19, "negative_paragraph", -6.0)],
+        "ws_edges": [(0, 12, "paragraph", 1.0), (0, 12, "negative_paragraph", -1.0)],
+        "digits": [(0, 54, "paragraph", 23.0), (0, 54, "negative_paragraph", -23.0)],
+        "repeats": [(0, 16, "paragraph", 6.0), (0, 16, "negative_paragraph", -6.0), (16, 29, "paragraph", 1.0), (16, 29, "negative_paragraph", -1.0), (29, 30, "paragraph", 0.0), (29, 30, "negative_paragraph", 0.0), (30, 38, "paragraph", 2.0), (30, 38, "negative_paragraph", -2.0), (38, 46, "paragraph", 2.0), (38, 46, "negative_paragraph", -2.0), (46, 82, "paragraph", 9.0), (46, 82, "negative_paragraph", -9.0)],
+        "repeats_unicode": [(0, 17, "paragraph", 8.0), (0, 17, "negative_paragraph", -8.0), (17, 24, "paragraph", 6.0), (17, 24, "negative_paragraph", -6.0), (24, 33, "paragraph", 5.0), (24, 33, "negative_paragraph", -5.0)],
+    },
+    "uniseg_length_paragraphs_with_doc_length_v1": {
+        "empty": [(0, 0, "document", 0.0), (0, 0, "negative_document", 0.0)],
+        "spaces": [(0, 6, "document", 0.0), (0, 6, "negative_document", 0.0)],
+        "plain": [(0, 12, "paragraph", 3.0), (0, 12, "negative_paragraph", -3.0), (0, 12, "document", 3.0), (0, 12, "negative_document", -3.0)],
+        "paragraphs": [(0, 22, "paragraph", 4.0), (0, 22, "negative_paragraph", -4.0), (23, 49, "paragraph", 5.0), (23, 49, "negative_paragraph", -5.0), (49, 75, "paragraph", 4.0), (49, 75, "negative_paragraph", -4.0), (0, 75, "document", 13.0), (0, 75, "negative_document", -13.0)],
+        "unicode": [(0, 21, "paragraph", 7.0), (0, 21, "negative_paragraph", -7.0), (21, 34, "paragraph", 6.0), (21, 34, "negative_paragraph", -6.0), (0, 34, "document", 13.0), (0, 34, "negative_document", -13.0)],
+        "punct": [(0, 6, "paragraph", 1.0), (0, 6, "negative_paragraph", -1.0), (6, 10, "paragraph", 3.0), (6, 10, "negative_paragraph", -3.0), (10, 22, "paragraph", 9.0), (10, 22, "negative_paragraph", -9.0), (23, 30, "paragraph", 4.0), (23, 30, "negative_paragraph", -4.0), (30, 33, "paragraph", 2.0), (30, 33, "negative_paragraph", -2.0), (33, 37, "paragraph", 2.0), (33, 37, "negative_paragraph", -2.0), (37, 41, "paragraph", 1.0), (37, 41, "negative_paragraph", -1.0), (0, 41, "document", 22.0), (0, 41, "negative_document", -22.0)],
+        "only_punct": [(0, 4, "paragraph", 3.0), (0, 4, "negative_paragraph", -3.0), (0, 4, "document", 3.0), (0, 4, "negative_document", -3.0)],
+        "nonascii_letters": [(0, 4, "paragraph", 1.0), (0, 4, "negative_paragraph", -1.0), (4, 8, "paragraph", 3.0), (4, 8, "negative_paragraph", -3.0), (0, 8, "document", 4.0), (0, 8, "negative_document", -4.0)],
+        "symbols": [(0, 11, "paragraph", 8.0), (0, 11, "negative_paragraph", -8.0), (11, 19, "paragraph", 6.0), (11, 19, "negative_paragraph", -6.0), (0, 19, "document", 14.0), (0, 19, "negative_document", -14.0)],
+        "ws_edges": [(0, 12, "paragraph", 1.0), (0, 12, "negative_paragraph", -1.0), (0, 12, "document", 1.0), (0, 12, "negative_document", -1.0)],
+        "digits": [(0, 54, "paragraph", 23.0), (0, 54, "negative_paragraph", -23.0), (0, 54, "document", 23.0), (0, 54, "negative_document", -23.0)],
+        "repeats": [(0, 16, "paragraph", 6.0), (0, 16, "negative_paragraph", -6.0), (16, 29, "paragraph", 1.0), (16, 29, "negative_paragraph", -1.0), (30, 38, "paragraph", 2.0), (30, 38, "negative_paragraph", -2.0), (38, 46, "paragraph", 2.0), (38, 46, "negative_paragraph", -2.0), (46, 82, "paragraph", 9.0), (46, 82, "negative_paragraph", -9.0), (0, 82, "document", 20.0), (0, 82, "negative_document", -20.0)],
+        "repeats_unicode": [(0, 17, "paragraph", 8.0), (0, 17, "negative_paragraph", -8.0), (17, 24, "paragraph", 6.0), (17, 24, "negative_paragraph", -6.0), (24, 33, "paragraph", 5.0), (24, 33, "negative_paragraph", -5.0), (0, 33, "document", 19.0), (0, 33, "negative_document", -19.0)],
+    },
 }
 
 
 
+# taggers whose library is an optional extra: their tests skip when it is not installed
+OPTIONAL = {name: "uniseg" for name in EXPECTED if name.startswith("uniseg_")}
+
+
 @lru_cache(maxsize=None)
 def tagger(name: str) -> BaseTagger:
+    if name in OPTIONAL:
+        pytest.importorskip(OPTIONAL[name])
     return TaggerRegistry.get(name)()
 
 
@@ -298,7 +364,7 @@ def test_batches_give_the_same_attributes(name: str) -> None:
 
 
 def test_tokenizer_repetitions_v2r2_works_in_chunks_of_100000_characters() -> None:
-    # Dolma 1.2.1"s spans for this text: the first run stops at the chunk"s end; "xyzxyzxyz" (3 copies)
+    # Dolma 1.2.1's spans for this text: the first run stops at the chunk's end; "xyzxyzxyz" (3 copies)
     # straddles it and is not found in either chunk
     text = ("abc " * 24999) + "xyzxyzxyz ab ab ab ab " + "unique words here and there. " * 10
     result = tagger("tokenizer_repetitions_v2r2").predict(Document(source="test", id="long", text=text))
@@ -310,6 +376,19 @@ def test_tokenizer_repetitions_v2r2_works_in_chunks_of_100000_characters() -> No
         (0, 100308, "doc_max_length_repetition", 99991.0),
         (0, 100308, "doc_frac_repetition", 0.9998305219922639),
     ]
+
+
+def test_a_missing_extra_fails_in_one_line_naming_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from dolma.core.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "uniseg.wordbreak", None)  # makes the import fail
+    with pytest.raises(ConfigError) as info:
+        TaggerRegistry.get("uniseg_length_v1")()
+    assert str(info.value) == (
+        "uniseg.wordbreak is not installed: pip install 'dolma-toolkit[uniseg]' to use uniseg_length_v1"
+    )
 
 
 def test_olmo_pretokenizer_reads_punctuation_as_dolma_did() -> None:
