@@ -132,6 +132,10 @@ class MixConfig(OnErrorOptions):
     """Compression level of gzip output shards (1 fastest .. 9 smallest)."""
     shuffle: bool = True
     """Dolma's flag; accepted and ignored: output order is input order, so runs are reproducible."""
+    strict: bool = False
+    """A filter or span rule reading an attribute key that no document of its stream holds (a typo, a missing
+    attribute set) is a warning naming the closest keys seen; strict: an error (exit 1), before any shard is
+    published."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

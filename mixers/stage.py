@@ -12,21 +12,23 @@ are measured first (:mod:`dolma.mixers.measure`), and sampled at the rate that m
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
+import sys
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import msgspec
 
 from dolma.core import io as dio
 from dolma.core.environment import output_environment
-from dolma.core.errors import ConfigError
+from dolma.core.errors import ConfigError, UnitsFailed
 from dolma.core.manifest import FileEntry, config_hash, read_record
 from dolma.core.outputs import UnitOutputs
 from dolma.core.paths import join
 from dolma.core.records import BadLine, QuarantineLine
 from dolma.core.units import Progress, RunReport, Stage, WorkUnit
 from dolma.mixers.config import MixConfig, StreamConfig
-from dolma.mixers.documents import Kept, Refused, StreamRules, bump
+from dolma.mixers.documents import SEEN_PREFIX, Kept, Refused, StreamRules, bump, rule_count_key, stream_rules
 from dolma.mixers.measure import measure
 from dolma.mixers.parts import BlockCompressor, PartWriter, UnitRecord, write_record
 from dolma.mixers.plan import (
@@ -76,7 +78,34 @@ class MixStage(Stage[MixUnit]):
         yield units
 
     def finish(self, units: List[WorkUnit], report: RunReport) -> None:
+        self.check_rules(units)
         self.publish(units, report)
+
+    def check_rules(self, units: List[WorkUnit]) -> List[str]:
+        """Warn about each rule reading an attribute key that no attribute line of its stream's finished units
+        held (the rule could not apply: a typo, a missing attribute set), with the closest keys seen. With
+        ``strict``, such a rule fails the run before anything is published. Returns the warnings."""
+        problems: List[str] = []
+        for s, stream in enumerate(self.config.streams):
+            records = [self._record(u.payload) for u in units if u.payload.stream == s]
+            finished = [r for r in records if r is not None]
+            if not finished:
+                continue
+            counts: Dict[str, int] = {}
+            for record in finished:
+                for part in record.parts:
+                    for k, v in part.counts.items():
+                        counts[k] = counts.get(k, 0) + v
+            problems += rule_problems(stream, counts)
+        if problems and self.config.strict:
+            print(f"dolma {self.name}: strict: {len(problems)} rule(s) read attribute keys that no document holds; "
+                  "nothing published:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            raise UnitsFailed(f"{self.name}: strict: rules read attribute keys that no document holds")
+        for problem in problems:
+            log.warning("%s", problem)
+        return problems
 
     def publish(self, units: List[WorkUnit], report: RunReport) -> None:
         """Publish each stream's finished units as shards, and write `mixture.json` (what each stream holds)."""
@@ -110,6 +139,7 @@ class MixStage(Stage[MixUnit]):
             "target": msgspec.to_builtins(stream.target),
             "measured_before_sampling": self.measured.get(stream.name),
             "counts": totals,
+            "rules": rule_counts(stream, totals),
             "complete": published == planned,
         }
 
@@ -251,6 +281,39 @@ class _Refused:
     def quarantine(self, path: str, line: int, reason: str, item: Any) -> None:
         raw = item.raw.decode("utf-8", "replace") if isinstance(item, BadLine) else _ENCODER.encode(item).decode()
         self._files.quarantine_records([QuarantineLine(path, line, reason, raw)])
+
+
+def rule_counts(stream: StreamConfig, counts: Dict[str, int]) -> List[Dict[str, Any]]:
+    """Each rule of ``stream`` with its counts: documents holding every attribute key it reads (null when it
+    reads none by name), documents it matched (rules are evaluated in order until one decides), documents it
+    dropped (excludes), and the keys it reads that no document held."""
+    seen = {k[len(SEEN_PREFIX):] for k, v in counts.items() if k.startswith(SEEN_PREFIX) and v}
+    out: List[Dict[str, Any]] = []
+    for rule in stream_rules(stream):
+        out.append({
+            "rule": rule.label,
+            "expression": rule.expression,
+            "attribute_keys": list(rule.keys),
+            "documents_with_keys": counts.get(rule_count_key(rule.label, "keys present"), 0) if rule.keys else None,
+            "matched": counts.get(rule_count_key(rule.label, "matched"), 0),
+            "dropped": counts.get(rule_count_key(rule.label, "dropped"), 0),
+            "missing_keys": [k for k in rule.keys if k not in seen],
+        })
+    return out
+
+
+def rule_problems(stream: StreamConfig, counts: Dict[str, int]) -> List[str]:
+    """A line per rule of ``stream`` reading an attribute key that no document held, by ``counts``."""
+    seen = sorted(k[len(SEEN_PREFIX):] for k, v in counts.items() if k.startswith(SEEN_PREFIX) and v)
+    problems: List[str] = []
+    for entry in rule_counts(stream, counts):
+        for key in entry["missing_keys"]:
+            close = difflib.get_close_matches(key, seen, n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else (
+                f"; keys seen: {', '.join(seen[:10])}{', ...' if len(seen) > 10 else ''}" if seen else "; no attributes seen")
+            problems.append(f"stream {stream.name!r}, {entry['rule']} `{entry['expression']}`: attribute key {key!r} "
+                            f"is in no document of the stream, so the rule never applied{hint}")
+    return problems
 
 
 def _validate(config: MixConfig) -> None:

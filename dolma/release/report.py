@@ -234,7 +234,7 @@ class _Doc:
         cells = [[_cell(c) for c in row] for row in rows]
         self.md.append("| " + " | ".join(header) + " |")
         self.md.append("| " + " | ".join("---" for _ in header) + " |")
-        self.md += ["| " + " | ".join(row) + " |" for row in cells]
+        self.md += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
         self.md.append("")
         head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
         body = "".join(
@@ -403,6 +403,7 @@ def build_report(config: ReportConfig) -> Tuple[str, str, Dict[str, bytes]]:
     doc.table(["source", "stage", "documents in", "documents out", "MB in", "MB out", "tokens"], rows)
 
     _removal_section(doc, loaded, totals)
+    _rules_section(doc, loaded)
     _dedupe_section(doc, loaded)
     _mixture_section(doc, loaded)
     _attribute_sections(doc, loaded, config.max_attribute_files)
@@ -425,6 +426,49 @@ def _removal_section(doc: _Doc, loaded: List[_Loaded], totals: Dict[str, _StageT
     if mix.counts.get("spans_replaced"):
         doc.para(f"{mix.counts['spans_replaced']:,} spans were replaced (e.g. duplicate paragraphs, PII).")
     doc.plot("waterfall", _waterfall_plot(start, drops, mix.counts.get("documents_out", 0)), "Removal waterfall")
+
+
+def _rule_expressions(stream: Any) -> Dict[str, str]:
+    """The expressions of a mix stream's rules (from its manifest's config), by rule label."""
+    out: Dict[str, str] = {}
+    if not isinstance(stream, dict):
+        return out
+    f = stream.get("filter") if isinstance(stream.get("filter"), dict) else {}
+    for kind in ("include", "exclude"):
+        for i, e in enumerate(f.get(kind) or []):
+            out[f"{kind}[{i}]"] = str(e)
+    for i, r in enumerate(stream.get("span_replacement") or []):
+        if isinstance(r, dict):
+            out[f"span_replacement[{i}]"] = str(r.get("span", ""))
+    return out
+
+
+def _rules_section(doc: _Doc, loaded: List[_Loaded]) -> None:
+    """Per mix stream and rule: documents holding the attribute keys the rule reads, documents it matched, and
+    documents it dropped (the mix's `rule <label>: ...` counts)."""
+    counts: Dict[str, Counter] = defaultdict(Counter)
+    expressions: Dict[str, Dict[str, str]] = {}
+    for item in loaded:
+        if item.stage != "mix":
+            continue
+        name = source_of(item.manifest)
+        counts[name].update({k: v for k, v in item.manifest.counts.items() if isinstance(v, int)})
+        expressions.setdefault(name, _rule_expressions((item.manifest.config or {}).get("stream")))
+    rows = []
+    for name in sorted(expressions):
+        c = counts[name]
+        for label, expression in expressions[name].items():
+            present = c.get(f"rule {label}: keys present")
+            dropped = c.get(f"rule {label}: dropped", 0) if label.startswith("exclude") else "—"
+            rows.append([name, label, expression, "—" if present is None else present,
+                         c.get(f"rule {label}: matched", 0), dropped])
+    if not rows:
+        return
+    doc.heading("Mix rules")
+    doc.para("Per rule: documents holding every attribute key it reads (— when it reads none by name), documents "
+             "it matched (rules run in order until one decides), documents it dropped. A rule whose keys no "
+             "document holds never applied: the mix warned about it.")
+    doc.table(["stream", "rule", "expression", "documents with its keys", "matched", "dropped"], rows)
 
 
 def _dedupe_section(doc: _Doc, loaded: List[_Loaded]) -> None:
