@@ -18,8 +18,9 @@ from dolma.core.records import BadLine, DocumentsReader, LineBatch
 from dolma.core.units import Progress
 from dolma.mixers.attributes import AttributeLines, decode_raw
 from dolma.mixers.config import StreamConfig
-from dolma.mixers.errors import EvaluationError
+from dolma.mixers.errors import EvaluationError, RegexTimeout
 from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
+from dolma.mixers.jq import DEFAULT_REGEX_TIMEOUT, regex_deadline
 from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
 
 __all__ = ["StreamRules", "Refused", "Kept", "bump", "document_problem", "record_provenance", "Rule", "stream_rules",
@@ -108,8 +109,11 @@ class StreamRules:
     """A stream's filter, span replacements and minimum text length, compiled (closures: built in each worker,
     never pickled); ``on_error`` says whether a line that is not a document fails the unit or is quarantined."""
 
-    def __init__(self, stream: StreamConfig, on_error: str) -> None:
+    def __init__(self, stream: StreamConfig, on_error: str, regex_timeout: float = DEFAULT_REGEX_TIMEOUT) -> None:
         f = stream.filter
+        # jq expressions can run user regexes (`test`): each document's get `regex_timeout` seconds in all
+        jq = (f is not None and f.syntax == "jq") or any(r.syntax == "jq" for r in stream.span_replacement)
+        self.regex_timeout: Optional[float] = regex_timeout if jq else None
         self.name = stream.name
         self.filter = DocFilter(f.include, f.exclude, f.syntax) if f is not None else None
         self.spans = [
@@ -173,10 +177,22 @@ class StreamRules:
                 _merge_attributes(doc, attr_readers, attr_rows, offset, line)
             if self._present:
                 self._count_keys(doc, counts, seen)
+            if self.regex_timeout is not None:
+                regex_deadline(self.regex_timeout)
             try:
                 reason = self._refusal(doc, counts, bool(attr_rows))
+            except RegexTimeout as exc:
+                if not self.skip_bad:
+                    raise InputError(doc_path, line, f"stream {self.name!r}: {exc}") from None
+                counts["documents_quarantined"] += 1
+                if side is not None:
+                    side.quarantine(doc_path, line, f"stream {self.name!r}: {exc}", doc)
+                continue
             except (EvaluationError, SpanError) as exc:
                 raise InputError(doc_path, line, f"stream {self.name!r}: {exc}") from None
+            finally:
+                if self.regex_timeout is not None:
+                    regex_deadline(None)
             if reason is not None:
                 bump(counts, "dropped: " + reason)
                 if side is not None:

@@ -52,7 +52,7 @@ class MixStage(Stage[MixUnit]):
     def __init__(self, config: MixConfig, rates: Optional[Dict[str, float]] = None) -> None:
         _validate(config)
         for stream in config.streams:
-            StreamRules(stream, config.on_error)  # syntax errors surface now, before any file is read
+            StreamRules(stream, config.on_error, config.regex_timeout)  # syntax errors surface now, before any file is read
         self.config = config
         self.rates = rates or {s.name: s.sample for s in config.streams}
         self.measured: Dict[str, Dict[str, int]] = {}  # what the measuring pass found, for mixture.json
@@ -177,7 +177,7 @@ class MixStage(Stage[MixUnit]):
     # --- work -------------------------------------------------------------------------------------------
 
     def setup(self) -> None:
-        self._rules = [StreamRules(s, self.config.on_error) for s in self.config.streams]
+        self._rules = [StreamRules(s, self.config.on_error, self.config.regex_timeout) for s in self.config.streams]
         self._samplers = [Sampler(self.rates[s.name], self.config.seed, s.name) for s in self.config.streams]
 
     def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
