@@ -58,9 +58,10 @@ class MixStage(Stage[MixUnit]):
         self.measured: Dict[str, Dict[str, int]] = {}  # what the measuring pass found, for mixture.json
         self._rules: List[StreamRules] = []
         self._samplers: List[Sampler] = []
+        self._measured_out: List[bool] = []  # per stream: count the output's text bytes and tokens (it has a target)
 
     def __getstate__(self) -> Dict[str, Any]:
-        return {**self.__dict__, "_rules": [], "_samplers": []}
+        return {**self.__dict__, "_rules": [], "_samplers": [], "_measured_out": []}
 
     def describe_plan(self) -> str:
         streams = self.config.streams
@@ -178,6 +179,7 @@ class MixStage(Stage[MixUnit]):
 
     def setup(self) -> None:
         self._rules = [StreamRules(s, self.config.on_error, self.config.regex_timeout) for s in self.config.streams]
+        self._measured_out = [s.target is not None for s in self.config.streams]
         self._samplers = [Sampler(self.rates[s.name], self.config.seed, s.name) for s in self.config.streams]
 
     def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
@@ -221,6 +223,10 @@ class MixStage(Stage[MixUnit]):
                 docs = [doc for _, doc in kept]
             else:
                 docs = _sampled(kept, counts, sampler, discard, side, doc_path)
+            if self._measured_out[s]:  # what a target is in: the output's text bytes and whitespace tokens
+                texts = [d["text"] for d in docs]
+                counts["text_bytes_out"] = counts.get("text_bytes_out", 0) + sum(len(t.encode("utf-8")) for t in texts)
+                counts["text_tokens_out"] = counts.get("text_tokens_out", 0) + sum(len(t.split()) for t in texts)
             yield counts, _ENCODER.encode_lines(docs) if docs else b""
 
     # --- finalisation (in the parent) --------------------------------------------------------------------
