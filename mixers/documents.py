@@ -8,7 +8,6 @@ their inputs through it, so they keep the same documents.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Set, Tuple
 
 from dolma.core.errors import InputError
@@ -161,7 +160,7 @@ class StreamRules:
         for count_key, _ in self._present:
             counts[count_key] = 0
         attr_rows = [a.take(len(batch.items), batch.first_line) for a in attr_readers]
-        seen: Counter = Counter()
+        keysets: Dict[Tuple[str, ...], int] = {}  # documents per set of attribute keys (few distinct sets)
         kept: Kept = []
         for offset, doc in enumerate(batch.items):
             line = batch.first_line + offset
@@ -176,7 +175,10 @@ class StreamRules:
             if attr_rows:
                 _merge_attributes(doc, attr_readers, attr_rows, offset, line)
             if self._present:
-                self._count_keys(doc, counts, seen)
+                attributes = doc.get("attributes")
+                if type(attributes) is dict:
+                    keyset = tuple(attributes)
+                    keysets[keyset] = keysets.get(keyset, 0) + 1
             if self.regex_timeout is not None:
                 regex_deadline(self.regex_timeout)
             try:
@@ -200,19 +202,20 @@ class StreamRules:
                 continue
             record_provenance(doc, doc_path, line)
             kept.append((line, doc))
-        for key, n in seen.items():
-            counts[SEEN_PREFIX + key] = n
+        if keysets:
+            self._count_keys(keysets, counts)
         return kept, counts
 
-    def _count_keys(self, doc: Dict[str, Any], counts: Dict[str, int], seen: Counter) -> None:
-        """Count the attribute keys ``doc`` holds, and the rules whose keys it holds all of."""
-        attributes = doc.get("attributes")
-        if type(attributes) is not dict:
-            return
-        seen.update(attributes.keys())
-        for count_key, keys in self._present:
-            if all(k in attributes for k in keys):
-                bump(counts, count_key)
+    def _count_keys(self, keysets: Dict[Tuple[str, ...], int], counts: Dict[str, int]) -> None:
+        """From the documents per set of attribute keys: documents holding each key, and holding all the keys of
+        each rule."""
+        for keyset, n in keysets.items():
+            for key in keyset:
+                counts[SEEN_PREFIX + key] = counts.get(SEEN_PREFIX + key, 0) + n
+            held = set(keyset)
+            for count_key, keys in self._present:
+                if held.issuperset(keys):
+                    counts[count_key] += n
 
     def _refusal(self, doc: Dict[str, Any], counts: Dict[str, int], has_attributes: bool) -> Optional[str]:
         """Why the stream drops ``doc`` (None: it keeps it), after replacing its spans in place."""
