@@ -313,6 +313,8 @@ def rule_problems(stream: StreamConfig, counts: Dict[str, int]) -> List[str]:
     seen = sorted(k[len(SEEN_PREFIX):] for k, v in counts.items() if k.startswith(SEEN_PREFIX) and v)
     problems: List[str] = []
     for entry in rule_counts(stream, counts):
+        if rule_count_key(entry["rule"], "keys present") not in counts:
+            continue  # no document was read under this rule's counting (an empty input, or records made before it)
         for key in entry["missing_keys"]:
             close = difflib.get_close_matches(key, seen, n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else (

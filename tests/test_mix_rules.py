@@ -70,3 +70,15 @@ def test_the_datasheet_shows_each_rules_counts(tmp_path: Any) -> None:
     assert "## Mix rules" in markdown
     assert f"| web | exclude[0] | {GOOD} | 4 | 2 | 2 |" in markdown
     assert f"| web | exclude[1] | {TYPO} | 0 | 0 | 0 |" in markdown
+
+
+def test_records_without_rule_counts_do_not_warn() -> None:
+    from dolma.mixers.config import StreamConfig, FilterConfig, StreamOutputConfig
+    from dolma.mixers.stage import rule_problems
+
+    stream = StreamConfig(name="web", documents=["x"], output=StreamOutputConfig(path="o"),
+                          filter=FilterConfig(exclude=[TYPO]))
+    assert rule_problems(stream, {"documents_in": 5}) == []  # made before rules were counted: nothing to judge
+    problems = rule_problems(stream, {"documents_in": 5, "rule exclude[0]: keys present": 0,
+                                      "attribute seen: exp__t__score": 5})
+    assert len(problems) == 1 and "did you mean 'exp__t__score'?" in problems[0]
