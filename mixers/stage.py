@@ -52,7 +52,8 @@ class MixStage(Stage[MixUnit]):
     def __init__(self, config: MixConfig, rates: Optional[Dict[str, float]] = None) -> None:
         _validate(config)
         for stream in config.streams:
-            StreamRules(stream, config.on_error, config.regex_timeout)  # syntax errors surface now, before any file is read
+            # syntax errors surface now, before any file is read
+            StreamRules(stream, config.on_error, config.regex_timeout)
         self.config = config
         self.rates = rates or {s.name: s.sample for s in config.streams}
         self.measured: Dict[str, Dict[str, int]] = {}  # what the measuring pass found, for mixture.json
@@ -317,8 +318,12 @@ def rule_problems(stream: StreamConfig, counts: Dict[str, int]) -> List[str]:
             continue  # no document was read under this rule's counting (an empty input, or records made before it)
         for key in entry["missing_keys"]:
             close = difflib.get_close_matches(key, seen, n=3, cutoff=0.6)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else (
-                f"; keys seen: {', '.join(seen[:10])}{', ...' if len(seen) > 10 else ''}" if seen else "; no attributes seen")
+            if close:
+                hint = f"; did you mean {', '.join(repr(c) for c in close)}?"
+            elif seen:
+                hint = f"; keys seen: {', '.join(seen[:10])}{', ...' if len(seen) > 10 else ''}"
+            else:
+                hint = "; no attributes seen"
             problems.append(f"stream {stream.name!r}, {entry['rule']} `{entry['expression']}`: attribute key {key!r} "
                             f"is in no document of the stream, so the rule never applied{hint}")
     return problems
