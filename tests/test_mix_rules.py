@@ -69,7 +69,7 @@ def test_the_datasheet_shows_each_rules_counts(tmp_path: Any) -> None:
     markdown, _, _ = build_report(ReportConfig(path=out))
     assert "## Mix rules" in markdown
     assert f"| web | exclude[0] | {GOOD} | 4 | 2 | 2 |" in markdown
-    assert f"| web | exclude[1] | {TYPO} | 0 | 0 | 0 |" in markdown
+    assert f"| web | exclude[1] | {TYPO} | 0 (never applied) | 0 | 0 |" in markdown
 
 
 def test_records_without_rule_counts_do_not_warn() -> None:

@@ -40,8 +40,8 @@ def test_quickstart_recipe_builds_a_release(release):
     tokens = glob.glob(f"{out}/tokens/*.npy")
     assert tokens and np.memmap(tokens[0], dtype=np.uint16, mode="r").size > 1000
     report = (out / "report/report.md").read_text()
-    for section in ("## Stages", "## Sources", "## What was removed", "## Duplicates", "## Mixture", "## Tokenizer",
-                    "## Environment"):
+    for section in ("## Stages", "## Sources", "## What was removed", "## Mix rules", "## Duplicates", "## Mixture",
+                    "## Tokenizer", "## Environment"):
         assert section in report
     environment = json.load(open(out / "release.json"))["environment"]
     assert environment == output_environment()

@@ -494,6 +494,8 @@ def _rules_section(doc: _Doc, loaded: List[_Loaded]) -> None:
         for label, expression in expressions[name].items():
             present = c.get(f"rule {label}: keys present")
             dropped = c.get(f"rule {label}: dropped", 0) if label.startswith("exclude") else "—"
+            if present == 0:
+                present = "0 (never applied)"
             rows.append([name, label, expression, "—" if present is None else present,
                          c.get(f"rule {label}: matched", 0), dropped])
     if not rows:
