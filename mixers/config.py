@@ -132,9 +132,18 @@ class MixConfig(OnErrorOptions):
     """Compression level of gzip output shards (1 fastest .. 9 smallest)."""
     shuffle: bool = True
     """Dolma's flag; accepted and ignored: output order is input order, so runs are reproducible."""
+    regex_timeout: float = 1.0
+    """Seconds the user regexes (jq `test`) may run on one document, in all; past it the line fails the run with
+    its file, line and pattern, or, with `on_error: skip`, goes to the quarantine file."""
+    strict: bool = False
+    """A filter or span rule reading an attribute key that no document of its stream holds (a typo, a missing
+    attribute set) is a warning naming the closest keys seen; strict: an error (exit 1), before any shard is
+    published."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not self.regex_timeout > 0:
+            raise ConfigError(f"`regex_timeout`: expected a number of seconds > 0, got {self.regex_timeout}")
         outputs: Dict[Tuple[str, str], str] = {}
         for i, stream in enumerate(self.streams):
             where = f"streams[{i}]"

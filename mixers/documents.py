@@ -8,7 +8,7 @@ their inputs through it, so they keep the same documents.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional, Protocol, Sequence, Set, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Set, Tuple
 
 from dolma.core.errors import InputError
 from dolma.core.manifest import FileEntry
@@ -17,11 +17,52 @@ from dolma.core.records import BadLine, DocumentsReader, LineBatch
 from dolma.core.units import Progress
 from dolma.mixers.attributes import AttributeLines, decode_raw
 from dolma.mixers.config import StreamConfig
-from dolma.mixers.errors import EvaluationError
+from dolma.mixers.errors import EvaluationError, RegexTimeout
 from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
+from dolma.mixers.jq import DEFAULT_REGEX_TIMEOUT, regex_deadline
 from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
 
-__all__ = ["StreamRules", "Refused", "Kept", "bump", "document_problem", "record_provenance"]
+__all__ = ["StreamRules", "Refused", "Kept", "bump", "document_problem", "record_provenance", "Rule", "stream_rules",
+           "SEEN_PREFIX", "rule_count_key"]
+
+SEEN_PREFIX = "attribute seen: "
+"""Count key prefix: documents whose attributes hold this key (counted for streams with rules reading attributes)."""
+
+
+class Rule(NamedTuple):
+    """A rule of a stream, as its counts name it: ``label`` (``include[0]``, ``exclude[1]``,
+    ``span_replacement[0]``), its expression, and the attribute keys it reads: the names it references, when it
+    reads ``attributes``, that have an underscore as attribute keys do (``<set>__<tagger>__<attribute>``,
+    ``bff_duplicate_paragraph_spans``), so sub-keys (``toxicity``), jq literals and ``metadata.lang`` are left out;
+    none when the expression may read any name (wildcards, recursion)."""
+
+    label: str
+    expression: str
+    keys: Tuple[str, ...]
+
+
+def rule_count_key(label: str, what: str) -> str:
+    """The count key of a rule's ``what`` (``keys present``, ``matched``, ``dropped``)."""
+    return f"rule {label}: {what}"
+
+
+def _attribute_keys(expression: str, syntax: str) -> Tuple[str, ...]:
+    names = referenced_names(expression, syntax)
+    if names is None or "attributes" not in names:
+        return ()
+    return tuple(sorted(n for n in names if "_" in n and n != "attributes"))
+
+
+def stream_rules(stream: StreamConfig) -> List[Rule]:
+    """The rules of ``stream``, in the order their counts are kept."""
+    rules: List[Rule] = []
+    f = stream.filter
+    if f is not None:
+        rules += [Rule(f"include[{i}]", e, _attribute_keys(e, f.syntax)) for i, e in enumerate(f.include)]
+        rules += [Rule(f"exclude[{i}]", e, _attribute_keys(e, f.syntax)) for i, e in enumerate(f.exclude)]
+    rules += [Rule(f"span_replacement[{i}]", r.span, _attribute_keys(r.span, r.syntax))
+              for i, r in enumerate(stream.span_replacement)]
+    return rules
 
 Kept = List[Tuple[int, Dict[str, Any]]]
 """The documents of a batch that a stream keeps, with their line numbers."""
@@ -67,8 +108,11 @@ class StreamRules:
     """A stream's filter, span replacements and minimum text length, compiled (closures: built in each worker,
     never pickled); ``on_error`` says whether a line that is not a document fails the unit or is quarantined."""
 
-    def __init__(self, stream: StreamConfig, on_error: str) -> None:
+    def __init__(self, stream: StreamConfig, on_error: str, regex_timeout: float = DEFAULT_REGEX_TIMEOUT) -> None:
         f = stream.filter
+        # jq expressions can run user regexes (`test`): each document's get `regex_timeout` seconds in all
+        jq = (f is not None and f.syntax == "jq") or any(r.syntax == "jq" for r in stream.span_replacement)
+        self.regex_timeout: Optional[float] = regex_timeout if jq else None
         self.name = stream.name
         self.filter = DocFilter(f.include, f.exclude, f.syntax) if f is not None else None
         self.spans = [
@@ -85,6 +129,12 @@ class StreamRules:
             more = referenced_names(r.span, r.syntax)
             names = None if names is None or more is None else names | more
         self.span_names = names
+        # per rule: its count keys, and the attribute keys whose presence is counted
+        self.rules = stream_rules(stream)
+        self._filter_rules = len(f.include) + len(f.exclude) if f is not None else 0
+        self._matched = [rule_count_key(r.label, "matched") for r in self.rules]
+        self._dropped = [rule_count_key(r.label, "dropped") for r in self.rules]
+        self._present = [(rule_count_key(r.label, "keys present"), r.keys) for r in self.rules if r.keys]
 
     def batches(
         self, doc_path: str, attr_paths: Sequence[str], inputs: List[FileEntry], side: Optional[Refused], progress: Progress
@@ -107,7 +157,10 @@ class StreamRules:
     ) -> Tuple[Kept, Dict[str, int]]:
         counts = {"documents_in": len(batch.items), "bytes_in": batch.nbytes, "documents_kept": 0,
                   "documents_quarantined": 0, "spans_replaced": 0, "copies_added": 0}
+        for count_key, _ in self._present:
+            counts[count_key] = 0
         attr_rows = [a.take(len(batch.items), batch.first_line) for a in attr_readers]
+        keysets: Dict[Tuple[str, ...], int] = {}  # documents per set of attribute keys (few distinct sets)
         kept: Kept = []
         for offset, doc in enumerate(batch.items):
             line = batch.first_line + offset
@@ -121,10 +174,27 @@ class StreamRules:
                 continue
             if attr_rows:
                 _merge_attributes(doc, attr_readers, attr_rows, offset, line)
+            if self._present:
+                attributes = doc.get("attributes")
+                if type(attributes) is dict:
+                    keyset = tuple(attributes)
+                    keysets[keyset] = keysets.get(keyset, 0) + 1
+            if self.regex_timeout is not None:
+                regex_deadline(self.regex_timeout)
             try:
                 reason = self._refusal(doc, counts, bool(attr_rows))
+            except RegexTimeout as exc:
+                if not self.skip_bad:
+                    raise InputError(doc_path, line, f"stream {self.name!r}: {exc}") from None
+                counts["documents_quarantined"] += 1
+                if side is not None:
+                    side.quarantine(doc_path, line, f"stream {self.name!r}: {exc}", doc)
+                continue
             except (EvaluationError, SpanError) as exc:
                 raise InputError(doc_path, line, f"stream {self.name!r}: {exc}") from None
+            finally:
+                if self.regex_timeout is not None:
+                    regex_deadline(None)
             if reason is not None:
                 bump(counts, "dropped: " + reason)
                 if side is not None:
@@ -132,18 +202,38 @@ class StreamRules:
                 continue
             record_provenance(doc, doc_path, line)
             kept.append((line, doc))
+        if keysets:
+            self._count_keys(keysets, counts)
         return kept, counts
+
+    def _count_keys(self, keysets: Dict[Tuple[str, ...], int], counts: Dict[str, int]) -> None:
+        """From the documents per set of attribute keys: documents holding each key, and holding all the keys of
+        each rule."""
+        for keyset, n in keysets.items():
+            for key in keyset:
+                counts[SEEN_PREFIX + key] = counts.get(SEEN_PREFIX + key, 0) + n
+            held = set(keyset)
+            for count_key, keys in self._present:
+                if held.issuperset(keys):
+                    counts[count_key] += n
 
     def _refusal(self, doc: Dict[str, Any], counts: Dict[str, int], has_attributes: bool) -> Optional[str]:
         """Why the stream drops ``doc`` (None: it keeps it), after replacing its spans in place."""
         if self.filter is not None:
-            reason = self.filter.reason(doc)
+            matched: List[int] = []
+            reason = self.filter.reason(doc, matched)
+            for i in matched:
+                bump(counts, self._matched[i])
             if reason is not None:
+                if matched and matched[-1] >= len(self.filter.include):
+                    bump(counts, self._dropped[matched[-1]])
                 return reason
         if self.spans:
             if has_attributes:
                 decode_raw(doc["attributes"], self.span_names)
             spans = collect_spans(doc, self.spans)
+            for i in {i for _, _, i in spans}:
+                bump(counts, self._matched[self._filter_rules + i])
             if spans:
                 doc["text"], replaced = replace_spans(doc["text"], spans, self.spans)
                 counts["spans_replaced"] += replaced

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dolma.core.errors import ConfigError
 
-__all__ = ["ExpressionError", "EvaluationError"]
+__all__ = ["ExpressionError", "EvaluationError", "RegexTimeout"]
 
 
 class ExpressionError(ConfigError):
@@ -20,3 +20,7 @@ class ExpressionError(ConfigError):
 
 class EvaluationError(Exception):
     """An expression failed on a document (jq's runtime errors: indexing a number, adding a string to an array)."""
+
+
+class RegexTimeout(EvaluationError):
+    """A user regex ran past the per-document time limit (catastrophic backtracking: ``(a+)+$``)."""

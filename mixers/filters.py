@@ -80,14 +80,20 @@ class DocFilter:
             out |= m.names
         return out
 
-    def reason(self, doc: Any) -> Optional[str]:
+    def reason(self, doc: Any, matched: Optional[List[int]] = None) -> Optional[str]:
+        """``matched``, when given, collects the rules that matched (includes are numbered first, then excludes);
+        rules are evaluated in order and the first deciding one stops the evaluation, as without it."""
         if self.include:
-            for m in self.include:
+            for i, m in enumerate(self.include):
                 if m.matches(doc):
+                    if matched is not None:
+                        matched.append(i)
                     break
             else:
                 return NO_INCLUDE_MATCHED
-        for m in self.exclude:
+        for j, m in enumerate(self.exclude):
             if m.matches(doc):
+                if matched is not None:
+                    matched.append(len(self.include) + j)
                 return "exclude: " + m.expression
         return None

@@ -15,12 +15,15 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from functools import cmp_to_key
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-from dolma.mixers.errors import EvaluationError, ExpressionError
+import regex
 
-__all__ = ["compile_jq", "JqProgram", "dolma_truthy"]
+from dolma.mixers.errors import EvaluationError, ExpressionError, RegexTimeout
+
+__all__ = ["compile_jq", "JqProgram", "dolma_truthy", "regex_deadline", "DEFAULT_REGEX_TIMEOUT"]
 
 Node = Callable[[Any], List[Any]]
 
@@ -394,28 +397,64 @@ def _regex_flags(flags: Any) -> int:
     out = 0
     for c in _need(flags, str, "regex flags"):
         if c == "i":
-            out |= re.IGNORECASE
+            out |= regex.IGNORECASE
         elif c == "x":
-            out |= re.VERBOSE
+            out |= regex.VERBOSE
         elif c == "s":
-            out |= re.DOTALL
+            out |= regex.DOTALL
         elif c not in "gnpl":
             raise EvaluationError(f"{flags!r} is not a valid regex flag string")
     return out
 
 
-_REGEX_CACHE: Dict[Tuple[str, int], "re.Pattern[str]"] = {}
+_REGEX_CACHE: Dict[Tuple[str, int], Any] = {}
+
+DEFAULT_REGEX_TIMEOUT = 1.0
+"""Seconds the user regexes of one document may run, in all, unless the config says otherwise."""
 
 
-def _regex(pattern: Any, flags: Any) -> "re.Pattern[str]":
+class _Budget:
+    """The time left to the user regexes of the document being evaluated (one per process: a worker evaluates one
+    document at a time). Outside :func:`regex_deadline` each regex call gets the whole default limit."""
+
+    limit = DEFAULT_REGEX_TIMEOUT
+    deadline: Optional[float] = None
+
+
+def regex_deadline(limit: Optional[float]) -> None:
+    """Start the time budget of a document: its user regexes may run ``limit`` seconds in all (None: end it)."""
+    if limit is None:
+        _Budget.deadline = None
+        return
+    _Budget.limit = limit
+    _Budget.deadline = time.monotonic() + limit
+
+
+def _regex(pattern: Any, flags: Any) -> Any:
     key = (_need(pattern, str, "test"), _regex_flags(flags))
     rx = _REGEX_CACHE.get(key)
     if rx is None:
         try:
-            rx = _REGEX_CACHE[key] = re.compile(*key)
-        except re.error as exc:
+            rx = _REGEX_CACHE[key] = regex.compile(*key)
+        except regex.error as exc:
             raise EvaluationError(f"invalid regex {pattern!r}: {exc}") from None
     return rx
+
+
+def _test(v: Any, pattern: Any, flags: Any = None) -> bool:
+    """jq's ``test``, through the ``regex`` module with a time limit (user patterns can backtrack
+    catastrophically): past the document's budget it raises :class:`RegexTimeout` naming the pattern."""
+    rx = _regex(pattern, flags)
+    text = _need(v, str, "test")
+    deadline = _Budget.deadline
+    left = _Budget.limit if deadline is None else deadline - time.monotonic()
+    try:
+        if left <= 0:
+            raise TimeoutError
+        return rx.search(text, timeout=left) is not None
+    except TimeoutError:
+        raise RegexTimeout(f"regex {pattern!r} ran past the {_Budget.limit:g}s limit per document "
+                           "(catastrophic backtracking? see `regex_timeout`)") from None
 
 
 def _ltrim(v: Any, s: Any) -> Any:
@@ -440,8 +479,8 @@ _VALUE_FUNCTIONS: Dict[Tuple[str, int], Callable[..., Any]] = {
     ("inside", 1): lambda v, b: _contains(b, v),
     ("startswith", 1): lambda v, s: _need(v, str, "startswith").startswith(_need(s, str, "startswith")),
     ("endswith", 1): lambda v, s: _need(v, str, "endswith").endswith(_need(s, str, "endswith")),
-    ("test", 1): lambda v, p: _regex(p, None).search(_need(v, str, "test")) is not None,
-    ("test", 2): lambda v, p, f: _regex(p, f).search(_need(v, str, "test")) is not None,
+    ("test", 1): _test,
+    ("test", 2): _test,
     ("split", 1): lambda v, s: _need(v, str, "split").split(s) if s else list(v),
     ("join", 1): _join,
     ("ltrimstr", 1): _ltrim,

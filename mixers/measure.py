@@ -39,7 +39,7 @@ class MeasureStage(Stage[MixUnit]):
         return False
 
     def setup(self) -> None:
-        self._rules = [StreamRules(s, self.config.on_error) for s in self.config.streams]
+        self._rules = [StreamRules(s, self.config.on_error, self.config.regex_timeout) for s in self.config.streams]
 
     def run(self, unit: WorkUnit[MixUnit], progress: Progress) -> Dict[str, int]:
         if not self._rules:

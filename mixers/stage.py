@@ -12,21 +12,23 @@ are measured first (:mod:`dolma.mixers.measure`), and sampled at the rate that m
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
+import sys
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import msgspec
 
 from dolma.core import io as dio
 from dolma.core.environment import output_environment
-from dolma.core.errors import ConfigError
+from dolma.core.errors import ConfigError, UnitsFailed
 from dolma.core.manifest import FileEntry, config_hash, read_record
 from dolma.core.outputs import UnitOutputs
 from dolma.core.paths import join
 from dolma.core.records import BadLine, QuarantineLine
 from dolma.core.units import Progress, RunReport, Stage, WorkUnit
 from dolma.mixers.config import MixConfig, StreamConfig
-from dolma.mixers.documents import Kept, Refused, StreamRules, bump
+from dolma.mixers.documents import SEEN_PREFIX, Kept, Refused, StreamRules, bump, rule_count_key, stream_rules
 from dolma.mixers.measure import measure
 from dolma.mixers.parts import BlockCompressor, PartWriter, UnitRecord, write_record
 from dolma.mixers.plan import (
@@ -50,15 +52,17 @@ class MixStage(Stage[MixUnit]):
     def __init__(self, config: MixConfig, rates: Optional[Dict[str, float]] = None) -> None:
         _validate(config)
         for stream in config.streams:
-            StreamRules(stream, config.on_error)  # syntax errors surface now, before any file is read
+            # syntax errors surface now, before any file is read
+            StreamRules(stream, config.on_error, config.regex_timeout)
         self.config = config
         self.rates = rates or {s.name: s.sample for s in config.streams}
         self.measured: Dict[str, Dict[str, int]] = {}  # what the measuring pass found, for mixture.json
         self._rules: List[StreamRules] = []
         self._samplers: List[Sampler] = []
+        self._measured_out: List[bool] = []  # per stream: count the output's text bytes and tokens (it has a target)
 
     def __getstate__(self) -> Dict[str, Any]:
-        return {**self.__dict__, "_rules": [], "_samplers": []}
+        return {**self.__dict__, "_rules": [], "_samplers": [], "_measured_out": []}
 
     def describe_plan(self) -> str:
         streams = self.config.streams
@@ -76,7 +80,34 @@ class MixStage(Stage[MixUnit]):
         yield units
 
     def finish(self, units: List[WorkUnit], report: RunReport) -> None:
+        self.check_rules(units)
         self.publish(units, report)
+
+    def check_rules(self, units: List[WorkUnit]) -> List[str]:
+        """Warn about each rule reading an attribute key that no attribute line of its stream's finished units
+        held (the rule could not apply: a typo, a missing attribute set), with the closest keys seen. With
+        ``strict``, such a rule fails the run before anything is published. Returns the warnings."""
+        problems: List[str] = []
+        for s, stream in enumerate(self.config.streams):
+            records = [self._record(u.payload) for u in units if u.payload.stream == s]
+            finished = [r for r in records if r is not None]
+            if not finished:
+                continue
+            counts: Dict[str, int] = {}
+            for record in finished:
+                for part in record.parts:
+                    for k, v in part.counts.items():
+                        counts[k] = counts.get(k, 0) + v
+            problems += rule_problems(stream, counts)
+        if problems and self.config.strict:
+            print(f"dolma {self.name}: strict: {len(problems)} rule(s) read attribute keys that no document holds; "
+                  "nothing published:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            raise UnitsFailed(f"{self.name}: strict: rules read attribute keys that no document holds")
+        for problem in problems:
+            log.warning("%s", problem)
+        return problems
 
     def publish(self, units: List[WorkUnit], report: RunReport) -> None:
         """Publish each stream's finished units as shards, and write `mixture.json` (what each stream holds)."""
@@ -110,6 +141,7 @@ class MixStage(Stage[MixUnit]):
             "target": msgspec.to_builtins(stream.target),
             "measured_before_sampling": self.measured.get(stream.name),
             "counts": totals,
+            "rules": rule_counts(stream, totals),
             "complete": published == planned,
         }
 
@@ -147,7 +179,8 @@ class MixStage(Stage[MixUnit]):
     # --- work -------------------------------------------------------------------------------------------
 
     def setup(self) -> None:
-        self._rules = [StreamRules(s, self.config.on_error) for s in self.config.streams]
+        self._rules = [StreamRules(s, self.config.on_error, self.config.regex_timeout) for s in self.config.streams]
+        self._measured_out = [s.target is not None for s in self.config.streams]
         self._samplers = [Sampler(self.rates[s.name], self.config.seed, s.name) for s in self.config.streams]
 
     def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
@@ -191,6 +224,10 @@ class MixStage(Stage[MixUnit]):
                 docs = [doc for _, doc in kept]
             else:
                 docs = _sampled(kept, counts, sampler, discard, side, doc_path)
+            if self._measured_out[s]:  # what a target is in: the output's text bytes and whitespace tokens
+                texts = [d["text"] for d in docs]
+                counts["text_bytes_out"] = counts.get("text_bytes_out", 0) + sum(len(t.encode("utf-8")) for t in texts)
+                counts["text_tokens_out"] = counts.get("text_tokens_out", 0) + sum(len(t.split()) for t in texts)
             yield counts, _ENCODER.encode_lines(docs) if docs else b""
 
     # --- finalisation (in the parent) --------------------------------------------------------------------
@@ -251,6 +288,45 @@ class _Refused:
     def quarantine(self, path: str, line: int, reason: str, item: Any) -> None:
         raw = item.raw.decode("utf-8", "replace") if isinstance(item, BadLine) else _ENCODER.encode(item).decode()
         self._files.quarantine_records([QuarantineLine(path, line, reason, raw)])
+
+
+def rule_counts(stream: StreamConfig, counts: Dict[str, int]) -> List[Dict[str, Any]]:
+    """Each rule of ``stream`` with its counts: documents holding every attribute key it reads (null when it
+    reads none by name), documents it matched (rules are evaluated in order until one decides), documents it
+    dropped (excludes), and the keys it reads that no document held."""
+    seen = {k[len(SEEN_PREFIX):] for k, v in counts.items() if k.startswith(SEEN_PREFIX) and v}
+    out: List[Dict[str, Any]] = []
+    for rule in stream_rules(stream):
+        out.append({
+            "rule": rule.label,
+            "expression": rule.expression,
+            "attribute_keys": list(rule.keys),
+            "documents_with_keys": counts.get(rule_count_key(rule.label, "keys present"), 0) if rule.keys else None,
+            "matched": counts.get(rule_count_key(rule.label, "matched"), 0),
+            "dropped": counts.get(rule_count_key(rule.label, "dropped"), 0),
+            "missing_keys": [k for k in rule.keys if k not in seen],
+        })
+    return out
+
+
+def rule_problems(stream: StreamConfig, counts: Dict[str, int]) -> List[str]:
+    """A line per rule of ``stream`` reading an attribute key that no document held, by ``counts``."""
+    seen = sorted(k[len(SEEN_PREFIX):] for k, v in counts.items() if k.startswith(SEEN_PREFIX) and v)
+    problems: List[str] = []
+    for entry in rule_counts(stream, counts):
+        if rule_count_key(entry["rule"], "keys present") not in counts:
+            continue  # no document was read under this rule's counting (an empty input, or records made before it)
+        for key in entry["missing_keys"]:
+            close = difflib.get_close_matches(key, seen, n=3, cutoff=0.6)
+            if close:
+                hint = f"; did you mean {', '.join(repr(c) for c in close)}?"
+            elif seen:
+                hint = f"; keys seen: {', '.join(seen[:10])}{', ...' if len(seen) > 10 else ''}"
+            else:
+                hint = "; no attributes seen"
+            problems.append(f"stream {stream.name!r}, {entry['rule']} `{entry['expression']}`: attribute key {key!r} "
+                            f"is in no document of the stream, so the rule never applied{hint}")
+    return problems
 
 
 def _validate(config: MixConfig) -> None:

@@ -40,8 +40,8 @@ def test_quickstart_recipe_builds_a_release(release):
     tokens = glob.glob(f"{out}/tokens/*.npy")
     assert tokens and np.memmap(tokens[0], dtype=np.uint16, mode="r").size > 1000
     report = (out / "report/report.md").read_text()
-    for section in ("## Stages", "## Sources", "## What was removed", "## Duplicates", "## Mixture", "## Tokenizer",
-                    "## Environment"):
+    for section in ("## Stages", "## Sources", "## What was removed", "## Mix rules", "## Duplicates", "## Mixture",
+                    "## Tokenizer", "## Environment"):
         assert section in report
     environment = json.load(open(out / "release.json"))["environment"]
     assert environment == output_environment()
@@ -49,6 +49,43 @@ def test_quickstart_recipe_builds_a_release(release):
     html = (out / "report/report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3  # plots are embedded: the page stands alone
     assert verify_release(str(out)) == []
+
+
+def _table(report, heading):
+    """The rows of the first table after ``heading``, as lists of cells."""
+    section = report.split(heading, 1)[1].split("\n## ", 1)[0]
+    return [[c.strip() for c in line.strip("|").split(" | ")] for line in section.splitlines()
+            if line.startswith("| ") and not line.startswith("| ---")][1:]
+
+
+def _number(cell):
+    return int(cell.replace(",", "").replace("+", ""))
+
+
+def test_the_datasheet_adds_up(release):
+    out, _ = release
+    report = (out / "report/report.md").read_text()
+    mixture = json.load(open(out / "mixed/mixture.json"))["streams"]
+    # the waterfall: in, each removal, kept, the up-sampling copies, out; and the numbers reconcile
+    steps = {row[0]: _number(row[1]) for row in _table(report, "## What was removed")}
+    copies = sum(s["counts"]["copies_added"] for s in mixture.values())
+    assert copies > 0 and steps["up-sampling copies (added)"] == copies
+    removed = sum(n for step, n in steps.items() if step.startswith("removed: "))
+    assert steps["documents in"] + removed == steps["kept"]
+    assert steps["kept"] + copies == steps["documents out"] == sum(s["counts"]["documents_out"] for s in mixture.values())
+    # MB columns mean what they say: stages that write no documents show —, and no row is empty
+    stages = {row[0]: row for row in _table(report, "## Stages")}
+    assert stages["tag"][6] == stages["dedupe"][6] == stages["tokens"][6] == "—" and stages["mix"][6] != "—"
+    for row in _table(report, "## Sources"):
+        assert any(cell not in ("0", "0.000", "—") for cell in row[2:]), row
+        if row[1] in ("tag", "dedupe"):
+            assert row[5] == "—"
+    # the realised shares are in the targets' unit (tokens), from the mix's own token counts
+    assert "realised (tokens of text)" in report
+    rows = {row[0]: row for row in _table(report, "## Mixture")}
+    for name, stream in mixture.items():
+        assert _number(rows[name][3]) == stream["counts"]["text_tokens_out"]
+        assert rows[name][5] == f"{stream['target']['share']:.3f} of tokens"
 
 
 def test_rerun_skips_complete_stages_and_resumes_a_missing_one(release, caplog):

@@ -234,7 +234,7 @@ class _Doc:
         cells = [[_cell(c) for c in row] for row in rows]
         self.md.append("| " + " | ".join(header) + " |")
         self.md.append("| " + " | ".join("---" for _ in header) + " |")
-        self.md += ["| " + " | ".join(row) + " |" for row in cells]
+        self.md += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
         self.md.append("")
         head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
         body = "".join(
@@ -299,9 +299,9 @@ def _png(draw: Any) -> Optional[bytes]:
     return buf.getvalue()
 
 
-def _waterfall_plot(start: int, drops: List[Tuple[str, int]], end: int) -> Optional[bytes]:
+def _waterfall_plot(start: int, drops: List[Tuple[str, int]], copies: int, end: int) -> Optional[bytes]:
     def draw(ax: Any) -> None:
-        labels = ["documents in", *[r for r, _ in drops], "documents out"]
+        labels = ["documents in", *[r for r, _ in drops]]
         level = start
         bottoms, heights, colors = [0], [start], ["#2d6cdf"]
         for _, n in drops:
@@ -309,13 +309,19 @@ def _waterfall_plot(start: int, drops: List[Tuple[str, int]], end: int) -> Optio
             bottoms.append(level)
             heights.append(n)
             colors.append("#e0565b")
+        if copies:
+            labels.append("up-sampling copies")
+            bottoms.append(level)
+            heights.append(copies)
+            colors.append("#f0a340")
+        labels.append("documents out")
         bottoms.append(0)
         heights.append(end)
         colors.append("#3aa675")
         ax.bar(range(len(labels)), heights, bottom=bottoms, color=colors)
         ax.set_xticks(range(len(labels)), [textwrap_label(lbl) for lbl in labels], fontsize=7)
         ax.set_ylabel("documents")
-        ax.set_title("Removal waterfall (mix)")
+        ax.set_title("Documents through the mix: removed, copies added")
 
     return _png(draw)
 
@@ -334,14 +340,14 @@ def _bar_plot(title: str, labels: List[str], values: List[float], ylabel: str) -
     return _png(draw)
 
 
-def _mixture_plot(names: List[str], realised: List[float], target: List[Optional[float]]) -> Optional[bytes]:
+def _mixture_plot(names: List[str], realised: List[float], target: List[Optional[float]], unit: str) -> Optional[bytes]:
     def draw(ax: Any) -> None:
         x = list(range(len(names)))
         ax.bar([i - 0.2 for i in x], realised, width=0.4, label="realised", color="#2d6cdf")
         if any(t is not None for t in target):
             ax.bar([i + 0.2 for i in x], [t or 0 for t in target], width=0.4, label="target", color="#f0a340")
         ax.set_xticks(x, names)
-        ax.set_ylabel("share of tokens (or bytes)")
+        ax.set_ylabel(f"share of {unit}")
         ax.set_title("Mixture")
         ax.legend()
 
@@ -379,30 +385,35 @@ def build_report(config: ReportConfig) -> Tuple[str, str, Dict[str, bytes]]:
 
     totals = stage_totals(loaded)
     doc.heading("Stages")
+    doc.para("MB out is the documents a stage writes; — where it writes none (tag and dedupe write attributes, "
+             "tokens writes token files), and tokens — where a stage counts none.")
     doc.table(
-        ["stage", "files", "documents in", "documents out", "quarantined", "MB in", "tokens", "seconds"],
+        ["stage", "files", "documents in", "documents out", "quarantined", "MB in", "MB out", "tokens", "seconds"],
         [
             [stage, t.files, t.counts.get("documents_in", 0), t.counts.get("documents_out", 0),
-             t.counts.get("documents_quarantined", 0), t.counts.get("bytes_in", 0) / 1e6, t.counts.get("tokens", 0),
-             t.seconds]
+             t.counts.get("documents_quarantined", 0), _mb(t.counts, "bytes_in"), _mb(t.counts, "bytes_out"),
+             _count(t.counts, "tokens"), t.seconds]
             for stage, t in totals.items()
         ],
     )
 
     sources = per_source(loaded)
     doc.heading("Sources")
-    doc.para("Documents (and MB, tokens) per source as each stage saw them: in = before the stage, out = after it.")
+    doc.para("Documents (and MB, tokens) per source as each stage saw them: in = before the stage, out = after it; "
+             "— where the stage writes no documents (or counts no tokens).")
     stages = list(totals)
     rows = []
     for source, by_stage in sources.items():
         for stage in stages:
             c = by_stage.get(stage)
-            if c:
+            if c and any(c.get(k) for k in ("documents_in", "documents", "documents_out", "bytes_in", "bytes_out",
+                                            "tokens")):
                 rows.append([source, stage, c.get("documents_in", c.get("documents", 0)), c.get("documents_out", 0),
-                             c.get("bytes_in", 0) / 1e6, c.get("bytes_out", 0) / 1e6, c.get("tokens", 0)])
+                             _mb(c, "bytes_in"), _mb(c, "bytes_out"), _count(c, "tokens")])
     doc.table(["source", "stage", "documents in", "documents out", "MB in", "MB out", "tokens"], rows)
 
     _removal_section(doc, loaded, totals)
+    _rules_section(doc, loaded)
     _dedupe_section(doc, loaded)
     _mixture_section(doc, loaded)
     _attribute_sections(doc, loaded, config.max_attribute_files)
@@ -411,20 +422,89 @@ def build_report(config: ReportConfig) -> Tuple[str, str, Dict[str, bytes]]:
     return "\n".join(doc.md), doc.page(config.title), doc.plots
 
 
+def _mb(counts: Dict[str, int], key: str) -> Any:
+    """Megabytes of ``counts[key]``; — when the stage does not count it (it writes no documents)."""
+    return counts[key] / 1e6 if key in counts else "—"
+
+
+def _count(counts: Dict[str, int], key: str) -> Any:
+    return counts[key] if key in counts else "—"
+
+
 def _removal_section(doc: _Doc, loaded: List[_Loaded], totals: Dict[str, _StageTotals]) -> None:
     mix = totals.get("mix")
     if mix is None:
         return
+    # in the order the mix applies them: filter rules (most documents first), min_text_length, sampling
+    order = {"min_text_length": 1, "sampling": 2}
     drops = sorted(((k.split(":", 1)[1].strip(), v) for k, v in mix.counts.items() if k.startswith("dropped:")),
-                   key=lambda kv: -kv[1])
-    start = mix.counts.get("documents_in", 0)
+                   key=lambda kv: (order.get(kv[0], 0), -kv[1]))
+    c = mix.counts
+    start = c.get("documents_in", 0)
+    quarantined = c.get("documents_quarantined", 0)
+    kept = c.get("documents_kept", 0)
+    copies = c.get("copies_added", 0)
+    out = c.get("documents_out", 0)
+    share = (lambda n: n / start if start else 0.0)
     doc.heading("What was removed")
-    doc.table(["rule", "documents", "share of input"],
-              [[rule, n, n / start if start else 0.0] for rule, n in drops]
-              + [["kept", mix.counts.get("documents_kept", 0), mix.counts.get("documents_kept", 0) / start if start else 0.0]])
-    if mix.counts.get("spans_replaced"):
-        doc.para(f"{mix.counts['spans_replaced']:,} spans were replaced (e.g. duplicate paragraphs, PII).")
-    doc.plot("waterfall", _waterfall_plot(start, drops, mix.counts.get("documents_out", 0)), "Removal waterfall")
+    doc.para(f"Documents in − removed − quarantined = kept; kept + up-sampling copies = out: {start:,} − "
+             f"{sum(n for _, n in drops):,} − {quarantined:,} = {kept:,}; {kept:,} + {copies:,} = {out:,}.")
+    doc.table(["step", "documents", "share of input"],
+              [["documents in", start, share(start)]]
+              + [[f"removed: {rule}", -n, share(n)] for rule, n in drops]
+              + ([["quarantined", -quarantined, share(quarantined)]] if quarantined else [])
+              + [["kept", kept, share(kept)]]
+              + ([["up-sampling copies (added)", f"+{copies:,}", share(copies)]] if copies else [])
+              + [["documents out", out, share(out)]])
+    if c.get("spans_replaced"):
+        doc.para(f"{c['spans_replaced']:,} spans were replaced (e.g. duplicate paragraphs, PII).")
+    removed = drops + ([("quarantined", quarantined)] if quarantined else [])
+    doc.plot("waterfall", _waterfall_plot(start, removed, copies, out), "Documents through the mix")
+
+
+def _rule_expressions(stream: Any) -> Dict[str, str]:
+    """The expressions of a mix stream's rules (from its manifest's config), by rule label."""
+    out: Dict[str, str] = {}
+    if not isinstance(stream, dict):
+        return out
+    f = stream.get("filter") if isinstance(stream.get("filter"), dict) else {}
+    for kind in ("include", "exclude"):
+        for i, e in enumerate(f.get(kind) or []):
+            out[f"{kind}[{i}]"] = str(e)
+    for i, r in enumerate(stream.get("span_replacement") or []):
+        if isinstance(r, dict):
+            out[f"span_replacement[{i}]"] = str(r.get("span", ""))
+    return out
+
+
+def _rules_section(doc: _Doc, loaded: List[_Loaded]) -> None:
+    """Per mix stream and rule: documents holding the attribute keys the rule reads, documents it matched, and
+    documents it dropped (the mix's `rule <label>: ...` counts)."""
+    counts: Dict[str, Counter] = defaultdict(Counter)
+    expressions: Dict[str, Dict[str, str]] = {}
+    for item in loaded:
+        if item.stage != "mix":
+            continue
+        name = source_of(item.manifest)
+        counts[name].update({k: v for k, v in item.manifest.counts.items() if isinstance(v, int)})
+        expressions.setdefault(name, _rule_expressions((item.manifest.config or {}).get("stream")))
+    rows = []
+    for name in sorted(expressions):
+        c = counts[name]
+        for label, expression in expressions[name].items():
+            present = c.get(f"rule {label}: keys present")
+            dropped = c.get(f"rule {label}: dropped", 0) if label.startswith("exclude") else "—"
+            if present == 0:
+                present = "0 (never applied)"
+            rows.append([name, label, expression, "—" if present is None else present,
+                         c.get(f"rule {label}: matched", 0), dropped])
+    if not rows:
+        return
+    doc.heading("Mix rules")
+    doc.para("Per rule: documents holding every attribute key it reads (— when it reads none by name), documents "
+             "it matched (rules run in order until one decides), documents it dropped. A rule whose keys no "
+             "document holds never applied: the mix warned about it.")
+    doc.table(["stream", "rule", "expression", "documents with its keys", "matched", "dropped"], rows)
 
 
 def _dedupe_section(doc: _Doc, loaded: List[_Loaded]) -> None:
@@ -446,9 +526,32 @@ def _dedupe_section(doc: _Doc, loaded: List[_Loaded]) -> None:
     doc.table(["attribute set", "documents", "with duplicates", "duplicate rate", "spans marked", "MB marked"], rows)
 
 
+def _target_unit(target: Dict[str, Any], mixture_unit: str) -> Optional[str]:
+    if target.get("tokens") is not None:
+        return "tokens"
+    if target.get("bytes") is not None:
+        return "bytes"
+    if target.get("share") is not None:
+        return mixture_unit
+    return None
+
+
+def _target_cell(target: Dict[str, Any], mixture_unit: str) -> str:
+    if target.get("share") is not None:
+        return f"{float(target['share']):.3f} of {mixture_unit}"
+    for unit in ("tokens", "bytes"):
+        if target.get(unit) is not None:
+            return f"{int(target[unit]):,} {unit}"
+    return "—"
+
+
 def _mixture_section(doc: _Doc, loaded: List[_Loaded]) -> None:
+    """Each stream's realised share next to its target, in the target's unit: whitespace tokens or UTF-8 bytes of
+    the output text (the mix counts them for targeted streams); without those counts, bytes of the output lines,
+    and the header says so."""
     streams: Dict[str, Counter] = defaultdict(Counter)
-    targets: Dict[str, Optional[float]] = {}
+    targets: Dict[str, Dict[str, Any]] = {}
+    mixture_unit = "tokens"
     for item in loaded:
         if item.stage != "mix":
             continue
@@ -456,22 +559,32 @@ def _mixture_section(doc: _Doc, loaded: List[_Loaded]) -> None:
         streams[name].update({k: v for k, v in item.manifest.counts.items() if isinstance(v, int)})
         stream = item.manifest.config.get("stream")
         target = stream.get("target") if isinstance(stream, dict) else None
-        share = target.get("share") if isinstance(target, dict) else None
-        targets[name] = float(share) if isinstance(share, (int, float)) else targets.get(name)
+        if isinstance(target, dict):
+            targets[name] = target
+        mixture = (item.manifest.resolved_config or {}).get("mixture")
+        if isinstance(mixture, dict) and mixture.get("unit") in ("tokens", "bytes"):
+            mixture_unit = mixture["unit"]
     if not streams:
         return
-    tokens = {n: c.get("text_tokens", 0) for n, c in streams.items()}
-    measure = tokens if sum(tokens.values()) else {n: c.get("bytes_out", 0) for n, c in streams.items()}
-    unit = "tokens" if sum(tokens.values()) else "bytes"
-    total = sum(measure.values()) or 1
     names = sorted(streams)
+    units = {u for n in names if (u := _target_unit(targets.get(n, {}), mixture_unit))}
+    unit = units.pop() if len(units) == 1 else "tokens"
+    key = "text_tokens_out" if unit == "tokens" else "text_bytes_out"
+    if all(key in streams[n] for n in names):
+        measure = {n: streams[n][key] for n in names}
+        label = f"{unit} of text"
+    else:
+        measure = {n: streams[n].get("bytes_out", 0) for n in names}
+        label = "bytes of output lines (no token count)" if unit == "tokens" else "bytes of output lines"
+    total = sum(measure.values()) or 1
     doc.heading("Mixture")
     doc.table(
-        ["stream", "documents out", "MB out", f"realised share ({unit})", "target share"],
-        [[n, streams[n].get("documents_out", 0), streams[n].get("bytes_out", 0) / 1e6, measure[n] / total,
-          "" if targets.get(n) is None else targets[n]] for n in names],
+        ["stream", "documents out", "MB out", f"realised ({label})", "realised share", "target"],
+        [[n, streams[n].get("documents_out", 0), _mb(streams[n], "bytes_out"), measure[n], measure[n] / total,
+          _target_cell(targets.get(n, {}), mixture_unit)] for n in names],
     )
-    doc.plot("mixture", _mixture_plot(names, [measure[n] / total for n in names], [targets.get(n) for n in names]),
+    shares = [float(targets[n]["share"]) if targets.get(n, {}).get("share") is not None else None for n in names]
+    doc.plot("mixture", _mixture_plot(names, [measure[n] / total for n in names], shares, label),
              "Realised mixture against its target")
 
 
