@@ -26,7 +26,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from dolma.core.data_types import DocResult, Document, Span
+from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
 from dolma.core.taggers import BaseTagger
 from dolma.taggers.length import ALPHA, SPACE, char_flags, code_points
 from dolma.core.registry import add_tagger
@@ -210,28 +210,36 @@ class GopherV3(BaseTagger):
         return DocResult(doc=doc, spans=[Span(0, end, name, value) for name, value in gopher_statistics(doc.text)])
 
 
-@add_tagger("gopher_v1")
-class GopherV1(GopherV3):
-    """Dolma 1.2.1's ``gopher_v1`` values, rounded as Dolma writes them."""
+class _WrittenAsDolma(GopherV3):
+    """Dolma's predict() gives full-precision scores and its tag writer rounds them: the same split here, so code
+    calling ``predict`` (Dolma's tests do) sees Dolma's numbers, and the attributes the tag stage writes too."""
+
+    lines_split_at_runs = False
 
     def predict(self, doc: Document) -> DocResult:
-        end = len(doc.text)
-        values = gopher_statistics(doc.text, dolma_duplicate_lines=True)
-        return DocResult(
-            doc=doc, spans=[Span(0, end, name, round(float(value), DOLMA_PRECISION)) for name, value in values]
+        values = gopher_statistics(
+            doc.text, dolma_duplicate_lines=True, ignore_empty_lines=self.lines_split_at_runs
         )
+        return DocResult(doc=doc, spans=[Span(0, len(doc.text), name, float(value)) for name, value in values])
+
+    def group_by_type(self, result: DocResult) -> TaggerOutput:  # type: ignore[override]
+        """What ``tag``/``tag_batch`` return and the stage writes: the scores rounded as Dolma writes them."""
+        return {
+            kind: [[start, end, round(score, DOLMA_PRECISION)] for start, end, score in spans]
+            for kind, spans in BaseTagger.group_by_type(result).items()
+        }
+
+
+@add_tagger("gopher_v1")
+class GopherV1(_WrittenAsDolma):
+    """Dolma 1.2.1's ``gopher_v1`` values, written rounded as Dolma writes them."""
 
 
 @add_tagger("gopher_v2")
-class GopherV2(GopherV3):
-    """Dolma 1.2.1's ``gopher_v2``: ``gopher_v1`` with lines split at runs of newlines, rounded as Dolma writes."""
+class GopherV2(_WrittenAsDolma):
+    """Dolma 1.2.1's ``gopher_v2``: ``gopher_v1`` with lines split at runs of newlines, written rounded."""
 
-    def predict(self, doc: Document) -> DocResult:
-        end = len(doc.text)
-        values = gopher_statistics(doc.text, dolma_duplicate_lines=True, ignore_empty_lines=True)
-        return DocResult(
-            doc=doc, spans=[Span(0, end, name, round(float(value), DOLMA_PRECISION)) for name, value in values]
-        )
+    lines_split_at_runs = True
 
 
 # Dolma's class names for the same taggers (code written against Dolma imports them from here)
