@@ -12,7 +12,11 @@ __all__ = ["DEDUPE"]
 
 def dedupe_stage(config: DedupeConfig) -> Any:
     """Locally, the stage over one partition of the key space (``dedupe.partition_index``); on Ray, every partition
-    as a task of its own."""
+    as a task of its own; with ``dedupe.minhash``, near-duplicate documents (its steps run on either executor)."""
+    if config.dedupe.minhash is not None:
+        from dolma.dedup.minhash.stage import MinHashStage
+
+        return MinHashStage(config)
     if config.executor.backend == "ray":
         from dolma.dedup.partitions import PartitionsStage
 
@@ -23,5 +27,5 @@ def dedupe_stage(config: DedupeConfig) -> Any:
 
 
 DEDUPE = stage_command(
-    DedupeConfig, dedupe_stage, "mark duplicate documents, paragraphs or paragraph n-grams with a Bloom filter"
+    DedupeConfig, dedupe_stage, "mark duplicate documents, paragraphs or paragraph n-grams with a Bloom filter, or near-duplicates by MinHash"
 )
