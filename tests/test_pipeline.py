@@ -36,11 +36,12 @@ def test_quickstart_recipe_builds_a_release(release):
         assert glob.glob(f"{out}/{source}/documents/*.jsonl.gz")
         assert glob.glob(f"{out}/{source}/attributes/quality/*.jsonl.gz")
         assert glob.glob(f"{out}/{source}/attributes/dedupe_paragraphs/*.jsonl.gz")
+        assert glob.glob(f"{out}/{source}/attributes/near_dups/*.jsonl.gz")
     assert {os.path.basename(p).split("-")[0] for p in glob.glob(f"{out}/mixed/*.jsonl.gz")} == {"code", "prose", "web"}
     tokens = glob.glob(f"{out}/tokens/*.npy")
     assert tokens and np.memmap(tokens[0], dtype=np.uint16, mode="r").size > 1000
     report = (out / "report/report.md").read_text()
-    for section in ("## Stages", "## Sources", "## What was removed", "## Mix rules", "## Duplicates", "## Mixture",
+    for section in ("## Stages", "## Sources", "## What was removed", "## Mix rules", "## Duplicates", "## Near-duplicates", "## Mixture",
                     "## Tokenizer", "## Environment"):
         assert section in report
     environment = json.load(open(out / "release.json"))["environment"]

@@ -10,8 +10,8 @@ pipeline fills in the paths, so every output lands below ``output`` in Dolma's l
     <output>/report/                    report.md, report.html, plots/
     <output>/release.json               every file with its size and sha256 (`dolma verify <output>`)
 
-Stages run in order: sources → tag → dedupe → mix → tokens → report. A stage whose config is unchanged since it
-last finished is skipped (``<output>/.pipeline/<stage>.json`` records that); a stage that stopped part-way skips
+Stages run in order: sources → tag → dedupe → near_dedupe → mix → tokens → report. A stage whose config is unchanged
+since it last finished is skipped (``<output>/.pipeline/<stage>.json`` records that); a stage that stopped part-way skips
 the units it finished. The pipeline knows stages only by command name and config keys.
 """
 
@@ -75,6 +75,9 @@ class PipelineConfig(ConfigStruct):
     """A `dolma tag` config run over every source (`documents` filled in); none: no tagging."""
     dedupe: Optional[Dict[str, Any]] = None
     """A `dolma dedupe` config run over every source (`documents` and `bloom_filter.file` filled in)."""
+    near_dedupe: Optional[Dict[str, Any]] = None
+    """A `dolma dedupe` config with `dedupe.minhash`, run after `dedupe` over every source (`documents` and
+    `dedupe.minhash.state_dir` filled in): near-duplicate documents (docs/near_dedup.md)."""
     mix: Optional[Dict[str, Any]] = None
     """A `dolma mix` config; a stream's `documents` default to the source of its name, `output.path` to mixed/."""
     tokens: Optional[Dict[str, Any]] = None
@@ -190,6 +193,15 @@ class _Run:
             config["bloom_filter"] = bloom
             self.stage("dedupe", {"documents": self.all_documents(), **config})
 
+    def near_dedupe(self) -> None:
+        if self.config.near_dedupe is not None:
+            config = dict(self.config.near_dedupe)
+            section = dict(config.get("dedupe") or {})
+            minhash = dict(section.get("minhash") or {})
+            minhash.setdefault("state_dir", self.path("dedupe", "minhash"))
+            config["dedupe"] = {**section, "minhash": minhash}
+            self.stage("near_dedupe", {"documents": self.all_documents(), **config}, command="dedupe")
+
     def mix(self) -> None:
         if self.config.mix is None:
             return
@@ -278,7 +290,7 @@ def _copy_one(path: str, target: str) -> FileEntry:
 
 
 STEPS: List[Callable[[_Run], None]] = [
-    _Run.build_sources, _Run.tag, _Run.dedupe, _Run.mix, _Run.tokens, _Run.report,
+    _Run.build_sources, _Run.tag, _Run.dedupe, _Run.near_dedupe, _Run.mix, _Run.tokens, _Run.report,
 ]
 
 

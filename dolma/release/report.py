@@ -415,6 +415,7 @@ def build_report(config: ReportConfig) -> Tuple[str, str, Dict[str, bytes]]:
     _removal_section(doc, loaded, totals)
     _rules_section(doc, loaded)
     _dedupe_section(doc, loaded)
+    _near_dedupe_section(doc, loaded)
     _mixture_section(doc, loaded)
     _attribute_sections(doc, loaded, config.max_attribute_files)
     _tokenizer_section(doc, loaded)
@@ -524,6 +525,88 @@ def _dedupe_section(doc: _Doc, loaded: List[_Loaded]) -> None:
         rows.append([name, docs, marked, marked / docs if docs else 0.0, c.get("spans", 0),
                      c.get("bytes_marked", 0) / 1e6])
     doc.table(["attribute set", "documents", "with duplicates", "duplicate rate", "spans marked", "MB marked"], rows)
+
+
+# --- near-duplicates (dedupe.minhash) ----------------------------------------------------------------------------
+
+GIANT_CLUSTER_SHARE = 0.01
+"""A near-duplicate cluster holding more than this share of the documents (of at least 1,000) raises an alarm."""
+
+
+def _size_band(size: int) -> str:
+    """Cluster sizes in powers of two: 2, 3-4, 5-8, ..."""
+    if size <= 2:
+        return "2"
+    high = 1 << (size - 1).bit_length()
+    return f"{high // 2 + 1}-{high}"
+
+
+def _near_dedupe_section(doc: _Doc, loaded: List[_Loaded]) -> None:
+    """Per MinHash attribute set: documents and bytes removed per source, the cluster-size histogram, the largest
+    clusters with excerpts of their keepers, and alarms (clusters cut by the size cap, giant clusters)."""
+    by_set: Dict[str, Dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    summaries: Dict[str, str] = {}
+    for item in loaded:
+        config = item.manifest.config or {}
+        if item.stage != "dedupe" or not isinstance(config.get("minhash"), dict):
+            continue
+        name = str(config.get("set") or "minhash")
+        by_set[name][source_of(item.manifest)].update(
+            {k: v for k, v in item.manifest.counts.items() if isinstance(v, int)})
+        if isinstance(config.get("summary"), str):
+            summaries[name] = config["summary"]
+    if not by_set:
+        return
+    doc.heading("Near-duplicates")
+    for name in sorted(by_set):
+        summary = _read_summary(summaries.get(name))
+        settings = summary.get("settings") or {}
+        doc.para(
+            f"Attribute set `{name}`: MinHash-LSH over {'token' if settings.get('shingle') == 'tokens' else 'word'} "
+            f"{settings.get('ngram', '?')}-grams, "
+            f"{settings.get('num_bands', '?')} bands × {settings.get('rows_per_band', '?')} rows; every candidate pair "
+            f"verified by true Jaccard ≥ {settings.get('threshold', '?')}; each cluster keeps one document (order: "
+            f"{', '.join(settings.get('keep') or [])}) and the mix drops the rest. Candidate pairs: "
+            f"{summary.get('candidate_edges', 0):,}, verified: {summary.get('edges_kept', 0):,}, rejected: "
+            f"{summary.get('edges_rejected', 0):,}.")
+        rows = []
+        total_docs = 0
+        for source, c in sorted(by_set[name].items()):
+            docs, marked = c.get("documents_in", 0), c.get("documents_marked", 0)
+            total_docs += docs
+            rows.append([source, docs, c.get("clusters", 0), marked, marked / docs if docs else 0.0,
+                         c.get("bytes_in", 0) / 1e6, c.get("bytes_marked", 0) / 1e6])
+        doc.table(["source", "documents", "clusters", "duplicates removed", "share removed", "MB in", "MB removed"], rows)
+        sizes = {int(k): v for k, v in (summary.get("cluster_sizes") or {}).items()}
+        if sizes:
+            bands: Dict[str, List[int]] = {}
+            for size in sorted(sizes):
+                band = bands.setdefault(_size_band(size), [0, 0])
+                band[0] += sizes[size]
+                band[1] += sizes[size] * size
+            doc.table(["cluster size", "clusters", "documents"], [[b, c, d] for b, (c, d) in bands.items()])
+        largest = summary.get("largest") or []
+        if largest:
+            doc.table(["size", "keeper", "excerpt"],
+                      [[c["size"], f"{c['keeper'].get('id', '')} ({_source_of_path(c['keeper'].get('file', ''))})",
+                        c["keeper"].get("excerpt", "")] for c in largest[:5]])
+        alarms = [f"a cluster of {c['found']:,} documents (keeper {c['keeper'].get('id', '')}) exceeded the size cap "
+                  f"and kept the {c['kept']:,} within the threshold of its keeper" for c in summary.get("capped") or []]
+        if total_docs >= 1000:
+            alarms += [f"a cluster of {c['size']:,} documents ({c['size'] / total_docs:.1%} of all) around "
+                       f"{c['keeper'].get('id', '')}" for c in largest if c["size"] > GIANT_CLUSTER_SHARE * total_docs]
+        doc.para("Alarms: " + "; ".join(alarms) + "." if alarms else "Alarms: none (no cluster was cut by the size cap, "
+                 f"none holds more than {GIANT_CLUSTER_SHARE:.0%} of the documents).")
+
+
+def _read_summary(path: Optional[str]) -> Dict[str, Any]:
+    if not path or not dio.exists(path):
+        return {}
+    try:
+        found = msgspec.json.decode(dio.read_bytes(path))
+    except msgspec.DecodeError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _target_unit(target: Dict[str, Any], mixture_unit: str) -> Optional[str]:
