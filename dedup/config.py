@@ -74,7 +74,12 @@ class MinHashConfig(ConfigStruct):
     threshold: float = 0.8
     """A candidate pair joins a cluster only when the true Jaccard similarity of its shingle sets is at least this."""
     max_cluster_size: int = 1000
-    """A cluster larger than this is reported and keeps only the members at `threshold` or more from its keeper."""
+    """A cluster larger than this is reported (an alarm in the datasheet) and keeps only the members at `threshold`
+    or more from its keeper."""
+    verify_keeper: bool = True
+    """Split each connected component into stars: every member at `threshold` or more from its cluster's keeper, so
+    no two members of a cluster are below 2 × threshold − 1 (Jaccard distance is a metric); false: a component under
+    the cap is one cluster."""
     keep: List[str] = msgspec.field(default_factory=lambda: ["-created", "-length", "id"])
     """Keeper order: the cluster keeps its minimum; fields `id`, `length`, `created`, `added`, `source`,
     `metadata.<key>`, `-` before a field for descending; then file order, line order."""

@@ -230,3 +230,26 @@ def test_config_errors(tmp_path: Any, flags: List[str], message: str, capsys: An
     _corpus(root)
     _run(root, *flags, expect=2)
     assert message in capsys.readouterr().err
+
+
+def test_a_chain_under_the_cap_splits_into_verified_stars(tmp_path: Any) -> None:
+    rng = random.Random(5)
+    words = _words(rng, 200)
+    docs = []
+    for i in range(10):
+        docs.append({"id": f"c{i:02d}", "text": " ".join(words), "created": f"2020-01-{i + 1:02d}"})
+        words = _edit(words, rng, 3)
+    root = str(tmp_path / "chain")
+    for f in range(3):
+        write_documents(f"{root}/documents/part-{f}.jsonl.gz", docs[f::3])
+    _run(root, "--dedupe.minhash.num_bands", "40")
+    attrs = _attributes(root)
+    clusters: Dict[float, List[str]] = {}
+    for i, a in attrs.items():
+        if a[PREFIX + "cluster_id"]:
+            clusters.setdefault(a[PREFIX + "cluster_id"][0][2], []).append(i)
+    assert len(clusters) >= 2 and attrs["c09"][PREFIX + "duplicate"] == []  # the newest keeps the first star
+    assert all(attrs[i][PREFIX + "similarity"][0][2] >= 0.8 for ids in clusters.values() for i in ids)
+    _run(root, "--dedupe.minhash.num_bands", "40", "--dedupe.minhash.verify_keeper", "false")
+    sizes = {a[PREFIX + "cluster_size"][0][2] for a in _attributes(root).values()}
+    assert sizes == {10}  # the whole chain is one component, one cluster

@@ -2,9 +2,11 @@
 (from every label partition of the last round), picks each one's keeper (the smallest keeper key, see
 :mod:`~dolma.dedup.minhash.order`), and measures every member's true Jaccard similarity to the keeper.
 
-A component larger than ``max_cluster_size`` is not trusted as a whole (a chain of pairwise near-duplicates can
-join documents that share little): it keeps only the members at ``threshold`` or more from its keeper; the others
-leave it as unclustered documents. Such clusters are counted and listed in the summary.
+A chain of pairwise near-duplicates can join documents that share little, so a component is not trusted as a whole.
+With ``verify_keeper`` (the default) it is split into stars, deterministically: its members in keeper order, the
+first one keeps every remaining member at ``threshold`` or more from it, and the rest start again; a member left
+alone is unclustered. A component larger than ``max_cluster_size`` forms only its first star (the rest stay
+unclustered) and is listed in the summary; without ``verify_keeper`` a component below the cap is one cluster.
 """
 
 from __future__ import annotations
@@ -57,26 +59,32 @@ class ClusterStep(Step):
         capped: List[List[int]] = []
         members_total = 0
         for a, b in zip(bounds[:-1], bounds[1:]):
-            members = node[a:b].tolist()
-            keeper = min(members, key=lambda g: keys[g])
-            sims = [1.0 if g == keeper else jaccard(shingles[g], shingles[keeper]) for g in members]
+            members = sorted(node[a:b].tolist(), key=lambda g: keys[g])
             found = len(members)
             if found > self.m.max_cluster_size:
-                kept = [(g, s) for g, s in zip(members, sims) if g == keeper or s >= self.m.threshold]
-                capped.append([keeper, found, len(kept)])
+                stars = [self._star(members, shingles)[0]]
+                capped.append([members[0], found, len(stars[0])])
+            elif self.m.verify_keeper:
+                stars = []
+                while len(members) > 1:
+                    star, members = self._star(members, shingles)
+                    stars.append(star)
             else:
-                kept = list(zip(members, sims))
-            size = len(kept)
-            if size < 2:
-                continue
-            members_total += size
-            hist[str(size)] = hist.get(str(size), 0) + 1
-            top.append([size, keeper, found])
-            for g, s in kept:
-                out_gid.append(g)
-                out_cluster.append(keeper)
-                out_size.append(size)
-                out_sim.append(s)
+                keeper = members[0]
+                stars = [[(g, 1.0 if g == keeper else jaccard(shingles[g], shingles[keeper])) for g in members]]
+            for star in stars:
+                size = len(star)
+                if size < 2:
+                    continue
+                keeper = star[0][0]
+                members_total += size
+                hist[str(size)] = hist.get(str(size), 0) + 1
+                top.append([size, keeper, found])
+                for g, sim in star:
+                    out_gid.append(g)
+                    out_cluster.append(keeper)
+                    out_size.append(size)
+                    out_sim.append(sim)
         top.sort(key=lambda t: (-t[0], t[1]))
         gid = np.asarray(out_gid, dtype=np.uint64)
         sort = np.argsort(gid, kind="stable")
@@ -89,3 +97,17 @@ class ClusterStep(Step):
         progress.update(docs=len(node))
         return files, {"clusters": len(top), "documents_clustered": members_total,
                        "duplicates": members_total - len(top), "clusters_capped": len(capped)}
+
+    def _star(self, members: List[int], shingles: Dict[int, np.ndarray]) -> Tuple[List[Tuple[int, float]], List[int]]:
+        """The first of ``members`` (in keeper order) with every other member at ``threshold`` or more from it, and
+        the members left over, in order."""
+        keeper = members[0]
+        star: List[Tuple[int, float]] = [(keeper, 1.0)]
+        rest: List[int] = []
+        for g in members[1:]:
+            sim = jaccard(shingles[g], shingles[keeper])
+            if sim >= self.m.threshold:
+                star.append((g, sim))
+            else:
+                rest.append(g)
+        return star, rest
