@@ -15,7 +15,7 @@ from dolma.cli import main
 from dolma.core.errors import ConfigError
 from dolma.core.records import DocumentRecord
 from dolma.dedup.minhash.common import jaccard
-from dolma.dedup.minhash.hashing import Permutations, normalise, shingle_hashes, word_hashes
+from dolma.dedup.minhash.hashing import Permutations, distinct, normalise, normalised_bytes, shingle_hashes, word_hashes
 from dolma.dedup.minhash.order import KeeperOrder
 from tests.conftest import read_jsonl, write_documents
 
@@ -76,19 +76,33 @@ def _bytes(root: str) -> List[bytes]:
 
 def test_normalisation_and_word_hashes() -> None:
     assert normalise("Hello,  WORLD!!\nfoo_bar—baz") == "hello world foo bar baz"
-    h, counts = word_hashes(["Hello, world", "", "WORLD hello", "héllo"])
-    assert counts.tolist() == [2, 0, 2, 1]
+    h, counts = word_hashes(["Hello, world", "", "WORLD  hello", "héllo", "x_Y--z\t", "Héllo wörld_"])
+    assert counts.tolist() == [2, 0, 2, 1, 3, 2]
     assert h[0] == h[3] and h[1] == h[2] and h[0] != h[1] and h[4] not in (h[0], h[1])
+    # ASCII text takes a byte translation, other text the regex: the same words either way
+    ascii_, _ = word_hashes(["x y z"])
+    assert h[5:8].tolist() == ascii_.tolist()
+    unicode_, _ = word_hashes(["héllo wörld"])
+    assert h[8:10].tolist() == unicode_.tolist()
 
 
-def test_shingles_are_distinct_ngrams_and_short_texts_are_one_shingle() -> None:
-    h, counts = word_hashes(["a b c a b c", "a b", "", "a b c"])
+@pytest.mark.parametrize("text", [
+    "Ünïcödé “quoted” — dash…", "İstanbul ǅemal ẞ straße", "日本語のテキスト、句読点。", "a_b\u00a0c\u2028d", "x\u0301y Ⅻ ½ ²",
+    "mixed ASCII, and «guillemets»!",
+])
+def test_fast_normalisation_gives_the_words_of_normalise(text: str) -> None:
+    assert normalised_bytes(text).split() == normalise(text).encode().split()
+
+
+def test_shingles_are_ngrams_and_short_texts_are_one_shingle() -> None:
+    h, counts = word_hashes(["a b c a b c", "a b", "", "a b c", "c a b"])
     sh, per = shingle_hashes(h, counts, 3)
-    # "a b c a b c" → abc, bca, cab, abc: 3 distinct; "a b" → one shingle; "" → none; "a b c" → abc
-    assert per.tolist() == [3, 1, 0, 1]
-    first = sh[:3]
-    assert sh[4] in first and sh[3] not in first
-    assert np.all(np.diff(first.astype(np.float64)) > 0)
+    # "a b c a b c" → abc, bca, cab, abc; "a b" → one shingle; "" → none; "a b c" → abc
+    assert per.tolist() == [4, 1, 0, 1, 1]
+    assert sh[0] == sh[3] == sh[5] and len(distinct(sh[:4])) == 3
+    assert sh[2] == sh[6] and sh[4] not in sh[:4]
+    short, _ = shingle_hashes(*word_hashes(["a b"]), 3)
+    assert short[0] == sh[4] and short[0] != shingle_hashes(*word_hashes(["b a"]), 3)[0][0]
 
 
 def test_signatures_estimate_jaccard() -> None:
@@ -96,7 +110,7 @@ def test_signatures_estimate_jaccard() -> None:
     base = _words(rng, 400)
     h, counts = word_hashes([" ".join(base), " ".join(_edit(base, rng, 12))])
     sh, per = shingle_hashes(h, counts, 5)
-    a, b = sh[: per[0]], sh[per[0]:]
+    a, b = distinct(sh[: per[0]]), distinct(sh[per[0]:])
     sig = Permutations(512, seed=3).signatures(sh, per)
     estimate = float(np.mean(sig[0] == sig[1]))
     assert abs(estimate - jaccard(a, b)) < 0.05

@@ -17,7 +17,7 @@ from dolma.core.outputs import UnitOutputs
 from dolma.core.paths import join
 from dolma.core.units import Progress, Stage, WorkUnit
 from dolma.dedup.config import DedupeConfig, MinHashConfig
-from dolma.dedup.minhash.hashing import mix64
+from dolma.dedup.minhash.hashing import distinct, mix64
 from dolma.dedup.minhash.store import pack, read_blob, read_done, write_done
 
 __all__ = ["Layout", "Step", "SignatureReader", "partition_of", "file_of", "settings_digest", "jaccard"]
@@ -129,7 +129,8 @@ class Step(Stage[int]):
 
 
 class SignatureReader:
-    """Shingle sets and keeper keys of chosen documents, read file by file from the signature files."""
+    """Shingle sets (sorted, distinct) and keeper keys of chosen documents, read file by file from the signature
+    files."""
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
@@ -149,7 +150,7 @@ class SignatureReader:
             rows = np.searchsorted(lines, (mine & np.uint64(0xFFFFFFFF)).astype(np.int64))
             for gid, row in zip(mine.tolist(), rows.tolist()):
                 s0 = int(sh_end[row - 1]) if row else 0
-                shingles[gid] = arrays["shingles"][s0 : int(sh_end[row])].copy()
+                shingles[gid] = distinct(arrays["shingles"][s0 : int(sh_end[row])])
                 k0 = int(key_end[row - 1]) if row else 0
                 keys[gid] = blob[k0 : int(key_end[row])]
         return shingles, keys
@@ -159,7 +160,11 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """True Jaccard similarity of two sorted sets of distinct shingle hashes."""
     if not len(a) or not len(b):
         return 0.0
-    inter = len(np.intersect1d(a, b, assume_unique=True))
+    if len(a) > len(b):
+        a, b = b, a
+    at = np.searchsorted(b, a)
+    at[at == len(b)] = 0
+    inter = int(np.count_nonzero(b[at] == a))
     return inter / (len(a) + len(b) - inter)
 
 

@@ -23,9 +23,11 @@ import numpy as np
 
 __all__ = [
     "normalise",
+    "normalised_bytes",
     "word_hashes",
     "token_hashes",
     "shingle_hashes",
+    "distinct",
     "Permutations",
     "band_keys",
     "mix64",
@@ -55,9 +57,24 @@ def normalise(text: str) -> str:
     return _NOT_WORD.sub(" ", text.lower()).strip()
 
 
+# `normalise` less the collapsing of spaces (word boundaries make it unnecessary), faster: ASCII characters go
+# through a byte translation (for ASCII, Unicode's letters and digits are [A-Za-z0-9]), and a regex replaces only
+# the non-ASCII characters that are not letters or digits, which are rare
+_ASCII = bytes(c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122 or c >= 128) else 32 for c in range(256))
+_NON_ASCII_NOT_WORD = re.compile(r"[^\w\x00-\x7f]+")
+
+
+def normalised_bytes(text: str) -> bytes:
+    """The UTF-8 bytes of :func:`normalise` (``text``), except that spaces may repeat."""
+    if text.isascii():
+        return text.encode().translate(_ASCII)
+    return _NON_ASCII_NOT_WORD.sub(" ", text.lower()).encode().translate(_ASCII)
+
+
 def word_hashes(texts: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
     """The hashes of the normalised words of ``texts`` in order, and the number of words of each text."""
-    parts = [normalise(t).encode() for t in texts]
+    parts = [normalised_bytes(t) for t in texts]
+    lengths = np.fromiter((len(p) + 1 for p in parts), dtype=np.int64, count=len(parts))
     blob = b" ".join(parts) + b" "
     data = np.frombuffer(blob, dtype=np.uint8)
     n = len(data)
@@ -67,8 +84,10 @@ def word_hashes(texts: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
     starts = np.empty_like(ends)
     starts[0:1] = 0
     starts[1:] = ends[:-1] + 1
-    real = ends > starts  # empty texts leave two spaces in a row
+    real = ends > starts  # runs of spaces and empty texts leave empty words
     starts, ends = starts[real], ends[real]
+    text_end = np.cumsum(lengths)
+    counts = np.bincount(np.searchsorted(text_end, starts, side="right"), minlength=len(parts)).astype(np.int64)
     with np.errstate(over="ignore"):
         powers_inv = np.empty(n, dtype=np.uint64)
         powers_inv[0] = 1
@@ -82,9 +101,7 @@ def word_hashes(texts: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
         last = ends - 1
         before = np.where(starts > 0, prefix[np.maximum(starts - 1, 0)], np.uint64(0))
         poly = (prefix[last] - before) * powers[last]  # sum of byte_j * BASE**(last - j)
-        lengths = (ends - starts).astype(np.uint64)
-        hashes = mix64(poly ^ (lengths * _LEN_MULT))
-    counts = np.fromiter((len(p.split()) if p else 0 for p in parts), dtype=np.int64, count=len(parts))
+        hashes = mix64(poly ^ ((ends - starts).astype(np.uint64) * _LEN_MULT))
     return hashes, counts
 
 
@@ -96,33 +113,42 @@ def token_hashes(ids: List[List[int]]) -> Tuple[np.ndarray, np.ndarray]:
 
 
 def shingle_hashes(hashes: np.ndarray, counts: np.ndarray, n: int) -> Tuple[np.ndarray, np.ndarray]:
-    """The distinct n-gram shingles of each text, sorted, as ``(flat uint64 hashes, shingles per text)``: text
-    ``i`` with ``counts[i]`` units has ``counts[i] - n + 1`` n-grams, one shingle of all its units when it has fewer
-    than ``n`` (but at least one), none when it has none."""
+    """The n-gram shingles of each text in order, as ``(flat uint64 hashes, shingles per text)``: text ``i`` with
+    ``counts[i]`` units has ``counts[i] - n + 1`` n-grams, one shingle of all its units when it has fewer than
+    ``n`` (but at least one), none when it has none. A text's shingles may repeat (see :func:`distinct`)."""
     docs = len(counts)
     total = int(counts.sum())
-    doc_of = np.repeat(np.arange(docs, dtype=np.int64), counts)
     starts = np.zeros(docs + 1, dtype=np.int64)
     np.cumsum(counts, out=starts[1:])
-    pos = np.arange(total, dtype=np.int64) - starts[doc_of]  # position within its text
-    # the shingle starting at each unit covers min(n, remaining) units; only full ones count, except the first
-    # unit of a text shorter than n
-    remaining = counts[doc_of] - pos
-    keep = (remaining >= n) | ((pos == 0) & (counts[doc_of] < n))
-    acc = np.zeros(total, dtype=np.uint64)
+    doc_of = np.repeat(np.arange(docs, dtype=np.int64), counts)
+    remaining = counts[doc_of] - (np.arange(total, dtype=np.int64) - starts[doc_of])
     padded = np.concatenate([hashes.astype(np.uint64), np.zeros(n, dtype=np.uint64)])
+    short = np.flatnonzero((counts > 0) & (counts < n))
+    short_hash = np.zeros(len(short), dtype=np.uint64)
+    acc = np.zeros(total, dtype=np.uint64)
     for j in range(n):
-        # units past the text's end take no part (the text shorter than n folds only its own units)
-        part = padded[j : j + total]
-        acc = np.where(j < remaining, mix64(acc ^ part), acc)
-    out_doc = doc_of[keep]
-    out = acc[keep]
-    order = np.lexsort((out, out_doc))
-    out, out_doc = out[order], out_doc[order]
-    distinct = np.ones(len(out), dtype=bool)
-    distinct[1:] = (out[1:] != out[:-1]) | (out_doc[1:] != out_doc[:-1])
-    out, out_doc = out[distinct], out_doc[distinct]
-    return out, np.bincount(out_doc, minlength=docs).astype(np.int64)
+        acc = mix64(acc ^ padded[j : j + total])
+        done = counts[short] == j + 1  # a text shorter than n folds only its own units
+        short_hash[done] = acc[starts[short[done]]]
+    full = remaining >= n
+    per_doc = np.maximum(counts - n + 1, 0)
+    per_doc[short] = 1
+    out = acc.copy()
+    out[starts[short]] = short_hash
+    keep = full.copy()
+    keep[starts[short]] = True
+    return out[keep], per_doc
+
+
+def distinct(shingles: np.ndarray) -> np.ndarray:
+    """A text's shingles as a sorted set."""
+    s = np.sort(shingles)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
 
 
 class Permutations:
@@ -133,13 +159,15 @@ class Permutations:
         self.a = rng.integers(0, 1 << 63, size=count, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
         self.b = rng.integers(0, np.iinfo(np.uint64).max, size=count, dtype=np.uint64, endpoint=True)
 
-    def signatures(self, shingles: np.ndarray, per_doc: np.ndarray, chunk_elements: int = 1 << 22) -> np.ndarray:
-        """``(documents with shingles, count)`` uint32 minima; documents with no shingle are left out."""
+    def signatures(self, shingles: np.ndarray, per_doc: np.ndarray, chunk_elements: int = 1 << 20) -> np.ndarray:
+        """``(documents with shingles, count)`` uint32 minima; documents with no shingle are left out. Computed
+        as ``(count, shingles)`` blocks of about ``chunk_elements`` (cache-sized), reduced along the shingles."""
         present = per_doc > 0
         counts = per_doc[present]
-        out = np.empty((len(counts), len(self.a)), dtype=np.uint32)
+        out = np.empty((len(self.a), len(counts)), dtype=np.uint64)
         bounds = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=bounds[1:])
+        a, b = self.a[:, None], self.b[:, None]
         width = max(1, len(self.a))
         first = 0
         while first < len(counts):
@@ -148,11 +176,11 @@ class Permutations:
             last = max(int(np.searchsorted(bounds, limit, side="right")) - 1, first + 1)
             rows = shingles[bounds[first] : bounds[last]]
             with np.errstate(over="ignore"):
-                values = rows[:, None] * self.a[None, :] + self.b[None, :]
-            minima = np.minimum.reduceat(values, bounds[first:last] - bounds[first], axis=0)
-            out[first:last] = (minima >> np.uint64(32)).astype(np.uint32)
+                values = np.multiply(a, rows[None, :])
+                values += b
+            out[:, first:last] = np.minimum.reduceat(values, bounds[first:last] - bounds[first], axis=1)
             first = last
-        return out
+        return (out.T >> np.uint64(32)).astype(np.uint32)
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int, seed: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Step 1, one unit per input file: read the documents, shingle them, compute MinHash signatures and band keys.
 
-Publishes the file's signature file (per document: line, distinct shingle hashes, keeper key; per line: id, text
+Publishes the file's signature file (per document: line, shingle hashes, keeper key; per line: id, text
 length in code points and bytes; the bad lines) and, per partition, the band keys of its documents
 (``key, gid`` rows, key modulo partitions). Signatures themselves are not kept: the band keys are what later
 steps need.

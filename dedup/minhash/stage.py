@@ -42,6 +42,8 @@ __all__ = ["MinHashStage", "attribute_keys"]
 log = logging.getLogger("dolma")
 
 _ENCODER = msgspec.json.Encoder()
+LIGHT_ROWS = 1 << 20
+"""Rows (band keys, label messages) below which a step runs locally in the driver process."""
 EXCERPT_CHARS = 160
 """Characters of each largest cluster's keeper shown in the summary."""
 
@@ -131,14 +133,19 @@ class MinHashStage(Stage[Tuple[int, str]]):
 
     # --- the steps before the attributes (driver) ------------------------------------------------------------
 
-    def _run(self, step: Step) -> List[Dict[str, int]]:
+    def _run(self, step: Step, rows: int = LIGHT_ROWS) -> List[Dict[str, int]]:
+        """Run ``step``'s units; locally, a step over fewer than :data:`LIGHT_ROWS` rows in all runs in this
+        process (starting worker processes would take longer than the work)."""
         units = step.units()
         check_inputs_kept(units)
         c = self.config
-        report = execute(step, units, work_processes(c), c.ignore_existing, debug=c.debug, executor=c.executor)
+        processes = work_processes(c) if rows >= LIGHT_ROWS or c.executor.backend == "ray" else 1
+        report = execute(step, units, processes, c.ignore_existing, debug=c.debug, executor=c.executor)
         if not report.ok:
             summarise(step.name, report)
             raise UnitsFailed(f"{step.name}: {len(report.failed)} unit(s) failed")
+        log.info("%s: %d unit(s) done, %d skipped in %.1fs", step.name, len(report.done), len(report.skipped),
+                 report.seconds)
         return [step.counts_of(i) for i in range(step.count)]
 
     @contextlib.contextmanager
@@ -152,12 +159,14 @@ class MinHashStage(Stage[Tuple[int, str]]):
         started = time.monotonic()
         args = (self.config, self.layout, self.digest)
         totals = _sum(self._run(SignatureStep(*args, self.files)))
-        totals.update(_sum(self._run(BucketStep(*args, len(self.files)))))
+        totals.update(_sum(self._run(BucketStep(*args, len(self.files)), totals["documents_signed"] * self.m.num_bands)))
         totals.update(_sum(self._run(VerifyStep(*args, self.m.partitions))))
         final = -1
+        rows = 2 * totals["edges_kept"]
         for k in range(self.m.max_iterations):
-            counts = _sum(self._run(PropagateStep(*args, k)))
-            if counts.get("messages", 0) == 0:
+            counts = _sum(self._run(PropagateStep(*args, k), rows))
+            rows = counts.get("messages", 0)
+            if rows == 0:
                 final = k
                 break
         if final < 0:
@@ -247,6 +256,7 @@ class MinHashStage(Stage[Tuple[int, str]]):
         largest.sort(key=lambda t: (-t[0], t[1]))
         largest = largest[:TOP_CLUSTERS]
         totals = getattr(self, "_totals", {})
+        described = self._describe([t[1] for t in largest] + [t[0] for t in capped])
         summary = {
             "set": self.set_name,
             "documents": totals.get("documents_in", 0),
@@ -258,8 +268,8 @@ class MinHashStage(Stage[Tuple[int, str]]):
             "clusters": sum(hist.values()),
             "duplicates": sum((s - 1) * c for s, c in hist.items()),
             "cluster_sizes": {str(s): hist[s] for s in sorted(hist)},
-            "largest": [{"size": size, "found": found, "keeper": self._describe(keeper)} for size, keeper, found in largest],
-            "capped": [{"keeper": self._describe(keeper), "found": found, "kept": kept}
+            "largest": [{"size": size, "found": found, "keeper": described[keeper]} for size, keeper, found in largest],
+            "capped": [{"keeper": described[keeper], "found": found, "kept": kept}
                        for keeper, found, kept in sorted(capped, key=lambda t: (-t[1], t[0]))],
             "settings": msgspec.to_builtins(self.m),
         }
@@ -267,19 +277,23 @@ class MinHashStage(Stage[Tuple[int, str]]):
         log.info("dedupe: %s near-duplicate cluster(s), %s duplicate(s) marked; summary in %s",
                  f"{summary['clusters']:,}", f"{summary['duplicates']:,}", self.layout.summary())
 
-    def _describe(self, gid: int) -> Dict[str, Any]:
-        """A document by file, line, id and the start of its text."""
-        path = self.files[gid >> 32]
-        line = gid & 0xFFFFFFFF
-        seen = 0
-        for batch in DocumentsReader(path):
-            if line < seen + len(batch.items):
-                item = batch.items[line - seen]
-                text = "" if isinstance(item, BadLine) else item.text
-                return {"file": path, "line": line + 1, "id": getattr(item, "id", ""),
-                        "excerpt": " ".join(text[: EXCERPT_CHARS * 2].split())[:EXCERPT_CHARS]}
-            seen += len(batch.items)
-        return {"file": path, "line": line + 1, "id": "", "excerpt": ""}
+    def _describe(self, gids: List[int]) -> Dict[int, Dict[str, Any]]:
+        """Documents by file, line, id and the start of their text (one pass over each file named)."""
+        out: Dict[int, Dict[str, Any]] = {}
+        for f in sorted({g >> 32 for g in gids}):
+            wanted = {g & 0xFFFFFFFF: g for g in gids if g >> 32 == f}
+            seen = 0
+            for batch in DocumentsReader(self.files[f]):
+                for offset, item in enumerate(batch.items):
+                    g = wanted.get(seen + offset)
+                    if g is not None:
+                        text = "" if isinstance(item, BadLine) else item.text
+                        out[g] = {"file": self.files[f], "line": seen + offset + 1, "id": getattr(item, "id", ""),
+                                  "excerpt": " ".join(text[: EXCERPT_CHARS * 2].split())[:EXCERPT_CHARS]}
+                seen += len(batch.items)
+                if seen > max(wanted):
+                    break
+        return out
 
 
 def _sum(counts: List[Dict[str, int]]) -> Dict[str, int]:

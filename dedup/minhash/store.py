@@ -7,6 +7,8 @@ through :class:`~dolma.core.outputs.UnitOutputs`, so a failed unit publishes non
 
 from __future__ import annotations
 
+import mmap
+import os
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import msgspec
@@ -14,6 +16,7 @@ import numpy as np
 
 from dolma.core import io as dio
 from dolma.core.errors import InputError
+from dolma.core.paths import is_s3
 
 __all__ = ["pack", "unpack", "read_blob", "read_done", "write_done", "empty"]
 
@@ -37,7 +40,7 @@ def unpack(data: bytes, path: str = "") -> Tuple[Dict[str, np.ndarray], Dict[str
     if data[:4] != _MAGIC:
         raise InputError(path, 1, "not a MinHash state file (run it again with `ignore_existing: true`)")
     size = int.from_bytes(data[4:12], "little")
-    header = msgspec.json.decode(data[12 : 12 + size])
+    header = msgspec.json.decode(bytes(data[12 : 12 + size]))
     base = 12 + size
     arrays = {}
     for name, (dtype, shape, offset) in header["arrays"].items():
@@ -47,7 +50,17 @@ def unpack(data: bytes, path: str = "") -> Tuple[Dict[str, np.ndarray], Dict[str
 
 
 def read_blob(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
-    return unpack(dio.read_bytes(path), path)
+    """A blob's arrays and meta; a local file is memory-mapped, so only the parts used are read."""
+    if is_s3(path):
+        return unpack(dio.read_bytes(path), path)
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                return unpack(b"", path)
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as exc:
+        raise OSError(exc.errno, f"{path}: {exc.strerror}") from None
+    return unpack(data, path)  # type: ignore[arg-type]
 
 
 def empty(dtype: Any = np.uint64) -> np.ndarray:
