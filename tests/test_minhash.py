@@ -267,3 +267,20 @@ def test_a_chain_under_the_cap_splits_into_verified_stars(tmp_path: Any) -> None
     _run(root, "--dedupe.minhash.num_bands", "40", "--dedupe.minhash.verify_keeper", "false")
     sizes = {a[PREFIX + "cluster_size"][0][2] for a in _attributes(root).values()}
     assert sizes == {10}  # the whole chain is one component, one cluster
+
+
+def test_token_shingles_from_a_tokenizer_file(tmp_path: Any) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    root = str(tmp_path / "c")
+    _corpus(root)
+    texts = [d["text"] for f in range(3) for d in read_jsonl(f"{root}/documents/part-{f}.jsonl.gz")]
+    tokenizer = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=500, special_tokens=["[UNK]"], show_progress=False))
+    path = str(tmp_path / "tokenizer.json")
+    tokenizer.save(path)
+    _run(root, "--dedupe.minhash.shingle", "tokens", "--dedupe.minhash.tokenizer", path, "--dedupe.minhash.ngram", "8")
+    attrs = _attributes(root)
+    dup = {i for i, a in attrs.items() if a[PREFIX + "duplicate"]}
+    assert dup == {f"orig{i}" for i in range(8)} | {"copy0"}
