@@ -284,3 +284,15 @@ def test_token_shingles_from_a_tokenizer_file(tmp_path: Any) -> None:
     attrs = _attributes(root)
     dup = {i for i, a in attrs.items() if a[PREFIX + "duplicate"]}
     assert dup == {f"orig{i}" for i in range(8)} | {"copy0"}
+
+
+def test_an_oversized_document_is_quarantined_not_read(tmp_path: Any) -> None:
+    root = str(tmp_path / "c")
+    files = _corpus(root)
+    docs = read_jsonl(files["part-2"])
+    docs.insert(1, {"id": "huge", "text": "word " * 5000})
+    write_documents(files["part-2"], docs)
+    _run(root, "--max_document_bytes", "20000")
+    out = read_jsonl(f"{root}/attributes/near/part-2.jsonl.gz")
+    assert out[1] == {"id": "huge", "attributes": {}} and len(out) == len(docs)
+    assert read_jsonl(f"{root}/attributes/near/part-2.jsonl.gz.quarantine.jsonl.gz")[0]["line"] == 2

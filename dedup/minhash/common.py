@@ -39,7 +39,8 @@ def settings_digest(config: DedupeConfig, files: Sequence[str]) -> str:
     m = config.dedupe.minhash
     assert m is not None
     settings = {k: v for k, v in msgspec.to_builtins(m).items() if k not in ("attribute_name", "state_dir")}
-    body = msgspec.json.encode({"minhash": settings, "on_error": config.on_error, "inputs": list(files)}, order="sorted")
+    body = msgspec.json.encode({"minhash": settings, "on_error": config.on_error, "inputs": list(files),
+                                "max_document_bytes": config.max_document_bytes}, order="sorted")
     return hashlib.sha256(body).hexdigest()
 
 

@@ -68,7 +68,7 @@ class SignatureStep(Step):
         m = self.m
         path = self.files[i]
         order = KeeperOrder(m.keep)
-        reader = DocumentsReader(path, record_type=record_type(m.keep))
+        reader = DocumentsReader(path, record_type=record_type(m.keep), max_document_bytes=self.config.max_document_bytes)
         ids: List[str] = []
         bad: List[int] = []
         bad_lines: List[List[Any]] = []
@@ -87,10 +87,10 @@ class SignatureStep(Step):
             good: List[int] = []
             for item in batch.items:
                 if isinstance(item, BadLine):
-                    if self.config.on_error == "fail":
+                    if self.config.on_error == "fail" and not item.oversized:
                         raise InputError(path, item.line, item.reason)
                     bad.append(line)
-                    bad_lines.append([line, item.raw.decode("latin-1"), item.reason])
+                    bad_lines.append([line, item.raw.decode("latin-1"), item.reason, item.oversized, item.size])
                     ids.append(item.recovered_id or "")
                     text_len.append(0)
                     text_bytes.append(0)

@@ -229,7 +229,8 @@ class MinHashStage(Stage[Tuple[int, str]]):
             "bytes_in": int(meta["bytes_in"]), "documents_marked": marked, "spans": marked,
             "bytes_marked": bytes_marked, "clusters": keepers, "documents_clustered": len(members),
         }
-        quarantined = [BadLine(int(line) + 1, raw.encode("latin-1"), reason) for line, raw, reason in meta.get("bad_lines", [])]
+        quarantined = [BadLine(int(line) + 1, raw.encode("latin-1"), reason, bool(oversized), int(size))
+                       for line, raw, reason, oversized, size in meta.get("bad_lines", [])]
         with UnitOutputs(self.name, self.config, quarantine=output + QUARANTINE_SUFFIX, started=started) as files:
             files.open(output).write(body)
             files.quarantine(meta["path"], quarantined)
