@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dolma.core.errors import ConfigError
 from dolma.core.runner import stage_command
 from dolma.dedup.config import DedupeConfig
 
@@ -13,6 +14,9 @@ __all__ = ["DEDUPE"]
 def dedupe_stage(config: DedupeConfig) -> Any:
     """Locally, the stage over one partition of the key space (``dedupe.partition_index``); on Ray, every partition
     as a task of its own; with ``dedupe.minhash``, near-duplicate documents (its steps run on either executor)."""
+    d = config.dedupe
+    if d.documents is None and d.paragraphs is None and d.minhash is None:
+        raise ConfigError("set one of `dedupe.documents`, `dedupe.paragraphs` and `dedupe.minhash`")
     if config.dedupe.minhash is not None:
         from dolma.dedup.minhash.stage import MinHashStage
 
