@@ -1,7 +1,7 @@
 """Quality of `dolma dedupe` with `dedupe.minhash`: planted near-duplicate pairs of known true Jaccard.
 
     python bench/minhash_quality.py --corpus /tmp/bench_corpus [--base 3000] [--planted 2000] [--processes 2]
-        [--bands 20 --rows 8] [--seed 1]
+        [--bands 20 --rows 8] [--seed 1] [--verify-keeper true]
 
 Takes ``--base`` real documents (at least 50 words) from ``DIR/*/documents/*.jsonl.gz`` and makes ``--planted``
 variants of randomly chosen ones with one controlled edit each: word insertions, deletions or substitutions,
@@ -34,7 +34,7 @@ import numpy as np
 
 from dolma.cli import main
 from dolma.dedup.minhash.common import jaccard
-from dolma.dedup.minhash.hashing import shingle_hashes, word_hashes
+from dolma.dedup.minhash.hashing import distinct, shingle_hashes, word_hashes
 
 BANDS = [(0.0, 0.5), (0.5, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0001)]
 EDITS = ["insert", "delete", "substitute", "boilerplate", "truncate", "move"]
@@ -89,7 +89,7 @@ def _shingles(texts: List[str]) -> List[np.ndarray]:
     h, counts = word_hashes(texts)
     sh, per = shingle_hashes(h, counts, 5)
     bounds = np.concatenate([[0], np.cumsum(per)])
-    return [sh[bounds[i] : bounds[i + 1]] for i in range(len(texts))]
+    return [distinct(sh[bounds[i] : bounds[i + 1]]) for i in range(len(texts))]
 
 
 def _band(j: float) -> str:
@@ -108,6 +108,7 @@ def main_() -> None:
     ap.add_argument("--bands", type=int, default=20)
     ap.add_argument("--rows", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--verify-keeper", default="true", help="dedupe.minhash.verify_keeper")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     base = _load(args.corpus, args.base, rng)
@@ -135,7 +136,7 @@ def main_() -> None:
         started = time.monotonic()
         code = main(["dedupe", "--documents", f"{scratch}/documents/*.jsonl.gz", "--dedupe.name", "near",
                      "--dedupe.minhash.num_bands", str(args.bands), "--dedupe.minhash.rows_per_band", str(args.rows),
-                     "--processes", str(args.processes)])
+                     "--dedupe.minhash.verify_keeper", args.verify_keeper, "--processes", str(args.processes)])
         seconds = time.monotonic() - started
         assert code == 0, code
         cluster: Dict[str, int] = {}
@@ -165,7 +166,8 @@ def main_() -> None:
                     wrong += int(j < 0.5)
                     worst = min(worst, j)
     print(f"# {len(all_docs):,} documents ({len(base):,} real, {len(variants):,} planted variants), "
-          f"{args.bands} bands × {args.rows} rows, threshold 0.8, {args.processes} processes, {seconds:.1f}s")
+          f"{args.bands} bands × {args.rows} rows, threshold 0.8, verify_keeper {args.verify_keeper}, {args.processes} processes, "
+          f"{seconds:.1f}s")
     print("| true Jaccard | planted pairs | found in one cluster | recall |")
     print("| --- | --- | --- | --- |")
     for lo, hi in BANDS:

@@ -1,7 +1,9 @@
 """Steps 2 and 3: band buckets to candidate edges, candidate edges to verified edges.
 
 Bucket unit ``p`` sorts the band keys of partition ``p`` from every file by (key, gid) and joins each document to
-the next one of the same bucket: a bucket of ``k`` documents gives ``k - 1`` edges, never ``k²``. Edges go to
+the next one of the same bucket and to the bucket's first one: a bucket of ``k`` documents gives at most
+``2k - 3`` edges, never ``k²``. (The second edge keeps a document that fails verification against its neighbour from
+cutting the bucket in two.) Edges go to
 verification partition ``hash(edge)``, so an edge found in several bands is verified once.
 
 Verify unit ``q`` computes the true Jaccard similarity of each of its candidate edges' shingle sets and keeps those
@@ -62,7 +64,11 @@ class BucketStep(Step):
         order = np.lexsort((gid, key))
         key, gid = key[order], gid[order]
         same = key[1:] == key[:-1]
-        a, b = unique_edges(gid[:-1][same], gid[1:][same])
+        # each document's bucket head: the first row of its run of equal keys
+        head = np.maximum.accumulate(np.where(np.concatenate([[True], ~same]), np.arange(len(key)), 0)) if len(key) else key
+        later = np.flatnonzero(np.concatenate([[False], same]))
+        far = later[head[later] != later - 1]
+        a, b = unique_edges(np.concatenate([gid[:-1][same], gid[head[far]]]), np.concatenate([gid[1:][same], gid[far]]))
         part = partition_of(a ^ mix64(b), self.m.partitions)
         files: Dict[str, bytes] = {}
         _split(files, lambda q: self.layout.candidates(q, i), part, self.m.partitions, a=a, b=b)
