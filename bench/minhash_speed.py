@@ -18,7 +18,6 @@ import argparse
 import glob
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -50,20 +49,24 @@ DATATROVE = textwrap.dedent('''
 
 
 class TreeMemory:
-    """Peak summed RSS of a process and all its descendants, sampled from /proc."""
+    """Peak summed RSS of a process and all its descendants, and their CPU seconds, sampled from /proc (a process
+    pool's workers are not always waited for, so `getrusage` would miss them)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.peak = 0
+        self.cpu: Dict[int, float] = {}  # last user + system seconds seen per process of the tree
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         page = os.sysconf("SC_PAGE_SIZE")
+        tick = os.sysconf("SC_CLK_TCK")
         while not self._stop.is_set():
             parents: Dict[int, int] = {}
             rss: Dict[int, int] = {}
+            cpu: Dict[int, float] = {}
             for entry in os.listdir("/proc"):
                 if not entry.isdigit():
                     continue
@@ -74,6 +77,7 @@ class TreeMemory:
                     continue
                 parents[int(entry)] = int(fields[1])
                 rss[int(entry)] = int(fields[21]) * page
+                cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
             tree = {self.pid}
             grew = True
             while grew:
@@ -83,30 +87,31 @@ class TreeMemory:
                         tree.add(pid)
                         grew = True
             self.peak = max(self.peak, sum(rss.get(p, 0) for p in tree))
+            for p in tree:
+                if p in cpu:
+                    self.cpu[p] = max(self.cpu.get(p, 0.0), cpu[p])
             time.sleep(0.1)
 
-    def stop(self) -> int:
+    def stop(self) -> Tuple[int, float]:
         self._stop.set()
         self._thread.join()
-        return self.peak
+        return self.peak, sum(self.cpu.values())
 
 
 def _measure(cmds: List[List[str]], cwd: str) -> Tuple[float, float, int]:
-    """Wall seconds, CPU seconds of all children, peak tree RSS of the commands run in turn."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Wall seconds, CPU seconds of every process, peak tree RSS of the commands run in turn."""
     start = time.monotonic()
     peak = 0
+    cpu = 0.0
     for cmd in cmds:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         mem = TreeMemory(proc.pid)
         _, err = proc.communicate()
-        peak = max(peak, mem.stop())
+        top, seconds = mem.stop()
+        peak, cpu = max(peak, top), cpu + seconds
         if proc.returncode != 0:
             sys.exit(f"{' '.join(cmd[:3])} failed:\n{err.decode()[-3000:]}")
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, peak
+    return time.monotonic() - start, cpu, peak
 
 
 def _ours(corpus: str, work: str, processes: int, bands: int, rows: int) -> Tuple[Tuple[float, float, int], int]:
