@@ -88,6 +88,10 @@ class MinHashConfig(ConfigStruct):
     state_dir: Optional[str] = None
     """Folder for signatures, buckets, edges, labels and clusters (default: `<prefix>/minhash/<set>` of the first
     input); on a cluster, a folder every node reads (s3:// or a shared file system)."""
+    reference: Optional[str] = None
+    """The `state_dir` of an earlier MinHash run with the same shingles, bands, rows, seed and partitions: its
+    documents join the clusters and are kept before any new one, so a new crawl is deduplicated against a release
+    without recomputing it (they get no attributes here)."""
     max_iterations: int = 64
     """Label propagation rounds before the run fails (a cluster's diameter in verified edges, plus one)."""
 

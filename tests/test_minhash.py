@@ -296,3 +296,27 @@ def test_an_oversized_document_is_quarantined_not_read(tmp_path: Any) -> None:
     out = read_jsonl(f"{root}/attributes/near/part-2.jsonl.gz")
     assert out[1] == {"id": "huge", "attributes": {}} and len(out) == len(docs)
     assert read_jsonl(f"{root}/attributes/near/part-2.jsonl.gz.quarantine.jsonl.gz")[0]["line"] == 2
+
+
+def test_a_new_crawl_against_a_reference_run(tmp_path: Any) -> None:
+    """The second run reuses the first run's state: its near-copies of released documents are marked, the released
+    documents win as keepers, and nothing of the first run is recomputed or written."""
+    rng = random.Random(11)
+    old = [{"id": f"old{i}", "text": " ".join(_words(rng, 200))} for i in range(6)]
+    release = str(tmp_path / "release")
+    for f in range(2):
+        write_documents(f"{release}/documents/part-{f}.jsonl.gz", old[f::2])
+    _run(release)
+    state = f"{release}/minhash/near"
+    before = {n: open(os.path.join(state, "summary.json"), "rb").read() for n in ["summary.json"]}
+    crawl = str(tmp_path / "crawl")
+    new = [{"id": f"copy{i}", "text": " ".join(_edit(old[i]["text"].split(), rng, 2)), "created": "2030-01-01"}
+           for i in range(3)] + [{"id": f"fresh{j}", "text": " ".join(_words(rng, 200))} for j in range(3)]
+    for f in range(3):
+        write_documents(f"{crawl}/documents/part-{f}.jsonl.gz", new[f::3])
+    _run(crawl, "--dedupe.minhash.reference", state)
+    attrs = _attributes(crawl)
+    assert {i for i, a in attrs.items() if a[PREFIX + "duplicate"]} == {"copy0", "copy1", "copy2"}
+    assert attrs["copy0"][PREFIX + "cluster_id"][0][2] >= 2**63  # a document of the reference run keeps
+    assert open(os.path.join(state, "summary.json"), "rb").read() == before["summary.json"]
+    _run(crawl, "--dedupe.minhash.reference", state, "--dedupe.minhash.ngram", "4", expect=2)  # other shingles

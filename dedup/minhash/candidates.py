@@ -6,6 +6,9 @@ the next one of the same bucket and to the bucket's first one: a bucket of ``k``
 cutting the bucket in two.) Edges go to
 verification partition ``hash(edge)``, so an edge found in several bands is verified once.
 
+With ``dedupe.minhash.reference``, the reference run's band keys join every bucket, so new documents meet the
+documents it saw.
+
 Verify unit ``q`` computes the true Jaccard similarity of each of its candidate edges' shingle sets and keeps those
 at ``threshold`` or more, written in both directions to the adjacency partition of their source node.
 """
@@ -17,7 +20,7 @@ from typing import Dict, Tuple
 import numpy as np
 
 from dolma.core.units import Progress
-from dolma.dedup.minhash.common import Step, SignatureReader, blob, jaccard, partition_of
+from dolma.dedup.minhash.common import REFERENCE, Step, SignatureReader, blob, jaccard, partition_of
 from dolma.dedup.minhash.hashing import mix64
 from dolma.dedup.minhash.store import read_blob
 
@@ -50,6 +53,10 @@ class BucketStep(Step):
         super().__init__(config, layout, digest, config.dedupe.minhash.partitions)
         self.files = files
 
+    def unit_inputs(self, i: int) -> Tuple[str, ...]:
+        ref = self.layout.reference
+        return tuple(ref.bands(i, f) for f in range(self.layout.reference_files)) if ref is not None else ()
+
     def unit_outputs(self, i: int) -> Tuple[str, ...]:
         return tuple(self.layout.candidates(q, i) for q in range(self.m.partitions))
 
@@ -59,6 +66,10 @@ class BucketStep(Step):
             arrays, _ = read_blob(self.layout.bands(i, f))
             keys.append(arrays["key"])
             gids.append(arrays["gid"])
+        for path in self.unit_inputs(i):  # the reference run's documents, marked as such
+            arrays, _ = read_blob(path)
+            keys.append(arrays["key"])
+            gids.append(arrays["gid"] | np.uint64(REFERENCE))
         key = np.concatenate(keys)
         gid = np.concatenate(gids)
         order = np.lexsort((gid, key))

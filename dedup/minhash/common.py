@@ -8,7 +8,7 @@ deterministic and a gid says which signature file holds the document.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import msgspec
 import numpy as np
@@ -44,11 +44,19 @@ def settings_digest(config: DedupeConfig, files: Sequence[str]) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-class Layout:
-    """The state folder's files; ``f`` a file index, ``p``/``q`` partitions, ``k`` a propagation round."""
+REFERENCE = 1 << 63
+"""Set in the gid of a document of the reference run (``dedupe.minhash.reference``)."""
 
-    def __init__(self, root: str) -> None:
+
+class Layout:
+    """The state folder's files; ``f`` a file index, ``p``/``q`` partitions, ``k`` a propagation round. A run
+    against an earlier one (``reference``) also reads that run's signature and band files (``reference_files`` of
+    them)."""
+
+    def __init__(self, root: str, reference: "Optional[Layout]" = None, reference_files: int = 0) -> None:
         self.root = root.rstrip("/")
+        self.reference = reference
+        self.reference_files = reference_files
 
     def _p(self, *parts: str) -> str:
         return join(self.root, *parts)
@@ -131,7 +139,8 @@ class Step(Stage[int]):
 
 class SignatureReader:
     """Shingle sets (sorted, distinct) and keeper keys of chosen documents, read file by file from the signature
-    files."""
+    files. A reference run's documents come first in keeper order (their keys start with 0x00, the others' 0x01):
+    what was released before is kept."""
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
@@ -141,8 +150,14 @@ class SignatureReader:
         shingles: Dict[int, np.ndarray] = {}
         keys: Dict[int, bytes] = {}
         files = file_of(wanted)
+        ref_file = REFERENCE >> 32
         for f in np.unique(files).tolist():
-            arrays, _ = read_blob(self.layout.signatures(f))
+            if f >= ref_file:
+                assert self.layout.reference is not None
+                arrays, _ = read_blob(self.layout.reference.signatures(f - ref_file))
+            else:
+                arrays, _ = read_blob(self.layout.signatures(f))
+            prefix = b"\x00" if f >= ref_file else b"\x01"
             lines = arrays["lines"]
             sh_end = np.cumsum(arrays["nsh"])
             key_end = arrays["key_ends"]
@@ -153,7 +168,7 @@ class SignatureReader:
                 s0 = int(sh_end[row - 1]) if row else 0
                 shingles[gid] = distinct(arrays["shingles"][s0 : int(sh_end[row])])
                 k0 = int(key_end[row - 1]) if row else 0
-                keys[gid] = blob[k0 : int(key_end[row])]
+                keys[gid] = prefix + blob[k0 : int(key_end[row])]
         return shingles, keys
 
 

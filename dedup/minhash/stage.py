@@ -31,7 +31,7 @@ from dolma.core.units import Progress, RunReport, Stage, WorkUnit
 from dolma.dedup.config import DedupeConfig, MinHashConfig
 from dolma.dedup.minhash.candidates import BucketStep, VerifyStep
 from dolma.dedup.minhash.clusters import TOP_CLUSTERS, ClusterStep
-from dolma.dedup.minhash.common import LINE_BITS, Layout, Step, settings_digest
+from dolma.dedup.minhash.common import LINE_BITS, REFERENCE, Layout, Step, settings_digest
 from dolma.dedup.minhash.components import PropagateStep
 from dolma.dedup.minhash.hashing import s_curve, threshold_at
 from dolma.dedup.minhash.signatures import SignatureStep
@@ -106,9 +106,30 @@ class MinHashStage(Stage[Tuple[int, str]]):
             out = parsed.prefix + "/".join([ATTRIBUTES_DIR, self.set_name, parsed.rel])
             units.append(WorkUnit(key=path, size=dio.schedule_size(path), payload=(i, out), outputs=(out,), inputs=(path,)))
         first = CorpusPath.parse(files[0], d.document_dir)
-        self.layout = Layout(self.m.state_dir or (first.prefix or "") + f"minhash/{self.set_name}")
+        reference, reference_files = self._reference()
+        self.layout = Layout(self.m.state_dir or (first.prefix or "") + f"minhash/{self.set_name}", reference,
+                             reference_files)
         self.digest = settings_digest(self.config, files)
         return units
+
+    def _reference(self) -> Tuple[Optional[Layout], int]:
+        """The reference run's layout and file count, checked against this config."""
+        if not self.m.reference:
+            return None, 0
+        layout = Layout(self.m.reference)
+        path = layout.summary()
+        if not dio.exists(path):
+            raise ConfigError(f"`dedupe.minhash.reference`: {path} does not exist (the state_dir of a finished MinHash run)")
+        summary = msgspec.json.decode(dio.read_bytes(path))
+        theirs = summary.get("settings") or {}
+        ours = msgspec.to_builtins(self.m)
+        differ = [k for k in _SHARED_SETTINGS if theirs.get(k) != ours.get(k)]
+        if differ or "files" not in summary:
+            raise ConfigError(
+                f"`dedupe.minhash.reference`: {self.m.reference} was made with other settings "
+                f"({', '.join(f'{k}: {theirs.get(k)!r}, here {ours.get(k)!r}' for k in differ) or 'an older format'})"
+            )
+        return layout, int(summary["files"])
 
     def extra_outputs(self) -> List[str]:
         return [self.layout.summary()] if self.layout is not None else []
@@ -257,9 +278,10 @@ class MinHashStage(Stage[Tuple[int, str]]):
         largest.sort(key=lambda t: (-t[0], t[1]))
         largest = largest[:TOP_CLUSTERS]
         totals = getattr(self, "_totals", {})
-        described = self._describe([t[1] for t in largest] + [t[0] for t in capped])
+        described = self._describe([g for g in [t[1] for t in largest] + [t[0] for t in capped] if g < REFERENCE])
         summary = {
             "set": self.set_name,
+            "files": len(self.files),
             "documents": totals.get("documents_in", 0),
             "documents_signed": totals.get("documents_signed", 0),
             "candidate_edges": totals.get("candidate_edges", 0),
@@ -269,8 +291,9 @@ class MinHashStage(Stage[Tuple[int, str]]):
             "clusters": sum(hist.values()),
             "duplicates": sum((s - 1) * c for s, c in hist.items()),
             "cluster_sizes": {str(s): hist[s] for s in sorted(hist)},
-            "largest": [{"size": size, "found": found, "keeper": described[keeper]} for size, keeper, found in largest],
-            "capped": [{"keeper": described[keeper], "found": found, "kept": kept}
+            "largest": [{"size": size, "found": found, "keeper": described.get(keeper, _reference_doc(keeper))}
+                        for size, keeper, found in largest],
+            "capped": [{"keeper": described.get(keeper, _reference_doc(keeper)), "found": found, "kept": kept}
                        for keeper, found, kept in sorted(capped, key=lambda t: (-t[1], t[0]))],
             "settings": msgspec.to_builtins(self.m),
         }
@@ -295,6 +318,15 @@ class MinHashStage(Stage[Tuple[int, str]]):
                 if seen > max(wanted):
                     break
         return out
+
+
+# the settings a reference run must share: they decide its signatures, band keys and partitions
+_SHARED_SETTINGS = ("shingle", "tokenizer", "ngram", "num_bands", "rows_per_band", "seed", "partitions")
+
+
+def _reference_doc(gid: int) -> Dict[str, Any]:
+    """A keeper from the reference run (its text is not read again)."""
+    return {"file": "(reference run)", "line": (gid & 0xFFFFFFFF) + 1, "id": "", "excerpt": ""}
 
 
 def _sum(counts: List[Dict[str, int]]) -> Dict[str, int]:
