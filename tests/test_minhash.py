@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from dolma.cli import main
-from dolma.core.errors import ConfigError
 from dolma.core.records import DocumentRecord
 from dolma.dedup.minhash.common import jaccard
 from dolma.dedup.minhash.hashing import Permutations, distinct, normalise, normalised_bytes, shingle_hashes, word_hashes
