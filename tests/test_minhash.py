@@ -16,7 +16,7 @@ from dolma.core.records import DocumentRecord
 from dolma.dedup.minhash.common import jaccard
 from dolma.dedup.minhash.hashing import Permutations, distinct, normalise, normalised_bytes, shingle_hashes, word_hashes
 from dolma.dedup.minhash.order import KeeperOrder
-from tests.conftest import read_jsonl, write_documents
+from tests.conftest import read_jsonl, s3_put, write_documents
 
 PREFIX = "near__minhash__"
 
@@ -319,3 +319,19 @@ def test_a_new_crawl_against_a_reference_run(tmp_path: Any) -> None:
     assert attrs["copy0"][PREFIX + "cluster_id"][0][2] >= 2**63  # a document of the reference run keeps
     assert open(os.path.join(state, "summary.json"), "rb").read() == before["summary.json"]
     _run(crawl, "--dedupe.minhash.reference", state, "--dedupe.minhash.ngram", "4", expect=2)  # other shingles
+
+
+def test_state_and_attributes_on_s3_give_the_local_attributes(tmp_path: Any, s3_prefix: str) -> None:
+    from dolma.core import io as dio
+
+    local = str(tmp_path / "local")
+    _corpus(local)
+    _run(local)
+    for f in range(3):
+        name = f"documents/part-{f}.jsonl.gz"
+        s3_put(f"{s3_prefix}/c/{name}", open(f"{local}/{name}", "rb").read())
+    args = ["dedupe", "--documents", f"{s3_prefix}/c/documents/*.jsonl.gz", "--dedupe.name", "near",
+            "--dedupe.minhash.partitions", "3", "--dedupe.minhash.state_dir", f"{s3_prefix}/state"]
+    assert main(args) == 0
+    remote = [dio.read_bytes(f"{s3_prefix}/c/attributes/near/part-{f}.jsonl.gz") for f in range(3)]
+    assert remote == [dio.read_bytes(f"{local}/attributes/near/part-{f}.jsonl.gz") for f in range(3)]
