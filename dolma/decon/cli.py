@@ -1,0 +1,39 @@
+"""``dolma decon index``: build a contamination index from evaluation sets (on the driver: evaluation sets are
+small; the tagging runs as units of ``dolma tag``, locally or on Ray)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from dolma.core.config import render
+from dolma.core.errors import ConfigError
+from dolma.core.runner import Command
+from dolma.decon.config import IndexConfig
+
+__all__ = ["INDEX", "run_index"]
+
+log = logging.getLogger("dolma")
+
+
+def run_index(config: IndexConfig) -> int:
+    if not config.sets:
+        raise ConfigError("missing required key `sets`: give at least one evaluation set")
+    if not config.output:
+        raise ConfigError("missing required key `output`: the index folder")
+    if config.dryrun:
+        print(render(config), end="")
+        print(f"# would index {len(config.sets)} evaluation set(s) into {config.output}", file=sys.stderr)
+        return 0
+    from dolma.decon.index import build_index, write_index
+
+    index, items = build_index(config)
+    if not items:
+        raise ConfigError("no evaluation item is long enough to index (see `min_tokens`, `min_unique_words`)")
+    write_index(index, items, config.output)
+    log.info("decon index: %d item(s), %d distinct %d-grams in %s", len(items), len(index.keys), config.ngram_size,
+             config.output)
+    return 0
+
+
+INDEX = Command(IndexConfig, run_index, "build a contamination index of evaluation sets for the `decon` tagger")
