@@ -241,3 +241,26 @@ def test_tagger_options_are_checked(tmp_path, humaneval_index):
     assert main(["tag", "--documents", str(docs), "--taggers", "decon"]) == 2  # no index
     assert main(["tag", "--documents", str(docs), "--taggers", "decon", "--tagger_options.decon.index",
                  humaneval_index, "--tagger_options.decon.threshold", "1.5"]) != 0
+
+
+def test_index_bytes_are_reproducible_and_a_rebuilt_index_reruns_the_tagging(tmp_path):
+    rows = _items(4)
+    write_documents(str(tmp_path / "set.jsonl"), rows)
+    (tmp_path / "index.yaml").write_text(json.dumps({"sets": [{"name": "s", "path": [str(tmp_path / "set.jsonl")],
+                                                               "question": ["q"]}]}))
+    args = ["decon", "index", "-c", str(tmp_path / "index.yaml")]
+    assert main([*args, "--output", str(tmp_path / "a")]) == 0
+    assert main([*args, "--output", str(tmp_path / "b")]) == 0
+    for name in ("index.json", "ngrams.npz", "items.jsonl.gz"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    docs = tmp_path / "c" / "documents" / "d.jsonl.gz"
+    write_documents(str(docs), [{"id": "d", "text": _filler(9, 20) + " " + rows[3]["q"]}])
+    tag = ["tag", "--documents", str(docs), "--taggers", "decon", "--tagger_options.decon.index", str(tmp_path / "a")]
+    out = tmp_path / "c" / "attributes" / "decon" / "d.jsonl.gz"
+    assert main(tag) == 0
+    assert read_jsonl(str(out))[0]["attributes"]["decon__decon__s"][0][2] == pytest.approx(1.0)
+    # the same folder rebuilt from another set: the tagging is not skipped, and finds nothing now
+    write_documents(str(tmp_path / "set.jsonl"), _items(3))
+    assert main([*args, "--output", str(tmp_path / "a")]) == 0
+    assert main(tag) == 0
+    assert list(read_jsonl(str(out))[0]["attributes"]) == ["decon__decon__contaminated"]

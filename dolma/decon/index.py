@@ -13,8 +13,10 @@ A folder of three files, each published atomically:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
+import zipfile
 from dataclasses import dataclass
 from typing import Any, Dict, List
 
@@ -25,10 +27,10 @@ from dolma.core import io as dio
 from dolma.core.errors import ConfigError
 from dolma.core.paths import join
 from dolma.decon.config import IndexConfig
-from dolma.decon.evalsets import EvalItem, read_set
+from dolma.decon.evalsets import EvalItem, read_set, resolve_preset
 from dolma.decon.ngrams import HASH_VERSION, grams
 
-__all__ = ["DeconIndex", "build_index", "write_index", "load_index", "FORMAT"]
+__all__ = ["DeconIndex", "build_index", "write_index", "load_index", "index_digest", "FORMAT"]
 
 log = logging.getLogger("dolma")
 
@@ -85,7 +87,7 @@ def build_index(config: IndexConfig) -> tuple[DeconIndex, List[EvalItem]]:
                 item_keys.append(np.unique(g.hashes[lo:hi][g.valid[lo:hi]]))
                 words.append(int(hi - lo))
         set_info.append({"name": eval_set.name, "items_read": read, "items_indexed": read - short,
-                         "items_too_short": short, "path": list(eval_set.path), "preset": eval_set.preset})
+                         "items_too_short": short, "path": resolve_preset(eval_set).path, "preset": eval_set.preset})
         log.info("decon index: %s: %d item(s) read, %d indexed, %d too short", eval_set.name, read, read - short, short)
     set_of = {s.name: i for i, s in enumerate(config.sets)}
     sizes = np.array([len(k) for k in item_keys], dtype=np.int64)
@@ -124,11 +126,32 @@ def write_index(index: DeconIndex, items: List[EvalItem], folder: str) -> None:
         encoder = msgspec.json.Encoder()
         for start in range(0, len(items), 4096):
             w.write(b"".join(encoder.encode(item) + b"\n" for item in items[start : start + 4096]))
+    items_sha = w.sha256
+    arrays = _npz({"keys": index.keys, "offsets": index.offsets, "postings": index.postings, "idf": index.idf,
+                   "weight": index.weight, "words": index.words, "grams": index.grams, "item_sets": index.item_sets})
+    dio.write_bytes_atomic(join(folder, "ngrams.npz"), arrays)
+    digest = hashlib.sha256(f"{items_sha}:{hashlib.sha256(arrays).hexdigest()}".encode()).hexdigest()
+    info = {**index.info, "digest": digest}
+    dio.write_bytes_atomic(join(folder, "index.json"), msgspec.json.format(msgspec.json.encode(info)) + b"\n")
+
+
+def _npz(arrays: Dict[str, np.ndarray]) -> bytes:
+    """What ``np.savez`` writes, without its time stamps: the same arrays give the same bytes."""
     buf = io.BytesIO()
-    np.savez(buf, keys=index.keys, offsets=index.offsets, postings=index.postings, idf=index.idf,
-             weight=index.weight, words=index.words, grams=index.grams, item_sets=index.item_sets)
-    dio.write_bytes_atomic(join(folder, "ngrams.npz"), buf.getvalue())
-    dio.write_bytes_atomic(join(folder, "index.json"), msgspec.json.format(msgspec.json.encode(index.info)) + b"\n")
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for name, array in arrays.items():
+            entry = io.BytesIO()
+            np.lib.format.write_array(entry, np.ascontiguousarray(array), allow_pickle=False)
+            z.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), entry.getvalue())
+    return buf.getvalue()
+
+
+def index_digest(folder: str) -> str:
+    """The digest ``index.json`` records of the index's content (what the tag manifests' config hash covers)."""
+    path = join(folder, "index.json")
+    if not dio.exists(path):
+        raise ConfigError(f"{folder}: no contamination index here (index.json is missing); build one with `dolma decon index`")
+    return str(msgspec.json.decode(dio.read_bytes(path)).get("digest", ""))
 
 
 def load_index(folder: str) -> DeconIndex:
@@ -142,6 +165,6 @@ def load_index(folder: str) -> DeconIndex:
     if info.get("version") != _VERSION or info.get("hash_version") != HASH_VERSION:
         raise ConfigError(f"{info_path}: index version {info.get('version')}/{info.get('hash_version')} is not "
                           f"{_VERSION}/{HASH_VERSION}; rebuild it with this version's `dolma decon index`")
-    with np.load(io.BytesIO(dio.read_bytes(join(folder, "ngrams.npz")))) as z:
+    with np.load(io.BytesIO(dio.read_bytes(join(folder, "ngrams.npz"))), allow_pickle=False) as z:
         arrays = {name: z[name] for name in z.files}
     return DeconIndex(ngram_size=int(info["ngram_size"]), sets=[s["name"] for s in info["sets"]], info=info, **arrays)

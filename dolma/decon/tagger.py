@@ -18,7 +18,7 @@ from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
 from dolma.core.errors import ConfigError
 from dolma.core.registry import add_tagger
 from dolma.core.taggers import BaseTagger, TaggerOptions
-from dolma.decon.index import load_index
+from dolma.decon.index import index_digest, load_index
 from dolma.decon.match import MatchSettings, find_matches, item_bars
 
 __all__ = ["DeconOptions", "DeconTagger"]
@@ -54,6 +54,10 @@ class DeconTagger(BaseTagger):
         self.settings = MatchSettings(options.threshold, options.exact_below, options.ease_until, options.probe_every,
                                       options.max_gap)
         self.bars = item_bars(self.index, self.settings)
+
+    @classmethod
+    def content_of(cls, options: DeconOptions) -> str:
+        return index_digest(options.index)
 
     def predict(self, doc: Document) -> DocResult:
         return self.predict_batch([doc])[0]
