@@ -234,6 +234,23 @@ def test_tag_writes_document_and_span_attributes_and_mix_drops_or_cuts(tmp_path,
     assert [d["id"] for d in cut] == ["clean", "dirty", "empty"]
     assert cut[1]["text"] == planted[:start] + planted[end:]
 
+    # the datasheet: the set's row, the score table, a sample with both texts highlighted, the audit file
+    assert main(["report", str(tmp_path), "--output", str(tmp_path / "report")]) == 0
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    section = markdown.split("## Contamination", 1)[1].split("\n## ", 1)[0]
+    rows = [line.strip("|").split(" | ") for line in section.splitlines() if line.startswith("| humaneval")]
+    size = len(planted.encode()) / 1e6
+    assert [c.strip() for c in rows[0]] == ["humaneval", "163", "1", "0.006", "1", f"{size:.3f}", "1", f"{size:.3f}",
+                                            "0.000"]
+    assert [c.strip() for c in rows[1]] == ["humaneval", "0", "0", "0", "0", "0", "1"]
+    assert "item HumanEval/42, score 1.000" in section and "document dirty" in section and "removed" in section
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "<mark>" in page and "Contamination" in page
+    (audit,) = read_jsonl(str(tmp_path / "report" / "contamination_matches.jsonl"))
+    assert audit["item"] == "HumanEval/42" and audit["document"] == "dirty" and audit["line"] == 2
+    assert audit["document_text"] == planted[start:end] and audit["item_text"].startswith(item["prompt"])
+    assert audit["shared_ngrams"] == audit["item_ngrams"] > 0 and audit["removed"] and audit["cut"]
+
 
 def test_tagger_options_are_checked(tmp_path, humaneval_index):
     docs = tmp_path / "c" / "documents" / "a.jsonl.gz"
