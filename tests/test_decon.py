@@ -18,7 +18,7 @@ from dolma.decon.config import EvalSetConfig, IndexConfig
 from dolma.decon.evalsets import read_set, resolve_preset
 from dolma.decon.index import build_index, load_index, write_index
 from dolma.decon.match import MatchSettings, find_matches, item_bars
-from dolma.decon.ngrams import grams
+from dolma.decon.ngrams import char_offsets, grams
 from tests.conftest import read_jsonl, write_documents
 
 WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon "
@@ -54,24 +54,30 @@ def _settings() -> MatchSettings:
 # --- n-grams -------------------------------------------------------------------------------------------------
 
 
-def test_ngrams_ignore_case_whitespace_and_punctuation_and_keep_code_point_offsets():
-    a = grams(["Héllo,   WORLD!\n\tfoo-bar (baz)"], 3)
-    b = grams(["héllo world foo bar baz"], 3)
-    assert a.valid.sum() == b.valid.sum() == 3
+def test_ngrams_ignore_case_whitespace_and_punctuation():
+    text = "Héllo,   WORLD!\n\tfoo-bar (baz) “quoted” — ok…"
+    a = grams([text], 3)
+    b = grams(["héllo world foo bar baz quoted ok"], 3)
+    assert a.valid.sum() == b.valid.sum() == 5
     assert a.hashes[a.valid].tolist() == b.hashes[b.valid].tolist()
-    text = "Héllo,   WORLD!\n\tfoo-bar (baz)"
-    assert [text[s:e] for s, e in zip(a.word_start, a.word_end)] == ["Héllo", "WORLD", "foo", "bar", "baz"]
-    # the hash is fixed: an index built elsewhere must match (HASH_VERSION 1)
+    starts, ends = char_offsets(text, a.word_start), char_offsets(text, a.word_end)
+    assert [text[s:e] for s, e in zip(starts, ends)] == ["Héllo", "WORLD", "foo", "bar", "baz", "quoted", "ok"]
+    # the same words give the same hash wherever they sit; other words another
     assert int(b.hashes[0]) == int(grams(["x y héllo world foo"], 3).hashes[2])
+    assert int(b.hashes[0]) != int(grams(["hello world foo"], 3).hashes[0])
+    assert grams(["a" * 30 + "b"], 1).hashes[0] != grams(["a" * 30 + "bb"], 1).hashes[0]  # the length counts
+    assert grams(["x" * 20 + "y"], 1).hashes[0] != grams(["x" * 20 + "z"], 1).hashes[0]  # and the last bytes
+    # the hash is fixed: an index built elsewhere must match (HASH_VERSION 3)
+    assert int(grams(["the quick brown fox jumps"], 5).hashes[0]) == 0x7f11b03176cfba2a
 
 
 def test_ngrams_do_not_span_two_texts_and_offsets_are_per_text():
     g = grams(["one two", "three four five", "", "😀 six"], 2)
     assert g.doc_first_word.tolist() == [0, 2, 5, 5, 6]
     assert g.valid.tolist() == [True, False, True, True, False, False]
-    assert g.word_start.tolist() == [0, 4, 0, 6, 11, 2]  # the emoji is one code point and no word
-    together = grams(["one two three"], 2).hashes[0]
-    assert g.hashes[0] == together  # same words, same hash, wherever the text sits in the batch
+    assert g.word_start.tolist() == [0, 4, 0, 6, 11, 5]  # bytes: the emoji is 4 and no word
+    assert char_offsets("😀 six", g.word_start[5:]).tolist() == [2]
+    assert g.hashes[0] == grams(["one two three"], 2).hashes[0]  # same words, same hash, anywhere in the batch
 
 
 # --- eval sets and the index ---------------------------------------------------------------------------------
@@ -114,7 +120,7 @@ def test_index_reads_jsonl_parquet_and_hf_folders_with_a_field_mapping(tmp_path)
     index = load_index(str(tmp_path / "index"))
     assert len(index.words) == 18 and index.sets == ["js", "pq", "hf"]
     # the same item in three sets: every n-gram's postings list all three copies
-    key = index.lookup(grams([rows[0]["q"]], 5).hashes[:1])[0]
+    key = index.lookup(grams([rows[0]["q"]], index.ngram_size).hashes[:1])[0]
     assert index.postings[index.offsets[key]:index.offsets[key + 1]].tolist() == [0, 6, 12]
 
 
@@ -180,17 +186,20 @@ def test_matches_do_not_depend_on_the_batch(humaneval_index):
 
 
 def test_short_items_need_a_whole_copy(tmp_path):
-    # one item of 24 words: its bar is close to 1.0, so a copy missing its last words does not match
-    text = _filler(7, 24)
+    # an item of 20 words: its bar is 1 - (20 - 15) / (40 - 15) * (1 - 0.3) = 0.86 by default, 1.0 when items of up to
+    # 20 words must be whole
+    text = _filler(7, 20)
     write_documents(str(tmp_path / "s.jsonl"), [{"q": text}])
     index, items = build_index(IndexConfig(sets=[EvalSetConfig(name="s", path=[str(tmp_path / "s.jsonl")],
                                                                question=["q"])]))
+    words = text.split()
+    texts = ["intro " + text, " ".join(words[:-5]), " ".join(words[:-1])]
     settings = _settings()
     bars = item_bars(index, settings)
-    assert bars[0] == pytest.approx(1.0 - 4 / 30 * 0.5, abs=1e-6)
-    words = text.split()
-    found = find_matches(["intro " + text, " ".join(words[:-5])], index, settings, bars)
-    assert len(found[0]) == 1 and found[1] == []
+    assert bars[0] == pytest.approx(0.86, abs=1e-6)
+    assert [len(m) for m in find_matches(texts, index, settings, bars)] == [1, 0, 1]
+    strict = MatchSettings(exact_below=20)
+    assert [len(m) for m in find_matches(texts, index, strict, item_bars(index, strict))] == [1, 0, 0]
 
 
 # --- tag and mix ---------------------------------------------------------------------------------------------
@@ -242,7 +251,7 @@ def test_tag_writes_document_and_span_attributes_and_mix_drops_or_cuts(tmp_path,
     size = len(planted.encode()) / 1e6
     assert [c.strip() for c in rows[0]] == ["humaneval", "163", "1", "0.006", "1", f"{size:.3f}", "1", f"{size:.3f}",
                                             "0.000"]
-    assert [c.strip() for c in rows[1]] == ["humaneval", "0", "0", "0", "0", "0", "1"]
+    assert [c.strip() for c in rows[1]] == ["humaneval", "0", "0", "0", "0", "0", "0", "0", "0", "1"]
     assert "item HumanEval/42, score 1.000" in section and "document dirty" in section and "removed" in section
     page = (tmp_path / "report" / "report.html").read_text()
     assert "<mark>" in page and "Contamination" in page

@@ -29,7 +29,7 @@ def run_index(config: IndexConfig) -> int:
 
     index, items = build_index(config)
     if not items:
-        raise ConfigError("no evaluation item is long enough to index (see `min_tokens`, `min_unique_words`)")
+        raise ConfigError("no evaluation item is long enough to index (see `min_words`, `min_unique_words`)")
     write_index(index, items, config.output)
     log.info("decon index: %d item(s), %d distinct %d-grams in %s", len(items), len(index.keys), config.ngram_size,
              config.output)

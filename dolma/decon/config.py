@@ -63,9 +63,9 @@ class IndexConfig(ConfigStruct):
     """The evaluation sets (a list of objects in the config file)."""
     output: str = ""
     """The index folder (local or s3://): index.json, ngrams.npz, items.jsonl.gz."""
-    ngram_size: int = 5
-    """Words per n-gram."""
-    min_tokens: int = 20
+    ngram_size: int = 4
+    """Words per n-gram (4 words: about the 5 tokens of AI2's decon)."""
+    min_words: int = 20
     """Items with fewer words are left out (too short to tell a copy from a coincidence); counted per set."""
     min_unique_words: int = 4
     """Items with fewer distinct words are left out too."""
@@ -77,8 +77,8 @@ class IndexConfig(ConfigStruct):
     def __post_init__(self) -> None:
         if not 1 <= self.ngram_size <= 16:
             raise ConfigError(f"`ngram_size`: expected 1..16, got {self.ngram_size}")
-        if self.min_tokens < self.ngram_size:
-            raise ConfigError(f"`min_tokens` ({self.min_tokens}) must be at least `ngram_size` ({self.ngram_size})")
+        if self.min_words < self.ngram_size:
+            raise ConfigError(f"`min_words` ({self.min_words}) must be at least `ngram_size` ({self.ngram_size})")
         names = [s.name for s in self.sets]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:

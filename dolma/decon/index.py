@@ -80,7 +80,7 @@ def build_index(config: IndexConfig) -> tuple[DeconIndex, List[EvalItem]]:
             g, single = grams(texts, n), grams(texts, 1)
             for i, item in enumerate(chunk):
                 lo, hi = g.doc_first_word[i], g.doc_first_word[i + 1]
-                if hi - lo < config.min_tokens or len(np.unique(single.hashes[lo:hi])) < config.min_unique_words:
+                if hi - lo < config.min_words or len(np.unique(single.hashes[lo:hi])) < config.min_unique_words:
                     short += 1
                     continue
                 items.append(item)
@@ -105,7 +105,7 @@ def build_index(config: IndexConfig) -> tuple[DeconIndex, List[EvalItem]]:
         "version": _VERSION,
         "hash_version": HASH_VERSION,
         "ngram_size": n,
-        "min_tokens": config.min_tokens,
+        "min_words": config.min_words,
         "min_unique_words": config.min_unique_words,
         "items": len(items),
         "keys": int(len(keys)),

@@ -9,7 +9,8 @@ For a batch of documents (all steps vectorised over the batch):
    full, and every n-gram of a hit item found there is kept.
 3. **Score**: an item's found n-grams are grouped into regions (a gap of more than ``max_gap`` n-grams starts a
    new region); a region's score is the IDF-weighted share of the item's distinct n-grams it holds (1.0: every
-   n-gram of the item, 0.5: half of its weight). Rare n-grams weigh more than those many items share.
+   n-gram of the item, 0.5: half of its weight). Rare n-grams weigh more than those many items share
+   (``weighting: plain``: every n-gram the same).
 4. **Judge**: a region is a match when its score reaches the item's bar: 1.0 (every n-gram) for items of at most
    ``exact_below`` words, ``threshold`` for items of ``ease_until`` words or more, linear in between.
 """
@@ -22,7 +23,7 @@ from typing import List, Sequence
 import numpy as np
 
 from dolma.decon.index import DeconIndex
-from dolma.decon.ngrams import grams
+from dolma.decon.ngrams import char_offsets, grams
 
 __all__ = ["MatchSettings", "Match", "find_matches", "item_bars"]
 
@@ -31,11 +32,12 @@ _EPSILON = 1e-9  # a whole copy's weight sums in another order than the item's
 
 @dataclass(frozen=True)
 class MatchSettings:
-    threshold: float = 0.5
-    exact_below: int = 20
-    ease_until: int = 50
+    threshold: float = 0.3
+    exact_below: int = 15
+    ease_until: int = 40
     probe_every: int = 10
     max_gap: int = 25
+    weighting: str = "idf"  # or "plain": every n-gram of the item weighs the same
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,17 @@ def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.cumsum(steps)
 
 
+def _every(first: np.ndarray, k: int) -> np.ndarray:
+    """Every k-th word of each text, from its first (``first``: each text's first word, and the total)."""
+    lengths = np.diff(first)
+    counts = (lengths + k - 1) // k
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    heads = np.cumsum(counts) - counts
+    return np.repeat(first[:-1], counts) + k * (np.arange(total, dtype=np.int64) - np.repeat(heads, counts))
+
+
 def find_matches(texts: Sequence[str], index: DeconIndex, settings: MatchSettings, bars: np.ndarray) -> List[List[Match]]:
     """The matches in each text, ordered by start, then item."""
     out: List[List[Match]] = [[] for _ in texts]
@@ -76,8 +89,8 @@ def find_matches(texts: Sequence[str], index: DeconIndex, settings: MatchSetting
         return out
     doc, first = g.doc, g.doc_first_word
     # 1. probe
-    local = np.arange(m, dtype=np.int64) - first[doc]
-    probes = np.flatnonzero(g.valid & (local % settings.probe_every == 0))
+    probes = _every(first, settings.probe_every)
+    probes = probes[g.valid[probes]]
     found = index.lookup(g.hashes[probes])
     hit = found >= 0
     if not hit.any():
@@ -122,12 +135,17 @@ def find_matches(texts: Sequence[str], index: DeconIndex, settings: MatchSetting
     tails = np.append(heads[1:], len(order)) - 1
     items = pair_item[heads]
     scores = matched / index.weight[items]
-    # 4. judge
-    for r in np.flatnonzero(scores >= bars[items]):
-        d = int(pair_doc[heads[r]])
-        start = int(g.word_start[pair_pos[heads[r]]])
-        end = int(g.word_end[pair_pos[tails[r]] + n - 1])
-        out[d].append(Match(start, end, min(float(scores[r]), 1.0), int(items[r])))
-    for matches in out:
-        matches.sort(key=lambda x: (x.start, x.item))
+    if settings.weighting == "plain":
+        scores = np.bincount(distinct // n_keys, minlength=int(region[-1]) + 1) / index.grams[items]
+    # 4. judge; offsets in code points, for the texts that match
+    chosen = np.flatnonzero(scores >= bars[items])
+    docs = pair_doc[heads[chosen]]
+    starts = g.word_start[pair_pos[heads[chosen]]]
+    ends = g.word_end[pair_pos[tails[chosen]] + n - 1]
+    for d in np.unique(docs):
+        mine = docs == d
+        text = texts[int(d)]
+        matches = [Match(int(s), int(e), min(float(score), 1.0), int(item)) for s, e, score, item in zip(
+            char_offsets(text, starts[mine]), char_offsets(text, ends[mine]), scores[chosen[mine]], items[chosen[mine]])]
+        out[int(d)] = sorted(matches, key=lambda x: (x.start, x.item))
     return out

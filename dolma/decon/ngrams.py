@@ -1,41 +1,47 @@
-"""Word n-gram hashes of many texts at once, in numpy: the hot path of the index and of the tagger.
+"""Word n-gram hashes of many texts at once, in numpy on UTF-8 bytes: the hot path of the index and of the tagger.
 
-A word is a run of letters, digits and ``_`` (``str.isalnum`` on the Basic Multilingual Plane), compared
-lower-case; everything else (spaces, punctuation, symbols) separates words, so whitespace and punctuation edits do
-not change a text's n-grams. Code points above the BMP separate words too. A word's hash is a polynomial hash of its
-lower-cased code points mixed by splitmix64; an n-gram's hash mixes its words' hashes, each with the multiplier of
-its place. All of it is vectorised over the batch: the texts are joined with a separator, and n-grams that would
-span two texts are dropped. Every number is fixed, so hashes are the same on every machine (``HASH_VERSION``).
+A word is a run of ASCII letters, digits and ``_`` and of non-ASCII characters, except the non-ASCII characters
+that are punctuation, spaces or symbols in practice: U+0080–U+00BF (NBSP, «, », ¿, §...), × and ÷, U+2000–U+2FFF
+(general punctuation: curly quotes, dashes, ellipsis, the wide spaces; arrows, math and other symbols), U+3000–U+303F
+(CJK punctuation) and everything above U+FFFF (emoji). Everything else — spaces, ASCII punctuation, those characters
+— separates words, so whitespace and punctuation edits do not change a text's n-grams. ASCII letters are compared
+lower-case (other letters as they are). A word's hash mixes its length, its first 8 and its last 8 bytes (all of a
+word of up to 16 bytes; longer words that differ only in the middle share a hash, a harmless approximation); an
+n-gram's hash mixes its words' hashes, each with the multiplier of its place. All of it is vectorised over the
+batch: the texts are joined with a separator, and n-grams that would span two texts are dropped. Every number is
+fixed, so hashes are the same on every machine (``HASH_VERSION``). Offsets are UTF-8 byte offsets in each text;
+:func:`char_offsets` turns them into code points (needed only for the few texts that match).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Sequence
+from typing import Sequence
 
 import numpy as np
 
-__all__ = ["HASH_VERSION", "Grams", "grams", "word_count"]
+__all__ = ["HASH_VERSION", "Grams", "grams", "char_offsets"]
 
-HASH_VERSION = 1
+HASH_VERSION = 3
 
-_BMP = 0x10000
-_BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
-_BASE_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))
 # one odd multiplier per place in an n-gram (up to 16 words)
 _PLACE = np.array([(0x9E3779B97F4A7C15 * (2 * i + 1)) & 0xFFFFFFFFFFFFFFFF | 1 for i in range(16)], dtype=np.uint64)
+_CHUNK = np.uint64(0xC2B2AE3D27D4EB4F)
+_MASKS = np.array([(1 << (8 * r)) - 1 for r in range(8)] + [0xFFFFFFFFFFFFFFFF], dtype=np.uint64)
 
 
-def _tables() -> tuple[np.ndarray, np.ndarray]:
-    chars = [chr(c) for c in range(_BMP)]
-    is_word = np.fromiter((c.isalnum() or c == "_" for c in chars), dtype=bool, count=_BMP)
-    is_word[0xD800:0xE000] = False  # surrogates
-    lower = np.fromiter(((ord(lo) if len(lo := c.lower()) == 1 else ord(c)) for c in chars), dtype=np.uint64, count=_BMP)
-    is_word[_BMP - 1] = False  # U+FFFF stands for every code point above the BMP (see _codepoints)
-    return is_word, lower
+def _table() -> np.ndarray:
+    """Each byte lower-cased if it is an ASCII letter, kept if it can be part of a word, 0 where it separates words."""
+    table = np.zeros(256, dtype=np.uint8)
+    for c in b"abcdefghijklmnopqrstuvwxyz0123456789_":
+        table[c] = c
+    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        table[c] = c + 32
+    table[0x80:] = np.arange(0x80, 0x100)  # bytes of non-ASCII characters; the separating ones are cleared later
+    return table
 
 
-_IS_WORD, _LOWER = _tables()
+_BYTES = _table()
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -48,18 +54,19 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x
 
 
-_POWERS: List[np.ndarray] = [np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)]
-
-
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """BASE**i and BASE**-i modulo 2**64 for i < n (grown and kept per process)."""
-    have = len(_POWERS[0])
-    if have < n:
-        size = max(n, 2 * have)
-        with np.errstate(over="ignore"):
-            _POWERS[0] = np.cumprod(np.concatenate([[np.uint64(1)], np.full(size - 1, _BASE)]), dtype=np.uint64)
-            _POWERS[1] = np.cumprod(np.concatenate([[np.uint64(1)], np.full(size - 1, _BASE_INV)]), dtype=np.uint64)
-    return _POWERS[0][:n], _POWERS[1][:n]
+def _separators(buf: np.ndarray, low: np.ndarray) -> None:
+    """Zero ``low`` on the bytes of the non-ASCII characters that separate words (see the module docstring)."""
+    lead = np.flatnonzero(buf >= 0xC2)
+    if lead.size == 0:
+        return
+    b0 = buf[lead]
+    b1 = buf[np.minimum(lead + 1, len(buf) - 1)]
+    two = lead[(b0 == 0xC2) | ((b0 == 0xC3) & ((b1 == 0x97) | (b1 == 0xB7)))]
+    three = lead[(b0 == 0xE2) | ((b0 == 0xE3) & (b1 == 0x80))]
+    four = lead[b0 >= 0xF0]
+    for starts, width in ((two, 2), (three, 3), (four, 4)):
+        for k in range(width):
+            low[np.minimum(starts + k, len(buf) - 1)] = 0
 
 
 @dataclass
@@ -68,52 +75,55 @@ class Grams:
 
     n: int
     doc_first_word: np.ndarray  # int64 [docs + 1]: the first word of each text (and the total at the end)
-    word_start: np.ndarray  # int64 [words]: code point offset of each word in its own text
+    word_start: np.ndarray  # int64 [words]: UTF-8 byte offset of each word in its own text
     word_end: np.ndarray  # int64 [words]
     hashes: np.ndarray  # uint64 [words]: hash of the n-gram starting at each word (valid where ``valid``)
     valid: np.ndarray  # bool [words]: an n-gram starts here (n words left in the same text)
     doc: np.ndarray  # int64 [words]: the text each word is in
 
 
-def _codepoints(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The texts joined by a separator as code points clipped to U+FFFF (which is no word), and each text's
-    offset in it."""
-    joined = "\x00".join(texts)
-    cp = np.minimum(np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32), _BMP - 1)
-    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-    starts = np.zeros(len(texts), dtype=np.int64)
-    if len(texts) > 1:
-        np.cumsum(lengths[:-1] + 1, out=starts[1:])
-    return cp, starts
+def _word_hashes(low: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Hash of each word ``low[start:end]`` (lower-cased bytes, 0 outside words) from its length, its first 8 bytes
+    and its last 8 bytes (the whole word up to 16 bytes), read through an unaligned uint64 view."""
+    padded = np.concatenate([low, np.zeros(8, dtype=np.uint8)])
+    view = np.ndarray((len(low) + 1,), dtype="<u8", buffer=padded.data, strides=(1,))
+    length = end - start
+    mask = _MASKS[np.minimum(length, 8)]
+    h = length.astype(np.uint64) * _CHUNK
+    h ^= view[start] & mask
+    h *= _CHUNK
+    _mix(h)
+    h ^= view[np.maximum(end - 8, start)] & mask
+    h *= _CHUNK
+    return _mix(h)
 
 
 def grams(texts: Sequence[str], n: int) -> Grams:
     """Every word n-gram hash of ``texts``."""
     if not 1 <= n <= len(_PLACE):
         raise ValueError(f"n-gram size must be 1..{len(_PLACE)}, got {n}")
-    cp, text_starts = _codepoints(texts)
-    word = _IS_WORD[cp]
-    edges = np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    w_start = np.flatnonzero(edges == 1)
-    w_end = np.flatnonzero(edges == -1)
+    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    text_starts = np.zeros(len(encoded), dtype=np.int64)
+    if len(encoded) > 1:
+        np.cumsum(lengths[:-1] + 1, out=text_starts[1:])
+    buf = np.frombuffer(b"\x00".join(encoded), dtype=np.uint8)
+    low = _BYTES[buf]
+    _separators(buf, low)
+    edges = np.flatnonzero(np.diff((low != 0).view(np.int8), prepend=np.int8(0), append=np.int8(0)))
+    w_start, w_end = edges[0::2], edges[1::2]  # a word starts, then ends
     m = len(w_start)
-    first = np.searchsorted(w_start, text_starts)
-    first = np.append(first, m).astype(np.int64)
+    first = np.append(np.searchsorted(w_start, text_starts), m).astype(np.int64)
+    doc = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(first))
     if m == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return Grams(n, first, empty, empty, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool), empty)
-    power, inverse = _powers(len(cp) + 1)
+        return Grams(n, first, empty, empty, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool), doc)
     with np.errstate(over="ignore"):
-        prefix = np.zeros(len(cp) + 1, dtype=np.uint64)
-        np.cumsum(_LOWER[cp] * power[: len(cp)], out=prefix[1:])
-        words = (prefix[w_end] - prefix[w_start]) * inverse[w_start]
-        words += (w_end - w_start).astype(np.uint64)  # the length too: no two words collide by trailing code points
-        _mix(words)
+        words = _word_hashes(low, w_start, w_end)
         hashes = words * _PLACE[0]
         for i in range(1, n):
             hashes[: m - i] += words[i:] * _PLACE[i]
         _mix(hashes)
-    doc = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(first))
     valid = np.zeros(m, dtype=bool)
     if m >= n:
         valid[: m - n + 1] = doc[: m - n + 1] == doc[n - 1 :]
@@ -121,7 +131,10 @@ def grams(texts: Sequence[str], n: int) -> Grams:
     return Grams(n, first, w_start - offset, w_end - offset, hashes, valid, doc)
 
 
-def word_count(text: str) -> tuple[int, int]:
-    """Words and distinct words of one text, as :func:`grams` splits them."""
-    g = grams([text], 1)
-    return len(g.hashes), len(np.unique(g.hashes))
+def char_offsets(text: str, byte_offsets: np.ndarray) -> np.ndarray:
+    """Code point offsets in ``text`` of UTF-8 byte offsets that fall on character boundaries."""
+    raw = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    if len(raw) == len(text):
+        return byte_offsets
+    chars_before = np.concatenate([[0], np.cumsum((raw & 0xC0) != 0x80)])
+    return chars_before[byte_offsets]

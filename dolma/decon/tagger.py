@@ -12,7 +12,7 @@ on Ray), and its index is loaded once per worker. Per document it writes (keys `
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Literal, Optional, Sequence
 
 from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
 from dolma.core.errors import ConfigError
@@ -27,16 +27,18 @@ __all__ = ["DeconOptions", "DeconTagger"]
 class DeconOptions(TaggerOptions):
     index: str
     """The index folder `dolma decon index` wrote (local or s3://)."""
-    threshold: float = 0.5
-    """The IDF-weighted share of an item's n-grams a region must hold to match (items of `ease_until` words or more)."""
-    exact_below: int = 20
+    threshold: float = 0.3
+    """The share of an item's n-gram weight one region must hold to match (items of `ease_until` words or more)."""
+    exact_below: int = 15
     """Items of at most this many words match only when whole (score 1.0)."""
-    ease_until: int = 50
+    ease_until: int = 40
     """The bar falls linearly from 1.0 to `threshold` between `exact_below` and this many words."""
     probe_every: int = 10
-    """Look up every k-th n-gram of a document; a region of the item k n-grams long is always found."""
+    """Look up every k-th n-gram of a document; a run of k of an item's n-grams is always found."""
     max_gap: int = 25
     """N-gram positions without a hit that still join two parts of one match."""
+    weighting: Literal["idf", "plain"] = "idf"
+    """idf: an n-gram weighs ln(1 + items / items holding it); plain: every n-gram the same."""
 
 
 @add_tagger("decon")
@@ -52,7 +54,7 @@ class DeconTagger(BaseTagger):
             raise ConfigError("`tagger_options.decon`: need probe_every >= 1, max_gap >= 0, exact_below <= ease_until")
         self.index = load_index(options.index)
         self.settings = MatchSettings(options.threshold, options.exact_below, options.ease_until, options.probe_every,
-                                      options.max_gap)
+                                      options.max_gap, options.weighting)
         self.bars = item_bars(self.index, self.settings)
 
     @classmethod

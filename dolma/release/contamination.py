@@ -29,7 +29,7 @@ MATCHES_FILE = "contamination_matches.jsonl"
 _WORD = re.compile(r"[^\W]+")
 _SAMPLES_PER_SET = 3
 _SHOWN_CHARS = 700
-_BINS = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+_BINS = [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
 
 @dataclass
@@ -229,7 +229,7 @@ def _match(t: _Tagged, index: Optional[_Index], doc: _DocLine, line: int, start:
     item_text = "\n".join(item.get(k, "") for k in ("question", "answer", "passage") if item.get(k))
     words = int(index.words[number]) if index is not None and 0 <= number < len(index.words) else 0
     o = t.options
-    bar = float(np.interp(words, [o.get("exact_below", 20), o.get("ease_until", 50)], [1.0, o.get("threshold", 0.5)]))
+    bar = float(np.interp(words, [o.get("exact_below", 15), o.get("ease_until", 40)], [1.0, o.get("threshold", 0.3)]))
     n = int(index.info.get("ngram_size", 5)) if index is not None else 5
     span = doc.text[start:end]
     _, _, shared, total = _shared(span, item_text, n)
@@ -308,7 +308,8 @@ def contamination_section(doc: Any, found: Optional[Contamination], png: Any) ->
     doc.para(
         f"The decon tagger looked for {sum(sets.values()):,} evaluation items ({len(sets)} set(s)) in "
         f"{found.documents_scanned:,} documents: word {ngram}-grams, probing every {opts.get('probe_every')}th, an "
-        f"IDF-weighted overlap score of at least {opts.get('threshold')} for items of {opts.get('ease_until')} words "
+        f"{'IDF-weighted' if opts.get('weighting', 'idf') == 'idf' else 'plain'} overlap score of at least "
+        f"{opts.get('threshold')} for items of {opts.get('ease_until')} words "
         f"or more, a whole copy for items of at most {opts.get('exact_below')} words. {len(found.matches):,} "
         f"match(es) in all; every one is listed, with both texts, in {MATCHES_FILE}."
     )
@@ -354,8 +355,8 @@ def _histogram(scores: List[float]) -> List[int]:
 def _score_plot(by_set: Dict[str, List[Match]], png: Any) -> Optional[bytes]:
     def draw(ax: Any) -> None:
         for name, matches in sorted(by_set.items()):
-            ax.hist([m.score for m in matches], bins=np.linspace(0.5, 1.0, 11), alpha=0.7, label=name)
-        ax.set_xlabel("overlap score (IDF-weighted share of the item's n-grams)")
+            ax.hist([m.score for m in matches], bins=np.linspace(0.0, 1.0, 21), alpha=0.7, label=name)
+        ax.set_xlabel("overlap score (share of the item's n-gram weight in the match)")
         ax.set_ylabel("matches")
         ax.set_title("Contamination: match scores")
         ax.legend()
