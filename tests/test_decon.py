@@ -60,7 +60,7 @@ def test_ngrams_ignore_case_whitespace_and_punctuation():
     b = grams(["héllo world foo bar baz quoted ok"], 3)
     assert a.valid.sum() == b.valid.sum() == 5
     assert a.hashes[a.valid].tolist() == b.hashes[b.valid].tolist()
-    starts, ends = char_offsets(text, a.word_start), char_offsets(text, a.word_end)
+    starts, ends = char_offsets(text, a.word_start), char_offsets(text, a.word_end)  # one text: its own offsets
     assert [text[s:e] for s, e in zip(starts, ends)] == ["Héllo", "WORLD", "foo", "bar", "baz", "quoted", "ok"]
     # the same words give the same hash wherever they sit; other words another
     assert int(b.hashes[0]) == int(grams(["x y héllo world foo"], 3).hashes[2])
@@ -75,8 +75,9 @@ def test_ngrams_do_not_span_two_texts_and_offsets_are_per_text():
     g = grams(["one two", "three four five", "", "😀 six"], 2)
     assert g.doc_first_word.tolist() == [0, 2, 5, 5, 6]
     assert g.valid.tolist() == [True, False, True, True, False, False]
-    assert g.word_start.tolist() == [0, 4, 0, 6, 11, 5]  # bytes: the emoji is 4 and no word
-    assert char_offsets("😀 six", g.word_start[5:]).tolist() == [2]
+    assert g.doc_start.tolist() == [0, 8, 24, 25]
+    assert (g.word_start - g.doc_start[g.doc]).tolist() == [0, 4, 0, 6, 11, 5]  # bytes: the emoji is 4 and no word
+    assert char_offsets("😀 six", g.word_start[5:] - 25).tolist() == [2]
     assert g.hashes[0] == grams(["one two three"], 2).hashes[0]  # same words, same hash, anywhere in the batch
 
 

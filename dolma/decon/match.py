@@ -144,8 +144,9 @@ def find_matches(texts: Sequence[str], index: DeconIndex, settings: MatchSetting
     ends = g.word_end[pair_pos[tails[chosen]] + n - 1]
     for d in np.unique(docs):
         mine = docs == d
-        text = texts[int(d)]
+        text, base = texts[int(d)], g.doc_start[d]
         matches = [Match(int(s), int(e), min(float(score), 1.0), int(item)) for s, e, score, item in zip(
-            char_offsets(text, starts[mine]), char_offsets(text, ends[mine]), scores[chosen[mine]], items[chosen[mine]])]
+            char_offsets(text, starts[mine] - base), char_offsets(text, ends[mine] - base), scores[chosen[mine]],
+            items[chosen[mine]])]
         out[int(d)] = sorted(matches, key=lambda x: (x.start, x.item))
     return out

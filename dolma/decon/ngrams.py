@@ -30,15 +30,17 @@ _CHUNK = np.uint64(0xC2B2AE3D27D4EB4F)
 _MASKS = np.array([(1 << (8 * r)) - 1 for r in range(8)] + [0xFFFFFFFFFFFFFFFF], dtype=np.uint64)
 
 
-def _table() -> np.ndarray:
-    """Each byte lower-cased if it is an ASCII letter, kept if it can be part of a word, 0 where it separates words."""
-    table = np.zeros(256, dtype=np.uint8)
+def _table() -> bytes:
+    """Each byte lower-cased if it is an ASCII letter, kept if it can be part of a word, 0 where it separates words
+    (a ``bytes.translate`` table)."""
+    table = bytearray(256)
     for c in b"abcdefghijklmnopqrstuvwxyz0123456789_":
         table[c] = c
     for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ":
         table[c] = c + 32
-    table[0x80:] = np.arange(0x80, 0x100)  # bytes of non-ASCII characters; the separating ones are cleared later
-    return table
+    for c in range(0x80, 0x100):  # bytes of non-ASCII characters; the separating ones are cleared later
+        table[c] = c
+    return bytes(table)
 
 
 _BYTES = _table()
@@ -54,19 +56,21 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _separators(buf: np.ndarray, low: np.ndarray) -> None:
-    """Zero ``low`` on the bytes of the non-ASCII characters that separate words (see the module docstring)."""
-    lead = np.flatnonzero(buf >= 0xC2)
+def _separators(low: np.ndarray) -> np.ndarray:
+    """``low`` with the bytes of the non-ASCII characters that separate words (see the module docstring) zeroed."""
+    lead = np.flatnonzero(low >= 0xC2)
     if lead.size == 0:
-        return
-    b0 = buf[lead]
-    b1 = buf[np.minimum(lead + 1, len(buf) - 1)]
+        return low
+    low = low.copy()
+    b0 = low[lead]
+    b1 = low[np.minimum(lead + 1, len(low) - 1)]
     two = lead[(b0 == 0xC2) | ((b0 == 0xC3) & ((b1 == 0x97) | (b1 == 0xB7)))]
     three = lead[(b0 == 0xE2) | ((b0 == 0xE3) & (b1 == 0x80))]
     four = lead[b0 >= 0xF0]
-    for starts, width in ((two, 2), (three, 3), (four, 4)):
-        for k in range(width):
-            low[np.minimum(starts + k, len(buf) - 1)] = 0
+    for starts, width in ((four, 4), (three, 3), (two, 2)):
+        for k in range(width - 1, -1, -1):
+            low[np.minimum(starts + k, len(low) - 1)] = 0
+    return low
 
 
 @dataclass
@@ -75,7 +79,8 @@ class Grams:
 
     n: int
     doc_first_word: np.ndarray  # int64 [docs + 1]: the first word of each text (and the total at the end)
-    word_start: np.ndarray  # int64 [words]: UTF-8 byte offset of each word in its own text
+    doc_start: np.ndarray  # int64 [docs]: UTF-8 byte offset of each text in the batch
+    word_start: np.ndarray  # int64 [words]: UTF-8 byte offset of each word in the batch
     word_end: np.ndarray  # int64 [words]
     hashes: np.ndarray  # uint64 [words]: hash of the n-gram starting at each word (valid where ``valid``)
     valid: np.ndarray  # bool [words]: an n-gram starts here (n words left in the same text)
@@ -107,17 +112,17 @@ def grams(texts: Sequence[str], n: int) -> Grams:
     text_starts = np.zeros(len(encoded), dtype=np.int64)
     if len(encoded) > 1:
         np.cumsum(lengths[:-1] + 1, out=text_starts[1:])
-    buf = np.frombuffer(b"\x00".join(encoded), dtype=np.uint8)
-    low = _BYTES[buf]
-    _separators(buf, low)
-    edges = np.flatnonzero(np.diff((low != 0).view(np.int8), prepend=np.int8(0), append=np.int8(0)))
+    low = _separators(np.frombuffer(b"\x00".join(encoded).translate(_BYTES), dtype=np.uint8))
+    inside = np.zeros(len(low) + 2, dtype=bool)
+    np.not_equal(low, 0, out=inside[1:-1])
+    edges = np.flatnonzero(inside[1:] != inside[:-1])
     w_start, w_end = edges[0::2], edges[1::2]  # a word starts, then ends
     m = len(w_start)
     first = np.append(np.searchsorted(w_start, text_starts), m).astype(np.int64)
     doc = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(first))
     if m == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return Grams(n, first, empty, empty, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool), doc)
+        return Grams(n, first, text_starts, empty, empty, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool), doc)
     with np.errstate(over="ignore"):
         words = _word_hashes(low, w_start, w_end)
         hashes = words * _PLACE[0]
@@ -127,8 +132,7 @@ def grams(texts: Sequence[str], n: int) -> Grams:
     valid = np.zeros(m, dtype=bool)
     if m >= n:
         valid[: m - n + 1] = doc[: m - n + 1] == doc[n - 1 :]
-    offset = text_starts[doc]
-    return Grams(n, first, w_start - offset, w_end - offset, hashes, valid, doc)
+    return Grams(n, first, text_starts, w_start, w_end, hashes, valid, doc)
 
 
 def char_offsets(text: str, byte_offsets: np.ndarray) -> np.ndarray:
