@@ -27,7 +27,7 @@ import gzip
 import json
 import re
 import time
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 

@@ -172,6 +172,10 @@ def test_copies_and_edited_copies_match_and_clean_text_does_not(humaneval_index)
     assert [x.item for x in found[1]] == [10] and found[1][0].score == pytest.approx(1.0)
     assert [x.item for x in found[2]] == [10] and 0.5 < found[2][0].score < 1.0
     assert found[3] == [] and found[4] == []
+    # plain weighting: every n-gram the same; a whole copy still scores 1.0, a partial one its share of n-grams
+    plain = MatchSettings(weighting="plain")
+    again = find_matches(texts, index, plain, item_bars(index, plain))
+    assert again[0][0].score == pytest.approx(1.0) and again[2][0].score != found[2][0].score
 
 
 def test_matches_do_not_depend_on_the_batch(humaneval_index):

@@ -26,7 +26,7 @@ from dolma.core.paths import join
 __all__ = ["Match", "find_contamination", "contamination_section", "MATCHES_FILE"]
 
 MATCHES_FILE = "contamination_matches.jsonl"
-_WORD = re.compile(r"[^\W]+")
+_WORD = re.compile(r"\w+")
 _SAMPLES_PER_SET = 3
 _SHOWN_CHARS = 700
 _BINS = [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
