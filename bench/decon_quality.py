@@ -14,8 +14,12 @@ document. Kinds of edit:
 - ``swaps``: about one word in 14 replaced by another word of the corpus (paraphrase-like);
 - ``renamed``: the function and its arguments renamed everywhere (signature, body, docstring examples).
 
-Prints recall per kind, and for each threshold recall, document-level precision, and the false-positive rate on
-clean documents (documents flagged / clean documents). Not a test: it reads the benchmark corpus.
+Near misses, which must not match: one more document per item holds only a fragment of it, the kind of overlap
+that is not a copy — its signature line (``def name(args) -> type:``) or one docstring sentence, under 15 words.
+
+Prints recall per kind, and for each threshold recall, document-level precision, the false-positive rate on
+clean documents (documents flagged / clean documents) and the near misses flagged. Not a test: it reads the
+benchmark corpus.
 """
 
 from __future__ import annotations
@@ -77,6 +81,16 @@ def _renamed(item: Dict[str, str], text: str, rng: np.random.Generator) -> str:
     return pattern.sub(lambda m: mapping[m.group()], text)
 
 
+def _fragment(text: str, rng: np.random.Generator) -> str:
+    """The signature line or one sentence of the item, under 15 words: an overlap that is not a copy."""
+    lines = [line for line in text.splitlines() if line.lstrip().startswith("def ")]
+    sentences = [s.strip() for s in re.split(r"(?<=[.?!])\s+", text) if 4 <= len(s.split()) < 15]
+    choices = [line for line in lines if len(line.split()) < 15] + sentences
+    if not choices:
+        return " ".join(text.split()[:10])
+    return str(rng.choice(choices))
+
+
 def _documents(corpus: str) -> List[Dict[str, str]]:
     docs = []
     for path in sorted(glob.glob(f"{corpus}/*/documents/*.jsonl.gz")):
@@ -113,8 +127,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     docs = _documents(args.corpus)
     vocabulary = sorted({w for d in docs[:2000] for w in re.findall(r"[a-z]{4,12}", d["text"])})
 
-    hosts = rng.choice(len(docs), size=len(items) * len(KINDS), replace=False)
+    hosts = rng.choice(len(docs), size=len(items) * (len(KINDS) + 1), replace=False)
     truth: Dict[int, Tuple[str, int]] = {}  # document → (kind, item number)
+    near: Dict[int, int] = {}  # document → the item a fragment of which it holds
     texts = [d["text"] for d in docs]
     k = 0
     for number, item in enumerate(items):
@@ -134,6 +149,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             k += 1
             texts[d] = _plant(texts[d], copy, rng)
             truth[d] = (kind, number)
+        d = int(hosts[k])
+        k += 1
+        texts[d] = _plant(texts[d], _fragment(whole, rng), rng)
+        near[d] = number
 
     thresholds = [float(t) for t in args.thresholds.split(",")]
     lowest = MatchSettings(threshold=min(thresholds), exact_below=args.exact_below, ease_until=args.ease_until,
@@ -145,22 +164,25 @@ def main(argv: Optional[List[str]] = None) -> None:
         found += find_matches(texts[i : i + 512], index, lowest, bars_low)
     seconds = time.process_time() - start
     mb = sum(len(t.encode()) for t in texts) / 1e6
-    clean = len(texts) - len(truth)
+    clean = len(texts) - len(truth) - len(near)
     print(f"corpus: {len(texts):,} documents ({mb:.1f} MB), {len(truth):,} planted ({len(items)} HumanEval items x "
-          f"{len(KINDS)} edits), {clean:,} clean; matching took {seconds:.1f} CPU seconds "
+          f"{len(KINDS)} edits), {len(near)} near misses, {clean:,} clean; matching took {seconds:.1f} CPU seconds "
           f"({len(texts) / seconds:,.0f} docs/s, {mb / seconds:.1f} MB/s)")
 
     print("\n| threshold | recall | " + " | ".join(f"recall {k}" for k in KINDS)
-          + " | precision (documents) | false positives (clean documents) | FP rate |")
-    print("|---" * (5 + len(KINDS)) + "|")
+          + " | precision (documents) | false positives (clean documents) | FP rate | near misses flagged |")
+    print("|---" * (6 + len(KINDS)) + "|")
     for t in thresholds:
         bars = item_bars(index, MatchSettings(threshold=t, exact_below=args.exact_below, ease_until=args.ease_until))
         hit: Dict[str, int] = {kind: 0 for kind in KINDS}
         flagged_true = flagged_false = 0
         fp_docs: List[int] = []
+        near_flagged = 0
         for d, matches in enumerate(found):
             kept = [m for m in matches if m.score >= bars[m.item]]
-            if d in truth:
+            if d in near:
+                near_flagged += bool(kept)
+            elif d in truth:
                 kind, number = truth[d]
                 if any(m.item == number for m in kept):
                     hit[kind] += 1
@@ -175,7 +197,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         flagged = flagged_true + flagged_false
         precision = flagged_true / flagged if flagged else 1.0
         print(f"| {t:.2f} | {recall:.4f} | " + " | ".join(f"{r:.3f}" for r in per_kind)
-              + f" | {precision:.4f} | {len(fp_docs)} | {len(fp_docs) / clean:.2e} |")
+              + f" | {precision:.4f} | {len(fp_docs)} | {len(fp_docs) / clean:.2e} | {near_flagged} of {len(near)} |")
         for d in fp_docs[:3]:
             m = max(found[d], key=lambda x: x.score)
             print(f"    false positive at {t}: {docs[d]['id']}: item {items[m.item].id}, score {m.score:.3f}: "
