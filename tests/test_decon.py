@@ -138,6 +138,12 @@ def test_bad_eval_input_is_one_line_naming_file_and_line(tmp_path):
     with pytest.raises(ConfigError, match="map at least one"):
         EvalSetConfig(name="x", path=["x.jsonl"])
     assert main(["decon", "index", "--output", str(tmp_path / "i")]) == 2  # no sets
+    # inputs are read-only: no index beside an evaluation file
+    (tmp_path / "good.jsonl").write_text(json.dumps({"q": _filler(1, 30)}) + "\n")
+    (tmp_path / "in.json").write_text(json.dumps({"sets": [{"name": "x", "path": [str(tmp_path / "good.jsonl")],
+                                                            "question": ["q"]}], "output": str(tmp_path)}))
+    assert main(["decon", "index", "-c", str(tmp_path / "in.json")]) == 2
+    assert not (tmp_path / "index.json").exists()
     with pytest.raises(ConfigError, match="no contamination index"):
         load_index(str(tmp_path / "nowhere"))
 

@@ -19,7 +19,7 @@ from dolma.core.errors import ConfigError, InputError
 from dolma.core.paths import glob_paths, is_s3
 from dolma.decon.config import EvalSetConfig
 
-__all__ = ["EvalItem", "read_set", "resolve_preset"]
+__all__ = ["EvalItem", "read_set", "resolve_preset", "set_paths"]
 
 _HF_MARKERS = ("dataset_info.json", "dataset_dict.json", "state.json")
 
@@ -154,20 +154,28 @@ def _hf(path: str) -> Iterator[Tuple[Optional[str], int, Any]]:
             yield split, row, record
 
 
-def read_set(config: EvalSetConfig) -> Iterator[EvalItem]:
-    """The items of one evaluation set, file by file in the order given (a glob's matches in name order)."""
+def set_paths(config: EvalSetConfig) -> List[str]:
+    """The files (and dataset folders) a set reads, in order: each pattern's matches in name order."""
     config = resolve_preset(config)
+    found: List[str] = []
     for pattern in config.path:
         paths = [pattern] if (not is_s3(pattern) and os.path.isdir(pattern)) else glob_paths(pattern)
         if not paths:
             raise ConfigError(f"`sets.{config.name}.path`: no files match {pattern!r}")
-        for path in paths:
-            fmt = _format_of(path, config.format)
-            if fmt == "hf":
-                if is_s3(path):
-                    raise ConfigError(f"{path}: a Hugging Face dataset folder must be local")
-                for split, row, record in _hf(path):
-                    yield _item(config, record, f"{path}[{split}]" if split else path, row, split)
-            else:
-                for line, record in (_parquet(path) if fmt == "parquet" else _jsonl(path)):
-                    yield _item(config, record, path, line, None)
+        found += paths
+    return found
+
+
+def read_set(config: EvalSetConfig) -> Iterator[EvalItem]:
+    """The items of one evaluation set, file by file in the order given (a glob's matches in name order)."""
+    config = resolve_preset(config)
+    for path in set_paths(config):
+        fmt = _format_of(path, config.format)
+        if fmt == "hf":
+            if is_s3(path):
+                raise ConfigError(f"{path}: a Hugging Face dataset folder must be local")
+            for split, row, record in _hf(path):
+                yield _item(config, record, f"{path}[{split}]" if split else path, row, split)
+        else:
+            for line, record in (_parquet(path) if fmt == "parquet" else _jsonl(path)):
+                yield _item(config, record, path, line, None)
