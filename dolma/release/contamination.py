@@ -310,8 +310,9 @@ def contamination_section(doc: Any, found: Optional[Contamination], png: Any) ->
         f"{found.documents_scanned:,} documents: word {ngram}-grams, probing every {opts.get('probe_every')}th, an "
         f"{'IDF-weighted' if opts.get('weighting', 'idf') == 'idf' else 'plain'} overlap score of at least "
         f"{opts.get('threshold')} for items of {opts.get('ease_until')} words "
-        f"or more, a whole copy for items of at most {opts.get('exact_below')} words. {len(found.matches):,} "
-        f"match(es) in all; every one is listed, with both texts, in {MATCHES_FILE}."
+        f"or more, a whole copy for items of at most {opts.get('exact_below')} words. "
+        + (f"{len(found.matches):,} match(es) in all; every one is listed, with both texts, in {MATCHES_FILE}."
+           if found.matches else f"No match ({MATCHES_FILE} is empty).")
     )
     missing = [k for k, v in found.indexes.items() if v is None]
     if missing:
