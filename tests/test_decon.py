@@ -301,3 +301,23 @@ def test_index_bytes_are_reproducible_and_a_rebuilt_index_reruns_the_tagging(tmp
     assert main([*args, "--output", str(tmp_path / "a")]) == 0
     assert main(tag) == 0
     assert list(read_jsonl(str(out))[0]["attributes"]) == ["decon__decon__contaminated"]
+
+
+def test_eval_set_and_index_on_s3_and_documents_there(s3_prefix, tmp_path):
+    from tests.conftest import s3_keys, s3_put
+
+    rows = _items(3)
+    s3_put(f"{s3_prefix}/evals/set.jsonl.gz", gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    (tmp_path / "index.json").write_text(json.dumps({
+        "sets": [{"name": "s", "path": [f"{s3_prefix}/evals/*.jsonl.gz"], "question": ["q"], "id": "uid"}],
+        "output": f"{s3_prefix}/index"}))
+    assert main(["decon", "index", "-c", str(tmp_path / "index.json")]) == 0
+    prefix = s3_prefix.split("/", 3)[3]
+    assert s3_keys(f"{s3_prefix}/index/") == [f"{prefix}/index/{n}" for n in ("index.json", "items.jsonl.gz", "ngrams.npz")]
+    docs = [{"id": "a", "text": _filler(3, 40) + "\n\n" + rows[1]["q"]}, {"id": "b", "text": _filler(4, 40)}]
+    s3_put(f"{s3_prefix}/c/documents/d.jsonl.gz", gzip.compress("".join(json.dumps(d) + "\n" for d in docs).encode()))
+    assert main(["tag", "--documents", f"{s3_prefix}/c/documents/*.gz", "--taggers", "decon",
+                 "--tagger_options.decon.index", f"{s3_prefix}/index"]) == 0
+    rows_out = read_jsonl(f"{s3_prefix}/c/attributes/decon/d.jsonl.gz")
+    assert rows_out[0]["attributes"]["decon__decon__s"][0][2] == pytest.approx(1.0)
+    assert rows_out[1]["attributes"] == {"decon__decon__contaminated": [[0, len(docs[1]["text"]), 0.0]]}
