@@ -22,13 +22,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from itertools import accumulate, compress, count
-from typing import Iterator, List, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
 from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
 from dolma.core.taggers import BaseTagger
-from dolma.taggers.length import ALPHA, CHUNK_CHARS, SPACE, char_flags, code_points
+from dolma.taggers.length import ALPHA, CHUNK_CHARS, SPACE, SPACE_CHAR, char_flags, chunk_bounds, code_points
 from dolma.core.registry import add_tagger
 
 __all__ = ["GopherV1", "GopherV2", "GopherV3", "gopher_statistics", "GopherTagger"]
@@ -45,7 +45,6 @@ LARGE_TEXT_CHARS = 1 << 22
 
 _NEWLINES = re.compile(r"\n+")
 _NEWLINE = re.compile(r"\n")
-_SPACE = re.compile(r"\s")  # str.isspace characters, what str.split() splits at
 _WORD_WITH_SYMBOL = re.compile(f"[#{ELLIPSIS}]\\S*")  # one match per word holding a symbol
 
 NgramValues = List[Tuple[str, float]]
@@ -149,19 +148,6 @@ def _words_with_alpha(text: str) -> int:
     return found
 
 
-def _cuts(text: str, separator: "re.Pattern[str]") -> Iterator[Tuple[int, int]]:
-    """``(start, end)`` of consecutive pieces of about ``CHUNK_CHARS`` characters, each but the last ending at a
-    match of ``separator`` (which belongs to no piece): splitting the pieces splits the text."""
-    start = 0
-    while True:
-        m = separator.search(text, start + CHUNK_CHARS) if start + CHUNK_CHARS < len(text) else None
-        if m is None:
-            yield start, len(text)
-            return
-        yield start, m.start()
-        start = m.end()
-
-
 def _large_text_statistics(text: str, dolma_duplicate_lines: bool, ignore_empty_lines: bool) -> List[Tuple[str, float]]:
     """:func:`gopher_statistics` for a long text, in memory bounded by a few arrays of one number per word and
     per line: words and lines are read a chunk at a time and kept as hashes and lengths, never as strings.
@@ -172,7 +158,7 @@ def _large_text_statistics(text: str, dolma_duplicate_lines: bool, ignore_empty_
     hashes: List["np.ndarray"] = []
     lengths: List["np.ndarray"] = []
     required = 0
-    for start, end in _cuts(text, _SPACE):
+    for start, end in chunk_bounds(text, SPACE_CHAR):
         words = text[start:end].split()
         hashes.append(np.fromiter(map(hash, words), dtype=np.int64, count=len(words)))
         lengths.append(np.fromiter(map(len, words), dtype=np.int64, count=len(words)))
@@ -195,7 +181,7 @@ def _large_text_statistics(text: str, dolma_duplicate_lines: bool, ignore_empty_
 
     line_hashes: List["np.ndarray"] = []
     line_lengths: List["np.ndarray"] = []
-    for start, end in _cuts(text, _NEWLINE):
+    for start, end in chunk_bounds(text, _NEWLINE):
         lines = text[start:end].split("\n")
         line_hashes.append(np.fromiter(map(hash, lines), dtype=np.int64, count=len(lines)))
         line_lengths.append(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)))
@@ -217,7 +203,7 @@ def _large_text_statistics(text: str, dolma_duplicate_lines: bool, ignore_empty_
         duplicate_line_chars = int(all_lengths[duplicated].sum())
     elif duplicate_lines:  # their non-whitespace characters: a second pass over just those lines
         first = 0
-        for start, end in _cuts(text, _NEWLINE):
+        for start, end in chunk_bounds(text, _NEWLINE):
             lines = text[start:end].split("\n")
             marks = duplicated[first : first + len(lines)]
             duplicate_line_chars += sum(sum(map(len, line.split())) for line in compress(lines, marks))

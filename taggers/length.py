@@ -106,6 +106,22 @@ def token_start_chunks(text: str) -> Iterator[Tuple[int, "np.ndarray"]]:
         yield offset, starts
 
 
+SPACE_CHAR = re.compile(r"\s")  # one str.isspace character: what str.split() splits at
+
+
+def chunk_bounds(text: str, separator: "re.Pattern[str]") -> Iterator[Tuple[int, int]]:
+    """``(start, end)`` of consecutive pieces of about ``CHUNK_CHARS`` characters, each but the last ending at a
+    match of ``separator`` (which belongs to no piece): splitting the pieces splits the text."""
+    start = 0
+    while True:
+        m = separator.search(text, start + CHUNK_CHARS) if start + CHUNK_CHARS < len(text) else None
+        if m is None:
+            yield start, len(text)
+            return
+        yield start, m.start()
+        start = m.end()
+
+
 def count_tokens(text: str) -> int:
     return sum(int(np.count_nonzero(starts)) for _, starts in token_start_chunks(text))
 

@@ -110,6 +110,10 @@ def test_long_texts_are_counted_a_chunk_at_a_time_with_the_same_values(monkeypat
     expected = {
         (dolma, empty): gopher.gopher_statistics(text, dolma, empty) for dolma in (False, True) for empty in (False, True)
     }
+    from dolma.taggers import c4
+
+    doc = Document(source="s", id="i", text=text + " javascript fuck")
+    c4_values = [c4.C4V1().tag(doc), c4.C4V2().tag(doc)]
     tokens = length.count_tokens(text)
     paragraphs = length.WhitespaceTokenizerWithParagraphsV2().predict(Document(source="s", id="i", text=text))
     for chunk in (1, 3, 7, 64):
@@ -118,5 +122,6 @@ def test_long_texts_are_counted_a_chunk_at_a_time_with_the_same_values(monkeypat
         for (dolma, empty), values in expected.items():
             assert gopher._large_text_statistics(text, dolma, empty) == values, (chunk, dolma, empty)
         assert length.count_tokens(text) == tokens
+        assert [c4.C4V1().tag(doc), c4.C4V2().tag(doc)] == c4_values
         again = length.WhitespaceTokenizerWithParagraphsV2().predict(Document(source="s", id="i", text=text))
         assert [(s.start, s.end, s.score) for s in again.spans] == [(s.start, s.end, s.score) for s in paragraphs.spans]
