@@ -8,7 +8,8 @@ the fixtures here, given to Dolma's classes as their model path). CI has no refe
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from pathlib import Path
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -73,3 +74,169 @@ def test_licence_taggers_as_dolma(name: str) -> None:
 def test_licence_tagger_needs_html() -> None:
     with pytest.raises(ValueError, match="metadata.html"):
         spans_of(TaggerRegistry.get("cc_re")(), "abc")
+
+
+# --- dclm-oh-eli5, dolma17-quality, code_composition: Dolma's code on models trained here ----------------------
+
+PROSE = [
+    "the river runs quietly past the old mill and into the valley below",
+    "she wrote a long letter to her brother about the summer on the farm",
+    "many birds return to the same nesting place every spring",
+    "the library opens early on weekdays and closes late on fridays",
+]
+CODE = [
+    "def add(a, b): return a + b",
+    "for i in range(10): print(i)",
+    "x = {'key': [1, 2, 3]}",
+    "if (n > 0) { return n * f(n - 1); }",
+]
+SPAM = ["buy now cheap deals click here", "free free free win money now", "click here best price sale sale"]
+
+MODEL_TEXTS = [
+    "The river runs past the mill.\nShe wrote a letter to her brother.\n\ndef add(a, b): return a + b\nok\n",
+    "buy now cheap deals click here free money",
+    "for i in range(10): print(i)\nx = 1\nthe birds return every spring to the valley\nfor j in x: pass",
+    "  padded   words\tand\u00a0spaces  ",
+]
+
+# Dolma 1.2.1 on the models `_train` makes (see the module docstring)
+MODEL_EXPECTED: Dict[str, List[List[SpanTuple]]] = {
+    "dclm-oh-eli5": [
+        [
+            (0, 97, 'score', 0.4954531788825989),
+        ],
+        [
+            (0, 41, 'score', 0.4230846166610718),
+        ],
+        [
+            (0, 95, 'score', 0.4925040602684021),
+        ],
+        [
+            (0, 29, 'score', 0.44265782833099365),
+        ],
+    ],
+    "dolma17-quality": [
+        [
+            (0, 97, 'code', 0.33998364210128784),
+            (0, 97, 'wiki', 0.33530861139297485),
+            (0, 97, 'adult', 0.32473769783973694),
+        ],
+        [
+            (0, 41, 'adult', 0.38615062832832336),
+            (0, 41, 'wiki', 0.31116724014282227),
+            (0, 41, 'code', 0.30271220207214355),
+        ],
+        [
+            (0, 95, 'code', 0.3407757580280304),
+            (0, 95, 'wiki', 0.3373497426509857),
+            (0, 95, 'adult', 0.3219045102596283),
+        ],
+        [
+            (0, 29, 'code', 0.33821025490760803),
+            (0, 29, 'wiki', 0.3375746011734009),
+            (0, 29, 'adult', 0.32424503564834595),
+        ],
+    ],
+    "code_composition": [
+        [
+            (0, 97, 'boundaries', 1.0),
+            (0, 97, 'prose_pct', 0.5),
+            (0, 97, 'prose', 2.0),
+            (0, 97, 'prose_entropy', 1.584702763523281),
+            (0, 97, 'code_pct', 0.25),
+            (0, 97, 'code', 1.0),
+            (0, 97, 'code_entropy', 1.58295780547711),
+            (0, 97, 'other_pct', 0.25),
+            (0, 97, 'other', 1.0),
+            (0, 97, 'other_entropy', 0.0),
+        ],
+        [
+            (0, 41, 'boundaries', 0.0),
+            (0, 41, 'other_pct', 1.0),
+            (0, 41, 'other', 1.0),
+            (0, 41, 'other_entropy', 1.576043654857672),
+        ],
+        [
+            (0, 95, 'boundaries', 2.0),
+            (0, 95, 'code_pct', 0.75),
+            (0, 95, 'code', 3.0),
+            (0, 95, 'code_entropy', 1.5835557266018145),
+            (0, 95, 'prose_pct', 0.25),
+            (0, 95, 'prose', 1.0),
+            (0, 95, 'prose_entropy', 1.583872779359057),
+        ],
+        [
+            (0, 29, 'boundaries', 0.0),
+            (0, 29, 'other_pct', 1.0),
+            (0, 29, 'other', 1.0),
+            (0, 29, 'other_entropy', 1.5848316235118074),
+        ],
+    ],
+}
+
+
+def _train(folder: Path, name: str, lines: List[str]) -> str:
+    import fasttext
+
+    from dolma.taggers.train_ft import zeroed_allocations
+
+    data = folder / f"{name}.txt"
+    data.write_text("\n".join(lines * 5) + "\n", encoding="utf-8")
+    with zeroed_allocations():
+        model = fasttext.train_supervised(
+            input=str(data), dim=8, bucket=1000, wordNgrams=2, epoch=20, lr=0.1, minCount=1, thread=1, seed=0, verbose=0
+        )
+    path = folder / f"{name}.bin"
+    model.save_model(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("models")
+    quality = [f"__label__hq {t}" for t in PROSE] + [f"__label__cc {t}" for t in SPAM + CODE]
+    sources = [f"__label__wiki {t}" for t in PROSE] + [f"__label__code {t}" for t in CODE] + [f"__label__adult {t}" for t in SPAM]
+    lines = [f"__label__prose {t}" for t in PROSE] + [f"__label__code {t}" for t in CODE] + [f"__label__other {t}" for t in SPAM]
+    return {
+        "dclm-oh-eli5": _train(folder, "quality", quality),
+        "dolma17-quality": _train(folder, "sources", sources),
+        "code_composition": _train(folder, "lines", lines),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_EXPECTED))
+def test_model_taggers_as_dolma(models: Dict[str, str], name: str) -> None:
+    cls = TaggerRegistry.get(name)
+    tagger = cls(cls.Options(model=models[name]))
+    for text, expected in zip(MODEL_TEXTS, MODEL_EXPECTED[name]):
+        got = spans_of(tagger, text)
+        assert [span[:3] for span in got] == [span[:3] for span in expected]
+        assert [span[3] for span in got] == pytest.approx([span[3] for span in expected], abs=1e-6)
+    docs = [DocumentWithMetadata(source="s", id=str(i), text=t, metadata={}) for i, t in enumerate(MODEL_TEXTS)]
+    assert tagger.tag_batch(docs) == [tagger.tag(doc) for doc in docs]
+
+
+@pytest.mark.parametrize(
+    "name,url",
+    [
+        ("dclm-oh-eli5", "https://huggingface.co/mlfoundations/fasttext-oh-eli5/resolve/main/"),
+        ("dolma17-quality", "https://dolma-artifacts.org/fasttext_models/dolma-1_7/"),
+        ("code_composition", "https://huggingface.co/techarb/code-prose-composition/resolve/main/"),
+    ],
+)
+def test_model_taggers_offline_fail_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, url: str
+) -> None:
+    import urllib.error
+
+    from dolma.core.errors import ConfigError
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setenv("DOLMA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr("urllib.request.urlopen", unreachable)
+    with pytest.raises(ConfigError) as info:
+        TaggerRegistry.get(name)()
+    assert "\n" not in str(info.value)
+    assert url in str(info.value) and f"tagger_options.{name}.model" in str(info.value)
