@@ -240,3 +240,38 @@ def test_model_taggers_offline_fail_in_one_line(
         TaggerRegistry.get(name)()
     assert "\n" not in str(info.value)
     assert url in str(info.value) and f"tagger_options.{name}.model" in str(info.value)
+
+
+# --- tokenizers_EleutherAI_GPT_NeoX_20B ---------------------------------------------------------------------
+
+
+def test_neox_token_counts_from_a_local_tokenizer_file() -> None:
+    from importlib.resources import files
+
+    # OLMo's variant of GPT-NeoX-20B (shipped with us); without its PII tokens in the text, the counts are NeoX's
+    local = str(files("dolma.tokens.data") / "allenai_eleuther-ai-gpt-neox-20b-pii-special.json")
+    cls = TaggerRegistry.get("tokenizers_EleutherAI_GPT_NeoX_20B")
+    neox = cls(cls.Options(tokenizer=local))
+    olmo = TaggerRegistry.get("tokenizers_AI2_OLMo_v1")()
+    for text in ["", "Hello world.", "  spaces   and\ttabs\n\n", "Ünïcödé 中文 🙂", "def f(x):\n    return x"]:
+        assert spans_of(neox, text) == spans_of(olmo, text)
+    # Dolma 1.2.1 (tokenizers_AI2_OLMo_v1, whose counts these are): "Hello world." is 3 tokens, no EOS added
+    assert spans_of(neox, "Hello world.") == [(0, 12, "tokens", 3)]
+
+
+def test_neox_offline_fails_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib.error
+
+    from dolma.core.errors import ConfigError
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setenv("DOLMA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr("urllib.request.urlopen", unreachable)
+    with pytest.raises(ConfigError) as info:
+        TaggerRegistry.get("tokenizers_EleutherAI_GPT_NeoX_20B")()
+    message = str(info.value)
+    assert "\n" not in message
+    assert "huggingface.co/EleutherAI/gpt-neox-20B/resolve/main/tokenizer.json" in message
+    assert "tagger_options.tokenizers_EleutherAI_GPT_NeoX_20B.tokenizer" in message
