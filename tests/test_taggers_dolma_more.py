@@ -275,3 +275,31 @@ def test_neox_offline_fails_in_one_line(tmp_path: Path, monkeypatch: pytest.Monk
     assert "\n" not in message
     assert "huggingface.co/EleutherAI/gpt-neox-20B/resolve/main/tokenizer.json" in message
     assert "tagger_options.tokenizers_EleutherAI_GPT_NeoX_20B.tokenizer" in message
+
+
+# --- cld3_* -------------------------------------------------------------------------------------------------
+
+
+def test_cld3_english_layouts() -> None:
+    pytest.importorskip("gcld3")
+    text = "The quick brown fox jumps over the lazy dog near the river.\nDer schnelle braune Fuchs springt über den Hund.\n"
+    doc = TaggerRegistry.get("cld3_en_doc_v2")()
+    [(s, e, kind, en), (_, _, not_kind, not_en)] = spans_of(doc, text)
+    assert (s, e, kind, not_kind) == (0, len(text), "en", "not_en") and not_en == pytest.approx(1 - en)
+    paragraphs = spans_of(TaggerRegistry.get("cld3_en_paragraph_v2")(), text)
+    assert [span[:3] for span in paragraphs] == [(0, 60, "en"), (60, 109, "en"), (0, 60, "not_en"), (60, 109, "not_en")]
+    assert paragraphs[0][3] > 0.9 and paragraphs[1][3] == 0.0
+    with_doc = spans_of(TaggerRegistry.get("cld3_en_paragraph_with_doc_score_v2")(), text)
+    assert with_doc[:4] == paragraphs
+    assert with_doc[4][:3] == (0, 109, "doc_en") and with_doc[4][3] == pytest.approx(60 * paragraphs[0][3] / 109)
+    assert spans_of(doc, "") == [(0, 0, "en", 0.0), (0, 0, "not_en", 1.0)]
+
+
+def test_cld3_without_its_extra_fails_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from dolma.core.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "gcld3", None)
+    with pytest.raises(ConfigError, match=r"^gcld3 is not installed: pip install 'dolma-toolkit\[cld3\]' to use the cld3_\* taggers$"):
+        TaggerRegistry.get("cld3_en_doc_v2")()
