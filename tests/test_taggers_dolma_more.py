@@ -303,3 +303,40 @@ def test_cld3_without_its_extra_fails_in_one_line(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(sys.modules, "gcld3", None)
     with pytest.raises(ConfigError, match=r"^gcld3 is not installed: pip install 'dolma-toolkit\[cld3\]' to use the cld3_\* taggers$"):
         TaggerRegistry.get("cld3_en_doc_v2")()
+
+
+# --- code_secrets_v1 ----------------------------------------------------------------------------------------
+
+SECRET_TEXTS = [
+    'aws_access_key_id = "AKIAIOSFODNN7EXAMPLE"\npassword = "hunter2hunter2"\n',
+    'token: ghp_abcdefghijklmnopqrstuvwxyz0123456789\nslack = "xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx"\n',
+    'x = 1\n  secret = "f8c3de3d-1fea-4d7c-a8b0-29f63c4c3454"\nsecret = "f8c3de3d-1fea-4d7c-a8b0-29f63c4c3454"\n',
+    "",
+    "   ",
+    'api_key = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"\nstripe_key="sk_live_4eC39HqLyjWDarjtT1zdp7dc"',
+]
+# Dolma 1.2.1 with detect-secrets 1.4.0 (Dolma's pin); the GitHub token's span is where Dolma puts it
+SECRET_EXPECTED = [
+    [(21, 41, "SECRET_AWS_Access_Key", 1.0), (55, 69, "SECRET_Secret_Keyword", 1.0), (0, 71, "doc", 0.3333333333333333)],
+    [
+        (7, 10, "SECRET_GitHub_Token", 1.0),
+        (57, 113, "SECRET_Base64_High_Entropy_String", 1.0),
+        (57, 113, "SECRET_Slack_Token", 1.0),
+        (0, 115, "doc", 0.6),
+    ],
+    [(0, 104, "doc", 0.0)],
+    [(0, 0, "doc", -1.0)],
+    [(0, 3, "doc", -1.0)],
+    [
+        (11, 43, "SECRET_Base64_High_Entropy_String", 1.0),
+        (11, 43, "SECRET_Secret_Keyword", 1.0),
+        (11, 43, "SECRET_Stripe_Access_Key", 1.0),
+        (0, 90, "doc", 0.75),
+    ],
+]
+
+
+def test_code_secrets_as_dolma() -> None:
+    pytest.importorskip("detect_secrets")
+    tagger = TaggerRegistry.get("code_secrets_v1")()
+    assert [spans_of(tagger, text) for text in SECRET_TEXTS] == SECRET_EXPECTED
