@@ -340,3 +340,29 @@ def test_code_secrets_as_dolma() -> None:
     pytest.importorskip("detect_secrets")
     tagger = TaggerRegistry.get("code_secrets_v1")()
     assert [spans_of(tagger, text) for text in SECRET_TEXTS] == SECRET_EXPECTED
+
+
+# --- pii_presidio_v1 ----------------------------------------------------------------------------------------
+# Dolma's AnalyzerEngine() needs the spaCy model en_core_web_lg, which cannot be fetched here, so these values come
+# from presidio's own recognizers (as Dolma runs them) and Dolma's rules, not from a reference run.
+
+
+def test_presidio_finds_pii_with_dolmas_rules_and_no_model() -> None:
+    pytest.importorskip("presidio_analyzer")
+    tagger = TaggerRegistry.get("pii_presidio_v1")()
+    text = "Call me at (212) 555-1234 or mail john.doe@example.com; server 192.168.1.20 and fe80::1ff:fe23:4567:890a."
+    assert sorted(spans_of(tagger, text)) == [
+        (0, 105, "doc", 0.33333),
+        (11, 25, "PHONE_NUMBER", 1.0),
+        (34, 54, "EMAIL_ADDRESS", 1.0),
+        (63, 75, "IP_ADDRESS", 1.0),
+        (80, 104, "IP_ADDRESS", 1.0),
+    ]
+    # isbn/doi/# within 100 characters drops phone numbers and IP addresses
+    assert spans_of(tagger, "isbn 978-3-16-148410-0 phone 212-555-1234, ip 10.0.0.1 # see") == [(0, 60, "doc", 0.0)]
+    # an address whose local part is "(" or whose domain has no dot is not kept
+    assert spans_of(tagger, "Write to (@example.com or x@localhost or a@b.co.uk now") == [
+        (41, 50, "EMAIL_ADDRESS", 1.0),
+        (0, 54, "doc", 0.125),
+    ]
+    assert spans_of(tagger, "") == [(0, 0, "doc", -1.0)]
