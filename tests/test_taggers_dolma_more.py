@@ -366,3 +366,42 @@ def test_presidio_finds_pii_with_dolmas_rules_and_no_model() -> None:
         (0, 54, "doc", 0.125),
     ]
     assert spans_of(tagger, "") == [(0, 0, "doc", -1.0)]
+
+
+# --- code_starcoder_taggers_v1 ------------------------------------------------------------------------------
+
+STARCODER_DOCS = [
+    ("", {"ext": "py"}),
+    ("<?xml version='1.0'?><a/>", {"ext": "xml"}),
+    ("<html><script>x</script><p>" + "word " * 50 + "</p><!-- c --></html>", {"ext": "html"}),
+    (
+        "def f():\n    '''doc'''\n    # c1\n    return 1  # c2\nclass B:\n  'b'\nclass A:\n  'a'\nasync def g():\n  'ag'\n",
+        {"ext": "py", "max_stars_count": 7},
+    ),
+    ("def (:\n # c\n", {"ext": "py", "max_stars_count": None}),
+    ("// one\nint x; /* two */\n", {"ext": "java"}),
+    ("anything", {"ext": "no-such-ext"}),
+    ("anything", {}),
+]
+# Dolma 1.2.1 (has_xml_template_doc, num_github_stars_doc, nl_ratio_doc, code_to_text_ratio_html_doc)
+STARCODER_EXPECTED = [
+    (0.0, 0.0, -1.0, -1.0),
+    (1.0, 0.0, 0.0, 1.0),
+    (0.0, 0.0, 0.03355704697986577, 0.8389261744966443),
+    (0.0, 7.0, 0.13592233009708737, 1.0),
+    (0.0, 0.0, 0.0, 1.0),
+    (0.0, 0.0, 0.625, 1.0),
+    (0.0, 0.0, -1.0, -1.0),
+    (0.0, 0.0, -1.0, -1.0),
+]
+
+
+def test_starcoder_v1_as_dolma() -> None:
+    pytest.importorskip("pygments")
+    pytest.importorskip("bs4")
+    tagger = TaggerRegistry.get("code_starcoder_taggers_v1")()
+    types = ["has_xml_template_doc", "num_github_stars_doc", "nl_ratio_doc", "code_to_text_ratio_html_doc"]
+    for (text, metadata), expected in zip(STARCODER_DOCS, STARCODER_EXPECTED):
+        spans = spans_of(tagger, text, **metadata)
+        assert [(s[0], s[1], s[2]) for s in spans] == [(0, len(text), t) for t in types]
+        assert tuple(s[3] for s in spans) == pytest.approx(expected, abs=1e-12)
