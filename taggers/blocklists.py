@@ -37,7 +37,7 @@ from dolma.core.errors import ConfigError
 from dolma.core.registry import add_tagger
 from dolma.core.taggers import BaseTaggerWithMetadata, TaggerOptions
 from dolma.taggers.models import ModelNotFound, resolve_model
-from dolma.taggers.url_blocker import UrlBlocker
+from dolma.core.url_blocker import UrlBlocker
 
 __all__ = [
     "BlocklistOptions",
