@@ -95,6 +95,8 @@ def line_spans(text: str) -> Tuple[List[Span], List[Span], int]:
 
 @add_tagger("c4_v1")
 class C4V1(BaseTagger):
+    memory_per_document_byte = 12.0  # a span per line without punctuation (11.3 measured on source code)
+
     def predict(self, doc: Document) -> DocResult:
         text = doc.text
         n = len(text)
@@ -115,6 +117,8 @@ class C4V1(BaseTagger):
 
 @add_tagger("c4_v2")
 class C4V2(BaseTagger):
+    memory_per_document_byte = 12.0  # a span per line without punctuation (11.3 measured on source code)
+
     def predict(self, doc: Document) -> DocResult:
         text = doc.text
         n = len(text)
