@@ -18,10 +18,11 @@ from dolma.mixers.config import MixConfig, StreamConfig
 
 __all__ = [
     "MixUnit", "STAGING_DIR", "MIXTURE_FILE", "RESOURCES", "shard_name", "extension", "staging_dir", "unit_prefix",
-    "record_path", "plan_stream", "work_units",
+    "record_path", "plan_stream", "work_units", "DECISIONS_DIR", "decisions_path",
 ]
 
 STAGING_DIR = ".mix-staging"
+DECISIONS_DIR = "decisions"  # per unit: what the mix decided about each line it read (`dolma trace` reads them)
 MIXTURE_FILE = "mixture.json"  # what each stream of the mix holds, beside its shards
 # what a worker of the mix (or of its measuring pass) needs: one peaked at ~160 MB mixing the benchmark corpus
 RESOURCES = Resources(memory=256 * MiB)
@@ -56,6 +57,12 @@ def staging_dir(stream: StreamConfig) -> str:
 def unit_prefix(stream: StreamConfig, unit: MixUnit) -> str:
     """What the names of a unit's staged parts and side files start with."""
     return f"{stream.name}-u{unit.index:04d}"
+
+
+def decisions_path(stream: StreamConfig, prefix: str) -> str:
+    """A unit's decisions file: ``line,id,decision,copies`` per line of its documents file (``decision``: kept,
+    ``dropped: <rule>`` or quarantined; ``copies``: output lines of a kept document)."""
+    return join(stream.output.path, DECISIONS_DIR, prefix + ".csv.gz")
 
 
 def record_path(stream: StreamConfig, unit: MixUnit) -> str:
