@@ -10,7 +10,7 @@ pipeline fills in the paths, so every output lands below ``output`` in Dolma's l
     <output>/report/                    report.md, report.html, plots/
     <output>/release.json               every file with its size and sha256 (`dolma verify <output>`)
 
-Stages run in order: sources → tag → dedupe → mix → tokens → report. A stage whose config is unchanged since it
+Stages run in order: sources → tag → dedupe → mix → tokens → lineage index → report. A stage whose config is unchanged since it
 last finished is skipped (``<output>/.pipeline/<stage>.json`` records that); a stage that stopped part-way skips
 the units it finished. The pipeline knows stages only by command name and config keys.
 """
@@ -214,6 +214,13 @@ class _Run:
             documents = [self.path("mixed", "*.jsonl.gz")] if self.config.mix is not None else self.all_documents()
             self.stage("tokens", {"documents": documents, "destination": self.path("tokens"), **self.config.tokens})
 
+    def lineage(self) -> None:
+        """The lineage index (`dolma trace`, `dolma remove`), from the mix's decisions and the token indexes."""
+        from dolma.release.lineage import build_lineage
+
+        if self.config.mix is not None and not self.config.dryrun:
+            build_lineage(self.out)
+
     def report(self) -> None:
         from dolma.release.verify import write_release_manifest
         from dolma.release.report import ReportConfig, write_report
@@ -278,7 +285,7 @@ def _copy_one(path: str, target: str) -> FileEntry:
 
 
 STEPS: List[Callable[[_Run], None]] = [
-    _Run.build_sources, _Run.tag, _Run.dedupe, _Run.mix, _Run.tokens, _Run.report,
+    _Run.build_sources, _Run.tag, _Run.dedupe, _Run.mix, _Run.tokens, _Run.lineage, _Run.report,
 ]
 
 
