@@ -18,8 +18,13 @@ from dolma.core.errors import ConfigError
 from dolma.release.diff import release_diff
 from dolma.release.lineage import build_lineage
 from dolma.release.remove import RemoveConfig, remove_documents
-from dolma.release.trace import TraceConfig, trace
+from dolma.mixers.explain import explain_document
+from dolma.release.trace import TraceConfig, trace as _trace
 from dolma.release.verify import verify_release
+
+def trace(config):
+    return _trace(config, explain_document)
+
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEDUPE_RULE = "$.attributes[?(@.bff_duplicate_paragraph_spans[0][2] >= 1)]"
@@ -47,7 +52,14 @@ def release(tmp_path_factory):
 
 
 def _shard(root, rel):
-    return [json.loads(line) for line in gzip.open(os.path.join(root, rel), "rt", encoding="utf-8")]
+    path = os.path.join(root, rel)
+    key = (path, os.stat(path).st_mtime_ns, os.stat(path).st_ino)
+    if key not in _SHARDS:
+        _SHARDS[key] = [json.loads(line) for line in gzip.open(path, "rt", encoding="utf-8")]
+    return _SHARDS[key]
+
+
+_SHARDS = {}  # shards read, by path and version
 
 
 def _shards(root):
@@ -299,23 +311,24 @@ def test_verify_catches_a_stale_lineage_index(release, tmp_path):
 
 
 def test_remove_on_s3_gives_the_same_files(release, tmp_path, s3_prefix):
+    """In place on S3: the same rewritten files as the same removal on the local copy, and a release that verifies."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import boto3
 
     client = boto3.client("s3")
     bucket, key = s3_prefix[len("s3://"):].split("/", 1)
-    for dirpath, _, names in os.walk(release):
-        for name in names:
-            full = os.path.join(dirpath, name)
-            client.upload_file(full, bucket, f"{key}/old/{os.path.relpath(full, release)}")
+    files = [os.path.relpath(os.path.join(d, n), release) for d, _, names in os.walk(release) for n in names]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda rel: client.upload_file(os.path.join(release, rel), bucket, f"{key}/{rel}"), files))
     ids = _ten(release)[:3]
-    local = str(tmp_path / "local")
-    remove_documents(RemoveConfig(path=release, ids=ids, reason="s3", output=local))
-    record = remove_documents(RemoveConfig(path=f"{s3_prefix}/old", ids=ids, reason="s3", output=f"{s3_prefix}/new"))
-    assert verify_release(f"{s3_prefix}/new") == []
+    record = remove_documents(RemoveConfig(path=s3_prefix, ids=ids, reason="s3"))
+    local = remove_documents(RemoveConfig(path=release, ids=ids, reason="s3", output=str(tmp_path / "local")))
+    assert [f.path for f in record.files] == [f.path for f in local.files]
+    assert verify_release(s3_prefix) == []
     for changed in record.files:
-        if changed.path.endswith((".json",)):
-            continue  # manifests and records carry times
-        body = client.get_object(Bucket=bucket, Key=f"{key}/new/{changed.path}")["Body"].read()
-        assert body == open(os.path.join(local, changed.path), "rb").read(), changed.path
-    (doc,) = trace(TraceConfig(path=f"{s3_prefix}/new", id=ids[0]))["documents"]
+        if not changed.path.endswith(".json"):  # manifests and records carry times
+            body = client.get_object(Bucket=bucket, Key=f"{key}/{changed.path}")["Body"].read()
+            assert body == open(tmp_path / "local" / changed.path, "rb").read(), changed.path
+    (doc,) = trace(TraceConfig(path=s3_prefix, id=ids[0]))["documents"]
     assert doc["removed"]["reason"] == "s3"

@@ -1,4 +1,4 @@
-"""``dolma diff OLD NEW`` (and ``dolma verify NEW --against OLD``): what changed between two releases.
+"""``dolma diff OLD --new NEW``: what changed between two releases.
 
 Files added, removed and changed (by the sha256 in each ``release.json``); the documents added and removed per
 stream, read from the mixed shards that differ (shards both releases hold unchanged are not read); the documents

@@ -37,19 +37,21 @@ from dolma.core.config import ConfigStruct
 from dolma.core.environment import output_environment
 from dolma.core.errors import ConfigError, InputError
 from dolma.core.manifest import FileEntry
-from dolma.core.paths import glob_paths, join
+from dolma.core.paths import glob_paths, is_s3, join
 from dolma.core.runner import Command
-from dolma.mixers.parts import UnitRecord
-from dolma.mixers.plan import DECISIONS_DIR, MIXTURE_FILE, STAGING_DIR
 
 __all__ = [
-    "LINEAGE_DIR", "INDEX_FILE", "MIXED_DIR", "TOKENS_DIR", "LineageIndex", "build_lineage", "bucket_of", "bucket_path",
-    "relative_to", "read_index", "file_entry_of", "LINEAGE",
+    "LINEAGE_DIR", "INDEX_FILE", "MIXED_DIR", "TOKENS_DIR", "MIXTURE_FILE", "copy_id", "LineageIndex", "build_lineage", "bucket_of", "bucket_path",
+    "relative_to", "read_index", "file_entry_of", "fetch", "fetch_text", "LINEAGE",
 ]
 
 LINEAGE_DIR = "lineage"
 INDEX_FILE = f"{LINEAGE_DIR}/index.json"
 MIXED_DIR = "mixed"  # a release's layout (dolma pipeline)
+# what the mix writes there (dolma.mixers.plan; the release layer reads stages' files, never their code)
+MIXTURE_FILE = "mixture.json"
+DECISIONS_DIR = "decisions"
+STAGING_DIR = ".mix-staging"
 TOKENS_DIR = "tokens"
 ROWS_PER_BUCKET = 32_768  # what one lookup reads at most, until MAX_BUCKETS
 MAX_BUCKETS = 4_096  # buckets are written at the same time: one open file each
@@ -70,6 +72,11 @@ class LineageIndex(msgspec.Struct, kw_only=True):
     format: int = 1
 
 
+def copy_id(doc_id: str, k: int) -> str:
+    """The id of a document's ``k``-th sampled copy, as the mix names it (``dolma.mixers.sampling.copy_id``)."""
+    return doc_id if k == 0 else f"{doc_id}-dup{k}"
+
+
 def bucket_of(doc_id: str, buckets: int) -> int:
     return xxhash.xxh3_64_intdigest(doc_id.encode("utf-8", "surrogatepass")) % buckets
 
@@ -84,17 +91,34 @@ def relative_to(recorded_root: str, path: str) -> str:
     return path[len(prefix):] if path.startswith(prefix) else path
 
 
+def fetch(path: str) -> bytes:
+    """The stored bytes of a small file (an index, a manifest), in one request on S3."""
+    if is_s3(path):
+        from dolma.core import s3
+
+        return s3.get_bytes(path)
+    with dio.open_raw(path) as f:
+        return f.read()
+
+
+def fetch_text(path: str) -> bytes:
+    """A small file's bytes, decompressed by its extension (``.gz``: any number of gzip members)."""
+    data = fetch(path)
+    if path.endswith(".gz"):
+        from isal import igzip
+
+        return igzip.decompress(data)
+    if path.endswith(".zst"):
+        return dio.read_bytes(path)
+    return data
+
+
 def file_entry_of(path: str, name: str) -> FileEntry:
     """Size and sha256 of the stored bytes of ``path`` (local or S3), listed as ``name``."""
     import hashlib
 
-    digest = hashlib.sha256()
-    size = 0
-    with dio.open_raw(path) as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return FileEntry(name, size, digest.hexdigest())
+    data = fetch(path)
+    return FileEntry(name, len(data), hashlib.sha256(data).hexdigest())
 
 
 def read_index(root: str) -> LineageIndex:
@@ -102,7 +126,7 @@ def read_index(root: str) -> LineageIndex:
     if not dio.exists(path):
         raise ConfigError(f"{root}: no {INDEX_FILE}; build it with `dolma lineage {root}`")
     try:
-        return msgspec.json.decode(dio.read_bytes(path), type=LineageIndex)
+        return msgspec.json.decode(fetch(path), type=LineageIndex)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ConfigError(f"{path}: not a lineage index: {exc}") from None
 
@@ -214,8 +238,6 @@ def _mix_seed(root: str, mixture: Dict[str, Any]) -> int:
 def _add_stream(
     root: str, recorded_root: str, stream: str, out: _Buckets, inputs: List[FileEntry], counts: Dict[str, int]
 ) -> None:
-    from dolma.mixers.sampling import copy_id
-
     shard_lines: Dict[str, int] = {}  # lines so far in each shard of the stream
     units = _units(root, stream)
     if not units:
@@ -224,19 +246,19 @@ def _add_stream(
     for decisions, record_file in units:
         if not dio.exists(record_file):
             raise InputError(record_file, None, "the unit's record is missing; the mix did not finish")
-        record = msgspec.json.decode(dio.read_bytes(record_file), type=UnitRecord)
+        record = msgspec.json.decode(fetch(record_file))
         # where each of the unit's output lines went: its parts, in order, each at the end of its shard so far
         starts: List[Tuple[int, str, int]] = []  # (first output ordinal of the part, shard, first line in the shard)
         ordinal = 0
-        for part in record.parts:
-            if part.final is None:
+        for part in record["parts"]:
+            if part.get("final") is None:
                 raise InputError(record_file, None, "a part of the unit was never published in a shard")
-            shard = relative_to(recorded_root, part.final)
+            shard = relative_to(recorded_root, part["final"])
             starts.append((ordinal, shard, shard_lines.get(shard, 0) + 1))
-            n = part.counts.get("documents_out", 0)
+            n = part["counts"].get("documents_out", 0)
             shard_lines[shard] = shard_lines.get(shard, 0) + n
             ordinal += n
-        source = relative_to(recorded_root, record.inputs[0].path)
+        source = relative_to(recorded_root, record["inputs"][0]["path"])
         position, p = 0, 0
         for line, doc_id, decision, copies in _csv_rows(decisions):
             out.add(doc_id, ("D", doc_id, stream, source, line, decision, copies))

@@ -20,7 +20,7 @@ from dolma.core import io as dio
 from dolma.core.errors import InputError
 from dolma.core.manifest import FileEntry
 from dolma.core.paths import glob_paths, join
-from dolma.release.lineage import LineageIndex, bucket_of, bucket_path, read_index, relative_to
+from dolma.release.lineage import LineageIndex, copy_id, fetch_text, bucket_of, bucket_path, read_index, relative_to
 
 __all__ = [
     "REMOVALS_DIR", "TokenRange", "RemovedLine", "ChangedFile", "Removal", "read_removals", "Lineage", "Decision",
@@ -70,7 +70,7 @@ class Removal(msgspec.Struct, kw_only=True):
 
 def read_removals(root: str) -> List[Removal]:
     found = sorted(glob_paths(join(root, REMOVALS_DIR, "*.json")))
-    return [msgspec.json.decode(dio.read_bytes(p), type=Removal) for p in found]
+    return [msgspec.json.decode(fetch_text(p), type=Removal) for p in found]
 
 
 def resolve(root: str, rel: str) -> str:
@@ -89,7 +89,7 @@ def read_line(path: str, line: int) -> bytes:
 
 def token_rows(path: str) -> List[Tuple[int, int, str, str, int]]:
     """The rows ``start,end,id,src,loc`` of a token index file."""
-    text = dio.read_bytes(path).decode("utf-8", "surrogateescape")
+    text = fetch_text(path).decode("utf-8", "surrogateescape")
     return [(int(r[0]), int(r[1]), r[2], r[3], int(r[4])) for r in csv.reader(io.StringIO(text))]
 
 
@@ -180,7 +180,7 @@ class Lineage:
     def rows(self, doc_id: str) -> List[List[str]]:
         b = bucket_of(doc_id, self.index.buckets)
         if b not in self._buckets:
-            text = dio.read_bytes(bucket_path(self.root, b)).decode("utf-8", "surrogateescape")
+            text = fetch_text(bucket_path(self.root, b)).decode("utf-8", "surrogateescape")
             self.reads += 1
             self._buckets[b] = list(csv.reader(io.StringIO(text)))
         return [r for r in self._buckets[b] if r[1] == doc_id]
@@ -193,8 +193,6 @@ class Lineage:
 
     def outputs(self, decision: Decision) -> List[Output]:
         """The output lines of a kept document (each sampled copy), with their token ranges, as they are now."""
-        from dolma.mixers.sampling import copy_id
-
         found: List[Output] = []
         shard_name = re.compile(re.escape(decision.stream) + r"-\d{4,}\.[^/]*")
         for k in range(decision.copies):
@@ -234,7 +232,7 @@ def documents_manifest(path: str) -> Optional[Dict[str, Any]]:
     for candidate in candidates:
         if not dio.exists(candidate):
             continue
-        manifest = msgspec.json.decode(dio.read_bytes(candidate))
+        manifest = msgspec.json.decode(fetch_text(candidate))
         if any(o.get("path", "").rsplit("/", 1)[-1] == name for o in manifest.get("outputs", [])):
             return manifest
     return None

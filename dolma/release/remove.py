@@ -24,7 +24,7 @@ import shutil
 import sys
 import time
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import msgspec
 import numpy as np
@@ -34,17 +34,17 @@ from dolma.core.config import ConfigStruct
 from dolma.core.errors import ConfigError
 from dolma.core.manifest import FileEntry, Manifest
 from dolma.core.paths import glob_paths, is_s3, join, split_s3
-from dolma.core.runner import Command
-from dolma.mixers.filters import compile_matcher
-from dolma.mixers.parts import BlockCompressor
-from dolma.mixers.plan import MIXTURE_FILE
-from dolma.release.lineage import MIXED_DIR, TOKENS_DIR, file_entry_of
+from dolma.release.lineage import MIXED_DIR, MIXTURE_FILE, TOKENS_DIR, fetch_text, file_entry_of
 from dolma.release.lookup import (
     REMOVALS_DIR, ChangedFile, Lineage, Output, Removal, RemovedLine, TokenRange, resolve, token_rows,
 )
 from dolma.release.verify import RELEASE_MANIFEST, ReleaseManifest
 
-__all__ = ["RemoveConfig", "remove_documents", "REMOVE"]
+__all__ = ["RemoveConfig", "remove_documents", "run_remove", "Matcher"]
+
+Matcher = Callable[[str, str], Callable[[Any], bool]]
+"""``(expression, syntax)`` → whether a document matches, the mix's way (the CLI passes
+:func:`dolma.mixers.filters.compile_matcher`'s: the release layer imports no stage)."""
 
 log = logging.getLogger("dolma")
 
@@ -118,9 +118,9 @@ def _plan(lineage: Lineage, ids: List[str]) -> _Plan:
     return plan
 
 
-def _ids_by_filter(root: str, lineage: Lineage, expression: str, syntax: str) -> List[str]:
+def _ids_by_filter(root: str, expression: str, syntax: str, compile: Matcher) -> List[str]:
     """The documents whose output lines in any mixed shard ``expression`` matches (a sampled copy: its document)."""
-    matcher = compile_matcher(expression, syntax, exclude=True)
+    matches = compile(expression, syntax)
     found: List[str] = []
     for shard in sorted(glob_paths(join(root, MIXED_DIR, "*.jsonl*"))):
         if shard.endswith(".manifest.json"):
@@ -128,7 +128,7 @@ def _ids_by_filter(root: str, lineage: Lineage, expression: str, syntax: str) ->
         with dio.open_read(shard) as f:
             for raw in f:
                 doc = msgspec.json.decode(raw)
-                if matcher.matches(doc):
+                if matches(doc):
                     found.append(doc["id"])
     return found
 
@@ -154,28 +154,41 @@ class _Writer:
 
 
 def _shard_lines(path: str) -> List[bytes]:
-    return dio.read_bytes(path).splitlines(keepends=True)
+    return fetch_text(path).splitlines(keepends=True)
+
+
+def _compressor(extension: str, level: int) -> Callable[[bytes], bytes]:
+    """One block into a stand-alone gzip member (no time stamp) or zstd frame, as the mix writes its shards."""
+    if extension.endswith(".gz"):
+        from isal import igzip
+
+        return lambda data: igzip.compress(data, compresslevel=level, mtime=0)
+    if extension.endswith(".zst"):
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=3).compress
+    return lambda data: data
 
 
 def _gzip_blocks(lines: List[bytes], extension: str, level: int) -> bytes:
     """Lines as the mix stores them: blocks of whole lines of about 1 MiB, each compressed on its own."""
-    compressor = BlockCompressor(extension, level)
+    compress = _compressor(extension, level)
     out: List[bytes] = []
     block: List[bytes] = []
     size = 0
     for line in lines:
         if block and size + len(line) > _BLOCK:
-            out.append(compressor.compress(b"".join(block)))
+            out.append(compress(b"".join(block)))
             block, size = [], 0
         block.append(line)
         size += len(line)
     if block or not out:
-        out.append(compressor.compress(b"".join(block)))
+        out.append(compress(b"".join(block)))
     return b"".join(out)
 
 
-def remove_documents(config: RemoveConfig) -> Removal:
-    """Carry out the removal ``config`` asks for; its record."""
+def remove_documents(config: RemoveConfig, compile: Optional[Matcher] = None) -> Removal:
+    """Carry out the removal ``config`` asks for; its record. ``compile`` evaluates ``filter``."""
     started = time.monotonic()
     if not config.path:
         raise ConfigError("missing the release folder: dolma remove DIR --ids ID ... --reason WHY")
@@ -186,13 +199,15 @@ def remove_documents(config: RemoveConfig) -> Removal:
     release_path = join(root, RELEASE_MANIFEST)
     if not dio.exists(release_path):
         raise ConfigError(f"{root}: no {RELEASE_MANIFEST} here; is this a release folder?")
-    release_bytes = dio.read_bytes(release_path)
+    release_bytes = fetch_text(release_path)
     release = msgspec.json.decode(release_bytes, type=ReleaseManifest)
     ids = list(config.ids)
     if config.ids_file:
-        ids += [line.strip() for line in dio.read_bytes(config.ids_file).decode("utf-8").splitlines() if line.strip()]
+        ids += [line.strip() for line in fetch_text(config.ids_file).decode("utf-8").splitlines() if line.strip()]
     if config.filter:
-        ids += _ids_by_filter(root, lineage, config.filter, config.syntax)
+        if compile is None:
+            raise ConfigError("`filter`: no expression evaluator given (run it through `dolma remove`)")
+        ids += _ids_by_filter(root, config.filter, config.syntax, compile)
     if not ids:
         raise ConfigError("nothing to remove: give --ids, --ids_file or --filter")
     if config.output is not None and config.output.rstrip("/") == root:
@@ -231,11 +246,11 @@ def _rewrite_shards(lineage: Lineage, plan: _Plan, writer: _Writer, listed: Dict
     removed: List[RemovedLine] = []
     by_output = {(o.shard, o.line): o for o in plan.outputs}
     mixture_rel = f"{MIXED_DIR}/{MIXTURE_FILE}"
-    mixture = msgspec.json.decode(dio.read_bytes(join(root, mixture_rel)))
+    mixture = msgspec.json.decode(fetch_text(join(root, mixture_rel)))
     for shard in sorted(plan.lines):
         path = resolve(root, shard)
         manifest_rel = shard + ".manifest.json"
-        manifest = msgspec.json.decode(dio.read_bytes(resolve(root, manifest_rel)), type=Manifest)
+        manifest = msgspec.json.decode(fetch_text(resolve(root, manifest_rel)), type=Manifest)
         lines = _shard_lines(path)
         gone = plan.lines[shard]
         if max(gone) > len(lines):
@@ -297,7 +312,7 @@ def _rewrite_tokens(lineage: Lineage, plan: _Plan, writer: _Writer, listed: Dict
     new_shards = {s: writer.entries[s] for s in shards}
     group_totals: Dict[str, Dict[str, int]] = {}  # first token file of a group -> its totals' change
     for manifest_path in sorted(glob_paths(join(root, TOKENS_DIR, "*.npy.manifest.json"))):
-        manifest = msgspec.json.decode(dio.read_bytes(manifest_path), type=Manifest)
+        manifest = msgspec.json.decode(fetch_text(manifest_path), type=Manifest)
         read = {lineage.relative(e.path) for e in manifest.inputs}
         npy = lineage.relative(manifest_path[: -len(".manifest.json")])
         if not (read & shards) and npy not in plan.ranges:
@@ -328,7 +343,7 @@ def _rewrite_tokens(lineage: Lineage, plan: _Plan, writer: _Writer, listed: Dict
         outputs = {e.path.rsplit("/", 1)[-1]: e for e in manifest.outputs}
         npy_name = npy.rsplit("/", 1)[-1]
         if cut:
-            tokens = np.frombuffer(dio.read_bytes(resolve(root, npy)), dtype=dtype)
+            tokens = np.frombuffer(fetch_text(resolve(root, npy)), dtype=dtype)
             data = b"".join(tokens[s:e].tobytes() for s, e in _merge(keep))
             npy_entry = writer.write(npy, data, listed.get(npy))
             outputs[npy_name] = FileEntry(outputs[npy_name].path, npy_entry.bytes, npy_entry.sha256)
@@ -349,7 +364,7 @@ def _rewrite_tokens(lineage: Lineage, plan: _Plan, writer: _Writer, listed: Dict
     for first, delta in group_totals.items():
         rel_manifest = first + ".manifest.json"
         current = writer.root if rel_manifest not in writer.entries else writer.out
-        manifest = msgspec.json.decode(dio.read_bytes(join(current, rel_manifest)), type=Manifest)
+        manifest = msgspec.json.decode(fetch_text(join(current, rel_manifest)), type=Manifest)
         manifest.inputs = [_new_input(lineage, e, new_shards) for e in manifest.inputs]
         _apply(manifest.counts, delta)
         before = writer.changed[rel_manifest].before if rel_manifest in writer.changed else listed.get(rel_manifest)
@@ -438,15 +453,11 @@ def _write_release(out: str, release: ReleaseManifest, listed: Dict[str, FileEnt
     dio.write_bytes_atomic(join(out, RELEASE_MANIFEST), _json(manifest))
 
 
-def run_remove(config: RemoveConfig) -> int:
-    record = remove_documents(config)
+def run_remove(config: RemoveConfig, compile: Optional[Matcher] = None) -> int:
+    record = remove_documents(config, compile)
     out = config.output or config.path
     print(f"{out}: removal {record.number}: {len(record.documents)} document(s), {len(record.lines)} output line(s); "
           f"{len(record.files)} file(s) rewritten; record {out.rstrip('/')}/{REMOVALS_DIR}/{record.number:04d}.json")
     for doc_id, why in record.not_in_output.items():
         print(f"  {doc_id}: not in the release's output ({why})", file=sys.stderr)
     return 0
-
-
-REMOVE = Command(RemoveConfig, run_remove, "remove documents from a release, rewriting only the files that hold them",
-                 positional="path")

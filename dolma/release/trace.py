@@ -14,7 +14,7 @@ that token file's index. Nothing else, locally or on S3.
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import msgspec
 
@@ -22,17 +22,15 @@ from dolma.core import io as dio
 from dolma.core.config import ConfigStruct
 from dolma.core.errors import ConfigError
 from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3, join
-from dolma.core.runner import Command
-from dolma.mixers.config import StreamConfig
-from dolma.mixers.documents import stream_rules
-from dolma.mixers.filters import DocFilter, compile_matcher, compile_selector
-from dolma.mixers.plan import MIXTURE_FILE
-from dolma.mixers.sampling import Sampler
-from dolma.mixers.spans import SpanRule, collect_spans, replace_spans
-from dolma.release.lineage import MIXED_DIR
+from dolma.release.lineage import MIXED_DIR, MIXTURE_FILE, fetch_text
 from dolma.release.lookup import Decision, Lineage, Output, documents_manifest, read_line, resolve, token_rows
 
-__all__ = ["TraceConfig", "trace", "TRACE"]
+__all__ = ["TraceConfig", "trace", "print_trace", "Explain"]
+
+Explain = Callable[[Dict[str, Any], Dict[str, Any], float, int], Dict[str, Any]]
+"""The mix's account of one document: ``(stream config, document with attributes, rate, seed)`` → rules fired,
+spans removed, length, sampling, decision (:func:`dolma.mixers.explain.explain_document`, which the CLI passes in:
+the release layer imports no stage)."""
 
 _EXCERPT = 160
 _SHOWN = 8  # duplicate and removed spans printed per document (--json has them all)
@@ -71,27 +69,26 @@ class _Release:
     def __init__(self, root: str) -> None:
         self.root = root.rstrip("/")
         self.lineage = Lineage(self.root)
-        self.mixture = _decode(dio.read_bytes(join(self.root, MIXED_DIR, MIXTURE_FILE)), MIXTURE_FILE)["streams"]
-        self._streams: Dict[str, Tuple[StreamConfig, Dict[str, Any]]] = {}
+        self.mixture = _decode(fetch_text(join(self.root, MIXED_DIR, MIXTURE_FILE)), MIXTURE_FILE)["streams"]
+        self._streams: Dict[str, Tuple[Dict[str, Any], Dict[str, Any]]] = {}
         self._stages: Dict[str, Optional[str]] = {}
 
-    def stream(self, name: str) -> Tuple[StreamConfig, Dict[str, Any]]:
+    def stream(self, name: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
         """The stream's config and the mix's resolved config, from one of its shards' manifests."""
         if name not in self._streams:
             shards = self.mixture.get(name, {}).get("shards") or []
             if not shards:
                 raise ConfigError(f"{self.root}: stream {name!r} has no shard whose manifest gives its rules")
             shard = self.lineage.relative(shards[0])
-            manifest = _decode(dio.read_bytes(resolve(self.root, shard) + ".manifest.json"), shard)
-            stream = msgspec.convert(manifest["config"]["stream"], StreamConfig)
-            self._streams[name] = (stream, manifest.get("resolved_config") or {})
+            manifest = _decode(fetch_text(resolve(self.root, shard) + ".manifest.json"), shard)
+            self._streams[name] = (manifest["config"]["stream"], manifest["config"])
         return self._streams[name]
 
     def attribute_stage(self, path: str) -> Optional[str]:
         """The stage that wrote an attribute file (its manifest's ``stage``)."""
         if path not in self._stages:
             manifest = path + ".manifest.json"
-            self._stages[path] = _decode(dio.read_bytes(manifest), manifest).get("stage") if dio.exists(manifest) else None
+            self._stages[path] = _decode(fetch_text(manifest), manifest).get("stage") if dio.exists(manifest) else None
         return self._stages[path]
 
 
@@ -109,7 +106,7 @@ def _excerpt(text: str, start: int = 0, end: Optional[int] = None) -> str:
     return piece if len(piece) <= _EXCERPT else piece[: _EXCERPT - 1] + "…"
 
 
-def _document(release: _Release, decision: Decision) -> Dict[str, Any]:
+def _document(release: _Release, decision: Decision, explain: Explain) -> Dict[str, Any]:
     root = release.root
     source = resolve(root, decision.source)
     doc = _decode(read_line(source, decision.line), f"{source}:{decision.line}")
@@ -151,12 +148,19 @@ def _document(release: _Release, decision: Decision) -> Dict[str, Any]:
          "text": _excerpt(text, int(span[0]), int(span[1]))}
         for s in sets if s["set"] in dedupe_sets for key, spans in s["attributes"].items() for span in spans
     ]
-    stream, resolved = release.stream(decision.stream)
-    for name in stream.attributes:
+    stream, mix_config = release.stream(decision.stream)
+    for name in stream.get("attributes") or []:
         merged = doc.setdefault("attributes", {})
         if isinstance(merged, dict):
             merged.update(rows.get(name, {}))
-    entry.update(_mix(release, decision, stream, resolved, doc, stages, dedupe_sets))
+    info = release.lineage.index.streams.get(decision.stream, {})
+    rate = float(info.get("sample_rate", stream.get("sample", 1.0)))
+    mix = explain(stream, doc, rate, int(info.get("seed", mix_config.get("seed", 0))))
+    for rule in mix["rules"]:
+        rule["reads"] = {k: stages.get(k) for k in rule.pop("keys")}
+    entry.update(rules=mix["rules"], spans_removed=mix["spans_removed"], length=mix["length"],
+                 sampling=mix["sampling"], recomputed=mix["decision"],
+                 stage=_stage(mix, stream, dedupe_sets))
     entry["recorded"] = decision.decision
     removed = release.lineage.removed_by(decision.id)
     outputs = release.lineage.outputs(decision) if decision.decision == "kept" else []
@@ -167,68 +171,21 @@ def _document(release: _Release, decision: Decision) -> Dict[str, Any]:
     return entry
 
 
-def _mix(
-    release: _Release, decision: Decision, stream: StreamConfig, resolved: Dict[str, Any], doc: Dict[str, Any],
-    stages: Dict[str, str], dedupe_sets: set,
-) -> Dict[str, Any]:
-    """Each rule of the stream on ``doc`` and whether it fired, the spans removed, the length check, the sampling,
-    and the decision they make, with the stage it belongs to."""
-    rules = stream_rules(stream)
-    f = stream.filter
-    fired: List[Dict[str, Any]] = []
-    reason: Optional[str] = None
-    if f is not None:
-        for label, expression, exclude in ([(f"include[{i}]", e, False) for i, e in enumerate(f.include)]
-                                           + [(f"exclude[{i}]", e, True) for i, e in enumerate(f.exclude)]):
-            matched = compile_matcher(expression, f.syntax, exclude).matches(doc)
-            keys = next(r.keys for r in rules if r.label == label)
-            fired.append({"rule": label, "expression": expression, "fired": bool(matched),
-                          "reads": {k: stages.get(k) for k in keys}})
-        reason = DocFilter(f.include, f.exclude, f.syntax).reason(doc)
-    spans_out: List[Dict[str, Any]] = []
-    text = doc.get("text", "")
-    if reason is None and stream.span_replacement:
-        span_rules = [SpanRule(r.span, compile_selector(r.span, r.syntax), r.min_score, r.max_score, r.replacement)
-                      for r in stream.span_replacement]
-        spans = collect_spans(doc, span_rules)
-        for i, r in enumerate(stream.span_replacement):
-            mine = sorted((s, e) for s, e, k in spans if k == i)
-            fired.append({"rule": f"span_replacement[{i}]", "expression": r.span, "fired": bool(mine),
-                          "spans": len(mine)})
-        for s, e, k in sorted(spans):
-            spans_out.append({"rule": f"span_replacement[{k}]", "start": s, "end": e,
-                              "replacement": span_rules[k].replacement, "text": _excerpt(text, s, e)})
-        if spans:
-            text, _ = replace_spans(text, spans, span_rules)
-    min_len = stream.output.min_text_length or 0
-    length = {"min_text_length": min_len, "chars_after_spans": len(text), "fired": bool(min_len and len(text) < min_len)}
-    if reason is None and length["fired"]:
-        reason = "min_text_length"
-    info = release.lineage.index.streams.get(decision.stream, {})
-    rate = float(info.get("sample_rate", stream.sample))
-    copies = Sampler(rate, int(info.get("seed", resolved.get("seed", 0))), decision.stream).copies(decision.id)
-    sampling = {"rate": rate, "copies": copies}
-    if reason is None and copies == 0:
-        reason = "sampling"
-    recomputed = "kept" if reason is None else "dropped: " + reason
-    return {"rules": fired, "spans_removed": spans_out, "length": length, "sampling": sampling,
-            "recomputed": recomputed, "stage": _stage(reason, fired, spans_out, stream, dedupe_sets)}
-
-
-def _stage(reason: Optional[str], fired: List[Dict[str, Any]], spans: List[Dict[str, Any]], stream: StreamConfig,
-           dedupe_sets: set) -> str:
-    """Which step decided: ``kept``, ``rule``, ``dedupe`` (a rule reading a dedupe attribute), ``length``,
+def _stage(mix: Dict[str, Any], stream: Dict[str, Any], dedupe_sets: set) -> str:
+    """Which step decided: ``kept``, ``rule``, ``dedupe`` (a rule reading a dedupe attribute set), ``length``,
     ``length after dedupe`` (spans a dedupe attribute marked were removed first) or ``sampling``."""
-    if reason is None:
+    decision = mix["decision"]
+    if decision == "kept":
         return "kept"
-    if reason == "sampling":
+    if decision == "dropped: sampling":
         return "sampling"
-    if reason == "min_text_length":
-        dedupe_rules = {f"span_replacement[{i}]" for i, r in enumerate(stream.span_replacement)
-                        if any(s in r.span for s in dedupe_sets) or "duplicate" in r.span}
-        return "length after dedupe" if any(s["rule"] in dedupe_rules for s in spans) else "length"
-    decided = [r for r in fired if r.get("fired") and r["rule"].startswith("exclude")] or [r for r in fired if "reads" in r]
-    reads = decided[0].get("reads", {}) if decided else {}
+    if decision == "dropped: min_text_length":
+        dedupe_rules = {f"span_replacement[{i}]" for i, r in enumerate(stream.get("span_replacement") or [])
+                        if any(s in r["span"] for s in dedupe_sets) or "bff_duplicate" in r["span"]}
+        return "length after dedupe" if any(s["rule"] in dedupe_rules for s in mix["spans_removed"]) else "length"
+    filters = [r for r in mix["rules"] if not r["rule"].startswith("span")]
+    decided = [r for r in filters if r["fired"] and r["rule"].startswith("exclude")] or filters
+    reads = decided[0]["reads"] if decided else {}
     return "dedupe" if any(s in dedupe_sets for s in reads.values()) else "rule"
 
 
@@ -248,7 +205,7 @@ def _find_base(release: _Release, copy: str, shard: str, line: int) -> str:
     raise ConfigError(f"{shard}:{line}: id {copy!r} is not in the lineage index")
 
 
-def trace(config: TraceConfig) -> Dict[str, Any]:
+def trace(config: TraceConfig, explain: Explain) -> Dict[str, Any]:
     """The trace of the document ``config`` asks for, as plain data."""
     if not config.path:
         raise ConfigError("missing the release folder: dolma trace DIR --id ID (or --tokens FILE --offset N, "
@@ -306,7 +263,7 @@ def trace(config: TraceConfig) -> Dict[str, Any]:
         decisions = [d for d in decisions if (d.source, d.line) == want]
     if not decisions:
         raise ConfigError(f"{config.path}: no document {doc_id!r} in the lineage index")
-    documents = [_document(release, d) for d in decisions]
+    documents = [_document(release, d, explain) for d in decisions]
     if token_hit is not None:
         _locate_token(documents, token_hit)
     return {"release": release.root, "query": query, "documents": documents, "token": token_hit,
@@ -335,7 +292,7 @@ def _files_read(release: _Release, documents: List[Dict[str, Any]]) -> int:
     return release.lineage.reads + per_doc + 2 + len(release._streams) + len(release._stages)
 
 
-def _print(result: Dict[str, Any]) -> None:
+def print_trace(result: Dict[str, Any]) -> None:
     out = sys.stdout
     q = result["query"]
     out.write(f"trace {' '.join(f'{k}={v}' for k, v in q.items())} in {result['release']}\n")
@@ -393,14 +350,10 @@ def _more(out: Any, items: List[Any], what: str) -> None:
         out.write(f"             … {len(items) - _SHOWN} more {what} (all of them with --json)\n")
 
 
-def run_trace(config: TraceConfig) -> int:
-    result = trace(config)
+def run_trace(config: TraceConfig, explain: Explain) -> int:
+    result = trace(config, explain)
     if config.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result), indent=2).decode() + "\n")
     else:
-        _print(result)
+        print_trace(result)
     return 0
-
-
-TRACE = Command(TraceConfig, run_trace, "trace a document or token of a release to its source and through every decision",
-                positional="path")
