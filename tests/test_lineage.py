@@ -270,13 +270,13 @@ def test_two_removals_in_place_compose(release, tmp_path, gpt2):
     work = str(tmp_path / "release")
     shutil.copytree(release, work)
     ids = _ten(release)
-    remove_documents(RemoveConfig(path=work, ids=ids[:4], reason="first"))
+    remove_documents(RemoveConfig(path=work, ids=ids[:4], reason="first", report=False))
     record = remove_documents(RemoveConfig(path=work, ids=ids[2:7], reason="second"))
     assert record.number == 2 and set(record.not_in_output) == set(ids[2:4])
     _check_removal(release, work, set(ids[:7]), gpt2)
     # a document dropped by the mix is not in the output: nothing to remove, and said so
     dropped = next(r[0] for r in _decisions(release) if r[4] == "dropped: sampling")
-    record = remove_documents(RemoveConfig(path=work, ids=[dropped], reason="third"))
+    record = remove_documents(RemoveConfig(path=work, ids=[dropped], reason="third", report=False))
     assert record.not_in_output == {dropped: "dropped: sampling"} and record.lines == []
     assert verify_release(work) == []
 
@@ -322,8 +322,9 @@ def test_remove_on_s3_gives_the_same_files(release, tmp_path, s3_prefix):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda rel: client.upload_file(os.path.join(release, rel), bucket, f"{key}/{rel}"), files))
     ids = _ten(release)[:3]
-    record = remove_documents(RemoveConfig(path=s3_prefix, ids=ids, reason="s3"))
-    local = remove_documents(RemoveConfig(path=release, ids=ids, reason="s3", output=str(tmp_path / "local")))
+    record = remove_documents(RemoveConfig(path=s3_prefix, ids=ids, reason="s3", report=False))
+    local = remove_documents(RemoveConfig(path=release, ids=ids, reason="s3", output=str(tmp_path / "local"),
+                                          report=False))
     assert [f.path for f in record.files] == [f.path for f in local.files]
     assert verify_release(s3_prefix) == []
     for changed in record.files:

@@ -67,6 +67,9 @@ class RemoveConfig(ConfigStruct):
     """Why (required): recorded in the removal record and the datasheet."""
     output: Optional[str] = None
     """Write the corrected release here (a new folder); default: change the release in place."""
+    report: bool = True
+    """Write the datasheet again, with its Removals section (false: leave it, e.g. to write it once after several
+    removals with `dolma report`)."""
 
 
 def _now() -> str:
@@ -228,7 +231,8 @@ def remove_documents(config: RemoveConfig, compile: Optional[Matcher] = None) ->
     if config.output is not None:
         _copy_unchanged(root, writer.out, listed, set(writer.entries) | {record_rel})
     writer.write(record_rel, _json(record), None)
-    _write_report(writer.out, release)
+    if config.report:
+        _write_report(writer.out, release)
     _write_release(writer.out, release, listed, writer)
     log.info("remove: %d document(s), %d output line(s), %d file(s) rewritten in %.1fs", len(plan.documents),
              len(removed_lines), len(record.files), time.monotonic() - started)
