@@ -281,6 +281,19 @@ def test_two_removals_in_place_compose(release, tmp_path, gpt2):
     assert verify_release(work) == []
 
 
+def test_remove_by_filter_expression(release, tmp_path):
+    expression = "$.attributes[?(@.quality__gopher_v1__word_count[0][2] > 1500)]"
+    matched = {re.sub(r"-dup\d+$", "", d["id"]) for shard in _shards(release) for d in _shard(release, shard)
+               if d["attributes"]["quality__gopher_v1__word_count"][0][2] > 1500}
+    assert matched
+    new = str(tmp_path / "new")
+    assert main(["remove", release, "--filter", expression, "--reason", "long", "--output", new, "--report", "false"]) == 0
+    record = json.load(open(os.path.join(new, "removals", "0001.json")))
+    assert set(record["documents"]) == matched
+    assert all(not _removed(d["id"], matched) for shard in _shards(new) for d in _shard(new, shard))
+    assert verify_release(new) == []
+
+
 def test_remove_refuses_unknown_ids_and_a_missing_reason(release, tmp_path):
     with pytest.raises(ConfigError, match="reason"):
         remove_documents(RemoveConfig(path=release, ids=["x"], output=str(tmp_path / "a")))
