@@ -30,7 +30,7 @@ from dolma.core.paths import join
 from dolma.core.records import BadLine, QuarantineLine
 from dolma.core.units import Progress, RunReport, Stage, WorkUnit
 from dolma.mixers.config import MixConfig, StreamConfig
-from dolma.mixers.documents import SEEN_PREFIX, Kept, Refused, StreamRules, bump, rule_count_key, stream_rules
+from dolma.mixers.documents import SEEN_PREFIX, Kept, StreamRules, bump, rule_count_key, stream_rules
 from dolma.mixers.measure import measure
 from dolma.mixers.parts import BlockCompressor, PartWriter, UnitRecord, write_record
 from dolma.mixers.plan import (

@@ -3,7 +3,6 @@ files: shards decompressed with gzip, token files read with numpy, texts re-toke
 
 import csv
 import gzip
-import io
 import json
 import os
 import re

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import msgspec
 import numpy as np

@@ -63,7 +63,9 @@ class LineageIndex(msgspec.Struct, kw_only=True):
     """The release's path as its stages recorded it in the files (mixture.json, token indexes)."""
     buckets: int
     streams: Dict[str, Dict[str, Any]]
-    """Per stream: its shards' folder, sample rate and seed (what `dolma trace` recomputes the sampling from)."""
+    """Per stream: its sample rate and seed (what `dolma trace` recomputes the sampling from)."""
+    token_groups: Dict[str, List[str]] = {}
+    """Per token group (``tokens/part-<g>``): the shards it read (what `dolma remove` renumbers)."""
     inputs: List[FileEntry]
     outputs: List[FileEntry]
     counts: Dict[str, int]
@@ -214,15 +216,27 @@ def build_lineage(root: str) -> LineageIndex:
                 out.add(doc_id, ("T", doc_id, npy, start, end, relative_to(recorded_root, src), loc))
                 counts["token_ranges"] += 1
             inputs.append(file_entry_of(index, rel))
+        groups = _token_groups(root, recorded_root)
         entries = out.commit()
     except BaseException:
         out.abort()
         raise
     streams = {name: {"sample_rate": s["sample_rate"], "seed": seed} for name, s in mixture.items()}
-    index = LineageIndex(root=recorded_root, buckets=buckets, streams=streams, inputs=inputs, outputs=entries,
+    index = LineageIndex(root=recorded_root, buckets=buckets, streams=streams, token_groups=groups, inputs=inputs,
+                         outputs=entries,
                          counts={**counts, "rows": out.rows}, created=_now(), environment=output_environment())
     dio.write_bytes_atomic(join(root, INDEX_FILE), msgspec.json.format(msgspec.json.encode(index), indent=2) + b"\n")
     return index
+
+
+def _token_groups(root: str, recorded_root: str) -> Dict[str, List[str]]:
+    """The shards each token group read, from its first file's manifest."""
+    groups: Dict[str, List[str]] = {}
+    for path in sorted(glob_paths(join(root, TOKENS_DIR, "*-00000.npy.manifest.json"))):
+        manifest = msgspec.json.decode(fetch(path))
+        group = relative_to(root, path)[: -len("-00000.npy.manifest.json")]
+        groups[group] = sorted(relative_to(recorded_root, e["path"]) for e in manifest.get("inputs", []))
+    return groups
 
 
 def _mix_seed(root: str, mixture: Dict[str, Any]) -> int:

@@ -204,10 +204,10 @@ class Lineage:
                 shard, line = r[3], int(r[4])
                 tokens = [TokenRange(t[2], int(t[3]), int(t[4])) for t in rows
                           if t[0] == "T" and t[5] == shard and int(t[6]) == line]
-                found.append(self._now(Output(copy, decision.id, shard, line, sorted(tokens, key=_token_order))))
+                found.append(self.current(Output(copy, decision.id, shard, line, sorted(tokens, key=_token_order))))
         return found
 
-    def _now(self, out: Output) -> Output:
+    def current(self, out: Output) -> Output:
         """``out`` carried through the removals since the index was built."""
         for shifts in self._shifts:
             line = shifts.line(out.shard, out.line)

@@ -34,9 +34,9 @@ from dolma.core.config import ConfigStruct
 from dolma.core.errors import ConfigError
 from dolma.core.manifest import FileEntry, Manifest
 from dolma.core.paths import glob_paths, is_s3, join, split_s3
-from dolma.release.lineage import MIXED_DIR, MIXTURE_FILE, TOKENS_DIR, fetch_text, file_entry_of
+from dolma.release.lineage import MIXED_DIR, MIXTURE_FILE, fetch_text, file_entry_of
 from dolma.release.lookup import (
-    REMOVALS_DIR, ChangedFile, Lineage, Output, Removal, RemovedLine, TokenRange, resolve, token_rows,
+    REMOVALS_DIR, ChangedFile, Lineage, Output, Removal, RemovedLine, resolve, token_rows,
 )
 from dolma.release.verify import RELEASE_MANIFEST, ReleaseManifest
 
@@ -315,7 +315,10 @@ def _rewrite_tokens(lineage: Lineage, plan: _Plan, writer: _Writer, listed: Dict
     removed_before = {s: sorted(lines) for s, lines in plan.lines.items()}
     new_shards = {s: writer.entries[s] for s in shards}
     group_totals: Dict[str, Dict[str, int]] = {}  # first token file of a group -> its totals' change
-    for manifest_path in sorted(glob_paths(join(root, TOKENS_DIR, "*.npy.manifest.json"))):
+    groups = [g for g, read in lineage.index.token_groups.items() if shards & set(read)]
+    groups += sorted({npy.rsplit("-", 1)[0] for npy in plan.ranges} - set(groups))
+    manifests = sorted(p for g in groups for p in glob_paths(join(root, g + "-*.npy.manifest.json")))
+    for manifest_path in manifests:
         manifest = msgspec.json.decode(fetch_text(manifest_path), type=Manifest)
         read = {lineage.relative(e.path) for e in manifest.inputs}
         npy = lineage.relative(manifest_path[: -len(".manifest.json")])

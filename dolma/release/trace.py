@@ -21,7 +21,7 @@ import msgspec
 from dolma.core import io as dio
 from dolma.core.config import ConfigStruct
 from dolma.core.errors import ConfigError
-from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, is_s3, join
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, join
 from dolma.release.lineage import MIXED_DIR, MIXTURE_FILE, fetch_text
 from dolma.release.lookup import Decision, Lineage, Output, documents_manifest, read_line, resolve, token_rows
 
@@ -200,7 +200,7 @@ def _find_base(release: _Release, copy: str, shard: str, line: int) -> str:
     for r in release.lineage.rows(copy):
         if r[0] == "O":
             out = Output(r[1], r[2], r[3], int(r[4]))
-            if release.lineage._now(out).removed_by is None and out.shard == shard and out.line == line:
+            if release.lineage.current(out).removed_by is None and out.shard == shard and out.line == line:
                 return r[2]
     raise ConfigError(f"{shard}:{line}: id {copy!r} is not in the lineage index")
 
