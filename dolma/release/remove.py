@@ -315,9 +315,12 @@ def _rewrite_tokens(lineage: Lineage, plan: _Plan, writer: _Writer, listed: Dict
     removed_before = {s: sorted(lines) for s, lines in plan.lines.items()}
     new_shards = {s: writer.entries[s] for s in shards}
     group_totals: Dict[str, Dict[str, int]] = {}  # first token file of a group -> its totals' change
-    groups = [g for g, read in lineage.index.token_groups.items() if shards & set(read)]
-    groups += sorted({npy.rsplit("-", 1)[0] for npy in plan.ranges} - set(groups))
-    manifests = sorted(p for g in groups for p in glob_paths(join(root, g + "-*.npy.manifest.json")))
+    if lineage.index.token_groups:
+        groups = [g for g, read in lineage.index.token_groups.items() if shards & set(read)]
+        groups += sorted({npy.rsplit("-", 1)[0] for npy in plan.ranges} - set(groups))
+        manifests = sorted(p for g in groups for p in glob_paths(join(root, g + "-*.npy.manifest.json")))
+    else:  # an index made before it recorded the groups: every token file's manifest says what it read
+        manifests = sorted(glob_paths(join(root, "tokens", "*.npy.manifest.json")))
     for manifest_path in manifests:
         manifest = msgspec.json.decode(fetch_text(manifest_path), type=Manifest)
         read = {lineage.relative(e.path) for e in manifest.inputs}
