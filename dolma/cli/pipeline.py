@@ -219,7 +219,10 @@ class _Run:
         from dolma.release.lineage import build_lineage
 
         if self.config.mix is not None and not self.config.dryrun:
-            build_lineage(self.out)
+            try:
+                build_lineage(self.out)
+            except ConfigError as exc:  # a mix whose streams write outside mixed/: no index, no trace
+                log.warning("pipeline: no lineage index (dolma trace and dolma remove need one): %s", exc)
 
     def report(self) -> None:
         from dolma.release.verify import write_release_manifest
