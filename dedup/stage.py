@@ -407,12 +407,12 @@ class DedupeStage(Stage[Plan]):
 
     def _read(self, path: str, progress: Progress) -> Tuple[_FileKeys, DocumentsReader]:
         keys = _FileKeys()
-        reader = DocumentsReader(path, record_type=self._record_type)
+        reader = DocumentsReader(path, record_type=self._record_type, max_document_bytes=self.config.max_document_bytes)
         for batch in reader:
             records = []
             for offset, item in enumerate(batch.items):
                 if isinstance(item, BadLine):
-                    if self.config.on_error == "fail":
+                    if self.config.on_error == "fail" and not item.oversized:
                         raise InputError(path, item.line, item.reason)
                     keys.bad.append(item)
                     keys.ids.append(item.recovered_id or "")

@@ -39,7 +39,10 @@ class MeasureStage(Stage[MixUnit]):
         return False
 
     def setup(self) -> None:
-        self._rules = [StreamRules(s, self.config.on_error, self.config.regex_timeout) for s in self.config.streams]
+        config = self.config
+        self._rules = [
+            StreamRules(s, config.on_error, config.regex_timeout, config.max_document_bytes) for s in config.streams
+        ]
 
     def run(self, unit: WorkUnit[MixUnit], progress: Progress) -> Dict[str, int]:
         if not self._rules:

@@ -56,7 +56,7 @@ class MixStage(Stage[MixUnit]):
         _validate(config)
         for stream in config.streams:
             # syntax errors surface now, before any file is read
-            StreamRules(stream, config.on_error, config.regex_timeout)
+            StreamRules(stream, config.on_error, config.regex_timeout, config.max_document_bytes)
         self.config = config
         self.rates = rates or {s.name: s.sample for s in config.streams}
         self.measured: Dict[str, Dict[str, int]] = {}  # what the measuring pass found, for mixture.json
@@ -182,7 +182,10 @@ class MixStage(Stage[MixUnit]):
     # --- work -------------------------------------------------------------------------------------------
 
     def setup(self) -> None:
-        self._rules = [StreamRules(s, self.config.on_error, self.config.regex_timeout) for s in self.config.streams]
+        config = self.config
+        self._rules = [
+            StreamRules(s, config.on_error, config.regex_timeout, config.max_document_bytes) for s in config.streams
+        ]
         self._measured_out = [s.target is not None for s in self.config.streams]
         self._samplers = [Sampler(self.rates[s.name], self.config.seed, s.name) for s in self.config.streams]
 

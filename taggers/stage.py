@@ -160,15 +160,16 @@ class TagStage(Stage[Tuple["_Output", ...]]):
     def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
         outputs: Sequence[_Output] = unit.payload
         counts = {"documents_in": 0, "documents_out": 0, "documents_quarantined": 0, "bytes_in": 0, "spans": 0}
-        reader = DocumentsReader(unit.key)
+        reader = DocumentsReader(unit.key, max_document_bytes=self.config.max_document_bytes)
         # bad lines go beside the first attribute set's file
         with UnitOutputs(self.name, self.config, quarantine=outputs[0].path + QUARANTINE_SUFFIX) as files:
             writers = [files.open(out.path) for out in outputs]
             for batch in reader:
                 items = batch.items
                 bad = [item for item in items if isinstance(item, BadLine)]
-                if bad and self.config.on_error == "fail":
-                    raise InputError(unit.key, bad[0].line, bad[0].reason)
+                failing = [b for b in bad if not b.oversized]
+                if failing and self.config.on_error == "fail":
+                    raise InputError(unit.key, failing[0].line, failing[0].reason)
                 records: List[DocumentRecord] = [item for item in items if not isinstance(item, BadLine)]
                 with _gc_paused():
                     counts["spans"] += self._tag_and_write(unit.key, batch.first_line, items, records, writers)

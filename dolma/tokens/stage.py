@@ -348,7 +348,8 @@ class TokensStage(Stage[_Group]):
         }
         if dropped:
             counts["files_dropped"] = len(dropped)
-        readers = [DocumentsReader(path, record_type=self._record) for path in group.files]
+        limit = self.config.max_document_bytes
+        readers = [DocumentsReader(path, record_type=self._record, max_document_bytes=limit) for path in group.files]
         rng = random.Random(self.config.seed * 1_000_003 + group.index)
         with UnitOutputs(self.name, self.config, quarantine=group.prefix + QUARANTINE_SUFFIX, started=started) as files:
             writer = _PartWriter(files, group.prefix, self.dtype, self.max_tokens)
@@ -365,7 +366,7 @@ class TokensStage(Stage[_Group]):
                         window = []
                     continue
                 path, bad = item
-                if self.config.on_error == "fail":
+                if self.config.on_error == "fail" and not bad.oversized:
                     raise InputError(path, bad.line, bad.reason)
                 files.quarantine(path, [bad])
                 counts["documents_quarantined"] += 1
