@@ -298,7 +298,7 @@ def test_remove_refuses_unknown_ids_and_a_missing_reason(release, tmp_path):
         remove_documents(RemoveConfig(path=release, ids=["x"], output=str(tmp_path / "a")))
     with pytest.raises(ConfigError, match="no document 'no-such-id'"):
         remove_documents(RemoveConfig(path=release, ids=["no-such-id"], reason="r", output=str(tmp_path / "b")))
-    assert not os.path.exists(tmp_path / "b" / "release.json")
+    assert not os.path.exists(tmp_path / "b")
 
 
 def test_verify_catches_a_stale_lineage_index(release, tmp_path):

@@ -24,7 +24,7 @@ import shutil
 import sys
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Literal, Optional, Set, Tuple
 
 import msgspec
 import numpy as np
@@ -32,6 +32,7 @@ import numpy as np
 from dolma.core import io as dio
 from dolma.core.config import ConfigStruct
 from dolma.core.errors import ConfigError
+from dolma.core.locks import OutputLocks
 from dolma.core.manifest import FileEntry, Manifest
 from dolma.core.paths import glob_paths, is_s3, join, split_s3
 from dolma.release.lineage import MIXED_DIR, MIXTURE_FILE, fetch_text, file_entry_of
@@ -61,7 +62,7 @@ class RemoveConfig(ConfigStruct):
     """A file of ids, one per line (local or s3://)."""
     filter: Optional[str] = None
     """Remove every document of the mixed shards this expression matches (reads every shard once)."""
-    syntax: str = "jsonpath"
+    syntax: Literal["jsonpath", "jq"] = "jsonpath"
     """The syntax of `filter`: jsonpath or jq."""
     reason: str = ""
     """Why (required): recorded in the removal record and the datasheet."""
@@ -191,18 +192,34 @@ def _gzip_blocks(lines: List[bytes], extension: str, level: int) -> bytes:
 
 
 def remove_documents(config: RemoveConfig, compile: Optional[Matcher] = None) -> Removal:
-    """Carry out the removal ``config`` asks for; its record. ``compile`` evaluates ``filter``."""
-    started = time.monotonic()
+    """Carry out the removal ``config`` asks for, holding the lock of the folder it writes; its record. ``compile``
+    evaluates ``filter``."""
     if not config.path:
         raise ConfigError("missing the release folder: dolma remove DIR --ids ID ... --reason WHY")
     if not config.reason.strip():
         raise ConfigError("`reason`: say why these documents are removed (it goes into the removal record)")
     root = config.path.rstrip("/")
-    lineage = Lineage(root)
-    release_path = join(root, RELEASE_MANIFEST)
-    if not dio.exists(release_path):
+    if config.output is not None and config.output.rstrip("/") == root:
+        raise ConfigError("`output`: give a new folder, or leave it out to change the release in place")
+    if not dio.exists(join(root, RELEASE_MANIFEST)):
         raise ConfigError(f"{root}: no {RELEASE_MANIFEST} here; is this a release folder?")
-    release_bytes = fetch_text(release_path)
+    out = (config.output or root).rstrip("/")
+    created = not is_s3(out) and not os.path.isdir(out)
+    if created:
+        os.makedirs(out)
+    try:
+        with OutputLocks([out]):  # one writer per release
+            return _remove(config, root, compile)
+    except BaseException:
+        if created and not os.listdir(out):  # refused before writing anything: leave no empty folder
+            os.rmdir(out)
+        raise
+
+
+def _remove(config: RemoveConfig, root: str, compile: Optional[Matcher]) -> Removal:
+    started = time.monotonic()
+    lineage = Lineage(root)
+    release_bytes = fetch_text(join(root, RELEASE_MANIFEST))
     release = msgspec.json.decode(release_bytes, type=ReleaseManifest)
     ids = list(config.ids)
     if config.ids_file:
@@ -213,8 +230,6 @@ def remove_documents(config: RemoveConfig, compile: Optional[Matcher] = None) ->
         ids += _ids_by_filter(root, config.filter, config.syntax, compile)
     if not ids:
         raise ConfigError("nothing to remove: give --ids, --ids_file or --filter")
-    if config.output is not None and config.output.rstrip("/") == root:
-        raise ConfigError("`output`: give a new folder, or leave it out to change the release in place")
     plan = _plan(lineage, ids)
     writer = _Writer(root, config.output)
     listed = {e.path: e for e in release.files}
