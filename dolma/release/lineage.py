@@ -192,6 +192,10 @@ def _units(root: str, stream: str) -> List[Tuple[str, str]]:
 def build_lineage(root: str) -> LineageIndex:
     """Build ``root``'s lineage index from its mix's decisions and records and its token indexes."""
     root = root.rstrip("/")
+    if glob_paths(join(root, "removals", "*.json")):
+        raise ConfigError(f"{root}: documents were removed from this release (removals/); its lineage index stays "
+                          "as built, with the removals applied on top, since the mix's records describe the shards "
+                          "as they were first written")
     mixture_path = join(root, MIXED_DIR, MIXTURE_FILE)
     if not dio.exists(mixture_path):
         raise ConfigError(f"{root}: no {MIXED_DIR}/{MIXTURE_FILE}; lineage needs a release with a mix")
