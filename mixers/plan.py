@@ -93,8 +93,10 @@ def work_units(config: MixConfig) -> List[WorkUnit[MixUnit]]:
     for s, stream in enumerate(config.streams):
         for unit in plan_stream(config, s):
             size = sum(dio.schedule_size(p) for p in unit.documents)
-            # the parts go to staging, the shards and the driver's summary to the output folder
-            outputs = (record_path(stream, unit), join(stream.output.path, shard_name(stream.name, 0, ".gz")))
+            # the parts go to staging, the shards and the driver's summary to the output folder, the decisions
+            # to their folder
+            outputs = (record_path(stream, unit), join(stream.output.path, shard_name(stream.name, 0, ".gz")),
+                       decisions_path(stream, unit_prefix(stream, unit)))
             units.append(WorkUnit(key=f"{stream.name}#{unit.index:04d} ({unit.documents[0]})", size=size,
                                   payload=unit, outputs=outputs,
                                   inputs=tuple(unit.documents) + tuple(a for attrs in unit.attributes for a in attrs)))
