@@ -32,7 +32,7 @@ DEDUPE_RULE = "$.attributes[?(@.bff_duplicate_paragraph_spans[0][2] >= 1)]"
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
     """The quickstart, small, with a rule on the dedupe attribute, a minimum length on code, and token files of
-    4,096 tokens so that long documents are cut across files."""
+    8,192 tokens so that long documents are cut across files."""
     root = tmp_path_factory.mktemp("lineage")
     recipe = yaml.safe_load(open(os.path.join(REPO, "configs", "quickstart.yaml")))
     recipe.update(output=str(root / "release"), processes=1)
@@ -41,7 +41,7 @@ def release(tmp_path_factory):
     streams = {s["name"]: s for s in recipe["mix"]["streams"]}
     streams["prose"]["filter"]["exclude"].append(DEDUPE_RULE)
     streams["code"]["output"] = {"min_text_length": 3000}
-    recipe["tokens"]["max_size"] = 8192
+    recipe["tokens"]["max_size"] = 16384
     (root / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     assert main(["pipeline", "-c", str(root / "recipe.yaml")]) == 0
     return str(root / "release")

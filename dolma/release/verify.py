@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
@@ -132,6 +133,7 @@ def verify_release(root: str) -> List[str]:
     problems: List[str] = []
     listed = {entry.path: entry for entry in manifest.files}
     sizes = _s3_sizes(root) if is_s3(root) else None
+    to_hash = []
     for rel, entry in listed.items():
         full = join(root, rel)
         if sizes is not None:
@@ -140,11 +142,15 @@ def verify_release(root: str) -> List[str]:
             size = os.path.getsize(full) if os.path.isfile(full) else None
         if size is None:
             problems.append(f"missing: {rel}")
-            continue
-        if size != entry.bytes:
+        elif size != entry.bytes:
             problems.append(f"changed: {rel} ({entry.bytes} bytes listed, {size} found)")
-        elif _sha256(full) != entry.sha256:
-            problems.append(f"changed: {rel} (sha256 differs)")
+        else:
+            to_hash.append(rel)
+    # on S3 each object is a round trip: a few at a time
+    with ThreadPoolExecutor(16 if sizes is not None else 1) as pool:
+        digests = list(pool.map(lambda rel: _sha256(join(root, rel)), to_hash))
+    problems += [f"changed: {rel} (sha256 differs)" for rel, digest in zip(to_hash, digests)
+                 if digest != listed[rel].sha256]
     problems += [f"not listed: {rel}" for rel in _walk(root) if rel not in listed]
     if config_hash(manifest.config) != manifest.config_hash:
         problems.append(f"changed: {RELEASE_MANIFEST} (its config no longer matches its config_hash)")
