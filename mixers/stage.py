@@ -28,14 +28,14 @@ from dolma.core.manifest import FileEntry, config_hash, read_record
 from dolma.core.outputs import UnitOutputs
 from dolma.core.paths import join
 from dolma.core.records import BadLine, QuarantineLine
-from dolma.core.units import Progress, RunReport, Stage, WorkUnit
+from dolma.core.units import Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.mixers.config import MixConfig, StreamConfig
 from dolma.mixers.documents import SEEN_PREFIX, Kept, StreamRules, bump, rule_count_key, stream_rules
 from dolma.mixers.measure import measure
 from dolma.mixers.parts import BlockCompressor, PartWriter, UnitRecord, write_record
 from dolma.mixers.plan import (
-    MIXTURE_FILE, RESOURCES, MixUnit, decisions_path, extension, plan_stream, record_path, staging_dir, unit_prefix,
-    work_units,
+    MIXTURE_FILE, MixUnit, decisions_path, extension, mix_resources, plan_stream, record_path, staging_dir,
+    unit_prefix, work_units,
 )
 from dolma.mixers.sampling import Sampler, copy_id
 from dolma.mixers.shards import StreamShards
@@ -50,7 +50,9 @@ _ENCODER = msgspec.json.Encoder()
 
 class MixStage(Stage[MixUnit]):
     name = "mix"
-    resources = RESOURCES
+    @property
+    def resources(self) -> Resources:  # type: ignore[override]
+        return mix_resources(self.config)
 
     def __init__(self, config: MixConfig, rates: Optional[Dict[str, float]] = None) -> None:
         _validate(config)

@@ -55,9 +55,13 @@ class _Output:
 
 class TagStage(Stage[Tuple["_Output", ...]]):
     name = "tag"
-    # a worker peaked at ~180 MB with lid.176 and the Gopher taggers; for big models of one's own, set
-    # `executor.memory_per_worker_mb`
-    resources = Resources(memory=256 * MiB)
+    @property
+    def resources(self) -> Resources:  # type: ignore[override]
+        """256 MB (a worker peaked at ~180 MB with lid.176 and the Gopher taggers on ordinary documents) and what
+        its most demanding tagger holds per byte of a document as large as ``max_document_bytes``; for big models
+        of one's own, set `executor.memory_per_worker_mb`."""
+        per_byte = max(spec.cls.memory_per_document_byte for spec in self._resolve_specs().values())
+        return Resources.for_documents(256 * MiB, per_byte, self.config.max_document_bytes)
 
     def __init__(self, config: TagConfig) -> None:
         if not config.documents:

@@ -629,3 +629,18 @@ def test_an_oversized_document_is_quarantined_even_when_on_error_is_fail(tmp_pat
 def test_max_document_bytes_must_be_positive_or_null(capsys):
     assert main(["tag", "--documents", "x/*.gz", "--taggers", "char_length_v1", "--max_document_bytes", "0"]) == 2
     assert "max_document_bytes" in capsys.readouterr().err
+
+
+def test_ray_reservations_cover_a_document_of_max_document_bytes():
+    from dolma.core.units import MiB
+    from dolma.taggers.config import TagConfig
+    from dolma.taggers.stage import TagStage
+
+    def tag(taggers, limit):
+        return TagStage(TagConfig(documents=["d/*.gz"], taggers=taggers, max_document_bytes=limit)).resources.memory
+
+    # the most demanding tagger decides; a plugin's default is 4 bytes per byte
+    assert tag(["char_length_v1"], 64 * MiB) == 256 * MiB + 4 * 64 * MiB
+    assert tag(["char_length_v1", "gopher_v1", "c4_v2"], 64 * MiB) == 256 * MiB + 14 * 64 * MiB
+    assert tag(["gopher_v1"], 8 * MiB) == 256 * MiB + 14 * 8 * MiB
+    assert tag(["gopher_v1"], None) == 256 * MiB  # no limit: only the baseline can be promised

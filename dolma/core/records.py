@@ -216,33 +216,30 @@ class DocumentsReader:
         first line that could not be read and how many were. A line longer than ``max_document_bytes`` is never
         held whole: once its unfinished part passes the limit, the rest of it is read past (see ``_skip_line``)."""
         next_line = 1
-        tail: List[bytes] = []  # the unfinished last line so far, in pieces (joined once it is whole)
-        tail_bytes = 0
+        # the bytes read and not yet handed on: whole lines, then the unfinished last one. One growing buffer (a
+        # very long line is reallocated in place, not re-joined), so a line's bytes are held once
+        buf = bytearray()
         limit = self.max_document_bytes
         broken: Optional[BaseException] = None
         # read1: at most one read of the decompressor per call, so an error never takes bytes already decompressed
         read = getattr(stream, "read1", stream.read)
         while broken is None:
-            pieces: List[bytes] = []
-            got = 0
-            while got < self.batch_bytes:
+            start = len(buf)
+            while len(buf) - start < self.batch_bytes:
                 try:
-                    piece = read(min(_PIECE_BYTES, self.batch_bytes - got))
+                    piece = read(min(_PIECE_BYTES, self.batch_bytes - (len(buf) - start)))
                 except _stream_errors() as exc:
                     broken = exc
                     break
                 if not piece:
                     break
-                pieces.append(piece)
-                got += len(piece)
-            if not pieces and broken is None:
+                buf += piece
+            if len(buf) == start and broken is None:
                 break
-            last = next((i for i in range(len(pieces) - 1, -1, -1) if b"\n" in pieces[i]), None)
-            if last is None:  # still inside one line
-                tail.extend(pieces)
-                tail_bytes += got
-                if limit is not None and tail_bytes > limit and broken is None:
-                    bad, rest, broken = self._skip_line(read, tail, tail_bytes, next_line)
+            cut = buf.rfind(b"\n", start) + 1
+            if not cut:  # still inside one line
+                if limit is not None and len(buf) > limit and broken is None:
+                    bad, rest, broken = self._skip_line(read, buf, next_line)
                     next_line += 1
                     yield LineBatch(bad.line, [bad], bad.size)
                     cut = rest.rfind(b"\n") + 1  # whole lines read past the long one's newline
@@ -250,15 +247,12 @@ class DocumentsReader:
                         batch = self._decode(rest[:cut], next_line)
                         next_line += len(batch.items)
                         yield batch
-                    tail, tail_bytes = ([rest[cut:]], len(rest) - cut) if len(rest) > cut else ([], 0)
+                    buf = bytearray(rest[cut:])
                 continue
-            cut = pieces[last].rfind(b"\n") + 1
-            data = b"".join([*tail, *pieces[:last], pieces[last][:cut]])
-            rest = [pieces[last][cut:], *pieces[last + 1 :]]
-            tail = [r for r in rest if r]
-            tail_bytes = sum(map(len, tail))
-            batch = self._decode(data, next_line)
-            del data  # a very long line: its bytes go before the stage holds its text
+            tail = buf[cut:]
+            del buf[cut:]
+            batch = self._decode(buf, next_line)
+            buf = tail  # a very long line: its bytes go before the stage holds its text
             next_line += len(batch.items)
             yield batch
         if broken is not None:
@@ -268,15 +262,17 @@ class DocumentsReader:
                 f"corrupt or truncated file: {read:,} line(s) read, this one could not be "
                 f"({type(broken).__name__}: {broken})",
             ) from broken
-        if tail:  # a last line without a trailing newline
-            yield self._decode(b"".join(tail) + b"\n", next_line)
+        if buf:  # a last line without a trailing newline
+            buf += b"\n"
+            yield self._decode(buf, next_line)
 
-    def _skip_line(
-        self, read: Any, head: List[bytes], size: int, line: int
-    ) -> Tuple[BadLine, bytes, Optional[BaseException]]:
-        """Read past the rest of a line that has grown over ``max_document_bytes``: its :class:`BadLine` (holding
-        only its first bytes), what follows its newline, and the stream's error if it broke first."""
-        prefix = b"".join(head)[:_OVERSIZED_PREFIX]
+    def _skip_line(self, read: Any, head: bytearray, line: int) -> Tuple[BadLine, bytes, Optional[BaseException]]:
+        """Read past the rest of a line that has grown over ``max_document_bytes`` (``head``: what was read of it):
+        its :class:`BadLine` (holding only its first bytes), what follows its newline, and the stream's error if it
+        broke first."""
+        prefix = bytes(head[:_OVERSIZED_PREFIX])
+        size = len(head)
+        head.clear()
         rest = b""
         broken: Optional[BaseException] = None
         while True:
@@ -296,7 +292,7 @@ class DocumentsReader:
         reason = f"document of {size:,} bytes is over max_document_bytes ({self.max_document_bytes:,}): not read"
         return BadLine(line, prefix, reason, oversized=True, size=size + 1), rest, broken
 
-    def _decode(self, block: bytes, first_line: int) -> LineBatch:
+    def _decode(self, block: Union[bytes, bytearray], first_line: int) -> LineBatch:
         n_lines = block.count(b"\n")
         limit = self.max_document_bytes
         # a line over the limit can only be here when the block is (it ended within the piece that crossed it)
@@ -308,7 +304,8 @@ class DocumentsReader:
             except _DECODE_ERRORS:
                 pass
         items = []
-        for offset, raw in enumerate(block.split(b"\n")[:n_lines]):
+        for offset, piece in enumerate(block.split(b"\n")[:n_lines]):
+            raw = bytes(piece)
             if limit is not None and len(raw) > limit:
                 reason = f"document of {len(raw):,} bytes is over max_document_bytes ({limit:,}): not read"
                 items.append(BadLine(first_line + offset, raw[:_OVERSIZED_PREFIX], reason, oversized=True, size=len(raw) + 1))

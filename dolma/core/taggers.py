@@ -33,6 +33,18 @@ class BaseTagger:
     # ``cls()`` must still work and means the defaults. Taggers without options are built as ``cls()``.
     Options: ClassVar[Optional[type]] = None
 
+    # Peak memory above the worker's baseline per byte of the document being tagged: the tag stage reserves
+    # this times ``max_document_bytes`` for its workers on Ray (ours are measured by bench/large_document_memory.py;
+    # a plugin that holds more per document, a model's features for instance, says so here).
+    memory_per_document_byte: ClassVar[float] = 4.0
+
+    @classmethod
+    def content_of(cls, options: Any) -> Optional[str]:
+        """A digest of what the options point to (an index file), when the output depends on its content and not
+        only on the options: it joins the manifests' config hash, so rebuilding that file in place reruns the
+        tagging. None (the default): the options say it all."""
+        return None
+
     @classmethod
     def train(cls, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{cls.__name__} cannot be trained")

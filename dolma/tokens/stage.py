@@ -193,8 +193,12 @@ def _rows() -> Tuple[io.StringIO, Any]:
 
 class TokensStage(Stage[_Group]):
     name = "tokens"
-    # a worker peaked at ~660 MB (tokenizer and its buffers) on the benchmark corpus
-    resources = Resources(memory=1024 * MiB)
+
+    @property
+    def resources(self) -> Resources:  # type: ignore[override]
+        """1 GiB (a worker peaked at ~660 MB, tokenizer and buffers, on the benchmark corpus), and 4.7 bytes per byte of a document measured above that while it
+        tokenized one 20 MB document (bench/large_document_memory.py)."""
+        return Resources.for_documents(1024 * MiB, 5.0, self.config.max_document_bytes)
 
     def __init__(self, config: TokensConfig) -> None:
         if not config.documents:
