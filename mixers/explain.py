@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 import msgspec
 
 from dolma.mixers.config import StreamConfig
-from dolma.mixers.documents import stream_rules
+from dolma.mixers.documents import stream_rules, text_length
 from dolma.mixers.filters import DocFilter, compile_matcher, compile_selector
 from dolma.mixers.sampling import Sampler
 from dolma.mixers.spans import SpanRule, collect_spans, replace_spans
@@ -61,7 +61,8 @@ def explain_document(stream_config: Dict[str, Any], doc: Dict[str, Any], rate: f
         if spans:
             text, _ = replace_spans(text, spans, span_rules)
     min_len = stream.output.min_text_length or 0
-    short = bool(min_len and len(text) < min_len)
+    length = text_length(text)
+    short = bool(min_len and length < min_len)
     if reason is None and short:
         reason = "min_text_length"
     copies = Sampler(rate, seed, stream.name).copies(doc["id"])
@@ -70,7 +71,7 @@ def explain_document(stream_config: Dict[str, Any], doc: Dict[str, Any], rate: f
     return {
         "rules": rules,
         "spans_removed": removed,
-        "length": {"min_text_length": min_len, "chars_after_spans": len(text), "fired": short},
+        "length": {"min_text_length": min_len, "length_after_spans": length, "fired": short},
         "sampling": {"rate": rate, "copies": copies},
         "decision": "kept" if reason is None else "dropped: " + reason,
     }

@@ -150,7 +150,7 @@ def test_trace_a_dropped_document_names_the_step_and_rule(release, stream, decis
     if stage == "dedupe":
         assert doc["duplicates"] and all(d["set"] == "dedupe_paragraphs" for d in doc["duplicates"])
     if stage == "length":
-        assert doc["length"]["fired"] and doc["length"]["chars_after_spans"] < 3000
+        assert doc["length"]["fired"] and doc["length"]["length_after_spans"] < 3000
     if stage == "sampling":
         assert doc["sampling"]["copies"] == 0 and doc["sampling"]["rate"] < 1
     # the same document found from its source line

@@ -328,7 +328,7 @@ def print_trace(result: Dict[str, Any]) -> None:
         _more(out, doc["spans_removed"], "removed span(s)")
         length = doc["length"]
         if length["min_text_length"]:
-            out.write(f"  length     {length['chars_after_spans']:,} chars after spans, minimum "
+            out.write(f"  length     {length['length_after_spans']:,} after spans (UTF-8 bytes, trimmed), minimum "
                       f"{length['min_text_length']:,}: {'DROPPED' if length['fired'] else 'ok'}\n")
         out.write(f"  sampling   rate {doc['sampling']['rate']:.6g}: {doc['sampling']['copies']} cop(ies)\n")
         agree = "" if doc["recorded"] == doc["recomputed"] else f" (recomputed now: {doc['recomputed']}!)"
