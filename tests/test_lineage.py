@@ -115,7 +115,7 @@ def test_trace_a_kept_document_to_its_source_shard_lines_and_tokens(release, gpt
     assert (doc["stream"], doc["source"]["file"], doc["source"]["line"]) == (stream, source, int(line))
     assert doc["recorded"] == doc["recomputed"] == "kept" and doc["stage"] == "kept"
     assert doc["sampling"]["copies"] == int(copies) == len(doc["outputs"])
-    assert {s["set"] for s in doc["attributes"]} == {"quality", "dedupe_paragraphs"}
+    assert {s["set"] for s in doc["attributes"]} == {"quality", "dedupe_paragraphs", "near_dups"}  # the quickstart drops near-duplicates too
     original = json.loads(gzip.open(os.path.join(release, source), "rt").read().splitlines()[int(line) - 1])
     assert original["id"] == doc_id
     tokens = {npy: np.fromfile(os.path.join(release, npy), dtype=np.uint16) for npy in _token_files(release)}

@@ -101,6 +101,12 @@ def _attribute_files(source: str) -> List[Tuple[str, str]]:
     return sorted((p[len(parsed.prefix + ATTRIBUTES_DIR) + 1:].split("/", 1)[0], p) for p in found)
 
 
+def _marks_duplicates(key: str) -> bool:
+    """Whether a dedupe attribute key marks duplicates: every exact-dedupe key; of MinHash's keys
+    (`<prefix>__minhash__<field>`, docs/near_dedup.md) only `duplicate` — the others describe clusters."""
+    return "__minhash__" not in key or key.endswith("__minhash__duplicate")
+
+
 def _excerpt(text: str, start: int = 0, end: Optional[int] = None) -> str:
     piece = text[start:end]
     return piece if len(piece) <= _EXCERPT else piece[: _EXCERPT - 1] + "…"
@@ -146,7 +152,8 @@ def _document(release: _Release, decision: Decision, explain: Explain) -> Dict[s
     entry["duplicates"] = [
         {"set": s["set"], "key": key, "start": span[0], "end": span[1], "score": span[2],
          "text": _excerpt(text, int(span[0]), int(span[1]))}
-        for s in sets if s["set"] in dedupe_sets for key, spans in s["attributes"].items() for span in spans
+        for s in sets if s["set"] in dedupe_sets for key, spans in s["attributes"].items() if _marks_duplicates(key)
+        for span in spans
     ]
     stream, mix_config = release.stream(decision.stream)
     for name in stream.get("attributes") or []:
