@@ -150,7 +150,12 @@ class BloomFilter:
         return pos
 
     def test_and_set(self, hashes: np.ndarray, insert: bool = True) -> np.ndarray:
-        """For each key in order: was it seen before? Inserts the keys when ``insert``.
+        """For each key in order: was it seen before? Inserts the keys when ``insert`` (see :meth:`mark`)."""
+        return self.mark(hashes, insert)[0]
+
+    def mark(self, hashes: np.ndarray, insert: bool = True) -> Tuple[np.ndarray, int]:
+        """For each key in order: was it seen before? And how many distinct keys there were. Inserts the keys
+        when ``insert``.
 
         The distinct keys are probed once each, in ``h1`` order, in chunks of ``CHUNK`` (cache-sized numpy work): a
         key is seen when all its bits were set before its chunk; its later occurrences are seen when ``insert``
@@ -158,8 +163,8 @@ class BloomFilter:
         depends only on the keys and their order, never on how the work is split between processes."""
         n = len(hashes)
         if n == 0:
-            return np.zeros(0, dtype=bool)
-        first, group = _first_occurrences(hashes)
+            return np.zeros(0, dtype=bool), 0
+        first, group = _first_occurrences(hashes, groups=not insert)
         distinct = hashes[first]
         found = np.empty(len(first), dtype=bool)
         k = self.params.k
@@ -172,10 +177,13 @@ class BloomFilter:
             if insert:
                 unset = got == 0
                 self._set(byte[unset], mask[unset])
-        seen = found[group]
-        if insert:
-            seen[np.arange(n) != first[group]] = True
-        return seen
+        if insert:  # a key's later occurrences were put in the filter by its first
+            seen = np.ones(n, dtype=bool)
+            seen[first] = found
+        else:
+            assert group is not None
+            seen = found[group]
+        return seen, len(first)
 
     def _set(self, byte: np.ndarray, mask: np.ndarray) -> None:
         # a fancy-indexed |= loses all but one update to a repeated byte: redo those until none is missing
@@ -248,19 +256,22 @@ def describe(p: BloomParams) -> str:
     return f"m={p.m:,} bits ({p.nbytes:,} bytes), k={p.k}, seed={p.seed}"
 
 
-def _first_occurrences(hashes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """``(first, group)``: the index of each distinct key's first occurrence, in ``h1`` order, and for every key
-    the number of its distinct key in that order (``hashes[first][group] == hashes``). Keys are told apart by
-    ``h1`` alone, since :func:`hash_keys` derives ``h2`` from it."""
+def _first_occurrences(hashes: np.ndarray, groups: bool = True) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """``(first, group)``: the index of each distinct key's first occurrence, in ``h1`` order, and (when
+    ``groups``) for every key the number of its distinct key in that order (``hashes[first][group] == hashes``).
+    Keys are told apart by ``h1`` alone, since :func:`hash_keys` derives ``h2`` from it."""
     h1 = hashes[:, 0]
     order = np.argsort(h1)  # the unstable sort is SIMD-accelerated, several times faster than a stable one
     s = h1[order]
     new = np.ones(len(order), dtype=bool)
     np.not_equal(s[1:], s[:-1], out=new[1:])
     starts = np.flatnonzero(new)
+    first = order[starts] if len(starts) == len(order) else np.minimum.reduceat(order, starts)
+    if not groups:
+        return first, None
     group = np.empty(len(order), dtype=np.int64)
     group[order] = np.cumsum(new) - 1
-    return np.minimum.reduceat(order, starts), group
+    return first, group
 
 
 def _sampled_fill(bits: np.ndarray, samples: int = 1 << 22) -> float:

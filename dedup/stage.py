@@ -163,7 +163,7 @@ class DedupeStage(Stage[Plan]):
         self._filter: Optional[BloomFilter] = None
         self._shm: Any = None
         self._covered: Optional[Set[str]] = None  # documents files whose keys the saved filter already holds
-        self._decided: Dict[str, np.ndarray] = {}
+        self._decided: Dict[str, Tuple[np.ndarray, int]] = {}
         self._record_type: Any = _record_type(self.key)
 
     def __getstate__(self) -> Dict[str, Any]:
@@ -359,8 +359,7 @@ class DedupeStage(Stage[Plan]):
     def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
         started = time.monotonic()
         plan: Plan = unit.payload
-        seen = self._decided.get(unit.key)
-        if seen is None:
+        if unit.key not in self._decided:
             try:
                 keys, reader = self._read(unit.key, progress)
             except BaseException as exc:
@@ -368,12 +367,12 @@ class DedupeStage(Stage[Plan]):
                 if isinstance(exc, DolmaError) and not isinstance(exc, (InputError, ConfigError)):
                     raise DedupeError(str(exc)) from exc  # e.g. a transient storage error: the turn has passed
                 raise
-            seen = self._test_and_set(plan.index, keys)
-            self._decided[unit.key] = seen
+            self._decided[unit.key] = self._test_and_set(plan.index, keys)
             self._last = (keys, reader)
         keys, reader = self._last
         # distinct keys this file offered the filter (inserted, or found already there): what sizing must count
-        offered = int(len(np.unique(keys.all_hashes()[:, 0]))) if self.insert else 0
+        seen, distinct = self._decided[unit.key]
+        offered = distinct if self.insert else 0
         if plan.replay:
             self._decided.pop(unit.key, None)
             return {"files_replayed": 1, "bloom_keys": offered}
@@ -387,11 +386,12 @@ class DedupeStage(Stage[Plan]):
             self.turns.wait(index)
             self.turns.done(index, failed=True)
 
-    def _test_and_set(self, index: int, keys: _FileKeys) -> np.ndarray:
+    def _test_and_set(self, index: int, keys: _FileKeys) -> Tuple[np.ndarray, int]:
+        """Each key's mark, and the number of distinct keys."""
         assert self._filter is not None
         hashes = keys.all_hashes()
         if self.turns is None or not self.insert:  # one process, or nothing is inserted: order cannot matter
-            return self._filter.test_and_set(hashes, insert=self.insert)
+            return self._filter.mark(hashes, insert=self.insert)
         failed = self.turns.wait(index)
         try:
             if 0 <= failed < index:
@@ -399,7 +399,7 @@ class DedupeStage(Stage[Plan]):
                     f"{self.order[index]}: not deduplicated because an earlier file failed ({self.order[failed]}); "
                     "its marks would depend on that file's keys"
                 )
-            return self._filter.test_and_set(hashes, insert=True)
+            return self._filter.mark(hashes, insert=True)
         finally:
             self.turns.done(index)
 
