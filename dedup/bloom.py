@@ -40,6 +40,7 @@ __all__ = [
     "BloomParams",
     "BloomFilter",
     "hash_keys",
+    "hash_slices",
     "fill_false_positive_rate",
     "inserted_keys",
     "suggested_count",
@@ -111,13 +112,24 @@ class BloomParams:
 
 def hash_keys(keys: Sequence[bytes], seed: int = 0) -> np.ndarray:
     """The ``(n, 2)`` uint64 array of ``h1 = xxh3_64(key)`` and ``h2 = splitmix64(h1)`` for each key."""
-    fn: Callable[[bytes], int] = xxhash.xxh3_64_intdigest
-    if seed:
-        fn = functools.partial(xxhash.xxh3_64_intdigest, seed=seed)
-    out = np.empty((len(keys), 2), dtype=np.uint64)
-    out[:, 0] = np.fromiter(map(fn, keys), dtype=np.uint64, count=len(keys))
+    return _with_h2(np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(keys)))
+
+
+def hash_slices(buffer: bytes, starts: np.ndarray, ends: np.ndarray, seed: int = 0) -> np.ndarray:
+    """:func:`hash_keys` of the keys ``buffer[starts[i]:ends[i]]``, sliced and hashed in C (no Python loop)."""
+    keys = map(buffer.__getitem__, map(slice, starts.tolist(), ends.tolist()))
+    return _with_h2(np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(starts)))
+
+
+def _xxh3(seed: int) -> Callable[[bytes], int]:
+    return functools.partial(xxhash.xxh3_64_intdigest, seed=seed) if seed else xxhash.xxh3_64_intdigest
+
+
+def _with_h2(h1: np.ndarray) -> np.ndarray:
+    out = np.empty((len(h1), 2), dtype=np.uint64)
+    out[:, 0] = h1
     z = out[:, 1]
-    z[:] = out[:, 0]
+    z[:] = h1
     z ^= z >> np.uint64(30)
     z *= np.uint64(0xBF58476D1CE4E5B9)
     z ^= z >> np.uint64(27)

@@ -51,6 +51,7 @@ from dolma.dedup.bloom import (
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import attribute_lines, format_unit_spans
 from dolma.dedup.keys import KeyPath, ngram_keys, utf8_words, words
+from dolma.dedup.ngrams import ngram_hashes
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
 
 __all__ = ["DedupeStage", "DedupeError", "Plan", "resolve_params", "RATE_TOLERANCE"]
@@ -514,27 +515,38 @@ class DedupeStage(Stage[Plan]):
             hashes = hash_keys(paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()], self.params.seed)
             owner = np.arange(base, base + len(rows), dtype=np.int64)
         else:
-            grams: List[bytes] = []
-            owners: List[int] = []
+            kept = paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()]
             n, stride = self.ngram.ngram_length, self.ngram.stride
-            for r, i in enumerate(rows.tolist()):
-                tokens = utf8_words(paras.parts[i])
-                if len(tokens) < n:
-                    if self.ngram.skip_short_paragraphs:
-                        continue
-                    grams.append(paras.parts[i])
-                    owners.append(base + r)
-                    continue
-                g = ngram_keys(tokens, n, stride)
-                grams += g
-                owners += [base + r] * len(g)
-            hashes = hash_keys(grams, self.params.seed)
-            owner = np.asarray(owners, dtype=np.int64)
+            if d.paragraphs.paragraph_separator == "\n" or not any(b"\n" in p for p in kept):
+                hashes, owner = ngram_hashes(kept, n, stride, self.ngram.skip_short_paragraphs, self.params.seed)
+                owner += base
+            else:
+                hashes, owner = self._ngram_keys_by_paragraph(kept, base)
         mask = self._partition_mask(hashes, None if doc_hash is None else doc_hash[doc][owner - base])
         if mask is not None:
             hashes, owner = hashes[mask], owner[mask]
         keys.hashes.append(hashes)
         keys.owner.append(owner)
+
+    def _ngram_keys_by_paragraph(self, kept: List[bytes], base: int) -> Tuple[np.ndarray, np.ndarray]:
+        """N-gram keys paragraph by paragraph: for a separator other than a line feed when a paragraph holds one
+        (the batched :func:`ngram_hashes` joins paragraphs by line feeds)."""
+        assert self.ngram is not None
+        grams: List[bytes] = []
+        owners: List[int] = []
+        n, stride = self.ngram.ngram_length, self.ngram.stride
+        for r, part in enumerate(kept):
+            tokens = utf8_words(part)
+            if len(tokens) < n:
+                if self.ngram.skip_short_paragraphs:
+                    continue
+                grams.append(part)
+                owners.append(base + r)
+                continue
+            g = ngram_keys(tokens, n, stride)
+            grams += g
+            owners += [base + r] * len(g)
+        return hash_keys(grams, self.params.seed), np.asarray(owners, dtype=np.int64)
 
     # --- step 3: attributes -------------------------------------------------------------------------------
 
