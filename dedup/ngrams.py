@@ -26,18 +26,12 @@ _WordTable = Tuple[bytes, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 and each paragraph's first word and number of words."""
 
 
-def _table(chars: bytes) -> np.ndarray:
-    table = np.zeros(256, dtype=bool)
-    table[np.frombuffer(chars, dtype=np.uint8)] = True
-    return table
-
-
-_LETTER = _table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-_DIGIT = _table(b"0123456789")
-_WORD = _LETTER | _DIGIT | _table(b"_")
-_SPACE = _table(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")  # what `str.isspace` says of ASCII
-_JOIN_LETTERS = _table(b".:'")
-_JOIN_DIGITS = _table(b".,;'")
+# byte classes: 0 whitespace (what `str.isspace` says of ASCII), 1 letter, 2 digit, 3 `_`, 4 any other character,
+# then the joiners: 5 `:` (between letters), 6 `.` and 7 `'` (between letters or digits), 8 `,` `;` (between digits)
+_CLASS = np.full(256, 4, dtype=np.uint8)
+for _chars, _code in ((b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f", 0), (b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 1),
+                      (b"0123456789", 2), (b"_", 3), (b":", 5), (b".", 6), (b"'", 7), (b",;", 8)):
+    _CLASS[np.frombuffer(_chars, dtype=np.uint8)] = _code
 
 
 def ngram_hashes(
@@ -69,36 +63,36 @@ def _ascii_words(paras: List[bytes]) -> _WordTable:
     ``_ASCII_WORD_PATTERN``, by byte classes instead of a regular expression)."""
     text = b"\n".join(paras)
     c = np.frombuffer(text, dtype=np.uint8)
-    prev = np.zeros_like(c)
-    prev[1:] = c[:-1]
-    nxt = np.zeros_like(c)
-    nxt[:-1] = c[1:]
-    punct = ~(_WORD[c] | _SPACE[c])
-    join = punct & (
-        (_JOIN_LETTERS[c] & _LETTER[prev] & _LETTER[nxt]) | (_JOIN_DIGITS[c] & _DIGIT[prev] & _DIGIT[nxt])
-    )
-    inside = _WORD[c] | join
-    single = punct & ~join
-    edge = np.zeros(len(c) + 1, dtype=bool)
-    np.not_equal(inside[1:], inside[:-1], out=edge[1:-1])
-    edge[0], edge[-1] = inside[0] if len(c) else False, inside[-1] if len(c) else False
-    runs = np.flatnonzero(edge)  # alternating starts and ends of the word runs
-    lone = np.flatnonzero(single)
-    starts = np.concatenate((runs[0::2], lone))
-    ends = np.concatenate((runs[1::2], lone + 1))
-    order = np.argsort(starts, kind="stable")
-    starts, ends = starts[order], ends[order]
+    cls = _CLASS[c]
+    inside = (cls - np.uint8(1)) < 3  # letters, digits, `_` (0 wraps around to 255)
+    single = cls >= 4
+    if len(c) > 2:  # a joiner between two letters or two digits is inside a word
+        letter, digit, mid = cls == 1, cls == 2, cls[1:-1]
+        join = ((mid - np.uint8(5)) < 3) & letter[:-2] & letter[2:]
+        join |= ((mid - np.uint8(6)) < 3) & digit[:-2] & digit[2:]
+        inside[1:-1] |= join
+        single[1:-1] &= ~join
+    before = np.zeros_like(inside)
+    before[1:] = inside[:-1]
+    after = np.zeros_like(inside)
+    after[:-1] = inside[1:]
+    starts = np.flatnonzero((inside & ~before) | single)
+    ends = np.flatnonzero((inside & ~after) | single) + 1
+    # the words joined by NUL bytes: each word's last byte is repeated, and the copy becomes the NUL
+    is_end = np.zeros(len(c), dtype=np.uint8)
+    is_end[ends - 1] = 1
+    copies = (inside | single).view(np.uint8) + is_end
+    out = np.repeat(c, copies)
+    pos = np.cumsum(copies, dtype=np.int64)
+    out[pos[ends - 1] - 1] = 0
+    off = pos[starts] - copies[starts]
     lens = ends - starts
-    # the words joined by NUL bytes, gathered in one fancy index
-    off = np.cumsum(lens + 1) - (lens + 1)
-    total = int(off[-1] + lens[-1]) if len(lens) else 0
-    src = np.repeat(starts - off, lens + 1)[:total] + np.arange(total)
-    out = c[np.minimum(src, len(c) - 1)] if total else np.zeros(0, dtype=np.uint8)
-    out[off[1:] - 1] = 0
-    lengths = np.fromiter(map(len, paras), dtype=np.int64, count=len(paras))
-    pstart = np.cumsum(lengths + 1) - (lengths + 1)
-    para = np.searchsorted(pstart, starts, side="right") - 1
-    count = np.bincount(para, minlength=len(paras))
+    if len(starts):
+        out = out[: int(off[-1] + lens[-1])]
+    # words per paragraph: the words started before each line feed that joins two paragraphs
+    nl = np.flatnonzero(c == 0x0A)
+    before_nl = np.searchsorted(starts, nl)
+    count = np.diff(np.concatenate(([0], before_nl, [len(starts)])))
     return out.tobytes(), off, lens, np.cumsum(count) - count, count
 
 
