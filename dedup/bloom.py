@@ -43,6 +43,7 @@ __all__ = [
     "hash_slices",
     "fill_false_positive_rate",
     "inserted_keys",
+    "expected_false_positives",
     "suggested_count",
     "HEADER_SIZE",
     "MAGIC",
@@ -110,15 +111,29 @@ class BloomParams:
         return BloomParams(m=m, k=k, seed=seed)
 
 
-def hash_keys(keys: Sequence[bytes], seed: int = 0) -> np.ndarray:
-    """The ``(n, 2)`` uint64 array of ``h1 = xxh3_64(key)`` and ``h2 = splitmix64(h1)`` for each key."""
+def hash_keys(keys: Sequence[bytes], seed: int = 0, wide: bool = False) -> np.ndarray:
+    """The ``(n, 2)`` uint64 array of ``h1 = xxh3_64(key)`` and ``h2 = splitmix64(h1)`` for each key; ``wide``:
+    the two halves of ``xxh3_128(key)`` instead (128 bits that tell keys apart, for exact dedupe)."""
+    if wide:
+        return _wide(map(_xxh3_128(seed), keys), len(keys))
     return _with_h2(np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(keys)))
 
 
-def hash_slices(buffer: bytes, starts: np.ndarray, ends: np.ndarray, seed: int = 0) -> np.ndarray:
+def hash_slices(buffer: bytes, starts: np.ndarray, ends: np.ndarray, seed: int = 0, wide: bool = False) -> np.ndarray:
     """:func:`hash_keys` of the keys ``buffer[starts[i]:ends[i]]``, sliced and hashed in C (no Python loop)."""
     keys = map(buffer.__getitem__, map(slice, starts.tolist(), ends.tolist()))
+    if wide:
+        return _wide(map(_xxh3_128(seed), keys), len(starts))
     return _with_h2(np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(starts)))
+
+
+def _xxh3_128(seed: int) -> Callable[[bytes], bytes]:
+    return functools.partial(xxhash.xxh3_128_digest, seed=seed) if seed else xxhash.xxh3_128_digest
+
+
+def _wide(digests: Any, n: int) -> np.ndarray:
+    out = np.frombuffer(b"".join(digests), dtype=">u8").reshape(n, 2).astype(np.uint64)
+    return out
 
 
 def _xxh3(seed: int) -> Callable[[bytes], int]:
@@ -255,6 +270,17 @@ def inserted_keys(fill: float, params: BloomParams) -> int:
     if fill >= 1.0:
         fill = 1.0 - 1.0 / params.m
     return int(round(-params.m / params.k * math.log1p(-fill)))
+
+
+def expected_false_positives(before: int, after: int, params: BloomParams) -> float:
+    """How many of the distinct keys inserted while a filter went from ``before`` to ``after`` keys were probably
+    taken for duplicates they were not: the sum of each new key's false positive rate when it came,
+    ``(1 - exp(-k j / m)) ** k`` for ``j`` from ``before`` to ``after`` (integrated numerically)."""
+    if after <= before:
+        return 0.0
+    j = np.linspace(before, after, 1025)
+    rate = (-np.expm1(-params.k * j / params.m)) ** params.k
+    return float(np.trapezoid(rate, j) if hasattr(np, "trapezoid") else np.trapz(rate, j))
 
 
 def suggested_count(keys: int) -> int:

@@ -35,7 +35,7 @@ for _chars, _code in ((b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f", 0), (b"ABCDEFGHIJKLMN
 
 
 def ngram_hashes(
-    parts: Sequence[bytes], n: int, stride: int, skip_short: bool, seed: int
+    parts: Sequence[bytes], n: int, stride: int, skip_short: bool, seed: int, wide: bool = False
 ) -> Tuple[np.ndarray, np.ndarray]:
     """The hashed n-gram keys of paragraphs ``parts`` (UTF-8, none holding ``"\\n"``) and, for each key, the index
     of its paragraph in ``parts``: windows of ``n`` words every ``max(stride, 1)`` words plus a last one ending at
@@ -46,7 +46,7 @@ def ngram_hashes(
         idx = np.flatnonzero(mask)
         if len(idx):
             paras = [parts[i] for i in idx.tolist()]
-            groups.append(_keys(paras, idx, words(paras), n, stride, skip_short, seed))
+            groups.append(_keys(paras, idx, words(paras), n, stride, skip_short, seed, wide))
     if not groups:
         return np.zeros((0, 2), dtype=np.uint64), np.zeros(0, dtype=np.int64)
     if len(groups) == 1:
@@ -120,7 +120,8 @@ def _unicode_words(paras: List[bytes]) -> _WordTable:
 
 
 def _keys(
-    paras: List[bytes], where: np.ndarray, words: _WordTable, n: int, stride: int, skip_short: bool, seed: int
+    paras: List[bytes], where: np.ndarray, words: _WordTable, n: int, stride: int, skip_short: bool, seed: int,
+    wide: bool,
 ) -> Tuple[np.ndarray, np.ndarray]:
     buffer, off, lens, start, count = words
     step = max(stride, 1)
@@ -132,11 +133,11 @@ def _keys(
     j = np.arange(total) - np.repeat(np.cumsum(windows) - windows, windows)
     first_word = start[para] + np.minimum(j * step, last[para])
     end_word = first_word + (n - 1)
-    window_hashes = hash_slices(buffer, off[first_word], off[end_word] + lens[end_word], seed)
+    window_hashes = hash_slices(buffer, off[first_word], off[end_word] + lens[end_word], seed, wide)
     if skip_short:
         return window_hashes, where[para]
     short = np.flatnonzero(~long_)
-    short_hashes = hash_keys([paras[i] for i in short.tolist()], seed)
+    short_hashes = hash_keys([paras[i] for i in short.tolist()], seed, wide)
     owner = np.concatenate((para, short))
     order = np.argsort(owner, kind="stable")
     return np.concatenate((window_hashes, short_hashes))[order], where[owner[order]]

@@ -94,6 +94,7 @@ class _FileKeys:
     para_start: List[np.ndarray] = field(default_factory=list)
     para_end: List[np.ndarray] = field(default_factory=list)
     para_bytes: List[np.ndarray] = field(default_factory=list)
+    part: List[np.ndarray] = field(default_factory=list)  # key → its partition (when every partition is kept)
     rows: int = 0  # paragraphs so far
     lines: int = 0
     nbytes: int = 0
@@ -156,8 +157,11 @@ class DedupeStage(Stage[Plan]):
         self.set_name = (d.name or section.attribute_name) + suffix
         self.attribute = section.attribute_name + suffix
         self.config = config
-        self.params = resolve_params(config)
+        self.exact = d.exact
+        # exact dedupe keeps no filter: its keys are 128-bit hashes, compared by sorting
+        self.params = BloomParams(m=0, k=0) if d.exact else resolve_params(config)
         self.insert = not config.bloom_filter.read_only
+        self.split_all = False  # keep every partition's keys, each with its partition (the one-pass flow)
         self.order: List[str] = []
         self.turns: Optional[_Turns] = None
         self.shm_name: Optional[str] = None
@@ -219,8 +223,10 @@ class DedupeStage(Stage[Plan]):
             "min_length": d.min_length,
             "min_words": d.min_words,
             "partition": [d.partition_index, d.num_partitions, d.file_partition],
-            "bloom_filter": {"m": self.params.m, "k": self.params.k, "seed": self.params.seed,
-                             "file": self.config.bloom_filter.file, "read_only": not self.insert},
+            "bloom_filter": None if self.exact else {
+                "m": self.params.m, "k": self.params.k, "seed": self.params.seed,
+                "file": self.config.bloom_filter.file, "read_only": not self.insert},
+            "exact": self.exact,
             "on_error": self.config.on_error,
             "inputs_sha256": self._inputs_hash,
             "deterministic": True,
@@ -377,7 +383,7 @@ class DedupeStage(Stage[Plan]):
         if plan.replay:
             self._decided.pop(unit.key, None)
             return {"files_replayed": 1, "bloom_keys": offered}
-        counts = self._write(unit.key, plan.output, keys, seen, reader, started)
+        counts = self._write(plan.output, keys, _FileKeys.cat(keys.owner), seen, input_entry(reader), started)
         counts["bloom_keys"] = offered
         self._decided.pop(unit.key, None)
         return counts
@@ -429,14 +435,23 @@ class DedupeStage(Stage[Plan]):
             progress.update(docs=len(batch.items), nbytes=batch.nbytes)
         return keys, reader
 
-    def _partition_mask(self, hashes: np.ndarray, doc_ids: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+    def _add_keys(self, keys: _FileKeys, hashes: np.ndarray, owner: np.ndarray, doc_ids: Optional[np.ndarray]) -> None:
+        """Keep the keys of this run's partition, or (``split_all``) every key with its partition."""
         d = self.config.dedupe
-        if d.num_partitions == 1:
-            return None
-        if d.file_partition:
-            assert doc_ids is not None
-            return doc_ids % np.uint64(d.num_partitions) == np.uint64(d.partition_index)
-        return (hashes[:, 1] >> np.uint64(32)) % np.uint64(d.num_partitions) == np.uint64(d.partition_index)
+        part: Optional[np.ndarray] = None
+        if d.num_partitions > 1:
+            if d.file_partition:
+                assert doc_ids is not None
+                part = doc_ids % np.uint64(d.num_partitions)
+            else:
+                part = (hashes[:, 1] >> np.uint64(32)) % np.uint64(d.num_partitions)
+        if self.split_all:
+            keys.part.append(np.zeros(len(hashes), dtype=np.uint64) if part is None else part)
+        elif part is not None:
+            mask = part == np.uint64(d.partition_index)
+            hashes, owner = hashes[mask], owner[mask]
+        keys.hashes.append(hashes)
+        keys.owner.append(owner)
 
     def _doc_partition(self, ids: Sequence[str]) -> Optional[np.ndarray]:
         if self.config.dedupe.num_partitions == 1 or not self.config.dedupe.file_partition:
@@ -475,13 +490,9 @@ class DedupeStage(Stage[Plan]):
             if self._eligible(value):
                 values.append(value.encode())
                 owners.append(line)
-        hashes = hash_keys(values, self.params.seed)
+        hashes = hash_keys(values, self.params.seed, self.exact)
         owner = np.asarray(owners, dtype=np.int64)
-        mask = self._partition_mask(hashes, self._doc_partition([keys.ids[o] for o in owners]))
-        if mask is not None:
-            hashes, owner = hashes[mask], owner[mask]
-        keys.hashes.append(hashes)
-        keys.owner.append(owner)
+        self._add_keys(keys, hashes, owner, self._doc_partition([keys.ids[o] for o in owners]))
 
     def _paragraph_keys(self, records: List[Tuple[int, Any]], keys: _FileKeys) -> None:
         d = self.config.dedupe
@@ -512,21 +523,21 @@ class DedupeStage(Stage[Plan]):
         keys.rows += len(rows)
         doc_hash = self._doc_partition([rec.id for _, rec in records])
         if self.ngram is None:
-            hashes = hash_keys(paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()], self.params.seed)
+            hashes = hash_keys(
+                paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()], self.params.seed, self.exact
+            )
             owner = np.arange(base, base + len(rows), dtype=np.int64)
         else:
             kept = paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()]
             n, stride = self.ngram.ngram_length, self.ngram.stride
             if d.paragraphs.paragraph_separator == "\n" or not any(b"\n" in p for p in kept):
-                hashes, owner = ngram_hashes(kept, n, stride, self.ngram.skip_short_paragraphs, self.params.seed)
+                hashes, owner = ngram_hashes(
+                    kept, n, stride, self.ngram.skip_short_paragraphs, self.params.seed, self.exact
+                )
                 owner += base
             else:
                 hashes, owner = self._ngram_keys_by_paragraph(kept, base)
-        mask = self._partition_mask(hashes, None if doc_hash is None else doc_hash[doc][owner - base])
-        if mask is not None:
-            hashes, owner = hashes[mask], owner[mask]
-        keys.hashes.append(hashes)
-        keys.owner.append(owner)
+        self._add_keys(keys, hashes, owner, None if doc_hash is None else doc_hash[doc][owner - base])
 
     def _ngram_keys_by_paragraph(self, kept: List[bytes], base: int) -> Tuple[np.ndarray, np.ndarray]:
         """N-gram keys paragraph by paragraph: for a separator other than a line feed when a paragraph holds one
@@ -546,15 +557,15 @@ class DedupeStage(Stage[Plan]):
             g = ngram_keys(tokens, n, stride)
             grams += g
             owners += [base + r] * len(g)
-        return hash_keys(grams, self.params.seed), np.asarray(owners, dtype=np.int64)
+        return hash_keys(grams, self.params.seed, self.exact), np.asarray(owners, dtype=np.int64)
 
     # --- step 3: attributes -------------------------------------------------------------------------------
 
     def _write(
-        self, path: str, output: str, keys: _FileKeys, seen: np.ndarray, reader: DocumentsReader, started: float
+        self, output: str, keys: _FileKeys, owner: np.ndarray, seen: np.ndarray, entry: FileEntry, started: float
     ) -> Dict[str, int]:
+        """Publish the attributes of one documents file (``entry``) from its keys' owners and marks."""
         values: Dict[int, bytes] = {}
-        owner = _FileKeys.cat(keys.owner)
         bytes_marked = 0
         spans = 0
         if self.key is not None:
@@ -600,8 +611,8 @@ class DedupeStage(Stage[Plan]):
         }
         with UnitOutputs(self.name, self.config, quarantine=output + QUARANTINE_SUFFIX, started=started) as files:
             files.open(output).write(body)
-            files.quarantine(path, keys.bad)
-        files.write_manifest(manifest_path(output), self.output_config(), [input_entry(reader)], [output], counts)
+            files.quarantine(entry.path, keys.bad)
+        files.write_manifest(manifest_path(output), self.output_config(), [entry], [output], counts)
         return counts
 
 
