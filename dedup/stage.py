@@ -40,6 +40,7 @@ from dolma.core.outputs import UnitOutputs, input_entry
 from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
 from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file
 from dolma.dedup.bloom import (
+    _with_h2,
     BloomFilter,
     BloomParams,
     describe,
@@ -101,7 +102,11 @@ class _FileKeys:
     good: int = 0
 
     def all_hashes(self) -> np.ndarray:
-        return np.concatenate(self.hashes) if self.hashes else np.zeros((0, 2), dtype=np.uint64)
+        """The ``(n, 2)`` hashes of the keys (a Bloom filter key is kept as its ``h1``: ``h2`` is derived)."""
+        if not self.hashes:
+            return np.zeros((0, 2), dtype=np.uint64)
+        hashes = np.concatenate(self.hashes)
+        return _with_h2(hashes) if hashes.ndim == 1 else hashes
 
     @staticmethod
     def cat(parts: List[np.ndarray], dtype: Any = np.int64) -> np.ndarray:
@@ -375,17 +380,20 @@ class DedupeStage(Stage[Plan]):
                     raise DedupeError(str(exc)) from exc  # e.g. a transient storage error: the turn has passed
                 raise
             self._decided[unit.key] = self._test_and_set(plan.index, keys)
-            self._last = (keys, reader)
+            self._last: Optional[Tuple[_FileKeys, DocumentsReader]] = (keys, reader)
+        assert self._last is not None
         keys, reader = self._last
         # distinct keys this file offered the filter (inserted, or found already there): what sizing must count
         seen, distinct = self._decided[unit.key]
         offered = distinct if self.insert else 0
-        if plan.replay:
-            self._decided.pop(unit.key, None)
-            return {"files_replayed": 1, "bloom_keys": offered}
-        counts = self._write(plan.output, keys, _FileKeys.cat(keys.owner), seen, input_entry(reader), started)
-        counts["bloom_keys"] = offered
+        if not plan.replay:
+            counts = self._write(plan.output, keys, _FileKeys.cat(keys.owner), seen, input_entry(reader), started)
+        # done: the marks kept for a retry of the write go, so the next file does not hold this one's keys
         self._decided.pop(unit.key, None)
+        self._last = None
+        if plan.replay:
+            return {"files_replayed": 1, "bloom_keys": offered}
+        counts["bloom_keys"] = offered
         return counts
 
     def _turn_failed(self, index: int) -> None:
@@ -450,8 +458,9 @@ class DedupeStage(Stage[Plan]):
         elif part is not None:
             mask = part == np.uint64(d.partition_index)
             hashes, owner = hashes[mask], owner[mask]
-        keys.hashes.append(hashes)
-        keys.owner.append(owner)
+        # half the memory: an h1 stands for its h2, and a file's lines and paragraphs are counted in 32 bits
+        keys.hashes.append(hashes if self.exact else hashes[:, 0].copy())
+        keys.owner.append(owner.astype(np.int32))
 
     def _doc_partition(self, ids: Sequence[str]) -> Optional[np.ndarray]:
         if self.config.dedupe.num_partitions == 1 or not self.config.dedupe.file_partition:
@@ -516,10 +525,10 @@ class DedupeStage(Stage[Plan]):
         all_kept = len(rows) == len(keep)
         base = keys.rows
         doc = paras.doc[rows]
-        keys.para_doc.append(lines[doc])
-        keys.para_start.append(paras.start[rows])
-        keys.para_end.append(paras.start[rows] + paras.width[rows])
-        keys.para_bytes.append(paras.nbytes[rows])
+        keys.para_doc.append(lines[doc].astype(np.int32))
+        keys.para_start.append(paras.start[rows].astype(np.int32))
+        keys.para_end.append((paras.start[rows] + paras.width[rows]).astype(np.int32))
+        keys.para_bytes.append(paras.nbytes[rows].astype(np.int32))
         keys.rows += len(rows)
         doc_hash = self._doc_partition([rec.id for _, rec in records])
         if self.ngram is None:
