@@ -5,7 +5,7 @@
 Links ``DIR/*/documents/*.jsonl.gz`` (whole files, sorted, up to ``--max-mb`` of text) into a scratch corpus and
 runs paragraph dedupe with ``dedupe.one_pass`` in this process (1 process, so CPU seconds are this process's), step
 by step: hashing (read, cut, hash, write the key files), marking (every partition's test-and-set, or exact
-sort-and-merge), attributes. It prints CPU seconds per step, the key files' size and the peak RSS, and checks that
+sort-and-merge), attributes. It prints CPU seconds per step and the key files' size, and checks that
 every P marks the same spans (the union of the P attribute sets, per document). ``--per-partition P`` also times
 the earlier way, P local runs that each read and hash the whole corpus. Not a test: figures depend on the machine.
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import glob
 import os
-import resource
 import shutil
 import sys
 import tempfile
@@ -111,8 +110,6 @@ def main(argv: Optional[List[str]] = None) -> None:
                 run_stage(config, DedupeStage(config))
             print(f"\nthe earlier way, {p} local partition runs (each reads and hashes everything): "
                   f"{time.process_time() - start:.2f} CPU s in all")
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"\npeak RSS of this process: {peak:.0f} MB")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -145,6 +145,7 @@ def read_layout(path: str, arrays: Sequence[str]) -> Dict[str, Any]:
 
 def bucket(part: np.ndarray, partitions: int) -> Tuple[np.ndarray, List[slice]]:
     """A stable order that groups keys by partition (input order kept within each), and each partition's slice."""
-    order = np.argsort(part, kind="stable")
+    small = part.astype(np.uint16) if partitions <= 1 << 16 else part  # 16-bit keys: numpy's O(n) radix sort
+    order = np.argsort(small, kind="stable")
     bounds = np.searchsorted(part[order], np.arange(partitions + 1))
     return order, [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
