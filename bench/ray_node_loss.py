@@ -5,8 +5,8 @@
 Starts a cluster with ``ray.cluster_utils.Cluster``: a head node and two worker nodes, each with its own raylet,
 object store and workers. Each stage runs first locally (the reference bytes), then on the cluster as a separate
 driver process (``dolma <stage> -c ...`` with ``executor.address``); as soon as the stage has published its first
-output, one worker node is removed without warning (its raylet, object store and workers are killed), and a fresh
-node joins. Then, for dedupe and tag, the driver process itself is killed (``SIGKILL``) mid-run and the command is
+output, one worker node is removed without warning (its raylet, object store and workers are killed); a fresh
+node joins before the next stage. Then, for dedupe and tag, the driver process itself is killed (``SIGKILL``) mid-run and the command is
 run again. Every case prints whether the command finished, whether a rerun was needed, and whether every output is
 byte-identical to the local run's. Not a unit test: a Ray cluster of three nodes takes a minute to start here.
 """
@@ -126,48 +126,58 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     started = time.monotonic()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
+    # 5 CPUs for 3 workers: when a 2-CPU node goes, its workers are restarted on the CPUs left
+    workers = [cluster.add_node(num_cpus=2) for _ in range(2)]
     cluster.wait_for_nodes()
     print(f"3-node cluster up in {time.monotonic() - started:.0f} s ({len(reference)} output files to compare)\n")
-    print("| stage | what is killed mid-run | first run | rerun | outputs byte-identical to local |")
-    print("| --- | --- | --- | --- | --- |")
-    rows: List[Tuple[str, str, str, str, bool]] = []
+    print("| stage | what is killed mid-run | when | first run | rerun | outputs byte-identical to local |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    rows: List[Tuple[str, str, str, str, str, bool]] = []
     try:
         remote = _configs(root, out, "ray", cluster.address)
         # 1. a worker node dies in the middle of each stage
         reset()
         for stage in ("tag", "dedupe", "mix"):
-            def kill_node(proc: subprocess.Popen, stage: str = stage) -> None:
+            when = ["never (the run ended first)"]
+
+            def kill_node(proc: subprocess.Popen, stage: str = stage, when: List[str] = when) -> None:
+                begin = time.monotonic()
+
                 def go() -> None:
                     if _first_output([p.format(root=root, out=out) for p in WATCH[stage]]) and proc.poll() is None:
                         cluster.remove_node(workers[0], allow_graceful=False)
-                        workers[0] = cluster.add_node(num_cpus=1)
+                        when[0] = f"{time.monotonic() - begin:.1f} s in, run still going: {proc.poll() is None}"
                 threading.Thread(target=go, daemon=True).start()
             code = _run(stage, remote[stage], work, kill_node)
+            workers[0] = cluster.add_node(num_cpus=2)  # a fresh node for the next stage (Ray starts it from here)
             rerun = "not needed"
             if code != 0:
                 rerun = f"exit {_run(stage, remote[stage], work)}"
-            rows.append((stage, "a worker node (raylet, object store, workers)", f"exit {code}", rerun, False))
+            rows.append((stage, "a worker node (raylet, object store, workers)", when[0], f"exit {code}", rerun, False))
         same = _outputs(root, out) == reference
-        rows = [(a, b, c, d, same) for a, b, c, d, _ in rows]
+        rows = [(*row[:5], same) for row in rows]
         # 2. the driver process dies in the middle of dedupe and of tag; the command is run again
         for stage in ("tag", "dedupe"):
             reset()
             if stage == "dedupe":
                 assert _run("tag", remote["tag"], work) == 0
 
-            def kill_driver(proc: subprocess.Popen, stage: str = stage) -> None:
+            when = ["never (the run ended first)"]
+
+            def kill_driver(proc: subprocess.Popen, stage: str = stage, when: List[str] = when) -> None:
+                begin = time.monotonic()
                 if _first_output([p.format(root=root, out=out) for p in WATCH[stage]]) and proc.poll() is None:
                     proc.send_signal(signal.SIGKILL)
+                    when[0] = f"{time.monotonic() - begin:.1f} s in"
             code = _run(stage, remote[stage], work, kill_driver)
             again = _run(stage, remote[stage], work)
             if stage == "tag":
                 assert _run("dedupe", remote["dedupe"], work) == 0
             assert _run("mix", remote["mix"], work) == 0
-            rows.append((stage, "the driver process (SIGKILL)", "killed" if code < 0 else f"exit {code}",
+            rows.append((stage, "the driver process (SIGKILL)", when[0], "killed" if code < 0 else f"exit {code}",
                          f"exit {again}", _outputs(root, out) == reference))
         for row in rows:
-            print("| " + " | ".join(map(str, row[:4])) + f" | {'yes' if row[4] else 'NO'} |", flush=True)
+            print("| " + " | ".join(map(str, row[:5])) + f" | {'yes' if row[5] else 'NO'} |", flush=True)
     finally:
         ray.shutdown()
         cluster.shutdown()
