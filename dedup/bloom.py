@@ -41,6 +41,7 @@ __all__ = [
     "BloomFilter",
     "hash_keys",
     "hash_slices",
+    "with_h2",
     "fill_false_positive_rate",
     "inserted_keys",
     "expected_false_positives",
@@ -116,7 +117,7 @@ def hash_keys(keys: Sequence[bytes], seed: int = 0, wide: bool = False) -> np.nd
     the two halves of ``xxh3_128(key)`` instead (128 bits that tell keys apart, for exact dedupe)."""
     if wide:
         return _wide(map(_xxh3_128(seed), keys), len(keys))
-    return _with_h2(np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(keys)))
+    return with_h2(np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(keys)))
 
 
 def hash_slices(buffer: bytes, starts: np.ndarray, ends: np.ndarray, seed: int = 0, wide: bool = False) -> np.ndarray:
@@ -124,7 +125,7 @@ def hash_slices(buffer: bytes, starts: np.ndarray, ends: np.ndarray, seed: int =
     keys = map(buffer.__getitem__, map(slice, starts.tolist(), ends.tolist()))
     if wide:
         return _wide(map(_xxh3_128(seed), keys), len(starts))
-    return _with_h2(np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(starts)))
+    return with_h2(np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(starts)))
 
 
 def _xxh3_128(seed: int) -> Callable[[bytes], bytes]:
@@ -140,7 +141,8 @@ def _xxh3(seed: int) -> Callable[[bytes], int]:
     return functools.partial(xxhash.xxh3_64_intdigest, seed=seed) if seed else xxhash.xxh3_64_intdigest
 
 
-def _with_h2(h1: np.ndarray) -> np.ndarray:
+def with_h2(h1: np.ndarray) -> np.ndarray:
+    """The ``(n, 2)`` keys ``h1, splitmix64(h1)`` of 64-bit hashes ``h1``."""
     out = np.empty((len(h1), 2), dtype=np.uint64)
     out[:, 0] = h1
     z = out[:, 1]

@@ -40,8 +40,8 @@ from dolma.dedup.bloom import (
     expected_false_positives,
     fill_false_positive_rate,
     inserted_keys,
+    with_h2,
 )
-from dolma.dedup.bloom import _with_h2
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.keyfiles import bucket, read_layout, read_marks, read_partition_keys, write_keys, write_layout, write_marks
 from dolma.dedup.partitions import partition_configs, partition_resources
@@ -154,7 +154,6 @@ class _MarksStage(Stage[int]):
             self._save(stage)
         stage._filter = None
         total = sum(len(k) for k in keys)
-        progress.update(docs=0, nbytes=0)
         return {"keys": total, "duplicates": int(sum(int(m.sum()) for m in marks)), **counts}
 
     def _bloom_marks(self, stage: DedupeStage, keys: List[np.ndarray]) -> Any:
@@ -166,7 +165,7 @@ class _MarksStage(Stage[int]):
         before = inserted_keys(bloom.fill_ratio(), stage.params)
         marks, offered = [], 0
         for words in keys:
-            seen, distinct = bloom.mark(_with_h2(words[:, 0]), insert=stage.insert)
+            seen, distinct = bloom.mark(with_h2(words[:, 0]), insert=stage.insert)
             marks.append(seen)
             offered += distinct
         fill = bloom.fill_ratio()

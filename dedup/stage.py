@@ -40,7 +40,6 @@ from dolma.core.outputs import UnitOutputs, input_entry
 from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
 from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file
 from dolma.dedup.bloom import (
-    _with_h2,
     BloomFilter,
     BloomParams,
     describe,
@@ -48,6 +47,7 @@ from dolma.dedup.bloom import (
     hash_keys,
     inserted_keys,
     suggested_count,
+    with_h2,
 )
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import attribute_lines, format_unit_spans
@@ -106,7 +106,7 @@ class _FileKeys:
         if not self.hashes:
             return np.zeros((0, 2), dtype=np.uint64)
         hashes = np.concatenate(self.hashes)
-        return _with_h2(hashes) if hashes.ndim == 1 else hashes
+        return with_h2(hashes) if hashes.ndim == 1 else hashes
 
     @staticmethod
     def cat(parts: List[np.ndarray], dtype: Any = np.int64) -> np.ndarray:
