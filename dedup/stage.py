@@ -34,7 +34,7 @@ import xxhash
 from dolma.core import io as dio
 from dolma.core.errors import ConfigError, DolmaError, InputError, UnitsFailed
 from dolma.core.runner import work_processes
-from dolma.core.units import Progress, RunReport, Stage, WorkUnit
+from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, read_manifest, write_manifest, written
 from dolma.core.outputs import UnitOutputs, input_entry
 from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
@@ -144,6 +144,12 @@ class DedupeStage(Stage[Plan]):
     # keys, so the run stops and a rerun replays it from the start (see `_Turns`)
     rerun_lost_units = False
     ordered = True  # files take the filter in input order, so the marks are deterministic
+
+    @property
+    def resources(self) -> Resources:  # type: ignore[override]
+        """384 MB (~280 MB measured at the peak of a dedupe run) and 7.1 bytes per byte of a document measured above
+        that while it deduplicated the paragraphs of one 20 MB document (bench/large_document_memory.py)."""
+        return Resources.for_documents(384 * MiB, 8.0, self.config.max_document_bytes)
 
     def __init__(self, config: DedupeConfig) -> None:
         d = config.dedupe
@@ -422,12 +428,12 @@ class DedupeStage(Stage[Plan]):
 
     def _read(self, path: str, progress: Progress) -> Tuple[_FileKeys, DocumentsReader]:
         keys = _FileKeys()
-        reader = DocumentsReader(path, record_type=self._record_type)
+        reader = DocumentsReader(path, record_type=self._record_type, max_document_bytes=self.config.max_document_bytes)
         for batch in reader:
             records = []
             for offset, item in enumerate(batch.items):
                 if isinstance(item, BadLine):
-                    if self.config.on_error == "fail":
+                    if self.config.on_error == "fail" and not item.oversized:
                         raise InputError(path, item.line, item.reason)
                     keys.bad.append(item)
                     keys.ids.append(item.recovered_id or "")

@@ -108,7 +108,13 @@ class StreamRules:
     """A stream's filter, span replacements and minimum text length, compiled (closures: built in each worker,
     never pickled); ``on_error`` says whether a line that is not a document fails the unit or is quarantined."""
 
-    def __init__(self, stream: StreamConfig, on_error: str, regex_timeout: float = DEFAULT_REGEX_TIMEOUT) -> None:
+    def __init__(
+        self,
+        stream: StreamConfig,
+        on_error: str,
+        regex_timeout: float = DEFAULT_REGEX_TIMEOUT,
+        max_document_bytes: Optional[int] = None,
+    ) -> None:
         f = stream.filter
         # jq expressions can run user regexes (`test`): each document's get `regex_timeout` seconds in all
         jq = (f is not None and f.syntax == "jq") or any(r.syntax == "jq" for r in stream.span_replacement)
@@ -121,6 +127,7 @@ class StreamRules:
         ]
         self.min_len = stream.output.min_text_length or 0
         self.skip_bad = on_error == "skip"
+        self.max_document_bytes = max_document_bytes
         # attribute values are decoded only when an expression can read them, the rest pass through as raw
         # JSON; span selectors' values only for documents the filter keeps (None: any name may be read)
         self.filter_names: Optional[Set[str]] = set() if self.filter is None else self.filter.names
@@ -141,7 +148,7 @@ class StreamRules:
     ) -> Iterator[Tuple[Kept, Dict[str, int]]]:
         """Per batch of ``doc_path``: the (line, document) pairs the stream keeps, and the batch's counts. Once
         the file is read, its entry and its attribute files' go to ``inputs``."""
-        reader = DocumentsReader(doc_path, record_type=Any)
+        reader = DocumentsReader(doc_path, record_type=Any, max_document_bytes=self.max_document_bytes)
         attr_readers = [AttributeLines(p, doc_path, self.filter_names) for p in attr_paths]
         for batch in reader:
             kept, counts = self._batch(batch, doc_path, attr_readers, side)
@@ -166,7 +173,7 @@ class StreamRules:
             line = batch.first_line + offset
             problem = document_problem(doc)
             if problem is not None:
-                if not self.skip_bad:
+                if not self.skip_bad and not (isinstance(doc, BadLine) and doc.oversized):
                     raise InputError(doc_path, line, problem)
                 counts["documents_quarantined"] += 1
                 if side is not None:

@@ -9,10 +9,10 @@ from typing import Any, Dict, List
 from dolma.core.errors import UnitsFailed
 from dolma.core.executor import execute
 from dolma.core.runner import summarise, work_processes
-from dolma.core.units import Progress, Stage, WorkUnit
+from dolma.core.units import Progress, Resources, Stage, WorkUnit
 from dolma.mixers.config import MixConfig
 from dolma.mixers.documents import StreamRules
-from dolma.mixers.plan import RESOURCES, MixUnit, work_units
+from dolma.mixers.plan import MixUnit, mix_resources, work_units
 
 __all__ = ["MeasureStage", "measure"]
 
@@ -22,7 +22,9 @@ class MeasureStage(Stage[MixUnit]):
     mix's units of the targeted streams; it writes nothing, so it is never done."""
 
     name = "mix (measuring targets)"
-    resources = RESOURCES
+    @property
+    def resources(self) -> Resources:  # type: ignore[override]
+        return mix_resources(self.config)
 
     def __init__(self, config: MixConfig) -> None:
         self.config = config
@@ -39,7 +41,10 @@ class MeasureStage(Stage[MixUnit]):
         return False
 
     def setup(self) -> None:
-        self._rules = [StreamRules(s, self.config.on_error, self.config.regex_timeout) for s in self.config.streams]
+        config = self.config
+        self._rules = [
+            StreamRules(s, config.on_error, config.regex_timeout, config.max_document_bytes) for s in config.streams
+        ]
 
     def run(self, unit: WorkUnit[MixUnit], progress: Progress) -> Dict[str, int]:
         if not self._rules:

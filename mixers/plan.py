@@ -17,14 +17,18 @@ from dolma.core.units import MiB, Resources, WorkUnit
 from dolma.mixers.config import MixConfig, StreamConfig
 
 __all__ = [
-    "MixUnit", "STAGING_DIR", "MIXTURE_FILE", "RESOURCES", "shard_name", "extension", "staging_dir", "unit_prefix",
+    "MixUnit", "STAGING_DIR", "MIXTURE_FILE", "mix_resources", "shard_name", "extension", "staging_dir", "unit_prefix",
     "record_path", "plan_stream", "work_units",
 ]
 
 STAGING_DIR = ".mix-staging"
 MIXTURE_FILE = "mixture.json"  # what each stream of the mix holds, beside its shards
-# what a worker of the mix (or of its measuring pass) needs: one peaked at ~160 MB mixing the benchmark corpus
-RESOURCES = Resources(memory=256 * MiB)
+
+
+def mix_resources(config: MixConfig) -> Resources:
+    """A worker of the mix (or of its measuring pass): one peaked at ~160 MB mixing the benchmark corpus, and at 8.3
+    bytes per byte of a document above that while it mixed one 20 MB document (bench/large_document_memory.py)."""
+    return Resources.for_documents(256 * MiB, 9.0, config.max_document_bytes)
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,13 @@ from dolma.core.manifest import FileEntry, config_hash, read_record
 from dolma.core.outputs import UnitOutputs
 from dolma.core.paths import join
 from dolma.core.records import BadLine, QuarantineLine
-from dolma.core.units import Progress, RunReport, Stage, WorkUnit
+from dolma.core.units import Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.mixers.config import MixConfig, StreamConfig
 from dolma.mixers.documents import SEEN_PREFIX, Kept, Refused, StreamRules, bump, rule_count_key, stream_rules
 from dolma.mixers.measure import measure
 from dolma.mixers.parts import BlockCompressor, PartWriter, UnitRecord, write_record
 from dolma.mixers.plan import (
-    MIXTURE_FILE, RESOURCES, MixUnit, extension, plan_stream, record_path, staging_dir, unit_prefix, work_units,
+    MIXTURE_FILE, MixUnit, extension, mix_resources, plan_stream, record_path, staging_dir, unit_prefix, work_units,
 )
 from dolma.mixers.sampling import Sampler, copy_id
 from dolma.mixers.shards import StreamShards
@@ -47,13 +47,15 @@ _ENCODER = msgspec.json.Encoder()
 
 class MixStage(Stage[MixUnit]):
     name = "mix"
-    resources = RESOURCES
+    @property
+    def resources(self) -> Resources:  # type: ignore[override]
+        return mix_resources(self.config)
 
     def __init__(self, config: MixConfig, rates: Optional[Dict[str, float]] = None) -> None:
         _validate(config)
         for stream in config.streams:
             # syntax errors surface now, before any file is read
-            StreamRules(stream, config.on_error, config.regex_timeout)
+            StreamRules(stream, config.on_error, config.regex_timeout, config.max_document_bytes)
         self.config = config
         self.rates = rates or {s.name: s.sample for s in config.streams}
         self.measured: Dict[str, Dict[str, int]] = {}  # what the measuring pass found, for mixture.json
@@ -179,7 +181,10 @@ class MixStage(Stage[MixUnit]):
     # --- work -------------------------------------------------------------------------------------------
 
     def setup(self) -> None:
-        self._rules = [StreamRules(s, self.config.on_error, self.config.regex_timeout) for s in self.config.streams]
+        config = self.config
+        self._rules = [
+            StreamRules(s, config.on_error, config.regex_timeout, config.max_document_bytes) for s in config.streams
+        ]
         self._measured_out = [s.target is not None for s in self.config.streams]
         self._samplers = [Sampler(self.rates[s.name], self.config.seed, s.name) for s in self.config.streams]
 

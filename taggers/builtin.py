@@ -7,3 +7,4 @@ Model taggers import their optional libraries (pycld2, py3langid, profanity-chec
 from dolma.taggers import c4, gopher, length, pii, punctuation, random_number, repetitions, token_counts, uniseg_length  # noqa: F401
 from dolma.taggers import langdetect_lang, lingua_lang  # noqa: F401
 from dolma.taggers import classifier, cld2, code, fasttext_lang, lang_ensemble, toxicity, url  # noqa: F401
+from dolma.taggers import blocklists, cld3, code_composition, code_secrets, licenses, pii_presidio, quality, starcoder  # noqa: F401

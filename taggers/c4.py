@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 from importlib.resources import files
-from typing import Any, Dict, FrozenSet, Iterable, List, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Tuple
 
 from dolma.core.data_types import DocResult, Document, Span
 from dolma.core.taggers import BaseTagger
 from dolma.core.registry import add_tagger
+from dolma.taggers.length import SPACE_CHAR, chunk_bounds
 
 __all__ = ["C4V1", "C4V2", "NAUGHTY_WORDS", "NAUGHTY_PHRASES", "C4Tagger", "FasterC4Tagger"]
 
@@ -61,9 +62,18 @@ NAUGHTY_PHRASES: FrozenSet[str] = frozenset(entry for entry in _NAUGHTY if " " i
 _NAUGHTY_PHRASE = _phrase_pattern(sorted(NAUGHTY_PHRASES))
 
 
-def has_naughty_word(lowered: str, words: List[str]) -> bool:
-    """``lowered`` is the lower-cased text, ``words`` its ``split()``."""
-    return not NAUGHTY_WORDS.isdisjoint(words) or _NAUGHTY_PHRASE.search(lowered) is not None
+def words_in_chunks(text: str) -> Iterator[List[str]]:
+    """``text.split()`` as a list per chunk of about a million characters, so a long text is never held as one list
+    of words."""
+    for start, end in chunk_bounds(text, SPACE_CHAR):
+        yield text[start:end].split()
+
+
+def has_naughty_word(lowered: str) -> bool:
+    """``lowered`` is the lower-cased text: a listed word is one of its ``split()`` words; a phrase, anywhere."""
+    if any(not NAUGHTY_WORDS.isdisjoint(words) for words in words_in_chunks(lowered)):
+        return True
+    return _NAUGHTY_PHRASE.search(lowered) is not None
 
 
 def line_spans(text: str) -> Tuple[List[Span], List[Span], int]:
@@ -85,16 +95,17 @@ def line_spans(text: str) -> Tuple[List[Span], List[Span], int]:
 
 @add_tagger("c4_v1")
 class C4V1(BaseTagger):
+    memory_per_document_byte = 12.0  # a span per line without punctuation (11.3 measured on source code)
+
     def predict(self, doc: Document) -> DocResult:
         text = doc.text
         n = len(text)
         lowered = text.lower()
-        words = lowered.split()
         no_punctuation, too_few_words, line_count = line_spans(text)
         spans = no_punctuation + too_few_words
-        if has_naughty_word(lowered, words):
+        if has_naughty_word(lowered):
             spans.append(Span(0, n, "has_naughty_word"))
-        if "javascript" in words:
+        if any("javascript" in words for words in words_in_chunks(lowered)):
             spans.append(Span(0, n, "has_javascript"))
         if "lorem ipsum" in lowered:
             spans.append(Span(0, n, "has_lorem_ipsum"))
@@ -106,6 +117,8 @@ class C4V1(BaseTagger):
 
 @add_tagger("c4_v2")
 class C4V2(BaseTagger):
+    memory_per_document_byte = 12.0  # a span per line without punctuation (11.3 measured on source code)
+
     def predict(self, doc: Document) -> DocResult:
         text = doc.text
         n = len(text)
@@ -117,7 +130,7 @@ class C4V2(BaseTagger):
             spans.append(Span(0, n, "has_lorem_ipsum"))
         if "javascript" in lowered:
             spans.append(Span(0, n, "has_javascript"))
-        if has_naughty_word(lowered, lowered.split()):
+        if has_naughty_word(lowered):
             spans.append(Span(0, n, "has_naughty_word"))
         no_punctuation, too_few_words, line_count = line_spans(text)
         spans += no_punctuation

@@ -32,6 +32,8 @@ __all__ = [
     "CodeCopyrightTagger",
     "CodeRedPajamaTaggers",
     "CodeStarCoderTaggers2",
+    "CodeStarCoderTaggers",
+    "CodeSecretsTagger",
 ]
 
 _EXT_TO_LANG = {
@@ -221,3 +223,7 @@ class CodeHeuristics(BaseTaggerWithMetadata):
 CodeCopyrightTagger = CodeCopyright
 CodeRedPajamaTaggers = CodeRedPajama
 CodeStarCoderTaggers2 = CodeStarCoder
+
+# Dolma keeps these in the same module; ours live in their own (they need the `code` extra)
+from dolma.taggers.code_secrets import CodeSecretsTagger  # noqa: E402
+from dolma.taggers.starcoder import CodeStarCoderTaggers  # noqa: E402

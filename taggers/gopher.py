@@ -28,7 +28,7 @@ import numpy as np
 
 from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
 from dolma.core.taggers import BaseTagger
-from dolma.taggers.length import ALPHA, SPACE, char_flags, code_points
+from dolma.taggers.length import ALPHA, CHUNK_CHARS, SPACE, SPACE_CHAR, char_flags, chunk_bounds, code_points
 from dolma.core.registry import add_tagger
 
 __all__ = ["GopherV1", "GopherV2", "GopherV3", "gopher_statistics", "GopherTagger"]
@@ -40,7 +40,11 @@ MAX_ORDER = 10
 # below this many words the pure-Python n-gram counting is faster than numpy's (measured crossover: ~600)
 NUMPY_MIN_WORDS = 1000
 
+# a text this long is read a chunk at a time (_large_text_statistics): its memory stays a small multiple of its own
+LARGE_TEXT_CHARS = 1 << 22
+
 _NEWLINES = re.compile(r"\n+")
+_NEWLINE = re.compile(r"\n")
 _WORD_WITH_SYMBOL = re.compile(f"[#{ELLIPSIS}]\\S*")  # one match per word holding a symbol
 
 NgramValues = List[Tuple[str, float]]
@@ -92,16 +96,22 @@ def ngram_statistics_python(words: Sequence[str], prefix: Sequence[int]) -> Ngra
 
 def ngram_statistics_numpy(words: Sequence[str], prefix: Sequence[int]) -> NgramValues:
     """Same values as :func:`ngram_statistics_python`, from dense n-gram ids that numpy sorts out."""
-    n_words = len(words)
-    chars = max(prefix[-1], 1)
     index = dict(zip(dict.fromkeys(words), count()))
-    word_ids = np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=n_words)
-    ends = np.asarray(prefix, dtype=np.int64)
+    word_ids = np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
+    return ngram_statistics_ids(word_ids, len(index), np.asarray(prefix, dtype=np.int64))
+
+
+def ngram_statistics_ids(word_ids: "np.ndarray", vocabulary: int, ends: "np.ndarray") -> NgramValues:
+    """The n-gram values from each word's id (``0..vocabulary-1``, equal words equal ids) and ``ends[i]``, the
+    length of the first ``i`` words joined without spaces."""
+    n_words = len(word_ids)
+    chars = max(int(ends[-1]), 1)
     out: NgramValues = []
     ids = word_ids  # ids[i]: the id of the (n-1)-gram at i; an n-gram is an (n-1)-gram and a word
     for n in range(2, min(n_words, MAX_ORDER) + 1):
-        keys = ids[:-1] * len(index) + word_ids[n - 1 :]
+        keys = ids[:-1] * vocabulary + word_ids[n - 1 :]
         _, first, ids, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+        del keys
         if n in MOST_COMMON_ORDERS:
             top = int(counts.max())
             at = int(first[counts == top].min())
@@ -110,16 +120,109 @@ def ngram_statistics_numpy(words: Sequence[str], prefix: Sequence[int]) -> Ngram
             lengths = ends[n:] - ends[: n_words - n + 1]
             duplicated = int(lengths[counts[ids] > 1].sum())
             out.append((_duplicate_name(n), duplicated / max(int(lengths.sum()), 1)))
+        del first, counts
     return out
 
 
 def _words_with_alpha(text: str) -> int:
-    flags = char_flags()[code_points(text)]
-    space = (flags & SPACE) != 0
-    word_start = ~space
-    word_start[1:] &= space[:-1]
-    word_index = np.cumsum(word_start)[(flags & ALPHA) != 0]  # of each letter, in text order
-    return int(np.count_nonzero(word_index[1:] != word_index[:-1])) + 1 if len(word_index) else 0
+    """Words (runs of non-``str.isspace`` characters) holding a ``str.isalpha`` character, counted a chunk of
+    characters at a time (the word being read carries over from one chunk to the next)."""
+    flags_of = char_flags()
+    found = 0
+    words_before = 0  # words started before the chunk
+    last_counted = -1  # the index of the last word found to hold a letter
+    after_space = True
+    for offset in range(0, len(text), CHUNK_CHARS):
+        flags = flags_of[code_points(text[offset : offset + CHUNK_CHARS])]
+        space = (flags & SPACE) != 0
+        word_start = ~space
+        word_start[0] &= after_space
+        word_start[1:] &= space[:-1]
+        word_index = np.cumsum(word_start) + words_before  # of each character (a space: the word before it)
+        with_alpha = word_index[(flags & ALPHA) != 0]
+        if with_alpha.size:
+            found += int(np.count_nonzero(with_alpha[1:] != with_alpha[:-1])) + int(with_alpha[0] != last_counted)
+            last_counted = int(with_alpha[-1])
+        words_before = int(word_index[-1])
+        after_space = bool(space[-1])
+    return found
+
+
+def _large_text_statistics(text: str, dolma_duplicate_lines: bool, ignore_empty_lines: bool) -> List[Tuple[str, float]]:
+    """:func:`gopher_statistics` for a long text, in memory bounded by a few arrays of one number per word and
+    per line: words and lines are read a chunk at a time and kept as hashes and lengths, never as strings.
+
+    Two different words (or lines) with the same 64-bit hash would count as equal; at a million distinct words the
+    odds of that are about 1 in 30 million per document.
+    """
+    hashes: List["np.ndarray"] = []
+    lengths: List["np.ndarray"] = []
+    required = 0
+    for start, end in chunk_bounds(text, SPACE_CHAR):
+        words = text[start:end].split()
+        hashes.append(np.fromiter(map(hash, words), dtype=np.int64, count=len(words)))
+        lengths.append(np.fromiter(map(len, words), dtype=np.int64, count=len(words)))
+        required += sum(map(REQUIRED_WORDS.__contains__, words))
+        del words
+    word_hashes = np.concatenate(hashes)
+    del hashes
+    word_lengths = np.concatenate(lengths)
+    del lengths
+    n_words = len(word_hashes)
+    ends = np.concatenate(([0], np.cumsum(word_lengths)))
+    chars = max(int(ends[-1]), 1)
+    per_word = max(n_words, 1)
+    median = float(np.median(word_lengths)) if n_words else 0.0
+    del word_lengths
+    _, word_ids = np.unique(word_hashes, return_inverse=True)
+    del word_hashes
+    ngrams = ngram_statistics_ids(word_ids, int(word_ids.max()) + 1, ends) if n_words else []
+    del word_ids, ends
+
+    line_hashes: List["np.ndarray"] = []
+    line_lengths: List["np.ndarray"] = []
+    for start, end in chunk_bounds(text, _NEWLINE):
+        lines = text[start:end].split("\n")
+        line_hashes.append(np.fromiter(map(hash, lines), dtype=np.int64, count=len(lines)))
+        line_lengths.append(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)))
+        del lines
+    all_hashes = np.concatenate(line_hashes)
+    all_lengths = np.concatenate(line_lengths)
+    del line_hashes, line_lengths
+    kept = np.ones(len(all_hashes), dtype=bool)
+    if ignore_empty_lines:  # lines split at runs of newlines: only a first or last line can be empty
+        kept[1:-1] = all_lengths[1:-1] > 0
+    _, inverse, counts = np.unique(all_hashes[kept], return_inverse=True, return_counts=True)
+    duplicated = np.zeros(len(all_hashes), dtype=bool)
+    duplicated[kept] = counts[inverse] > 1
+    del inverse, counts, all_hashes
+    per_line = int(np.count_nonzero(kept))
+    duplicate_lines = int(np.count_nonzero(duplicated))
+    duplicate_line_chars = 0
+    if duplicate_lines and dolma_duplicate_lines:
+        duplicate_line_chars = int(all_lengths[duplicated].sum())
+    elif duplicate_lines:  # their non-whitespace characters: a second pass over just those lines
+        first = 0
+        for start, end in chunk_bounds(text, _NEWLINE):
+            lines = text[start:end].split("\n")
+            marks = duplicated[first : first + len(lines)]
+            duplicate_line_chars += sum(sum(map(len, line.split())) for line in compress(lines, marks))
+            first += len(lines)
+    bullets = text.startswith(("*", "-")) + text.count("\n*") + text.count("\n-")
+    ellipses = text.count(ELLIPSIS + "\n") + text.endswith(ELLIPSIS)
+    symbols = sum(1 for _ in _WORD_WITH_SYMBOL.finditer(text))
+    return ngrams + [
+        ("character_count", len(text)),
+        ("word_count", n_words),
+        ("median_word_length", median),
+        ("symbol_to_word_ratio", symbols / per_word),
+        ("fraction_of_words_with_alpha_character", _words_with_alpha(text) / per_word),
+        ("required_word_count", required),
+        ("fraction_of_lines_starting_with_bullet_point", bullets / per_line),
+        ("fraction_of_lines_ending_with_ellipsis", ellipses / per_line),
+        ("fraction_of_duplicate_lines", duplicate_lines / per_line),
+        ("fraction_of_characters_in_duplicate_lines", duplicate_line_chars / chars),
+    ]
 
 
 def gopher_statistics(
@@ -135,6 +238,8 @@ def gopher_statistics(
     """
     if not text:
         return [(name, 0.0) for name in _SCALAR_NAMES]
+    if len(text) > LARGE_TEXT_CHARS:
+        return _large_text_statistics(text, dolma_duplicate_lines, ignore_empty_lines)
     words = text.split()
     n_words = len(words)
     lengths = list(map(len, words))
@@ -201,6 +306,8 @@ DOLMA_PRECISION = 5
 @add_tagger("gopher_v3")
 class GopherV3(BaseTagger):
     """Dolma's statistics with a true duplicate-line fraction, at full precision."""
+
+    memory_per_document_byte = 14.0  # word and n-gram ids, several numbers per word (13.2 measured)
 
     def __init__(self) -> None:
         char_flags()  # build the table now, not on the first document

@@ -91,3 +91,47 @@ def _doc_scores(text: str, en: List[List[Any]]) -> Dict[str, List[List[Any]]]:
         return {"doc_en": [[0, 0, 0.0]], "doc_not_en": [[0, 0, 0.0]]}
     score = sum((end - start) * s for start, end, s in en) / n
     return {"doc_en": [[0, n, score]], "doc_not_en": [[0, n, 1.0 - score]]}
+
+
+# Dolma 1.2.1 keeps all its language taggers in this module; its class names resolve here to the taggers registered
+# under the same Dolma names (so `from dolma.taggers.language import FastTextEnglishLanguageDocumentTagger` works).
+_DOLMA_CLASSES = {
+    "Cld2LanguageTagger": "cld2_doc_v2",
+    "Cld2LanguageTaggerParagraph": "cld2_paragraph_v2",
+    "Cld2EnglishLanguageTagger": "cld2_en_doc_v2",
+    "Cld2EnglishLanguageParagraphTagger": "cld2_en_paragraph_v2",
+    "Cld2LanguageFilterParagraphWithDocScoreTagger": "cld2_en_paragraph_with_doc_score_v2",
+    "Cld3LanguageTagger": "cld3_en_doc_v2",
+    "Cld3LanguageTaggerParagraph": "cld3_en_paragraph_v2",
+    "Cld3LanguageFilterParagraphWithDocScoreTagger": "cld3_en_paragraph_with_doc_score_v2",
+    "FastTextAllLanguagesDocumentTagger": "ft_lang_id_doc_v1",
+    "FastTextAllLanguagesDocumentMinScoreTagger": "ft_lang_id_1e2",
+    "FastTextAllLanguageParagraphTagger": "ft_lang_id_paragraph_v1",
+    "FastTextEnglishLanguageDocumentTagger": "ft_lang_id_en_doc_v2",
+    "FastTextEnglishOnlyLanguageDocumentTagger": "ft_lang_id_en_only_v2",
+    "FastTextEnglishLanguageParagraphTagger": "ft_lang_id_en_paragraph_v2",
+    "FastTextEnglishLanguageParagraphWithDocScoreTagger": "ft_lang_id_en_paragraph_with_doc_score_v2",
+    "LangdetectTagger": "langdetect_doc_v1",
+    "LangdetectEnglishTagger": "langdetect_doc_en_v1",
+    "LangdetectTaggerParagraph": "langdetect_paragraph_v1",
+    "LangdetectEnglishTaggerParagraph": "langdetect_en_paragraph_v1",
+    "LinguaTagger": "lingua_doc_v1",
+    "LinguaMinScoreTagger": "lingua_1e2",
+    "LinguaEnglishTagger": "lingua_doc_en_v1",
+    "LinguaEnglishOnlyTagger": "lingua_en_only_v1",
+    "LinguaTaggerParagraph": "lingua_par_v1",
+    "LinguaEnglishTaggerParagraph": "lingua_en_par_v1",
+}
+
+
+def __getattr__(name: str) -> Any:
+    tagger = _DOLMA_CLASSES.get(name)
+    if tagger is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from dolma.core.errors import ConfigError
+    from dolma.core.registry import TaggerRegistry  # resolved on use: the registry imports the taggers
+
+    try:
+        return TaggerRegistry.get(tagger)
+    except ConfigError as exc:  # a Dolma name not registered here: an attribute error, so hasattr() works
+        raise AttributeError(f"{name} ({tagger}): {exc}") from None

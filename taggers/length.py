@@ -20,7 +20,7 @@ import re
 import sys
 import unicodedata
 from functools import lru_cache
-from typing import Callable, List, Tuple
+from typing import Callable, Iterator, List, Tuple
 
 import numpy as np
 
@@ -86,18 +86,56 @@ def code_points(text: str) -> "np.ndarray":
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def _token_starts(text: str) -> "np.ndarray":
-    """True where a token starts: a non-space character of another class than the one before it."""
-    kind = char_flags()[code_points(text)] & (WHITE_SPACE | WORD)
-    starts = np.empty(len(kind), dtype=bool)
-    starts[:1] = True
-    np.not_equal(kind[1:], kind[:-1], out=starts[1:])
-    starts &= kind != WHITE_SPACE
-    return starts
+# characters classified at a time: the per-character arrays stay this small whatever the text's length (a
+# document of hundreds of MB is counted in memory well below its own size)
+CHUNK_CHARS = 1 << 20
+
+
+def token_start_chunks(text: str) -> Iterator[Tuple[int, "np.ndarray"]]:
+    """``(offset, starts)`` per chunk of ``text``: True where a token starts, a non-space character of another class
+    than the one before it (the class carries over from one chunk to the next)."""
+    flags = char_flags()
+    previous = None
+    for offset in range(0, len(text), CHUNK_CHARS):
+        kind = flags[code_points(text[offset : offset + CHUNK_CHARS])] & (WHITE_SPACE | WORD)
+        starts = np.empty(len(kind), dtype=bool)
+        starts[:1] = True if previous is None else kind[:1] != previous
+        np.not_equal(kind[1:], kind[:-1], out=starts[1:])
+        starts &= kind != WHITE_SPACE
+        previous = kind[-1]
+        yield offset, starts
+
+
+SPACE_CHAR = re.compile(r"\s")  # one str.isspace character: what str.split() splits at
+
+
+def chunk_bounds(text: str, separator: "re.Pattern[str]") -> Iterator[Tuple[int, int]]:
+    """``(start, end)`` of consecutive pieces of about ``CHUNK_CHARS`` characters, each but the last ending at a
+    match of ``separator`` (which belongs to no piece): splitting the pieces splits the text."""
+    start = 0
+    while True:
+        m = separator.search(text, start + CHUNK_CHARS) if start + CHUNK_CHARS < len(text) else None
+        if m is None:
+            yield start, len(text)
+            return
+        yield start, m.start()
+        start = m.end()
 
 
 def count_tokens(text: str) -> int:
-    return int(np.count_nonzero(_token_starts(text))) if text else 0
+    return sum(int(np.count_nonzero(starts)) for _, starts in token_start_chunks(text))
+
+
+def tokens_before(text: str, positions: "np.ndarray") -> "np.ndarray":
+    """For each of the sorted ``positions`` (0..len(text)), how many tokens start before it."""
+    out = np.zeros(len(positions), dtype=np.int64)
+    total = 0
+    for offset, starts in token_start_chunks(text):
+        running = np.cumsum(starts)
+        lo, hi = np.searchsorted(positions, [offset, offset + len(starts)], side="right")
+        out[lo:hi] = total + running[positions[lo:hi] - offset - 1]
+        total += int(running[-1])
+    return out
 
 
 def paragraph_bounds(text: str) -> List[Tuple[int, int]]:
@@ -169,9 +207,8 @@ class WhitespaceTokenizerWithParagraphsV2(WhitespaceTokenizerV2):
         spans: List[Span] = []
         if bounds:
             # tokens never cross a newline, so a paragraph's count is a difference of running totals
-            running = np.concatenate(([0], np.cumsum(_token_starts(text))))
-            edges = np.array(bounds)
-            counts = (running[edges[:, 1]] - running[edges[:, 0]] + self.EXTRA).tolist()
+            running = tokens_before(text, np.array(bounds, dtype=np.int64).ravel()).reshape(-1, 2)
+            counts = (running[:, 1] - running[:, 0] + self.EXTRA).tolist()
             spans = [Span(s, e, "paragraph", c) for (s, e), c in zip(bounds, counts)]
         spans.append(Span(0, len(text), "document", sum(span.score for span in spans)))
         return DocResult(doc=doc, spans=spans)

@@ -18,16 +18,25 @@ so no hub access is needed.
 
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 from tokenizers import Regex, Tokenizer, pre_tokenizers
 
 from dolma.core.data_types import DocResult, Document, Span
+from dolma.core.errors import ConfigError
 from dolma.core.registry import add_tagger
-from dolma.core.taggers import BaseTagger
+from dolma.core.taggers import BaseTagger, TaggerOptions
 from dolma.taggers.length import paragraph_bounds
+from dolma.taggers.models import ModelNotFound, resolve_model
 
-__all__ = ["OlmoPreTokenizerV1", "OlmoPreTokenizerParagraphsV1", "DolmaV1Tokenizer", "DolmaV2Tokenizer", "OLMoV1Tokenizer"]
+__all__ = [
+    "OlmoPreTokenizerV1",
+    "OlmoPreTokenizerParagraphsV1",
+    "DolmaV1Tokenizer",
+    "DolmaV2Tokenizer",
+    "OLMoV1Tokenizer",
+    "GPTNeoX20BTokenizer",
+]
 
 
 def _unicode14_class(name: str) -> str:
@@ -127,3 +136,35 @@ class OLMoV1Tokenizer(_ShippedTokenizerCount):
 
     def counts(self, texts: Sequence[str]) -> List[int]:
         return [len(e) for e in self.tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)]
+
+
+class TokenizerOptions(TaggerOptions):
+    tokenizer: str = ""
+    """A ``tokenizer.json`` (local path, s3://, https://, hf://); empty: GPT-NeoX-20B's on the Hugging Face hub."""
+
+
+@add_tagger("tokenizers_EleutherAI_GPT_NeoX_20B")
+class GPTNeoX20BTokenizer(OLMoV1Tokenizer):
+    """Tokens of the whole text with ``EleutherAI/gpt-neox-20B``'s tokenizer, as ``tokenizers_AI2_OLMo_v1`` counts.
+
+    Dolma loads it from the hub by name; here its ``tokenizer.json`` is fetched once per machine into the model
+    cache. We do not ship it (OLMo's variant adds PII special tokens, so its counts differ on texts holding them):
+    offline, set ``tagger_options.tokenizers_EleutherAI_GPT_NeoX_20B.tokenizer`` to a copy.
+    """
+
+    Options = TokenizerOptions
+    HUB_FILE = "hf://EleutherAI/gpt-neox-20B/tokenizer.json"
+
+    def __init__(self, options: Optional[TokenizerOptions] = None) -> None:
+        spec = (options.tokenizer if options is not None else "") or self.HUB_FILE
+        try:
+            path = resolve_model(spec)
+        except ModelNotFound as exc:
+            raise ConfigError(
+                f"tokenizers_EleutherAI_GPT_NeoX_20B: {exc}; without network, download it elsewhere and set "
+                "`tagger_options.tokenizers_EleutherAI_GPT_NeoX_20B.tokenizer` to the copy"
+            ) from None
+        try:
+            self.tokenizer = Tokenizer.from_file(path)
+        except Exception as exc:  # tokenizers raises a bare Exception for a file that is not a tokenizer
+            raise ConfigError(f"tokenizers_EleutherAI_GPT_NeoX_20B: {spec} is not a tokenizer.json: {exc}") from None

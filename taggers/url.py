@@ -132,3 +132,9 @@ class UrlList(BaseTaggerWithMetadata):
             if allowed:
                 spans.append(Span(0, n, "allowed"))
         return DocResult(doc, spans)
+
+
+# Dolma's list-tagger bases live in this module in Dolma (``dolma.taggers.url``): plugins import them from here
+from dolma.taggers.blocklists import BaseDomainTagger, BaseUrlTagger, UrlNotParsedError  # noqa: E402
+
+__all__ += ["BaseUrlTagger", "BaseDomainTagger", "UrlNotParsedError"]

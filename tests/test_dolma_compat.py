@@ -130,6 +130,40 @@ def test_binning() -> None:
     assert counts == [2, 2] and total == 4 and total_sum == pytest.approx(2.1)
 
 
+# (values, bins, weights, counts, edges): equal_count_hist's results from Dolma 1.2.1, recorded
+EQUAL_COUNT_CASES = [
+    ([49, 59, 79], 2, None, [2, 1], [49.0, 69.0, 79.0]),
+    ([2, 7, 12, 14, 40, 48, 54, 54, 75, 92], 5, [28, 29, 18, 26, 11, 4, 15, 13, 19, 29], [57, 18, 37, 19, 61], [2.0, 9.5, 13.0, 44.0, 54.0, 92.0]),
+    ([13, 24, 34, 67, 78], 6, None, [1, 1, 1, 1, 1], [13.0, 18.5, 29.0, 50.5, 72.5, 78.0]),
+    ([13, 20, 54, 81, 83, 94, 98, 98], 4, [9, 16, 24, 14, 29, 10, 27, 17], [25, 67, 37, 17], [13.0, 37.0, 88.5, 98.0, 98.0]),
+    ([1, 8, 12, 27, 46, 59, 68, 77, 80, 86, 88, 96], 3, None, [4, 5, 3], [1.0, 36.5, 83.0, 96.0]),
+    ([3, 7, 14, 17, 20, 21, 24, 30, 42, 56, 61, 67, 85, 90, 99], 6, [6, 13, 10, 21, 14, 10, 27, 18, 20, 22, 10, 26, 0, 9, 4], [29, 35, 55, 42, 36, 13], [3.0, 15.5, 20.5, 36.0, 58.5, 76.0, 99.0]),
+    ([8, 45], 6, None, [1, 1], [8.0, 26.5, 45.0]),
+    ([2, 3, 5, 7, 19, 30, 30, 31, 49, 58, 84, 85, 93], 5, [2, 23, 5, 14, 0, 0, 25, 0, 13, 12, 3, 19, 22], [25, 44, 25, 22, 22], [2.0, 4.0, 30.5, 71.0, 89.0, 93.0]),
+    ([2, 6, 9, 14, 19, 41, 52, 59, 68, 69, 73, 80, 86, 89, 92], 2, None, [8, 7], [2.0, 63.5, 92.0]),
+    ([21, 24, 25, 31, 40, 47, 85, 94], 3, [29, 11, 28, 15, 10, 28, 13, 23], [40, 81, 36], [21.0, 24.5, 66.0, 94.0]),
+    ([4, 6, 10, 53, 74, 87], 6, None, [1, 1, 1, 1, 1, 1], [4.0, 5.0, 8.0, 31.5, 63.5, 80.5, 87.0]),
+    ([16, 24, 28, 30, 54, 74, 84], 6, [2, 19, 27, 20, 26, 23, 17], [21, 27, 20, 26, 23, 17], [16.0, 26.0, 29.0, 42.0, 64.0, 79.0, 84.0]),
+]
+
+
+@pytest.mark.parametrize("values,bins,weights,counts,edges", EQUAL_COUNT_CASES)
+def test_equal_count_hist_gives_dolmas_bins(values, bins, weights, counts, edges) -> None:
+    from dolma.core.binning import equal_count_hist
+
+    got_counts, got_edges = equal_count_hist(np.array(values), bins=bins, weights=weights)
+    assert (got_counts.tolist(), got_edges.tolist()) == (counts, edges)
+
+
+def test_equal_count_hist_returns_where_dolma_never_does() -> None:
+    from dolma.core.binning import cumsum_with_reset, equal_count_hist
+
+    # Dolma 1.2.1 loops forever here: the running weight crosses no new multiple of the target
+    counts, edges = equal_count_hist(np.array([25, 49]), bins=9, weights=[22, 6])
+    assert counts.tolist() == [22, 6] and edges.tolist() == [25.0, 37.0, 49.0]
+    assert cumsum_with_reset(np.array([2, -1, 3, 4, -1, 5]), -1).tolist() == [2, 0, 3, 7, 0, 5]
+
+
 def test_tagger_class_aliases_are_our_registered_taggers() -> None:
     from dolma.core.registry import TaggerRegistry
     from dolma.taggers.c4 import C4Tagger, FasterC4Tagger

@@ -549,3 +549,98 @@ def test_dedupe_locks_the_folder_of_the_bloom_filter_it_saves(tmp_path, capsys):
         holder.wait()
     assert main(argv) == 0
     assert sorted(os.listdir(tmp_path / "bf")) == ["f.bin", "f.bin.manifest.json"]  # no lock left
+
+
+# --- bounded memory: documents over max_document_bytes ------------------------------------------------------------
+
+
+def _oversized_corpus(root):
+    """Five documents; d1 and the last one (no trailing newline) are ~300 KB, the rest a few bytes."""
+    docs = [dict(d) for d in DOCS]
+    docs[1]["text"] = "long text here. " * 20_000
+    docs[4]["text"] = "another long one! " * 20_000
+    data = "".join(json.dumps(d) + "\n" for d in docs).rstrip("\n").encode()
+    path = root / "documents" / "a-0000.jsonl.gz"
+    os.makedirs(path.parent, exist_ok=True)
+    import gzip
+
+    path.write_bytes(gzip.compress(data))
+    return str(path), docs
+
+
+@pytest.mark.parametrize("batch_bytes", [1 << 12, 1 << 22])
+def test_the_reader_never_holds_a_line_over_max_document_bytes(tmp_path, batch_bytes):
+    from dolma.core.records import BadLine, DocumentsReader
+
+    path, docs = _oversized_corpus(tmp_path)
+    items = [(b.first_line, i) for b in DocumentsReader(path, batch_bytes=batch_bytes, max_document_bytes=100_000) for i in b.items]
+    kinds = [type(i).__name__ for _, i in items]
+    assert kinds == ["DocumentRecord", "BadLine", "DocumentRecord", "DocumentRecord", "BadLine"], kinds
+    bad = [i for _, i in items if isinstance(i, BadLine)]
+    assert [b.line for b in bad] == [2, 5] and all(b.oversized and len(b.raw) <= 1024 for b in bad)
+    assert [b.recovered_id for b in bad] == ["d1", "d4"]
+    assert bad[0].size == len(json.dumps(docs[1])) + 1
+    assert "over max_document_bytes (100,000): not read" in bad[0].reason and "320,0" in bad[0].reason
+    assert [i.id for _, i in items if not isinstance(i, BadLine)] == ["d0", "d2", "d3"]
+    # no limit: everything is read
+    assert [i.id for b in DocumentsReader(path, batch_bytes=batch_bytes) for i in b.items] == [d["id"] for d in docs]
+
+
+@pytest.mark.parametrize("stage", ["tag", "dedupe", "mix", "tokens"])
+def test_an_oversized_document_is_quarantined_even_when_on_error_is_fail(tmp_path, capsys, stage):
+    import gzip
+
+    root = tmp_path / "c"
+    path, docs = _oversized_corpus(root)
+    before = snapshot(root / "documents")
+    docs_glob = f"{root}/documents/*.gz"
+    limit = ["--max_document_bytes", "100000"]
+    if stage == "tag":
+        argv = ["tag", "--documents", docs_glob, "--taggers", "char_length_v1", "--experiment", "e", *limit]
+        quarantine = f"{root}/attributes/e/a-0000.jsonl.gz.quarantine.jsonl.gz"
+    elif stage == "tokens":
+        argv = ["tokens", "--documents", docs_glob, "--destination", str(tmp_path / "tok"), *limit]
+        quarantine = str(tmp_path / "tok" / "part-0.quarantine.jsonl.gz")
+    elif stage == "dedupe":
+        argv = ["dedupe", "--documents", docs_glob, "--bloom_filter.file", str(tmp_path / "f.bin"),
+                "--bloom_filter.size_in_bytes", "1048576", "--dedupe.name", "d",
+                "--dedupe.documents.attribute_name", "dup", "--dedupe.documents.key", "$.text", *limit]
+        quarantine = f"{root}/attributes/d/a-0000.jsonl.gz.quarantine.jsonl.gz"
+    else:
+        config = {"streams": [{"name": "m", "documents": [docs_glob], "output": {"path": str(tmp_path / "mix")}}]}
+        (tmp_path / "mix.json").write_text(json.dumps(config))
+        argv = ["-c", str(tmp_path / "mix.json"), "mix", *limit]
+        quarantine = str(tmp_path / "mix" / "quarantine" / "m-u0000.jsonl.gz")
+    assert main(argv) == 0, capsys.readouterr().err
+    q = [json.loads(x) for x in gzip.open(quarantine, "rt")]
+    assert [(x["line"], "over max_document_bytes" in x["reason"]) for x in q] == [(2, True), (5, True)], q
+    assert all(len(x["raw"]) <= 1024 for x in q)
+    if stage in ("tag", "dedupe"):  # attributes stay aligned with the documents, line by line
+        name = "e" if stage == "tag" else "d"
+        attrs = [json.loads(x) for x in gzip.open(f"{root}/attributes/{name}/a-0000.jsonl.gz", "rt")]
+        assert [a["id"] for a in attrs] == [d["id"] for d in docs]
+        assert attrs[1]["attributes"] == {} and attrs[4]["attributes"] == {}
+    if stage == "mix":
+        mixed = [json.loads(x) for x in gzip.open(tmp_path / "mix" / "m-0000.jsonl.gz", "rt")]
+        assert [d["id"] for d in mixed] == ["d0", "d2", "d3"]
+    assert snapshot(root / "documents") == before
+
+
+def test_max_document_bytes_must_be_positive_or_null(capsys):
+    assert main(["tag", "--documents", "x/*.gz", "--taggers", "char_length_v1", "--max_document_bytes", "0"]) == 2
+    assert "max_document_bytes" in capsys.readouterr().err
+
+
+def test_ray_reservations_cover_a_document_of_max_document_bytes():
+    from dolma.core.units import MiB
+    from dolma.taggers.config import TagConfig
+    from dolma.taggers.stage import TagStage
+
+    def tag(taggers, limit):
+        return TagStage(TagConfig(documents=["d/*.gz"], taggers=taggers, max_document_bytes=limit)).resources.memory
+
+    # the most demanding tagger decides; a plugin's default is 4 bytes per byte
+    assert tag(["char_length_v1"], 64 * MiB) == 256 * MiB + 4 * 64 * MiB
+    assert tag(["char_length_v1", "gopher_v1", "c4_v2"], 64 * MiB) == 256 * MiB + 14 * 64 * MiB
+    assert tag(["gopher_v1"], 8 * MiB) == 256 * MiB + 14 * 8 * MiB
+    assert tag(["gopher_v1"], None) == 256 * MiB  # no limit: only the baseline can be promised

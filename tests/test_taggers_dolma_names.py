@@ -537,9 +537,9 @@ PERIODIC_CASES = [
 
 @pytest.mark.parametrize("ids,max_period,expected", PERIODIC_CASES)
 def test_periodic_runs_as_dolma_finds_them(ids: List[int], max_period: int, expected: List[List[int]]) -> None:
-    from dolma.taggers.repetitions import periodic_runs
+    from dolma.taggers.repetitions.utils import find_periodic_sequences
 
-    assert [list(run) for run in periodic_runs(ids, max_period)] == expected
+    assert [list(run) for run in find_periodic_sequences(ids, max_period)] == expected
 
 
 @pytest.mark.parametrize("name,key", [(name, key) for name in LINGUA for key in TEXTS])

@@ -89,3 +89,39 @@ def test_dolma_phone_matches_are_the_pattern() -> None:
     for text in texts(5, alphabet, 20_000, 18):
         assert pii._dolma_phones(text, by_line=False) == [m.span() for m in DOLMA_PHONE.finditer(text)], text
         assert pii._dolma_phones(text, by_line=True) == [(s, e) for s, e, _ in by_paragraph(DOLMA_PHONE, text)], text
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_long_texts_are_counted_a_chunk_at_a_time_with_the_same_values(monkeypatch, seed):
+    """Texts over LARGE_TEXT_CHARS take gopher's chunked path, and token counts go a chunk at a time: with tiny
+    chunks (so every boundary case occurs), each gives the values of the whole-text computation."""
+    from dolma.core.data_types import Document
+
+    rng = random.Random(seed)
+    vocab = ["the", "of", "and", "a", "b", "x1", "#tag", "…", "é", "日本", "-", "*", "to", "be", "that"]
+    seps = [" ", "  ", "\n", "\n\n", "\t", "\u3000", " \n", "\x1c"]
+    pieces = []
+    for _ in range(rng.randint(1, 400)):
+        pieces.append(rng.choice(vocab))
+        pieces.append(rng.choice(seps))
+    if rng.random() < 0.5:
+        pieces = pieces[:-1]
+    text = ("\n" if seed % 2 else "") + "".join(pieces) + ("\n" if seed % 3 == 0 else "")
+    expected = {
+        (dolma, empty): gopher.gopher_statistics(text, dolma, empty) for dolma in (False, True) for empty in (False, True)
+    }
+    from dolma.taggers import c4
+
+    doc = Document(source="s", id="i", text=text + " javascript fuck")
+    c4_values = [c4.C4V1().tag(doc), c4.C4V2().tag(doc)]
+    tokens = length.count_tokens(text)
+    paragraphs = length.WhitespaceTokenizerWithParagraphsV2().predict(Document(source="s", id="i", text=text))
+    for chunk in (1, 3, 7, 64):
+        monkeypatch.setattr(gopher, "CHUNK_CHARS", chunk)
+        monkeypatch.setattr(length, "CHUNK_CHARS", chunk)
+        for (dolma, empty), values in expected.items():
+            assert gopher._large_text_statistics(text, dolma, empty) == values, (chunk, dolma, empty)
+        assert length.count_tokens(text) == tokens
+        assert [c4.C4V1().tag(doc), c4.C4V2().tag(doc)] == c4_values
+        again = length.WhitespaceTokenizerWithParagraphsV2().predict(Document(source="s", id="i", text=text))
+        assert [(s.start, s.end, s.score) for s in again.spans] == [(s.start, s.end, s.score) for s in paragraphs.spans]

@@ -18,13 +18,14 @@ from typing import Any, Dict, List, Literal, Optional, Sequence, Type, Union
 import msgspec
 
 from dolma.cli.commands import COMMANDS, load_command
+from dolma.cli.structured import field, make_parser, namespace_to_nested_omegaconf
 from dolma.core.config import _strip_optional, field_descriptions, load_file, parse_flags, resolve, shared_keys
 from dolma.core.environment import describe_environment, set_strict
 from dolma.core.errors import DolmaError, PipelineError, os_error_message, scrub
 from dolma.core.runner import Command
 from dolma.core.version import __version__
 
-__all__ = ["main", "run_argv", "run_config"]
+__all__ = ["field", "main", "make_parser", "namespace_to_nested_omegaconf", "run_argv", "run_config"]
 
 _WIDTH = 100
 

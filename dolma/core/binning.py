@@ -1,7 +1,7 @@
 """Histogram helpers under Dolma's names (``dolma.core.binning``), for code written against Dolma's analysis tools.
 
-- :func:`cumsum_with_reset`: running sums that restart after each zero.
-- :func:`equal_count_hist`: bins holding (about) equal total weight, cut between sorted values.
+- :func:`cumsum_with_reset`: running sums that restart at each zero (or another reset value).
+- :func:`equal_count_hist`: bins holding (about) equal total weight, cut by Dolma's rule.
 - :func:`merge_bins`: two histograms given by bin values and counts, as one.
 - :class:`FixedBucketsValTracker` / :class:`InferBucketsValTracker`: stream values into buckets (each value rounded
   to a few significant digits, so memory stays bounded) and summarise them as a histogram; the total count, the sum,
@@ -25,47 +25,69 @@ __all__ = [
 ]
 
 
-def cumsum_with_reset(arr: Union[Sequence[float], np.ndarray]) -> np.ndarray:
-    """Running sums of ``arr`` that restart from zero after every zero: ``[1, 2, 0, 3] → [1, 3, 0, 3]``."""
+def cumsum_with_reset(arr: Union[Sequence[float], np.ndarray], reset_value: float = 0) -> np.ndarray:
+    """Running sums of ``arr`` that restart at every ``reset_value``: there the sum is 0, and after it the sum
+    counts from the next element on (``[1, 2, 0, 3] → [1, 3, 0, 3]``)."""
     values = np.asarray(arr)
     out = np.cumsum(values)
     if values.size == 0:
         return out
-    zeros = values == 0
-    # subtract, at each position, the running total reached at the last zero before it
-    at_zero = np.where(zeros, out, 0)
-    return out - np.maximum.accumulate(at_zero)
+    # the latest reset at or before each position, and the running total there
+    last = np.maximum.accumulate(np.where(values == reset_value, np.arange(values.size), -1))
+    return out - np.where(last >= 0, out[np.maximum(last, 0)], 0)
 
 
 def equal_count_hist(
     a: Union[Sequence[float], np.ndarray],
-    bins: int = 10,
+    bins: Union[int, Sequence[float], np.ndarray, str] = 10,
+    density: bool = False,
     weights: Optional[Union[Sequence[float], np.ndarray]] = None,
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """``(counts, edges)`` of up to ``bins`` bins of about equal total weight (each value weighs 1 by default).
+    """``(counts, edges)``: bins of about equal total weight over the values of ``a`` in their given order (sort
+    them first, as Dolma's callers do), with Dolma's rule for where the cuts go; weights are whole numbers.
 
-    Values are sorted; bin ``k`` closes at the first value where the running weight reaches ``k/bins`` of the
-    total, and an edge lies halfway between the values either side of a cut (the outer edges are the minimum and
-    the maximum). Fewer bins come back when heavy values leave nothing to cut.
+    Cuts are found in rounds. Each round, with ``n`` cuts still to place, the target weight of a bin is the weight
+    not yet in a cut divided by ``n`` (rounded down). Every position weighing at least that becomes a cut of its
+    own. If there is none, the running weight is taken, restarting after each earlier cut, and a cut goes wherever
+    it crosses another (rounded) multiple of the target; when it crosses none, the heaviest position is cut (where
+    Dolma 1.2.1 never returns). More new cuts than needed are thinned out evenly; a cut on the last value asks for one more. A cut at
+    position ``i`` ends a bin there: its edge is halfway to the next value (the outer edges are the first and the
+    last value). So very heavy values get bins of their own, and the counts may be uneven: 4 values in 2 bins come
+    out as ``[3, 1]``. ``bins`` that is not an int (edges, or a NumPy rule name) is passed to ``np.histogram``.
     """
-    values = np.asarray(a, dtype=np.float64)
-    w = np.ones_like(values) if weights is None else np.asarray(weights, dtype=np.float64)
+    if not isinstance(bins, int):
+        return np.histogram(a, bins=bins, weights=weights, density=density)
+    values = np.asarray(a)
     if values.size == 0:
-        return np.array([], dtype=w.dtype if weights is not None else np.int64), np.array([], dtype=np.float64)
-    order = np.argsort(values, kind="stable")
-    values, w = values[order], w[order]
-    cum = np.cumsum(w)
-    total = cum[-1]
-    cuts: List[int] = []
-    for k in range(1, bins):
-        i = int(np.searchsorted(cum, total * k / bins, side="left"))
-        if i < values.size - 1 and (not cuts or i > cuts[-1]):
-            cuts.append(i)
-    bounds = [0, *(c + 1 for c in cuts), values.size]
-    counts = np.array([w[s:e].sum() for s, e in zip(bounds, bounds[1:])])
-    if weights is None or np.issubdtype(np.asarray(weights).dtype, np.integer):
-        counts = counts.astype(np.int64)
-    edges = np.array([values[0], *((values[c] + values[c + 1]) / 2 for c in cuts), values[-1]])
+        return np.array([]), np.array([])
+    w = np.ones(values.size, dtype=int) if weights is None else np.array(weights, dtype=int)
+    left = w.copy()  # each position's weight; -1 once it ends a bin
+    need = min(bins, values.size) - 1
+    ends: List[int] = []
+    while need > 0:
+        target = int(left[left > 0].sum()) // need
+        cut = left >= target
+        if not cut.any():
+            running = cumsum_with_reset(left, -1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                multiples = np.round(running / target).astype(int)
+            if multiples.sum() > 0:
+                cut = multiples - np.roll(multiples, 1) > 0
+            if not cut.any():  # (Dolma loops forever here when multiples exist but none is crossed)
+                cut[np.argmax(left)] = True
+        if cut[-1]:
+            need += 1
+        found = np.flatnonzero(cut)
+        if found.size > need:
+            found = found[:: found.size // need]
+        ends.extend(int(i) for i in found)
+        left[cut] = -1
+        need -= found.size
+    ends = sorted(set(ends) | {values.size - 1})
+    edges = np.concatenate(([values[0]], [(values[i] + values[i + 1]) / 2 if i + 1 < values.size else values[i] for i in ends]))
+    counts = np.diff(np.concatenate(([0], np.cumsum(w)[ends])))
+    if density:
+        counts = counts / counts.sum()
     return counts, edges
 
 

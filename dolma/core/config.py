@@ -134,6 +134,14 @@ class OnErrorOptions(StageOptions):
     on_error: Literal["fail", "skip"] = "fail"
     """fail: a bad input line fails its file (its unit), the rest still run; skip: bad lines go to a quarantine
     file beside the output and are counted."""
+    max_document_bytes: Optional[int] = 64 * 1024 * 1024
+    """A document line longer than this (in bytes) is not read: it goes to the quarantine file with its size and
+    first KiB, whatever `on_error` says, so one huge document cannot take a worker's memory; null: no limit."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.max_document_bytes is not None and self.max_document_bytes < 1:
+            raise ConfigError(f"`max_document_bytes`: expected a positive number or null, got {self.max_document_bytes}")
 
 
 def shared_keys(schema: type) -> Sequence[str]:

@@ -7,6 +7,7 @@ pass through untouched.
 
 from __future__ import annotations
 
+import re
 import sys
 import zlib
 from dataclasses import dataclass
@@ -57,10 +58,21 @@ class BadLine:
     line: int
     raw: bytes
     reason: str
+    oversized: bool = False  # over max_document_bytes: quarantined whatever on_error says; raw is its first KiB
+    size: int = 0  # an oversized line's length with its newline (the others: len(raw) + 1)
 
     @property
     def recovered_id(self) -> Optional[str]:
-        """The line's ``id`` when it is a JSON object with a string id despite being bad otherwise."""
+        """The line's ``id`` when it is a JSON object with a string id despite being bad otherwise (for an
+        oversized line, when its first KiB holds a string ``id`` key)."""
+        if self.oversized:
+            m = _ID_KEY.search(self.raw)
+            if m is None:
+                return None
+            try:
+                return msgspec.json.decode(m.group(1))
+            except msgspec.DecodeError:
+                return None
         try:
             obj = msgspec.json.decode(self.raw)
         except (msgspec.DecodeError, UnicodeDecodeError):
@@ -105,6 +117,8 @@ def encode_lines(objects: List[Any], encoder: msgspec.json.Encoder = msgspec.jso
 _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
 _STREAM_ERRORS = (EOFError, OSError, zlib.error, ValueError)
 _PIECE_BYTES = 1 << 16  # decompressed bytes read at a time: what a corrupt block can hide of the lines before it
+_OVERSIZED_PREFIX = 1024  # what an oversized line's BadLine (and its quarantine line) keeps of it
+_ID_KEY = re.compile(rb'[{,]\s*"id"\s*:\s*("(?:[^"\\]|\\.){0,512}")')  # a top-level-looking string id in a line's first KiB
 
 
 def _stream_errors() -> Tuple[type, ...]:
@@ -163,11 +177,20 @@ class DocumentsReader:
     the line count) the chunk is decoded line by line so each bad line is reported with its number. A
     truncated or corrupt compressed file raises :class:`InputError` at the line where it broke off.
     After the file is read, ``sha256``/``stored_bytes`` describe its stored (compressed) bytes.
+    A line longer than ``max_document_bytes`` (when given) comes back as an ``oversized`` :class:`BadLine` holding
+    only its first KiB: it is never decoded, and never held whole.
     """
 
-    def __init__(self, path: str, batch_bytes: int = 1 << 22, record_type: Any = DocumentRecord) -> None:
+    def __init__(
+        self,
+        path: str,
+        batch_bytes: int = 1 << 22,
+        record_type: Any = DocumentRecord,
+        max_document_bytes: Optional[int] = None,
+    ) -> None:
         self.path = path
         self.batch_bytes = batch_bytes
+        self.max_document_bytes = max_document_bytes
         self._record_type = record_type
         self._decoder = msgspec.json.Decoder(record_type)
         self._hashing: Optional[dio.HashingReader] = None
@@ -190,34 +213,48 @@ class DocumentsReader:
     def _batches(self, stream: IO[bytes]) -> Iterator[LineBatch]:
         """Batches of whole lines. The stream is read in small pieces, so that when a compressed file turns out
         truncated or corrupt, every line before the break is still decoded and handed on, and the error names the
-        first line that could not be read and how many were."""
+        first line that could not be read and how many were. A line longer than ``max_document_bytes`` is never
+        held whole: once its unfinished part passes the limit, the rest of it is read past (see ``_skip_line``)."""
         next_line = 1
-        tail = b""
+        # the bytes read and not yet handed on: whole lines, then the unfinished last one. One growing buffer (a
+        # very long line is reallocated in place, not re-joined), so a line's bytes are held once
+        buf = bytearray()
+        limit = self.max_document_bytes
         broken: Optional[BaseException] = None
         # read1: at most one read of the decompressor per call, so an error never takes bytes already decompressed
         read = getattr(stream, "read1", stream.read)
         while broken is None:
-            pieces: List[bytes] = []
-            got = 0
-            while got < self.batch_bytes:
+            start = len(buf)
+            while len(buf) - start < self.batch_bytes:
                 try:
-                    piece = read(min(_PIECE_BYTES, self.batch_bytes - got))
+                    piece = read(min(_PIECE_BYTES, self.batch_bytes - (len(buf) - start)))
                 except _stream_errors() as exc:
                     broken = exc
                     break
                 if not piece:
                     break
-                pieces.append(piece)
-                got += len(piece)
-            if not pieces and broken is None:
+                buf += piece
+            if len(buf) == start and broken is None:
                 break
-            data = tail + b"".join(pieces)
-            cut = data.rfind(b"\n") + 1
-            tail = data[cut:]
-            if cut:
-                batch = self._decode(data[:cut], next_line)
-                next_line += len(batch.items)
-                yield batch
+            cut = buf.rfind(b"\n", start) + 1
+            if not cut:  # still inside one line
+                if limit is not None and len(buf) > limit and broken is None:
+                    bad, rest, broken = self._skip_line(read, buf, next_line)
+                    next_line += 1
+                    yield LineBatch(bad.line, [bad], bad.size)
+                    cut = rest.rfind(b"\n") + 1  # whole lines read past the long one's newline
+                    if cut:
+                        batch = self._decode(rest[:cut], next_line)
+                        next_line += len(batch.items)
+                        yield batch
+                    buf = bytearray(rest[cut:])
+                continue
+            tail = buf[cut:]
+            del buf[cut:]
+            batch = self._decode(buf, next_line)
+            buf = tail  # a very long line: its bytes go before the stage holds its text
+            next_line += len(batch.items)
+            yield batch
         if broken is not None:
             read = next_line - 1
             raise InputError(
@@ -225,19 +262,54 @@ class DocumentsReader:
                 f"corrupt or truncated file: {read:,} line(s) read, this one could not be "
                 f"({type(broken).__name__}: {broken})",
             ) from broken
-        if tail:  # a last line without a trailing newline
-            yield self._decode(tail + b"\n", next_line)
+        if buf:  # a last line without a trailing newline
+            buf += b"\n"
+            yield self._decode(buf, next_line)
 
-    def _decode(self, block: bytes, first_line: int) -> LineBatch:
+    def _skip_line(self, read: Any, head: bytearray, line: int) -> Tuple[BadLine, bytes, Optional[BaseException]]:
+        """Read past the rest of a line that has grown over ``max_document_bytes`` (``head``: what was read of it):
+        its :class:`BadLine` (holding only its first bytes), what follows its newline, and the stream's error if it
+        broke first."""
+        prefix = bytes(head[:_OVERSIZED_PREFIX])
+        size = len(head)
+        head.clear()
+        rest = b""
+        broken: Optional[BaseException] = None
+        while True:
+            try:
+                piece = read(_PIECE_BYTES)
+            except _stream_errors() as exc:
+                broken = exc
+                break
+            if not piece:
+                break
+            nl = piece.find(b"\n")
+            if nl >= 0:
+                size += nl
+                rest = piece[nl + 1 :]
+                break
+            size += len(piece)
+        reason = f"document of {size:,} bytes is over max_document_bytes ({self.max_document_bytes:,}): not read"
+        return BadLine(line, prefix, reason, oversized=True, size=size + 1), rest, broken
+
+    def _decode(self, block: Union[bytes, bytearray], first_line: int) -> LineBatch:
         n_lines = block.count(b"\n")
-        try:
-            items: List[Any] = self._decoder.decode_lines(block)
-            if len(items) == n_lines:
-                return LineBatch(first_line, items, len(block))
-        except _DECODE_ERRORS:
-            pass
+        limit = self.max_document_bytes
+        # a line over the limit can only be here when the block is (it ended within the piece that crossed it)
+        if limit is None or len(block) <= limit:
+            try:
+                items: List[Any] = self._decoder.decode_lines(block)
+                if len(items) == n_lines:
+                    return LineBatch(first_line, items, len(block))
+            except _DECODE_ERRORS:
+                pass
         items = []
-        for offset, raw in enumerate(block.split(b"\n")[:n_lines]):
+        for offset, piece in enumerate(block.split(b"\n")[:n_lines]):
+            raw = bytes(piece)
+            if limit is not None and len(raw) > limit:
+                reason = f"document of {len(raw):,} bytes is over max_document_bytes ({limit:,}): not read"
+                items.append(BadLine(first_line + offset, raw[:_OVERSIZED_PREFIX], reason, oversized=True, size=len(raw) + 1))
+                continue
             if not raw.strip():
                 items.append(BadLine(first_line + offset, raw, "empty line"))
                 continue

@@ -33,6 +33,11 @@ class BaseTagger:
     # ``cls()`` must still work and means the defaults. Taggers without options are built as ``cls()``.
     Options: ClassVar[Optional[type]] = None
 
+    # Peak memory above the worker's baseline per byte of the document being tagged: the tag stage reserves
+    # this times ``max_document_bytes`` for its workers on Ray (ours are measured by bench/large_document_memory.py;
+    # a plugin that holds more per document, a model's features for instance, says so here).
+    memory_per_document_byte: ClassVar[float] = 4.0
+
     @classmethod
     def train(cls, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{cls.__name__} cannot be trained")

@@ -71,8 +71,12 @@ class Resources:
         memory = self.memory if config.memory_per_worker_mb is None else config.memory_per_worker_mb * MiB
         return {"num_cpus": cpus, **({"memory": memory} if memory > 0 else {})}
 
-
-MiB = 1 << 20
+    @classmethod
+    def for_documents(cls, baseline: int, per_document_byte: float, max_document_bytes: Optional[int]) -> "Resources":
+        """A worker that holds one document of up to ``max_document_bytes`` at a time: its ``baseline``, plus
+        ``per_document_byte`` bytes per byte of that document (the peak above the baseline, measured by
+        ``bench/large_document_memory.py``). Without a limit, only the baseline can be promised."""
+        return cls(memory=baseline + int(per_document_byte * (max_document_bytes or 0)))
 
 
 MiB = 1 << 20

@@ -226,7 +226,7 @@ class ExportStage(Stage["_Planned"]):
         if self.config.format == "hf":
             schema = schema.with_metadata({"huggingface": json.dumps({"info": {"features": _hf_features()}})})
         counts = {"documents_in": 0, "documents_out": 0, "documents_quarantined": 0, "bytes_in": 0, "row_groups": 0}
-        reader = DocumentsReader(unit.key, record_type=Dict[str, Any])
+        reader = DocumentsReader(unit.key, record_type=Dict[str, Any], max_document_bytes=self.config.max_document_bytes)
         columns = _Columns()
         with UnitOutputs(self.name, self.config, quarantine=out + QUARANTINE_SUFFIX) as files:
             raw_sink = _Sink(files.open(out))
@@ -247,13 +247,13 @@ class ExportStage(Stage["_Planned"]):
                         if reason is None:
                             columns.add(item)
                         else:
-                            raw = item.raw if isinstance(item, BadLine) else _ENCODER.encode(item)
-                            bad.append(BadLine(batch.first_line + offset, raw, reason))
+                            bad.append(item if isinstance(item, BadLine) else BadLine(batch.first_line + offset, _ENCODER.encode(item), reason))
                         if columns.nbytes >= self.config.row_group_bytes:
                             write(columns.take(schema))
                             counts["row_groups"] += 1
-                    if bad and self.config.on_error == "fail":
-                        raise InputError(unit.key, bad[0].line, bad[0].reason)
+                    failing = [b for b in bad if not b.oversized]
+                    if failing and self.config.on_error == "fail":
+                        raise InputError(unit.key, failing[0].line, failing[0].reason)
                     files.quarantine(unit.key, bad)
                     counts["documents_in"] += len(batch.items)
                     counts["documents_out"] += len(batch.items) - len(bad)

@@ -31,6 +31,7 @@ class Rejected:
     line: Optional[int]
     reason: str
     raw: str
+    oversized: bool = False  # over max_document_bytes: quarantined whatever on_error says
 
     def error(self) -> InputError:
         return InputError(self.file, self.line, self.reason)
@@ -124,7 +125,7 @@ class FieldMapper:
         roles = self.roles
         for line, item in enumerate(items, first_line):
             if isinstance(item, BadLine):
-                rejected.append(Rejected(path, item.line, item.reason, item.raw.decode("utf-8", "replace")))
+                rejected.append(Rejected(path, item.line, item.reason, item.raw.decode("utf-8", "replace"), item.oversized))
                 continue
             get = item.get
             if self.meta_all:

@@ -150,6 +150,7 @@ def read_import_unit(
     inputs: List[FileEntry],
     linearize: Any = None,
     dataset: Any = None,
+    max_document_bytes: Optional[int] = None,
 ) -> Iterator[Batch]:
     """The unit's records as batches of documents; ``inputs`` receives each input file's manifest entry."""
     if unit.kind == "parquet":
@@ -157,7 +158,7 @@ def read_import_unit(
     elif unit.kind == "arrow":
         yield from _arrow(unit.files[0], unit.rels[0], mapper, batch_size, inputs)
     elif unit.kind == "jsonl":
-        yield from _jsonl(unit.files[0], unit.rels[0], mapper, inputs)
+        yield from _jsonl(unit.files[0], unit.rels[0], mapper, inputs, max_document_bytes)
     elif unit.kind == "dataset":
         yield from _dataset_shard(dataset, unit, mapper, batch_size, inputs)
     elif unit.kind in LOOSE:
@@ -232,8 +233,10 @@ def _arrow(path: str, rel: str, mapper: FieldMapper, batch_size: int, inputs: Li
         inputs.append(entry)
 
 
-def _jsonl(path: str, rel: str, mapper: FieldMapper, inputs: List[FileEntry]) -> Iterator[Batch]:
-    reader = DocumentsReader(path, record_type=Dict[str, Any])
+def _jsonl(
+    path: str, rel: str, mapper: FieldMapper, inputs: List[FileEntry], max_document_bytes: Optional[int]
+) -> Iterator[Batch]:
+    reader = DocumentsReader(path, record_type=Dict[str, Any], max_document_bytes=max_document_bytes)
     for batch in reader:
         docs, rejected = mapper.map_rows(batch.items, batch.first_line, path, rel)
         yield Batch(docs, rejected, batch.nbytes)

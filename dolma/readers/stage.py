@@ -78,8 +78,9 @@ class ConvertStage(Stage["Planned"]):
             writer = ShardedWriter(files, planned.paths, self.max_bytes)
             for batch in self.batches(planned, inputs):
                 if batch.rejected:
-                    if self.on_error == "fail":
-                        raise batch.rejected[0].error()
+                    failing = [r for r in batch.rejected if not r.oversized]
+                    if failing and self.on_error == "fail":
+                        raise failing[0].error()
                     files.quarantine_records(_quarantine_lines(batch.rejected))
                 writer.write_docs(batch.docs)
                 ids.add(batch.docs)
@@ -206,7 +207,9 @@ class ImportStage(ConvertStage):
             self._linearize = make_linearizer(self.config.linearizer)
         if unit.kind == "dataset" and self._dataset is None:
             self._dataset = _load_dataset(self.config)
-        return read_import_unit(unit, self.mapper, self.config.batch_size, inputs, self._linearize, self._dataset)
+        return read_import_unit(
+            unit, self.mapper, self.config.batch_size, inputs, self._linearize, self._dataset, self.config.max_document_bytes
+        )
 
 
 def _load_dataset(config: ImportConfig) -> Any:

@@ -1,6 +1,6 @@
 """Repeated text under Dolma's names: ``repetitions_v1``, ``paragraph_repetitions_v1`` (characters) and
 ``tokenizer_repetitions_v1``, ``paragraph_tokenizer_repetitions_v1``, ``tokenizer_repetitions_v2r2`` (tokens of
-OLMo's GPT-NeoX tokenizer, from the file shipped in ``dolma/tokens/data/``; see ``periodic_runs``).
+OLMo's GPT-NeoX tokenizer, from the file shipped in ``dolma/tokens/data/``; see ``utils.find_periodic_sequences``).
 
 A repetition is a run of text (at least one character, no newline) followed by three or more copies of itself,
 each copy optionally preceded by one whitespace character: the leftmost shortest unit wins, as the pattern
@@ -17,14 +17,14 @@ Dolma), so a repetition never crosses a newline except the line's own final one.
 from __future__ import annotations
 
 import re
-from typing import Iterator, List, NamedTuple, Sequence, Tuple
+from typing import Iterator, List, Tuple
 
-import numpy as np
 from tokenizers import Tokenizer
 
 from dolma.core.data_types import DocResult, Document, Span
 from dolma.core.registry import add_tagger
 from dolma.core.taggers import BaseTagger
+from dolma.taggers.repetitions.utils import find_periodic_sequences
 
 __all__ = [
     "RepetitionsTagger",
@@ -32,7 +32,6 @@ __all__ = [
     "TokenizerRepetitionsTagger",
     "ParagraphTokenizerRepetitionsTagger",
     "TokenizerRepetitionsSkipEmptyTagger",
-    "periodic_runs",
 ]
 
 _REPEATED = re.compile(r"(.+?)(\s?\1){3,}")
@@ -76,51 +75,6 @@ class ParagraphRepetitionsTagger(RepetitionsTagger):
 # ---- repeated token sequences ---------------------------------------------------------------------------------
 
 
-class PeriodicRun(NamedTuple):
-    start: int  # first token
-    end: int  # one past the last token
-    period: int
-    times: int
-
-
-def _leading_true(row: "np.ndarray") -> int:
-    misses = np.flatnonzero(~row)
-    return int(misses[0]) if misses.size else len(row)
-
-
-def periodic_runs(ids: Sequence[int], max_period: int, min_period: int = 1) -> Iterator[PeriodicRun]:
-    """Runs of a token sequence of ``period`` tokens repeated at least 3 times, period by period, as Dolma finds them.
-
-    For each period the ids are laid out in rows of ``period`` (the last row padded with -1, a full row of padding
-    when the length is a multiple of the period), and a row equal to the row above marks a repetition. A block of
-    such rows grows backwards by the matching tail of the row above the block's top and forwards by the matching
-    head of the row below it; it is kept when it spans more than 2 periods. So repetitions are found in steps of
-    whole rows: a run of 2 copies sitting across row boundaries, or of 3 copies that holds no full row equal to the
-    one above, is not reported. Periods go from ``min_period`` to ``min(max_period, len(ids) // 3)``.
-    """
-    arr = np.asarray(ids, dtype=np.int64)
-    n = len(arr)
-    for period in range(min_period, min(max_period, n // 3) + 1):
-        rows = n // period + 1
-        grid = np.full(rows * period, -1, dtype=np.int64)
-        grid[:n] = arr
-        grid = grid.reshape(rows, period)
-        same = grid == grid[np.arange(rows) - 1]  # each row against the one above (row 0 against the last)
-        full = np.flatnonzero(same.all(axis=1))
-        if not full.size:
-            continue
-        for block in np.split(full, np.flatnonzero(np.diff(full) != 1) + 1):
-            top, bottom = int(block[0]), int(block[-1])
-            back = _leading_true(same[top - 1][::-1])
-            back = back if back < period else 0
-            forward = _leading_true(same[bottom + 1]) if bottom + 1 < rows else 0
-            start = (top - 1) * period - back
-            end = (bottom + 1) * period + forward
-            times = (end - start) // period
-            if times > 2:
-                yield PeriodicRun(start, end, period, times)
-
-
 def _pii_tokenizer() -> Tokenizer:
     from importlib.resources import files
 
@@ -146,7 +100,7 @@ class TokenizerRepetitionsTagger(RepetitionsTagger):
         offsets = encoding.offsets
         return [
             Span(offsets[run.start][0] + shift, offsets[run.end - 1][1] + shift, "repetition", run.times)
-            for run in periodic_runs(encoding.ids, self.MAX_PERIOD, self.MIN_PERIOD)
+            for run in find_periodic_sequences(encoding.ids, self.MAX_PERIOD, self.MIN_PERIOD)
         ]
 
     def spans(self, text: str) -> List[Span]:

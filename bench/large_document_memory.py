@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Peak memory of one very large document through the quickstart's stages: each tagger alone, then tag (all six),
+dedupe (paragraphs), mix (a filter and a span replacement) and tokens (GPT-2), each a separate `dolma` run.
+
+    python bench/large_document_memory.py [--mb 200] [--work DIR]
+
+The document is real text: this Python installation's standard-library sources (those written in Latin-1
+characters), concatenated until it holds ``--mb`` MB of UTF-8. Every stage runs twice, on a one-kilobyte document and on the large one, at one process, with
+``max_document_bytes`` raised above the document's size; the figure is the run's peak RSS (the largest resident set
+of any process of the run, polled from /proc) above the small run's peak, as a multiple of the document's size.
+Issue #16's target: at most 3x, and time linear in the size (compare ``--mb 50`` with ``--mb 200``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+TAGGERS = ["char_length_v1", "whitespace_tokenizer_v1", "gopher_v1", "c4_v2", "pii_regex_with_counts_fast_v2", "random_number_v1"]
+MiB = 1 << 20
+
+
+def real_text(mb: int) -> str:
+    """``mb`` MB of standard-library source text (repeated when the installation holds less), from the files whose
+    characters are all Latin-1, so Python holds the text at one byte per character like its UTF-8 (one emoji makes
+    Python store a whole string at four bytes per character: the bound is relative to the in-memory text)."""
+    files = sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py"))
+    parts: List[str] = []
+    size = 0
+    while size < mb * 1_000_000:
+        for path in files:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if not text.isascii() and max(map(ord, text)) > 0xFF:
+                continue
+            parts.append(text)
+            size += len(text.encode("utf-8")) + 2
+            if size >= mb * 1_000_000:
+                break
+    return "\n\n".join(parts)
+
+
+def write_corpus(root: Path, text: str) -> None:
+    docs = root / "documents"
+    docs.mkdir(parents=True)
+    with gzip.open(docs / "big.jsonl.gz", "wt", encoding="utf-8", compresslevel=1) as f:
+        f.write(json.dumps({"id": "big", "text": text, "source": "bench"}) + "\n")
+
+
+def _descendants(pid: int) -> List[int]:
+    try:
+        children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    except OSError:
+        return []
+    found = [int(c) for c in children]
+    for c in list(found):
+        found.extend(_descendants(c))
+    return found
+
+
+def run(args: List[str], cwd: Path) -> Tuple[float, int]:
+    """Seconds and peak RSS (bytes, any process of the tree) of ``dolma <args>``."""
+    peak = [0]
+    stop = threading.Event()
+
+    def poll(pid: int) -> None:
+        while not stop.is_set():
+            for p in [pid, *_descendants(pid)]:
+                try:
+                    for line in open(f"/proc/{p}/status"):
+                        if line.startswith("VmRSS:"):
+                            peak[0] = max(peak[0], int(line.split()[1]) * 1024)
+                except OSError:
+                    pass
+            stop.wait(0.02)
+
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "dolma.cli", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    poller = threading.Thread(target=poll, args=(proc.pid,), daemon=True)
+    poller.start()
+    out, err = proc.communicate()
+    stop.set()
+    poller.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"dolma {' '.join(args)} failed ({proc.returncode}):\n{err[-3000:]}")
+    return time.perf_counter() - start, peak[0]
+
+
+def stage_args(root: Path, limit: int) -> Dict[str, List[str]]:
+    common = ["--processes", "1", "--max_document_bytes", str(limit)]
+    docs = str(root / "documents" / "*.jsonl.gz")
+    tag = ["tag", "--documents", docs, *common]
+    out: Dict[str, List[str]] = {f"tag {t}": [*tag, "--experiment", f"one_{t}", "--taggers", t] for t in TAGGERS}
+    out["tag (all six)"] = [*tag, "--experiment", "quality", "--taggers", *TAGGERS]
+    out["dedupe paragraphs"] = [
+        "dedupe", "--documents", docs, *common, "--dedupe.name", "dedupe_paragraphs",
+        "--dedupe.paragraphs.attribute_name", "bff_duplicate_paragraph_spans",
+        "--bloom_filter.file", str(root / "bloom.bin"), "--bloom_filter.estimated_doc_count", "5000000",
+        "--bloom_filter.desired_false_positive_rate", "0.001",
+    ]
+    out["mix"] = ["mix", "-c", str(root / "mix.yaml"), *common]
+    out["tokens (gpt2)"] = [
+        "tokens", "--documents", docs, "--destination", str(root / "tokens"),
+        "--tokenizer.name_or_path", "gpt2", *common,
+    ]
+    return out
+
+
+def write_mix_config(root: Path) -> None:
+    config = {
+        "streams": [{
+            "name": "all",
+            "documents": [str(root / "documents" / "*.jsonl.gz")],
+            "attributes": ["quality", "dedupe_paragraphs"],
+            "output": {"path": str(root / "mixed"), "max_size_in_bytes": 1 << 40},
+            "filter": {"exclude": ["$.attributes[?(@.quality__char_length_v1__length[0][2] < 10)]"]},
+            "span_replacement": [{"span": "$.attributes.bff_duplicate_paragraph_spans", "min_score": 0.5, "replacement": ""}],
+        }]
+    }
+    (root / "mix.yaml").write_text(json.dumps(config))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mb", type=int, default=200, help="size of the large document in MB (default 200)")
+    ap.add_argument("--work", default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--only", nargs="*", default=None, help="run only stages whose name contains one of these")
+    args = ap.parse_args()
+    work = Path(args.work or tempfile.mkdtemp(prefix="bigdoc-"))
+    text = real_text(args.mb)
+    size = len(text.encode("utf-8"))
+    small, big = work / "small", work / "big"
+    write_corpus(small, text[:1000])
+    write_corpus(big, text)
+    del text
+    for root in (small, big):
+        write_mix_config(root)
+    limit = size + MiB
+    print(f"document: {size / 1e6:.1f} MB of UTF-8 (standard-library sources); work: {work}")
+    print(f"{'stage':34} {'seconds':>8} {'MB/s':>7} {'base RSS':>9} {'peak RSS':>9} {'above':>8} {'x doc':>6}")
+    for name, small_args in stage_args(small, limit).items():
+        if args.only and not any(o in name for o in args.only):
+            continue
+        _, base = run(small_args, small)
+        seconds, peak = run(stage_args(big, limit)[name], big)
+        above = max(0, peak - base)
+        print(
+            f"{name:34} {seconds:8.1f} {size / 1e6 / seconds:7.1f} {base / MiB:8.0f}M {peak / MiB:8.0f}M "
+            f"{above / MiB:7.0f}M {above / size:6.2f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Array helpers behind the token-repetition taggers, under Dolma's names (``dolma.taggers.repetitions.utils``).
+
+``find_periodic_sequences`` is how ``tokenizer_repetitions_*`` find repeated token sequences; the other three are
+the small boolean-run helpers it is built from, public because Dolma's are.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, List, NamedTuple, Sequence
+
+import numpy as np
+
+__all__ = [
+    "PeriodicRun",
+    "find_end_first_consecutive_true",
+    "find_periodic_sequences",
+    "find_start_last_consecutive_true",
+    "group_consecutive_values",
+]
+
+
+class PeriodicRun(NamedTuple):
+    start: int  # first token
+    end: int  # one past the last token
+    period: int
+    times: int
+
+
+def find_end_first_consecutive_true(arr: np.ndarray) -> int:
+    """One past the end of the run of ``True`` the array starts with (0 when it starts with ``False``)."""
+    misses = np.flatnonzero(~np.asarray(arr, dtype=bool))
+    return int(misses[0]) if misses.size else len(arr)
+
+
+def find_start_last_consecutive_true(arr: np.ndarray) -> int:
+    """Where the run of ``True`` the array ends with starts (-1 when it ends with ``False`` or is empty)."""
+    flags = np.asarray(arr, dtype=bool)
+    if not flags.size or not flags[-1]:
+        return -1
+    return len(flags) - find_end_first_consecutive_true(flags[::-1])
+
+
+def group_consecutive_values(arr: np.ndarray, stepsize: int = 1) -> List[np.ndarray]:
+    """Split a sorted array wherever two neighbours differ by something other than ``stepsize``."""
+    values = np.asarray(arr)
+    return np.split(values, np.flatnonzero(np.diff(values) != stepsize) + 1)
+
+
+def find_periodic_sequences(
+    arr: Sequence[int], max_period: int, min_period: int = 1, mask_value: int = -1
+) -> Iterator[PeriodicRun]:
+    """Runs of a sequence of ``period`` values repeated at least 3 times, period by period, as Dolma finds them.
+
+    For each period the values are laid out in rows of ``period`` (the last row padded with ``mask_value``, a full
+    row of padding when the length is a multiple of the period), and a row equal to the row above marks a
+    repetition. A block of such rows grows backwards by the matching tail of the row above the block's top and
+    forwards by the matching head of the row below it; it is kept when it spans more than 2 periods. So repetitions
+    are found in steps of whole rows: a run of 2 copies sitting across row boundaries, or of 3 copies that holds no
+    full row equal to the one above, is not reported. Periods go from ``min_period`` to
+    ``min(max_period, len(arr) // 3)``.
+    """
+    values = np.asarray(arr, dtype=np.int64)
+    n = len(values)
+    for period in range(min_period, min(max_period, n // 3) + 1):
+        rows = n // period + 1
+        grid = np.full(rows * period, mask_value, dtype=np.int64)
+        grid[:n] = values
+        grid = grid.reshape(rows, period)
+        same = grid == grid[np.arange(rows) - 1]  # each row against the one above (row 0 against the last)
+        full = np.flatnonzero(same.all(axis=1))
+        if not full.size:
+            continue
+        for block in group_consecutive_values(full):
+            top, bottom = int(block[0]), int(block[-1])
+            back = find_end_first_consecutive_true(same[top - 1][::-1])
+            back = back if back < period else 0
+            forward = find_end_first_consecutive_true(same[bottom + 1]) if bottom + 1 < rows else 0
+            start = (top - 1) * period - back
+            end = (bottom + 1) * period + forward
+            times = (end - start) // period
+            if times > 2:
+                yield PeriodicRun(start, end, period, times)
