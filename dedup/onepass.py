@@ -98,7 +98,7 @@ class _KeysStage(Stage[int]):
         entry = input_entry(reader)
         write_layout(self.files.layout(unit.payload), {
             "input": [entry.path, entry.bytes, entry.sha256],
-            "ids": keys.ids, "bad": [[b.line, b.raw, b.reason] for b in keys.bad],
+            "ids": keys.ids, "bad": [[b.line, b.raw, b.reason, b.oversized, b.size] for b in keys.bad],
             "text_len": keys.text_len, "text_bytes": keys.text_bytes,
             "rows": keys.rows, "lines": keys.lines, "nbytes": keys.nbytes, "good": keys.good,
             "owner": owner, "counts": np.array([s.stop - s.start for s in slices], dtype=np.int64),
@@ -275,7 +275,7 @@ class OnePassStage(Stage[int]):
         started = time.monotonic()
         i = unit.payload
         layout = read_layout(self.files.layout(i), _ARRAYS)
-        keys = _FileKeys(ids=layout["ids"], bad=[BadLine(line, raw, reason) for line, raw, reason in layout["bad"]],
+        keys = _FileKeys(ids=layout["ids"], bad=[BadLine(*bad) for bad in layout["bad"]],
                          text_len=layout["text_len"], text_bytes=layout["text_bytes"],
                          para_doc=[layout["para_doc"]], para_start=[layout["para_start"]],
                          para_end=[layout["para_end"]], para_bytes=[layout["para_bytes"]],

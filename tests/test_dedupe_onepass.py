@@ -18,13 +18,17 @@ from tests.conftest import read_jsonl, write_documents
 WORDS = ["alpha", "beta", "gamma", "delta", "épsilon", "日本", "zeta", "eta", "theta", "iota"]
 
 
-def _corpus(root: str, files: int = 3, docs: int = 40, seed: int = 0) -> None:
+def _corpus(root: str, files: int = 3, docs: int = 40, seed: int = 0, bad: bool = False) -> None:
     rng = random.Random(seed)
     pool = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 12))) for _ in range(60)]
     for f in range(files):
         rows = [{"id": f"{f}-{d}", "text": "\n".join(rng.choice(pool) for _ in range(rng.randint(0, 6)))}
                 for d in range(docs)]
         write_documents(f"{root}/documents/part-{f}.jsonl.gz", rows)
+    if bad:  # a line that is not a document: quarantined, with empty attributes
+        from tests.conftest import write_bytes
+
+        write_bytes(f"{root}/documents/part-bad.jsonl.gz", b'{"id": "ok", "text": "alpha beta"}\n{"id": 3, "text": 1}\n')
 
 
 def _attributes(root: str) -> Dict[str, bytes]:
@@ -46,9 +50,9 @@ MODES = {
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_one_pass_matches_each_partition_run_on_its_own(tmp_path: Any, mode: str) -> None:
     root = str(tmp_path / "c")
-    _corpus(root)
-    common = ["dedupe", "--documents", f"{root}/documents/*.gz", "--dedupe.name", "dup", "--dedupe.num_partitions",
-              "3", "--bloom_filter.estimated_doc_count", "10000", "--bloom_filter.desired_false_positive_rate",
+    _corpus(root, bad=True)
+    common = ["dedupe", "--documents", f"{root}/documents/*.gz", "--on_error", "skip", "--dedupe.name", "dup",
+              "--dedupe.num_partitions", "3", "--bloom_filter.estimated_doc_count", "10000", "--bloom_filter.desired_false_positive_rate",
               "0.0001", *MODES[mode]]
     assert main([*common, "--dedupe.one_pass", "true", "--bloom_filter.file", f"{tmp_path}/one.bin"]) == 0
     one_pass = _attributes(root)
@@ -60,7 +64,7 @@ def test_one_pass_matches_each_partition_run_on_its_own(tmp_path: Any, mode: str
     for p in range(3):
         assert main([*common, "--dedupe.partition_index", str(p), "--bloom_filter.file", f"{tmp_path}/l{p}.bin"]) == 0
     local = _attributes(root)
-    assert len(local) == 9 and one_pass == local
+    assert len(local) == 15 and one_pass == local  # 4 files' attributes and the bad file's quarantine, times 3
     for p in range(3):
         assert open(f"{tmp_path}/one-p{p}of3.bin", "rb").read() == open(f"{tmp_path}/l{p}.bin", "rb").read()
 
