@@ -189,16 +189,20 @@ class BloomFilter:
         The distinct keys are probed once each, in ``h1`` order, in chunks of ``CHUNK`` (cache-sized numpy work): a
         key is seen when all its bits were set before its chunk; its later occurrences are seen when ``insert``
         (its first occurrence put it in the filter) and otherwise get its first occurrence's answer. The result
-        depends only on the keys and their order, never on how the work is split between processes."""
+        depends only on the keys and their order, never on how the work is split between processes.
+
+        ``hashes`` may also be the ``h1`` column alone: each chunk's ``h2`` is then derived (:func:`with_h2`), which
+        spares 16 bytes a key of memory."""
         n = len(hashes)
         if n == 0:
             return np.zeros(0, dtype=bool), 0
-        first, group = _first_occurrences(hashes, groups=not insert)
-        distinct = hashes[first]
+        h1 = hashes if hashes.ndim == 1 else hashes[:, 0]
+        first, group = _first_occurrences(h1, groups=not insert)
+        distinct = h1[first]
         found = np.empty(len(first), dtype=bool)
         k = self.params.k
         for start in range(0, len(first), CHUNK):
-            pos = self.positions(distinct[start : start + CHUNK]).ravel()
+            pos = self.positions(with_h2(distinct[start : start + CHUNK])).ravel()
             byte = pos >> 3
             mask = np.left_shift(np.uint8(1), (pos & 7).astype(np.uint8))
             got = self.bits[byte] & mask
@@ -296,15 +300,15 @@ def describe(p: BloomParams) -> str:
     return f"m={p.m:,} bits ({p.nbytes:,} bytes), k={p.k}, seed={p.seed}"
 
 
-def _first_occurrences(hashes: np.ndarray, groups: bool = True) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+def _first_occurrences(h1: np.ndarray, groups: bool = True) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """``(first, group)``: the index of each distinct key's first occurrence, in ``h1`` order, and (when
-    ``groups``) for every key the number of its distinct key in that order (``hashes[first][group] == hashes``).
+    ``groups``) for every key the number of its distinct key in that order (``h1[first][group] == h1``).
     Keys are told apart by ``h1`` alone, since :func:`hash_keys` derives ``h2`` from it."""
-    h1 = hashes[:, 0]
     order = np.argsort(h1)  # the unstable sort is SIMD-accelerated, several times faster than a stable one
     s = h1[order]
     new = np.ones(len(order), dtype=bool)
     np.not_equal(s[1:], s[:-1], out=new[1:])
+    del s
     starts = np.flatnonzero(new)
     first = order[starts] if len(starts) == len(order) else np.minimum.reduceat(order, starts)
     if not groups:

@@ -40,7 +40,6 @@ from dolma.dedup.bloom import (
     expected_false_positives,
     fill_false_positive_rate,
     inserted_keys,
-    with_h2,
 )
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.keyfiles import bucket, read_layout, read_marks, read_partition_keys, write_keys, write_layout, write_marks
@@ -93,7 +92,7 @@ class _KeysStage(Stage[int]):
         order, slices = bucket(_FileKeys.cat(keys.part, np.uint64).astype(np.int64), partitions)
         hashes, owner = hashes[order], _FileKeys.cat(keys.owner)[order]
         # a Bloom filter key is its h1 (h2 is derived from it); an exact key is both halves of its xxh3_128
-        words = hashes if self.reader.exact else hashes[:, :1]
+        words = hashes if self.reader.exact else hashes[:, None]
         stored = write_keys(self.files.keys(unit.payload), [words[s] for s in slices])
         entry = input_entry(reader)
         write_layout(self.files.layout(unit.payload), {
@@ -165,7 +164,7 @@ class _MarksStage(Stage[int]):
         before = inserted_keys(bloom.fill_ratio(), stage.params)
         marks, offered = [], 0
         for words in keys:
-            seen, distinct = bloom.mark(with_h2(words[:, 0]), insert=stage.insert)
+            seen, distinct = bloom.mark(words[:, 0], insert=stage.insert)
             marks.append(seen)
             offered += distinct
         fill = bloom.fill_ratio()

@@ -47,7 +47,6 @@ from dolma.dedup.bloom import (
     hash_keys,
     inserted_keys,
     suggested_count,
-    with_h2,
 )
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import attribute_lines, format_unit_spans
@@ -102,11 +101,11 @@ class _FileKeys:
     good: int = 0
 
     def all_hashes(self) -> np.ndarray:
-        """The ``(n, 2)`` hashes of the keys (a Bloom filter key is kept as its ``h1``: ``h2`` is derived)."""
+        """The keys' hashes: ``(n, 2)`` for exact dedupe, the ``h1`` column alone for a Bloom filter (its ``h2`` is
+        derived where it is needed)."""
         if not self.hashes:
-            return np.zeros((0, 2), dtype=np.uint64)
-        hashes = np.concatenate(self.hashes)
-        return with_h2(hashes) if hashes.ndim == 1 else hashes
+            return np.zeros(0, dtype=np.uint64)
+        return np.concatenate(self.hashes)
 
     @staticmethod
     def cat(parts: List[np.ndarray], dtype: Any = np.int64) -> np.ndarray:
