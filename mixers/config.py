@@ -59,7 +59,8 @@ class StreamOutputConfig(ConfigStruct):
     discard_fields: List[str] = msgspec.field(default_factory=list)
     """Top-level document fields removed before writing (`attributes` is always removed)."""
     min_text_length: Optional[int] = 0
-    """Drop documents whose text (after span replacement) has fewer code points."""
+    """Drop documents whose text (after span replacement), trimmed of white space at both ends, has fewer UTF-8
+    bytes (Dolma's measure)."""
     dropped_path: Optional[str] = None
     """Folder for the dropped documents with their reason (an audit trail); none by default."""
 

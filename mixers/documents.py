@@ -14,6 +14,7 @@ from dolma.core.errors import InputError
 from dolma.core.manifest import FileEntry
 from dolma.core.outputs import input_entry
 from dolma.core.records import BadLine, DocumentsReader, LineBatch
+from dolma.core.utils import UNICODE_WHITE_SPACE
 from dolma.core.units import Progress
 from dolma.mixers.attributes import AttributeLines, decode_raw
 from dolma.mixers.config import StreamConfig
@@ -102,6 +103,12 @@ def record_provenance(doc: Dict[str, Any], path: str, line: int) -> None:
         metadata["provenance"] = f"{path}:{line}"
     else:
         raise InputError(path, line, f"`metadata` must be an object to record provenance, not {type(metadata).__name__}")
+
+
+def text_length(text: str) -> int:
+    """What ``min_text_length`` compares, as Dolma measures it: the UTF-8 bytes of the text with the white space
+    (Unicode's White_Space characters) at either end trimmed."""
+    return len(text.strip(UNICODE_WHITE_SPACE).encode("utf-8", "surrogatepass"))
 
 
 class StreamRules:
@@ -244,7 +251,7 @@ class StreamRules:
             if spans:
                 doc["text"], replaced = replace_spans(doc["text"], spans, self.spans)
                 counts["spans_replaced"] += replaced
-        if self.min_len and len(doc["text"]) < self.min_len:
+        if self.min_len and text_length(doc["text"]) < self.min_len:
             return "min_text_length"
         return None
 

@@ -27,6 +27,7 @@ import numpy as np
 from dolma.core.data_types import DocResult, Document, Span
 from dolma.core.taggers import BaseTagger
 from dolma.core.registry import add_tagger
+from dolma.core.utils import UNICODE_WHITE_SPACE
 
 __all__ = [
     "WHITE_SPACE",
@@ -49,9 +50,7 @@ __all__ = [
 # bits of char_flags(): Unicode White_Space, the `regex` module's \w, str.isspace(), str.isalpha()
 WHITE_SPACE, WORD, SPACE, ALPHA = 1, 2, 4, 8
 
-_WHITE_SPACE_CHARS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
-    map(chr, range(0x2000, 0x200B))
-)
+_WHITE_SPACE_CHARS = UNICODE_WHITE_SPACE
 _WORD_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "Pc"})
 # the zero-width (non-)joiners and the Other_Alphabetic symbols (circled and squared Latin letters)
 _EXTRA_WORD = frozenset(

@@ -10,7 +10,7 @@ from typing import Dict, List, Set
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # package folder → import name (pyproject's package-dir mapping)
 ROOTS = {"dolma": "dolma", "taggers": "dolma.taggers", "mixers": "dolma.mixers", "dedup": "dolma.dedup"}
-STAGES = ("dolma.taggers", "dolma.dedup", "dolma.mixers", "dolma.tokens", "dolma.readers")
+STAGES = ("dolma.taggers", "dolma.dedup", "dolma.mixers", "dolma.tokens", "dolma.readers", "dolma.decon")
 # Dolma's module names for a stage's code, part of that stage (docs/compat.md)
 STAGE_ALIASES = {"dolma.tokenizer": "dolma.tokens"}
 

@@ -124,6 +124,14 @@ def test_min_text_length_after_span_removal(tmp_path: Any) -> None:
     assert counts["dropped: min_text_length"] == 1
 
 
+def test_min_text_length_counts_trimmed_utf8_bytes_as_dolma(tmp_path: Any) -> None:
+    from dolma.mixers.documents import text_length
+
+    # values of Dolma 1.2.1's own test: with a minimum of 4 it drops the first two and keeps the third
+    assert [text_length(t) for t in ["\n\n\np\n\n\n", "  ab  ", "ééé"]] == [1, 2, 6]
+    assert text_length("\u3000x\u2003") == 1 and text_length("") == 0
+
+
 @pytest.mark.parametrize(
     "spans, max_score, expected",
     [

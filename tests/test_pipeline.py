@@ -41,8 +41,12 @@ def test_quickstart_recipe_builds_a_release(release):
     assert tokens and np.memmap(tokens[0], dtype=np.uint16, mode="r").size > 1000
     report = (out / "report/report.md").read_text()
     for section in ("## Stages", "## Sources", "## What was removed", "## Mix rules", "## Duplicates", "## Mixture",
-                    "## Tokenizer", "## Environment"):
+                    "## Tokenizer", "## Environment", "## Contamination"):
         assert section in report
+    # decontaminated against HumanEval: every HumanEval item was looked for in every document
+    (row,) = _table(report, "## Contamination")
+    assert row[:2] == ["humaneval", "163"]
+    assert (out / "report/contamination_matches.jsonl").exists()
     environment = json.load(open(out / "release.json"))["environment"]
     assert environment == output_environment()
     assert f"| msgspec | {environment['msgspec']} |" in report

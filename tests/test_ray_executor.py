@@ -1,5 +1,6 @@
 """The Ray backend runs the same units as the local executor and must produce the same bytes."""
 
+import gzip
 import os
 
 import pytest
@@ -47,6 +48,30 @@ def test_ray_reports_failed_units_with_reasons(tmp_path, ray_cluster):
     )
     assert [k.rsplit("/", 1)[1] for k, _ in report.done] == ["good.jsonl"]
     assert report.failed == [(f"{root}/documents/bad.jsonl", f"{root}/documents/bad.jsonl:2: wrong type: Expected `str`, got `int` - at `$.id`")]
+
+
+def test_decon_on_ray_matches_local_bytes(tmp_path, ray_cluster):
+    import json
+
+    from dolma.cli import main
+    from tests.conftest import write_documents
+    from tests.test_decon import HUMANEVAL, _filler
+
+    (tmp_path / "index.json").write_text(json.dumps({"sets": [{"name": "humaneval", "preset": "humaneval"}],
+                                                      "output": str(tmp_path / "index")}))
+    assert main(["decon", "index", "-c", str(tmp_path / "index.json")]) == 0
+    for i in range(3):
+        docs = [{"id": f"{i}-{j}", "text": _filler(i * 10 + j, 80) + ("\n\n" + HUMANEVAL[i * 10 + j]["prompt"] if j % 2
+                                                                      else "")} for j in range(10)]
+        write_documents(str(tmp_path / f"c/documents/part-{i}.jsonl.gz"), docs)
+    common = ["tag", "--documents", f"{tmp_path}/c/documents/*.gz", "--taggers", "decon", "--experiment", "d",
+              "--tagger_options.decon.index", str(tmp_path / "index"), "--processes", "2"]
+    assert main([*common, "--destination", str(tmp_path / "local")]) == 0
+    assert main([*common, "--destination", str(tmp_path / "ray"), "--executor.backend", "ray"]) == 0
+    for i in range(3):
+        name = f"part-{i}.jsonl.gz"
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()
+        assert "d__decon__match" in gzip.decompress((tmp_path / "ray" / name).read_bytes()).decode()
 
 
 def test_tokens_on_ray_matches_local_bytes(tmp_path, ray_cluster):

@@ -125,3 +125,16 @@ def test_long_texts_are_counted_a_chunk_at_a_time_with_the_same_values(monkeypat
         assert [c4.C4V1().tag(doc), c4.C4V2().tag(doc)] == c4_values
         again = length.WhitespaceTokenizerWithParagraphsV2().predict(Document(source="s", id="i", text=text))
         assert [(s.start, s.end, s.score) for s in again.spans] == [(s.start, s.end, s.score) for s in paragraphs.spans]
+
+
+def test_first_block_comment_is_the_c_comment_regex_match_in_linear_time():
+    from dolma.taggers.code import first_block_comment
+
+    classic = re.compile(r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/")  # the textbook C-comment pattern, as an oracle
+    rng = random.Random(5)
+    for _ in range(3000):
+        text = "".join(rng.choice(["/", "*", "a", " ", "\n", "/*", "*/"]) for _ in range(rng.randint(0, 14)))
+        m = classic.search(text)
+        assert first_block_comment(text) == (None if m is None else m.span()), text
+    # a text of a million unclosed comment openings: the regex would try each one to the end
+    assert first_block_comment("/* a " * 200_000) is None

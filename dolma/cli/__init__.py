@@ -239,14 +239,26 @@ def _show_traceback(debug: bool) -> None:
         print(scrub(traceback.format_exc()), file=sys.stderr, end="")
 
 
+def _sub_command(commands: Dict[str, str], command: Optional[str], rest: List[str]) -> tuple[Optional[str], List[str]]:
+    """``dolma decon index ...``: a command of two words is named by both."""
+    if command is not None and rest and f"{command} {rest[0]}" in commands:
+        return f"{command} {rest[0]}", rest[1:]
+    return command, rest
+
+
 def _dispatch(argv: List[str]) -> int:
     """Run one command line; config errors raise (:func:`main` prints them, :func:`run_argv` passes them on)."""
     commands = COMMANDS
     config_path, command, rest, want_help = _split_config_args(argv)
+    command, rest = _sub_command(commands, command, rest)
     if command is None or (want_help and command not in commands):
         print(_main_help(commands), file=sys.stdout if want_help else sys.stderr)
         return 0 if want_help else 2
     if command not in commands:
+        subs = sorted(c.split(" ", 1)[1] for c in commands if c.startswith(f"{command} "))
+        if subs:
+            print(f"dolma {command}: name a sub-command: {', '.join(subs)}", file=sys.stderr)
+            return 2
         print(f"dolma: unknown command {command!r}; choose from {', '.join(sorted(commands))}", file=sys.stderr)
         return 2
     cmd = load_command(commands[command])

@@ -25,6 +25,7 @@ COMMANDS: Dict[str, str] = {
     "warc": "dolma.readers.cli:WARC",
     "export": "dolma.readers.cli:EXPORT",
     "dedupe": "dolma.dedup.cli:DEDUPE",
+    "decon index": "dolma.decon.cli:INDEX",
 }
 
 

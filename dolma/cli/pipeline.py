@@ -4,15 +4,17 @@ The recipe names the sources and gives each stage's config (the same keys as the
 pipeline fills in the paths, so every output lands below ``output`` in Dolma's layout:
 
     <output>/<source>/documents/        each source's documents (copied, imported, or built)
-    <output>/<source>/attributes/<set>/ tag and dedupe attributes
+    <output>/<source>/attributes/<set>/ tag (decon included) and dedupe attributes
+    <output>/decon/index-<hash>/        the contamination index of the evaluation sets
     <output>/mixed/                     the mix's shards (streams default to the source of the same name)
     <output>/tokens/                    token files and their indexes
     <output>/report/                    report.md, report.html, plots/
     <output>/release.json               every file with its size and sha256 (`dolma verify <output>`)
 
-Stages run in order: sources → tag → dedupe → mix → tokens → report. A stage whose config is unchanged since it
-last finished is skipped (``<output>/.pipeline/<stage>.json`` records that); a stage that stopped part-way skips
-the units it finished. The pipeline knows stages only by command name and config keys.
+Stages run in order: sources → decon index → tag (with the decon tagger) → dedupe → mix → tokens → report. A
+stage whose config is unchanged since it last finished is skipped (``<output>/.pipeline/<stage>.json`` records
+that); a stage that stopped part-way skips the units it finished. The pipeline knows stages only by command name
+and config keys.
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ class PipelineConfig(ConfigStruct):
     """The release's sources; each gives exactly one of `documents`, `import`, `warc`."""
     embedded_corpus: Optional[EmbeddedCorpusConfig] = None
     """Also build the sources of `dolma sample-corpus` (code, prose, web)."""
+    decon: Optional[Dict[str, Any]] = None
+    """A `dolma decon index` config (`output` filled in); the `decon` tagger then joins the tag stage with that
+    index (into `tag.experiment`, or the set `decon` without a `tag` config), its options in `decon.tagger`. None:
+    no decontamination."""
     tag: Optional[Dict[str, Any]] = None
     """A `dolma tag` config run over every source (`documents` filled in); none: no tagging."""
     dedupe: Optional[Dict[str, Any]] = None
@@ -178,9 +184,26 @@ class _Run:
     def all_documents(self) -> List[str]:
         return [self.documents_of(s) for s in self.sources]
 
+    def decon_index(self) -> str:
+        """The contamination index's folder, named after its config: a changed set list builds a new index."""
+        config = {k: v for k, v in (self.config.decon or {}).items() if k != "tagger"}
+        return self.path("decon", f"index-{config_hash(config)[:12]}")
+
+    def decon(self) -> None:
+        if self.config.decon is not None:
+            config = {k: v for k, v in self.config.decon.items() if k != "tagger"}
+            self.stage("decon-index", {**config, "output": self.decon_index()}, command="decon index")
+
     def tag(self) -> None:
-        if self.config.tag is not None:
-            self.stage("tag", {"documents": self.all_documents(), **self.config.tag})
+        config = dict(self.config.tag) if self.config.tag is not None else None
+        if self.config.decon is not None:
+            # the decon tagger joins the tag pass (one read of the documents), or runs alone into the set `decon`
+            config = config if config is not None else {"experiment": "decon"}
+            options = {**(self.config.decon.get("tagger") or {}), "index": self.decon_index()}
+            config["taggers"] = [*(config.get("taggers") or []), "decon"]
+            config["tagger_options"] = {**(config.get("tagger_options") or {}), "decon": options}
+        if config is not None:
+            self.stage("tag", {"documents": self.all_documents(), **config})
 
     def dedupe(self) -> None:
         if self.config.dedupe is not None:
@@ -278,7 +301,7 @@ def _copy_one(path: str, target: str) -> FileEntry:
 
 
 STEPS: List[Callable[[_Run], None]] = [
-    _Run.build_sources, _Run.tag, _Run.dedupe, _Run.mix, _Run.tokens, _Run.report,
+    _Run.build_sources, _Run.decon, _Run.tag, _Run.dedupe, _Run.mix, _Run.tokens, _Run.report,
 ]
 
 

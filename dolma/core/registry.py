@@ -214,6 +214,9 @@ class TaggerSpec(msgspec.Struct, frozen=True):
         out: Dict[str, Any] = {"tagger": self.base or self.name}
         if self.options is not None:
             out["options"] = msgspec.to_builtins(self.options)
+            content = self.cls.content_of(self.options)
+            if content is not None:
+                out["content"] = content
         return out
 
 

@@ -39,6 +39,13 @@ class BaseTagger:
     memory_per_document_byte: ClassVar[float] = 4.0
 
     @classmethod
+    def content_of(cls, options: Any) -> Optional[str]:
+        """A digest of what the options point to (an index file), when the output depends on its content and not
+        only on the options: it joins the manifests' config hash, so rebuilding that file in place reruns the
+        tagging. None (the default): the options say it all."""
+        return None
+
+    @classmethod
     def train(cls, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{cls.__name__} cannot be trained")
 

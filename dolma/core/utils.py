@@ -14,7 +14,11 @@ import regex
 from dolma.core.data_types import TextSlice
 from dolma.core.registry import load_plugins
 
-__all__ = ["split_paragraphs", "split_sentences", "split_words", "import_modules"]
+__all__ = ["split_paragraphs", "split_sentences", "split_words", "import_modules", "UNICODE_WHITE_SPACE"]
+
+# the characters with Unicode's White_Space property (what Rust's char::is_whitespace and `regex`'s \s test;
+# str.isspace() also counts the separators \x1c-\x1f and no others)
+UNICODE_WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
 
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")
 # where a sentence ends: whitespace after closing punctuation, or a line break

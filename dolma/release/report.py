@@ -3,7 +3,7 @@
 It reads every ``*.manifest.json`` below a folder (local or ``s3://``), and a sample of the attribute files the
 tag stage wrote, and shows: documents, bytes and tokens per source before and after each stage; the removal
 waterfall by filter rule; duplicate rates; the realised mixture against its targets; the language mix; length
-distributions; PII and toxicity counts; the tokenizer. Plots are matplotlib PNGs, written beside the Markdown and
+distributions; PII and toxicity counts; contamination by evaluation sets (with `contamination_matches.jsonl`); the tokenizer. Plots are matplotlib PNGs, written beside the Markdown and
 embedded in the HTML, so the page is self-contained.
 """
 
@@ -29,6 +29,7 @@ from dolma.core.errors import ConfigError
 from dolma.core.manifest import MANIFEST_SUFFIX, Manifest
 from dolma.core.paths import DOCUMENTS_DIR, glob_paths, join
 from dolma.core.version import __version__
+from dolma.release.contamination import contamination_section, find_contamination
 
 __all__ = ["ReportConfig", "build_report", "REPORT"]
 
@@ -221,6 +222,7 @@ class _Doc:
         self.md: List[str] = [f"# {title}", ""]
         self.html: List[str] = [f"<h1>{html.escape(title)}</h1>"]
         self.plots: Dict[str, bytes] = {}
+        self.files: Dict[str, bytes] = {}  # written beside report.md (an audit list)
 
     def heading(self, text: str) -> None:
         self.md += [f"## {text}", ""]
@@ -276,6 +278,8 @@ th {{ background: #eef2f8; }} td:first-child, th:first-child {{ text-align: left
 tr:nth-child(even) td {{ background: #f8f9fb; }}
 figure {{ margin: 1em 0; }} img {{ max-width: 100%; border: 1px solid #e3e6eb; }}
 figcaption {{ color: #5b6472; font-size: .9em; }}
+.decon pre {{ white-space: pre-wrap; background: #f8f9fb; border: 1px solid #e3e6eb; padding: .5em; font-size: .85em; }}
+mark {{ background: #ffe58a; }}
 </style></head><body>
 {body}
 </body></html>
@@ -374,6 +378,11 @@ def _length_plot(lengths: List[float]) -> Optional[bytes]:
 
 def build_report(config: ReportConfig) -> Tuple[str, str, Dict[str, bytes]]:
     """(markdown, html, plots by name)."""
+    doc = _build(config)
+    return "\n".join(doc.md), doc.page(config.title), doc.plots
+
+
+def _build(config: ReportConfig) -> _Doc:
     if not config.path:
         raise ConfigError("missing the folder to report on: dolma report DIR")
     loaded = load_manifests(config.path)
@@ -417,9 +426,10 @@ def build_report(config: ReportConfig) -> Tuple[str, str, Dict[str, bytes]]:
     _dedupe_section(doc, loaded)
     _mixture_section(doc, loaded)
     _attribute_sections(doc, loaded, config.max_attribute_files)
+    contamination_section(doc, find_contamination(loaded), _png)
     _tokenizer_section(doc, loaded)
     _environment_section(doc, loaded)
-    return "\n".join(doc.md), doc.page(config.title), doc.plots
+    return doc
 
 
 def _mb(counts: Dict[str, int], key: str) -> Any:
@@ -648,11 +658,14 @@ def _environment_section(doc: _Doc, loaded: List[_Loaded]) -> None:
 
 
 def write_report(config: ReportConfig) -> str:
-    markdown, page, plots = build_report(config)
+    doc = _build(config)
+    markdown, page = "\n".join(doc.md), doc.page(config.title)
     out = config.output or join(config.path, "report")
-    for name, png in plots.items():
+    for name, png in doc.plots.items():
         with dio.AtomicWriter(join(out, "plots", f"{name}.png")) as w:
             w.write(png)
+    for name, data in doc.files.items():
+        dio.write_bytes_atomic(join(out, name), data)
     dio.write_bytes_atomic(join(out, "report.md"), markdown.encode("utf-8") + b"\n")
     dio.write_bytes_atomic(join(out, "report.html"), page.encode("utf-8"))
     return out
