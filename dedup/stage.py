@@ -161,7 +161,8 @@ class DedupeStage(Stage[Plan]):
         self.set_name = (d.name or section.attribute_name) + suffix
         self.attribute = section.attribute_name + suffix
         self.config = config
-        self.params = resolve_params(config)
+        # a dry run looks at no file (the filter may be on another machine): its shape comes from the config alone
+        self._params: Optional[BloomParams] = planned_params(config) if config.dryrun else resolve_params(config)
         self.insert = not config.bloom_filter.read_only
         self.order: List[str] = []
         self.turns: Optional[_Turns] = None
@@ -240,8 +241,19 @@ class DedupeStage(Stage[Plan]):
 
     # --- around the units (driver): the filter is loaded, shared with the workers, and saved ----------------
 
+    @property
+    def params(self) -> BloomParams:
+        """The filter's shape; only a dry run, which runs nothing, may leave it unknown."""
+        if self._params is None:
+            raise DolmaError("the Bloom filter's shape is not known on a dry run")
+        return self._params
+
     def describe_plan(self) -> str:
-        return f"{Stage.describe_plan(self)}; Bloom filter {describe(self.params)}"
+        if self._params is None:
+            shape = f"shaped by the existing {self.config.bloom_filter.file} (not opened on a dry run)"
+        else:
+            shape = describe(self._params)
+        return f"{Stage.describe_plan(self)}; Bloom filter {shape}"
 
     def extra_outputs(self) -> List[str]:
         """The Bloom filter file, when this run saves it."""
@@ -635,6 +647,21 @@ def resolve_params(config: DedupeConfig) -> BloomParams:
     if bf.read_only:
         raise ConfigError(f"`bloom_filter.read_only` needs an existing filter, and {bf.file} does not exist")
     if asked is None:
+        raise ConfigError(
+            "size the Bloom filter: set `bloom_filter.size_in_bytes`, or `bloom_filter.estimated_doc_count` and "
+            "`bloom_filter.desired_false_positive_rate`"
+        )
+    return asked
+
+
+def planned_params(config: DedupeConfig) -> Optional[BloomParams]:
+    """The filter's shape from the config alone, for a dry run: the checks of :func:`resolve_params` that need no
+    file. ``None`` for a read-only filter the config does not size (its file gives the shape)."""
+    bf = config.bloom_filter
+    if not bf.file:
+        raise ConfigError("missing required key `bloom_filter.file`: where the filter is loaded from and saved to")
+    asked = BloomParams.sized(bf.size_in_bytes, bf.estimated_doc_count, bf.desired_false_positive_rate)
+    if asked is None and not bf.read_only:
         raise ConfigError(
             "size the Bloom filter: set `bloom_filter.size_in_bytes`, or `bloom_filter.estimated_doc_count` and "
             "`bloom_filter.desired_false_positive_rate`"
