@@ -13,7 +13,9 @@ first match wins:
 - ``taggers``                                  -> ``tag``
 - ``tokenizer``, ``tokenizer_name_or_path``    -> ``tokens``
 
-A file with none of these (Dolma's fastText training and analysis configs) is listed as ``skip``.
+A file with a top-level ``model`` or ``model_path`` is a fastText training config (``streams`` of labelled
+samples, for Dolma's later ``dolma.models`` scripts; Dolma 1.2.1 has no command for it) and, like a file with none of
+the keys above, is listed as ``skip``.
 
 The configs name AI2's ``s3://`` buckets and, through ``${oc.env:VAR}``, folders under the author's ``$HOME``.
 Each ``${oc.env:VAR}`` a file uses without a default is set, for that run only, to a folder that does not exist
@@ -54,7 +56,7 @@ REFERENCE_VALIDATED = re.compile(r"NoCredentialsError|Could not connect to the e
 
 def command_for(data: object) -> Optional[str]:
     """The ``dolma`` command a config is for, from its top-level keys (see the module docstring)."""
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or "model" in data or "model_path" in data:
         return None
     for keys, command in COMMAND_KEYS:
         if any(key in data for key in keys):
@@ -130,7 +132,7 @@ def main() -> int:
             continue
         command = command_for(data)
         if command is None:
-            rows.append((rel, "-", "skip (not a dolma command config)", ""))
+            rows.append((rel, "-", "skip (no dolma command: fastText training or other)", ""))
             continue
         extra_env = env_for(path)
         used_env.update(extra_env)
