@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fnmatch
 import hashlib
 import logging
 import multiprocessing
@@ -161,6 +162,8 @@ class DedupeStage(Stage[Plan]):
         self.set_name = (d.name or section.attribute_name) + suffix
         self.attribute = section.attribute_name + suffix
         self.config = config
+        for pattern in config.documents:
+            _check_can_sit_in(pattern, d.document_dir)
         # a dry run looks at no file (the filter may be on another machine): its shape comes from the config alone
         self._params: Optional[BloomParams] = planned_params(config) if config.dryrun else resolve_params(config)
         self.insert = not config.bloom_filter.read_only
@@ -652,6 +655,18 @@ def resolve_params(config: DedupeConfig) -> BloomParams:
             "`bloom_filter.desired_false_positive_rate`"
         )
     return asked
+
+
+def _check_can_sit_in(pattern: str, document_dir: str) -> None:
+    """Refuse, from the config alone, a documents pattern none of whose matches can sit inside a ``document_dir``
+    folder (no folder of it is, or is a wildcard that could match, that name): the run would refuse every file it
+    lists. Dolma refuses these too ("does not contain expected document directory")."""
+    folders = pattern.split("/")[:-1]
+    if not any(f == document_dir or ("**" in f) or fnmatch.fnmatchcase(document_dir, f) for f in folders):
+        raise ConfigError(
+            f"`documents`: {pattern} is not inside a {document_dir!r} folder, so attributes/ cannot mirror its files "
+            "(set `dedupe.document_dir` to the folder that holds the documents)"
+        )
 
 
 def planned_params(config: DedupeConfig) -> Optional[BloomParams]:

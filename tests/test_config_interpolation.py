@@ -246,3 +246,20 @@ def test_dedupe_dryrun_opens_no_filter_file(bloom: List[str], shape: str, capsys
     writable = ["--bloom_filter.file", f"{ELSEWHERE}/f.bin"]
     assert main(["dedupe", "--dryrun", *args[:4], *writable]) == 2
     assert "size the Bloom filter" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "pattern, ok",
+    [
+        ("s3://bucket/eval/v3/set/val/*.gz", False),  # no folder can be `documents`: every file would be refused
+        ("s3://bucket/eval/v3/documents/val/*.gz", True),
+        (f"{ELSEWHERE}/doc*/000.json.gz", True),  # Dolma's fixture form: the wildcard folder may be `documents`
+        (f"{ELSEWHERE}/**/*.gz", True),
+    ],
+)
+def test_dedupe_dryrun_refuses_documents_outside_a_documents_folder(pattern: str, ok: bool, capsys: Any) -> None:
+    args = ["--documents", pattern, "--dedupe.paragraphs.attribute_name", "dup",
+            "--bloom_filter.file", f"{ELSEWHERE}/f.bin", "--bloom_filter.size_in_bytes", "1024"]
+    assert main(["dedupe", "--dryrun", *args]) == (0 if ok else 2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert ok or (len(err) == 1 and "is not inside a 'documents' folder" in err[0] and pattern in err[0])
