@@ -24,7 +24,8 @@ so nothing may touch it. The variables set are printed under the table.
 
 ``--reference`` also runs the same command line with Dolma 1.2.1's own ``dolma`` (from /tmp, so this checkout
 does not shadow it) and adds its result as a column. Dolma 1.2.1's ``--dryrun`` still lists inputs for some
-commands; offline that fails after its config validation, which the column then shows as ``ok*``.
+commands; offline that fails after its config was parsed (an unknown key fails before), and the column then shows
+``ok*``: Dolma took the config's keys, but had not yet checked its tagger names or filter expressions.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ FAKE_ROOT = "/nonexistent/dolma-dryrun"
 # what Dolma 1.2.1 prints once its config is resolved and it starts on the inputs (offline: then fails on S3)
 REFERENCE_VALIDATED = re.compile(r"NoCredentialsError|Could not connect to the endpoint|EndpointConnectionError|"
                                  r"Unable to locate credentials|No such file or directory|does not exist|"
-                                 r"No files found|FileNotFoundError")
+                                 r"No files found|No documents found|FileNotFoundError")
 
 
 def command_for(data: object) -> Optional[str]:
