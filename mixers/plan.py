@@ -18,10 +18,11 @@ from dolma.mixers.config import MixConfig, StreamConfig
 
 __all__ = [
     "MixUnit", "STAGING_DIR", "MIXTURE_FILE", "mix_resources", "shard_name", "extension", "staging_dir", "unit_prefix",
-    "record_path", "plan_stream", "work_units",
+    "record_path", "plan_stream", "work_units", "DECISIONS_DIR", "decisions_path",
 ]
 
 STAGING_DIR = ".mix-staging"
+DECISIONS_DIR = "decisions"  # per unit: what the mix decided about each line it read (`dolma trace` reads them)
 MIXTURE_FILE = "mixture.json"  # what each stream of the mix holds, beside its shards
 
 
@@ -62,6 +63,12 @@ def unit_prefix(stream: StreamConfig, unit: MixUnit) -> str:
     return f"{stream.name}-u{unit.index:04d}"
 
 
+def decisions_path(stream: StreamConfig, prefix: str) -> str:
+    """A unit's decisions file: ``line,id,decision,copies`` per line of its documents file (``decision``: kept,
+    ``dropped: <rule>`` or quarantined; ``copies``: output lines of a kept document)."""
+    return join(stream.output.path, DECISIONS_DIR, prefix + ".csv.gz")
+
+
 def record_path(stream: StreamConfig, unit: MixUnit) -> str:
     """Where a unit's record (its parts, inputs and config hash) is staged."""
     return join(staging_dir(stream), unit_prefix(stream, unit) + ".json")
@@ -90,8 +97,10 @@ def work_units(config: MixConfig) -> List[WorkUnit[MixUnit]]:
     for s, stream in enumerate(config.streams):
         for unit in plan_stream(config, s):
             size = sum(dio.schedule_size(p) for p in unit.documents)
-            # the parts go to staging, the shards and the driver's summary to the output folder
-            outputs = (record_path(stream, unit), join(stream.output.path, shard_name(stream.name, 0, ".gz")))
+            # the parts go to staging, the shards and the driver's summary to the output folder, the decisions
+            # to their folder
+            outputs = (record_path(stream, unit), join(stream.output.path, shard_name(stream.name, 0, ".gz")),
+                       decisions_path(stream, unit_prefix(stream, unit)))
             units.append(WorkUnit(key=f"{stream.name}#{unit.index:04d} ({unit.documents[0]})", size=size,
                                   payload=unit, outputs=outputs,
                                   inputs=tuple(unit.documents) + tuple(a for attrs in unit.attributes for a in attrs)))

@@ -12,7 +12,9 @@ are measured first (:mod:`dolma.mixers.measure`), and sampled at the rate that m
 from __future__ import annotations
 
 import contextlib
+import csv
 import difflib
+import io
 import logging
 import sys
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -28,11 +30,12 @@ from dolma.core.paths import join
 from dolma.core.records import BadLine, QuarantineLine
 from dolma.core.units import Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.mixers.config import MixConfig, StreamConfig
-from dolma.mixers.documents import SEEN_PREFIX, Kept, Refused, StreamRules, bump, rule_count_key, stream_rules
+from dolma.mixers.documents import SEEN_PREFIX, Kept, StreamRules, bump, rule_count_key, stream_rules
 from dolma.mixers.measure import measure
 from dolma.mixers.parts import BlockCompressor, PartWriter, UnitRecord, write_record
 from dolma.mixers.plan import (
-    MIXTURE_FILE, MixUnit, extension, mix_resources, plan_stream, record_path, staging_dir, unit_prefix, work_units,
+    MIXTURE_FILE, MixUnit, decisions_path, extension, mix_resources, plan_stream, record_path, staging_dir,
+    unit_prefix, work_units,
 )
 from dolma.mixers.sampling import Sampler, copy_id
 from dolma.mixers.shards import StreamShards
@@ -205,11 +208,13 @@ class MixStage(Stage[MixUnit]):
                 for batch_counts, lines in self._output(mix_unit.stream, doc_path, attr_paths, inputs, side, progress):
                     counts = out.ensure_open()
                     out.write_lines(lines)
+                    side.flush()
                     # input-side counts go to the part the batch started in
                     for k, v in batch_counts.items():
                         counts[k] = counts.get(k, 0) + v
                         totals[k] = totals.get(k, 0) + v
             parts = out.finish()
+            side.flush()
         record = UnitRecord(self._unit_hash(mix_unit), inputs, parts, round(files.seconds, 3), output_environment())
         write_record(record_path(stream, mix_unit), record)
         totals["documents_out"] = sum(p.counts["documents_out"] for p in parts)
@@ -227,6 +232,8 @@ class MixStage(Stage[MixUnit]):
             if sampler.identity and not discard:
                 counts["documents_kept"] += len(kept)
                 docs = [doc for _, doc in kept]
+                for line, doc in kept:
+                    side.kept(line, doc["id"], 1)
             else:
                 docs = _sampled(kept, counts, sampler, discard, side, doc_path)
             if self._measured_out[s]:  # what a target is in: the output's text bytes and whitespace tokens
@@ -252,7 +259,7 @@ class MixStage(Stage[MixUnit]):
 
 
 def _sampled(
-    kept: Kept, counts: Dict[str, int], sampler: Sampler, discard: List[str], side: Refused, doc_path: str
+    kept: Kept, counts: Dict[str, int], sampler: Sampler, discard: List[str], side: "_Refused", doc_path: str
 ) -> List[Dict[str, Any]]:
     """The documents ``sampler`` keeps of ``kept``, each with its copies, without the ``discard`` fields."""
     out_docs: List[Dict[str, Any]] = []
@@ -263,6 +270,7 @@ def _sampled(
             side.dropped(doc, "sampling", doc_path, line)
             continue
         counts["documents_kept"] += 1
+        side.kept(line, doc["id"], n)
         for field in discard:
             doc.pop(field, None)
         out_docs.append(doc)
@@ -277,22 +285,43 @@ def _sampled(
 
 
 class _Refused:
-    """What a unit refuses, written through its files: dropped documents with their reason (in the stream's
-    ``dropped_path``, when it has one; the file is created on the first) and quarantined lines."""
+    """What a unit decides about each line of its documents file, written through its files: every decision
+    (kept with its copies, dropped with its reason, quarantined) as a row of the unit's decisions file (what
+    `dolma trace` and `dolma remove` read, see :func:`decisions_path`); dropped documents with their reason (in
+    the stream's ``dropped_path``, when it has one; the file is created on the first) and quarantined lines.
+    Kept rows come in output order, so a kept document's first output line in the unit is the sum of the copies
+    of the kept rows before it."""
 
     def __init__(self, files: UnitOutputs, stream: StreamConfig, prefix: str) -> None:
         self._files = files
         folder = stream.output.dropped_path
         self._dropped = None if folder is None else join(folder, prefix + ".jsonl.gz")
+        self._decisions = files.open(decisions_path(stream, prefix))
+        self._rows = io.StringIO()
+        self._csv = csv.writer(self._rows, lineterminator="\n")
+
+    def kept(self, line: int, doc_id: str, copies: int) -> None:
+        self._csv.writerow((line, doc_id, "kept", copies))
 
     def dropped(self, doc: Dict[str, Any], reason: str, path: str, line: int) -> None:
+        self._csv.writerow((line, doc["id"], "dropped: " + reason, 0))
         if self._dropped is not None:
             record = {"reason": reason, "provenance": f"{path}:{line}", "document": doc}
             self._files.open(self._dropped).write(_ENCODER.encode(record) + b"\n")
 
     def quarantine(self, path: str, line: int, reason: str, item: Any) -> None:
+        doc_id = item.get("id") if isinstance(item, dict) else None
+        self._csv.writerow((line, doc_id if isinstance(doc_id, str) else "", "quarantined", 0))
         raw = item.raw.decode("utf-8", "replace") if isinstance(item, BadLine) else _ENCODER.encode(item).decode()
         self._files.quarantine_records([QuarantineLine(path, line, reason, raw)])
+
+    def flush(self) -> None:
+        """Write the rows decided so far."""
+        text = self._rows.getvalue()
+        if text:
+            self._decisions.write(text.encode("utf-8", "surrogatepass"))
+            self._rows.seek(0)
+            self._rows.truncate()
 
 
 def rule_counts(stream: StreamConfig, counts: Dict[str, int]) -> List[Dict[str, Any]]:

@@ -8,13 +8,14 @@ pipeline fills in the paths, so every output lands below ``output`` in Dolma's l
     <output>/decon/index-<hash>/        the contamination index of the evaluation sets
     <output>/mixed/                     the mix's shards (streams default to the source of the same name)
     <output>/tokens/                    token files and their indexes
+    <output>/lineage/                   the lineage index (`dolma trace`, `dolma remove`)
     <output>/report/                    report.md, report.html, plots/
     <output>/release.json               every file with its size and sha256 (`dolma verify <output>`)
 
-Stages run in order: sources → decon index → tag (with the decon tagger) → dedupe → mix → tokens → report. A
-stage whose config is unchanged since it last finished is skipped (``<output>/.pipeline/<stage>.json`` records
-that); a stage that stopped part-way skips the units it finished. The pipeline knows stages only by command name
-and config keys.
+Stages run in order: sources → decon index → tag (with the decon tagger) → dedupe → mix → tokens → lineage index →
+report. A stage whose config is unchanged since it last finished is skipped (``<output>/.pipeline/<stage>.json``
+records that); a stage that stopped part-way skips the units it finished. The pipeline knows stages only by command
+name and config keys.
 """
 
 from __future__ import annotations
@@ -237,6 +238,16 @@ class _Run:
             documents = [self.path("mixed", "*.jsonl.gz")] if self.config.mix is not None else self.all_documents()
             self.stage("tokens", {"documents": documents, "destination": self.path("tokens"), **self.config.tokens})
 
+    def lineage(self) -> None:
+        """The lineage index (`dolma trace`, `dolma remove`), from the mix's decisions and the token indexes."""
+        from dolma.release.lineage import build_lineage
+
+        if self.config.mix is not None and not self.config.dryrun:
+            try:
+                build_lineage(self.out)
+            except ConfigError as exc:  # a mix whose streams write outside mixed/: no index, no trace
+                log.warning("pipeline: no lineage index (dolma trace and dolma remove need one): %s", exc)
+
     def report(self) -> None:
         from dolma.release.verify import write_release_manifest
         from dolma.release.report import ReportConfig, write_report
@@ -301,7 +312,7 @@ def _copy_one(path: str, target: str) -> FileEntry:
 
 
 STEPS: List[Callable[[_Run], None]] = [
-    _Run.build_sources, _Run.decon, _Run.tag, _Run.dedupe, _Run.mix, _Run.tokens, _Run.report,
+    _Run.build_sources, _Run.decon, _Run.tag, _Run.dedupe, _Run.mix, _Run.tokens, _Run.lineage, _Run.report,
 ]
 
 

@@ -228,7 +228,8 @@ class AtomicWriter:
     ``sha256``/``bytes_written`` describe the stored bytes once committed.
     """
 
-    def __init__(self, path: str, gzip_level: int = 2, zstd_level: int = 3) -> None:
+    def __init__(self, path: str, gzip_level: int = 2, zstd_level: int = 3, compress: bool = True) -> None:
+        """``compress=False`` stores the bytes as given whatever the extension (they are compressed already)."""
         self.path = path
         self.sha256: Optional[str] = None
         self.bytes_written = 0
@@ -247,7 +248,7 @@ class AtomicWriter:
                 raise _naming(exc, path) from None
         self._hasher = _HashingWriter(self._sink)
         self._done = False
-        kind = compression_of(path)
+        kind = compression_of(path) if compress else None
         try:  # a gzip header is written at once
             if kind == "gzip":
                 from isal import igzip

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import time
 from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 from dolma.core.config import ExecutorConfig
@@ -26,6 +27,7 @@ __all__ = ["execute_on_ray", "ray_session", "warn_if_no_node_fits"]
 log = logging.getLogger("dolma")
 
 Counts = Tuple[int, int, int]  # files, documents, bytes: what a unit's progress reports
+RESTART_TIMEOUT = 120.0  # seconds a dead actor has to come back before it is replaced by a new one
 
 
 def _ray() -> Any:
@@ -90,6 +92,10 @@ class _Worker:
         # and again while units allocate (it made allocation-heavy stages ~30% slower than in the local pool)
         gc.freeze()
 
+    def ready(self) -> bool:
+        """Answers once the actor is up (after a restart: once Ray has built it again)."""
+        return True
+
     def run(self, unit: WorkUnit, debug: bool, retries: int) -> Tuple[str, Any, Counts]:
         """The unit's ``("done", counts)`` or ``("failed", (message, detail))``, and the progress it made."""
         if self._setup_error:
@@ -126,6 +132,22 @@ def execute_on_ray(
                     ray.kill(actor)
 
 
+def _back_up(ray: Any, actor: Any, timeout: float = RESTART_TIMEOUT) -> bool:
+    """Wait until a restarted actor answers (True), or until it is dead for good or ``timeout`` seconds passed."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            return bool(ray.get(actor.ready.remote(), timeout=max(deadline - time.monotonic(), 0.01)))
+        except ray.exceptions.ActorDiedError:
+            return False
+        except (ray.exceptions.RayError, TimeoutError):  # still restarting (GetTimeoutError is a TimeoutError)
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
 def _schedule(
     ray: Any,
     actors: List[Any],
@@ -156,12 +178,14 @@ def _schedule(
                 status, value, counts = ray.get(ref)
             except ray.exceptions.RayError as exc:  # the actor died under the unit
                 deaths[actor] = deaths.get(actor, 0) + 1
-                if deaths[actor] > retries:  # past its restarts
+                # past its restarts, or not back in time: replaced. Ray answers a call to an actor that is still
+                # restarting with an error at once, which would spend the unit's retries without running it
+                if deaths[actor] > retries or not _back_up(ray, actor):
                     ray.kill(actor, no_restart=True)
                     actors.remove(actor)
                     actor = new_actor()
                     actors.append(actor)
-                idle.append(actor)  # a dead one is restarting meanwhile; calls wait for it
+                idle.append(actor)
                 death = f"worker failed on Ray: {describe_error(exc)}"
                 decision = lost.lost(unit, death)
                 if decision == "retry":

@@ -21,7 +21,8 @@ from typing import IO, Any, Dict, Iterator, List, Optional, Tuple
 from dolma.core.errors import InputError, StorageError, TransientStorageError
 from dolma.core.globs import has_glob, match_glob, split_s3
 
-__all__ = ["client", "glob", "exists", "size", "open_read", "open_write", "remove", "put_bytes", "errors_as_storage"]
+__all__ = ["client", "glob", "exists", "size", "open_read", "open_write", "remove", "put_bytes", "get_bytes",
+           "errors_as_storage"]
 
 # multipart part size: memory per open output vs requests per object (S3 allows 5 MiB to 5 GiB)
 PART_SIZE = 16 << 20
@@ -122,6 +123,20 @@ def head(path: str) -> Optional[Dict[str, Any]]:
         except ClientError as exc:
             if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return None
+            raise
+
+
+def get_bytes(path: str) -> bytes:
+    """A small object's stored bytes in one request (``open_read`` costs a HEAD and a GET)."""
+    from botocore.exceptions import ClientError
+
+    bucket, key = split_s3(path)
+    with errors_as_storage(path):
+        try:
+            return client().get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                raise InputError(path, None, "no such object") from None
             raise
 
 

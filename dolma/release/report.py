@@ -422,6 +422,7 @@ def _build(config: ReportConfig) -> _Doc:
     doc.table(["source", "stage", "documents in", "documents out", "MB in", "MB out", "tokens"], rows)
 
     _removal_section(doc, loaded, totals)
+    _removals_section(doc, config.path)
     _rules_section(doc, loaded)
     _dedupe_section(doc, loaded)
     _mixture_section(doc, loaded)
@@ -655,6 +656,26 @@ def _environment_section(doc: _Doc, loaded: List[_Loaded]) -> None:
         [[library, version, ", ".join(sorted(stages, key=_stage_rank))]
          for library, versions in stages_by_version.items() for version, stages in sorted(versions.items())],
     )
+
+
+def _removals_section(doc: _Doc, root: str) -> None:
+    """Documents taken out of the release after it was built (`dolma remove`): one row per removal record."""
+    records = sorted(glob_paths(join(root, "removals", "*.json")))
+    if not records:
+        return
+    doc.heading("Removals")
+    doc.para("Documents removed from the published release with `dolma remove`; only the files holding them were "
+             "rewritten, every other decision (filters, dedupe, sampling) stands as recorded. Each record "
+             "(`removals/NNNN.json`) lists the ids, the output lines and token ranges removed and each changed file "
+             "before and after.")
+    rows = []
+    for path in records:
+        record = msgspec.json.decode(dio.read_bytes(path))
+        tokens = sum(t["end"] - t["start"] for line in record["lines"] for t in line["tokens"])
+        rows.append([record["number"], record["created"], record["reason"], len(record["requested"]),
+                     len(record["documents"]), len(record["lines"]), tokens, len(record["files"])])
+    doc.table(["removal", "when", "reason", "ids asked", "documents removed", "output lines", "tokens", "files changed"],
+              rows)
 
 
 def write_report(config: ReportConfig) -> str:
