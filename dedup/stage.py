@@ -38,7 +38,7 @@ from dolma.core.runner import work_processes
 from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, read_manifest, write_manifest, written
 from dolma.core.outputs import UnitOutputs, input_entry
-from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, has_glob
 from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file
 from dolma.dedup.bloom import (
     BloomFilter,
@@ -658,9 +658,11 @@ def resolve_params(config: DedupeConfig) -> BloomParams:
 
 
 def _check_can_sit_in(pattern: str, document_dir: str) -> None:
-    """Refuse, from the config alone, a documents pattern none of whose matches can sit inside a ``document_dir``
-    folder (no folder of it is, or is a wildcard that could match, that name): the run would refuse every file it
-    lists. Dolma refuses these too ("does not contain expected document directory")."""
+    """Refuse, from the config alone, a documents pattern with wildcards none of whose matches can sit inside a
+    ``document_dir`` folder (no folder of it is, or is a wildcard that could match, that name): the run would refuse
+    every file it lists. Dolma refuses these too ("does not contain expected document directory")."""
+    if not has_glob(pattern):
+        return  # may name a folder, which means every file below it: only listing can tell
     folders = pattern.split("/")[:-1]
     if not any(f == document_dir or ("**" in f) or fnmatch.fnmatchcase(document_dir, f) for f in folders):
         raise ConfigError(

@@ -255,6 +255,7 @@ def test_dedupe_dryrun_opens_no_filter_file(bloom: List[str], shape: str, capsys
         ("s3://bucket/eval/v3/documents/val/*.gz", True),
         (f"{ELSEWHERE}/doc*/000.json.gz", True),  # Dolma's fixture form: the wildcard folder may be `documents`
         (f"{ELSEWHERE}/**/*.gz", True),
+        (f"{ELSEWHERE}/corpus", True),  # no wildcard: may name a folder, whose files below are its matches
     ],
 )
 def test_dedupe_dryrun_refuses_documents_outside_a_documents_folder(pattern: str, ok: bool, capsys: Any) -> None:
