@@ -1,7 +1,7 @@
-"""Throughput of `dolma dedupe` (documents and paragraphs, 1 and 2 processes) and, optionally, the reference.
+"""Throughput of `dolma dedupe` (documents, paragraphs and paragraph 13-grams, 1 and 2 processes) and, optionally, the reference.
 
     python bench/dedupe_throughput.py --corpus DIR [--max-mb 200] [--reference /tmp/refdolma/bin/dolma] [--repeat 3]
-        [--modes paragraphs,documents] [--processes 1,2]
+        [--modes paragraphs,documents,ngrams] [--processes 1,2]
 
 Links a subset of ``DIR/*/documents/*.jsonl.gz`` (whole files, sorted, up to ``--max-mb`` of text) into a
 scratch corpus, runs each configuration from a fresh filter, and prints MB/s and the peak RSS of the largest
@@ -28,7 +28,10 @@ from typing import Dict, List, Optional, Tuple
 MODES = {
     "documents": {"documents": {"attribute_name": "bff_duplicate_documents", "key": "$.text"}},
     "paragraphs": {"paragraphs": {"attribute_name": "bff_duplicate_paragraph_spans"}},
+    "ngrams": {"paragraphs": {"attribute_name": "bff_duplicate_paragraph_spans",
+                              "by_ngram": {"ngram_length": 13, "stride": 1, "overlap_threshold": 0.5}}},
 }
+NGRAM_COUNT = 10  # n-gram mode inserts about one key per word: its filter is sized for this many times `--count`
 
 
 def _subset(corpus: str, scratch: str, max_mb: float) -> Tuple[str, float]:
@@ -81,7 +84,8 @@ def main(argv: Optional[List[str]] = None) -> None:
                 runs: Dict[str, List[Tuple[float, float, float]]] = {name: [] for name, _ in tools}
                 for r in range(args.repeat):
                     for name, exe in tools[r % len(tools):] + tools[: r % len(tools)]:
-                        config_path = _config(scratch, pattern, mode, procs, args.count, args.rate)
+                        count = args.count * (NGRAM_COUNT if mode == "ngrams" else 1)
+                        config_path = _config(scratch, pattern, mode, procs, count, args.rate)
                         runs[name].append(_run([*exe, "-c", config_path, "dedupe"]))
                 for name, _ in tools:
                     seconds, cpu, rss = (statistics.median(x) for x in zip(*runs[name]))

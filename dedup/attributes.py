@@ -35,9 +35,24 @@ def _digits(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return out, used
 
 
+_SPANS_AT_ONCE = 1 << 16  # spans formatted in one go: their digit matrices stay a few MB
+
+
 def format_unit_spans(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]:
     """The JSON array ``[[s,e,1],...]`` of each group of spans; group ``g`` is rows ``cuts[g]:cuts[g + 1]``
-    (``cuts`` ascending, starting at 0 and ending at ``len(start)``, groups non-empty)."""
+    (``cuts`` ascending, starting at 0 and ending at ``len(start)``, groups non-empty). Whole groups are
+    formatted about ``_SPANS_AT_ONCE`` spans at a time, so memory stays bounded."""
+    out: List[bytes] = []
+    g, groups = 0, len(cuts) - 1
+    while g < groups:
+        h = max(g + 1, int(np.searchsorted(cuts, cuts[g] + _SPANS_AT_ONCE, side="right")) - 1)
+        a, b = int(cuts[g]), int(cuts[h])
+        out += _format(start[a:b], end[a:b], cuts[g : h + 1] - a)
+        g = h
+    return out
+
+
+def _format(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]:
     n = len(start)
     if n == 0:
         return []

@@ -11,12 +11,13 @@ __all__ = ["DEDUPE"]
 
 
 def dedupe_stage(config: DedupeConfig) -> Any:
-    """Locally, the stage over one partition of the key space (``dedupe.partition_index``); on Ray, every partition
-    as a task of its own."""
-    if config.executor.backend == "ray":
-        from dolma.dedup.partitions import PartitionsStage
+    """Locally, the stage over one partition of the key space (``dedupe.partition_index``); on Ray, with
+    ``dedupe.one_pass`` or ``dedupe.exact``, every partition from one hashing pass."""
+    d = config.dedupe
+    if config.executor.backend == "ray" or d.one_pass or d.exact:
+        from dolma.dedup.onepass import OnePassStage
 
-        return PartitionsStage(config)
+        return OnePassStage(config)
     from dolma.dedup.stage import DedupeStage
 
     return DedupeStage(config)

@@ -76,6 +76,15 @@ class DedupeSection(ConfigStruct):
     """Partition by document (all keys of a document go to the partition of its id) instead of by key."""
     document_dir: str = "documents"
     """The folder of the input paths that is mirrored by attributes/<name>/."""
+    one_pass: bool = False
+    """Run every partition (0 .. num_partitions - 1) in this command, reading and hashing the corpus once: key files
+    per input, bucketed by partition, then one job per partition, then the attributes (always so on Ray)."""
+    exact: bool = False
+    """Mark duplicates by sorting and merging 128-bit key hashes instead of a Bloom filter: no false positives,
+    nothing kept between runs (`bloom_filter` is not used); runs as `one_pass`."""
+    keys_dir: Optional[str] = None
+    """Where `one_pass` and `exact` keep their key files (local or s3://; on a cluster, storage every node reads);
+    default: <prefix>/dedupe_keys/<name>/ next to the attributes. Removed after a successful run."""
 
 
 class BloomFilterConfig(ConfigStruct):
@@ -147,5 +156,7 @@ class DedupeConfig(OnErrorOptions):
                 raise ConfigError("`dedupe.paragraphs.by_ngram`: stride >= 0 and 0 <= overlap_threshold <= 1")
             if not d.paragraphs.paragraph_separator:
                 raise ConfigError("`dedupe.paragraphs.paragraph_separator` cannot be empty")
+        if d.exact and self.bloom_filter.read_only:
+            raise ConfigError("`dedupe.exact` keeps no filter between runs, so `bloom_filter.read_only` cannot apply")
         if self.compression.input or self.compression.output:
             raise ConfigError("`compression`: compression follows each file's extension (.gz, .zst or none); leave it unset")

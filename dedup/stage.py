@@ -52,6 +52,7 @@ from dolma.dedup.bloom import (
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import attribute_lines, format_unit_spans
 from dolma.dedup.keys import KeyPath, ngram_keys, utf8_words, words
+from dolma.dedup.ngrams import ngram_hashes
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
 
 __all__ = ["DedupeStage", "DedupeError", "Plan", "resolve_params", "RATE_TOLERANCE"]
@@ -94,13 +95,18 @@ class _FileKeys:
     para_start: List[np.ndarray] = field(default_factory=list)
     para_end: List[np.ndarray] = field(default_factory=list)
     para_bytes: List[np.ndarray] = field(default_factory=list)
+    part: List[np.ndarray] = field(default_factory=list)  # key → its partition (when every partition is kept)
     rows: int = 0  # paragraphs so far
     lines: int = 0
     nbytes: int = 0
     good: int = 0
 
     def all_hashes(self) -> np.ndarray:
-        return np.concatenate(self.hashes) if self.hashes else np.zeros((0, 2), dtype=np.uint64)
+        """The keys' hashes: ``(n, 2)`` for exact dedupe, the ``h1`` column alone for a Bloom filter (its ``h2`` is
+        derived where it is needed)."""
+        if not self.hashes:
+            return np.zeros(0, dtype=np.uint64)
+        return np.concatenate(self.hashes)
 
     @staticmethod
     def cat(parts: List[np.ndarray], dtype: Any = np.int64) -> np.ndarray:
@@ -162,18 +168,23 @@ class DedupeStage(Stage[Plan]):
         self.set_name = (d.name or section.attribute_name) + suffix
         self.attribute = section.attribute_name + suffix
         self.config = config
+        self.exact = d.exact
         for pattern in config.documents:
             _check_can_sit_in(pattern, d.document_dir)
-        # a dry run looks at no file (the filter may be on another machine): its shape comes from the config alone
-        self._params: Optional[BloomParams] = planned_params(config) if config.dryrun else resolve_params(config)
+        # exact dedupe keeps no filter: its keys are 128-bit hashes, compared by sorting; a dry run looks at no file
+        # (the filter may be on another machine): its shape comes from the config alone
+        self._params: Optional[BloomParams] = (
+            BloomParams(m=0, k=0) if d.exact else planned_params(config) if config.dryrun else resolve_params(config)
+        )
         self.insert = not config.bloom_filter.read_only
+        self.split_all = False  # keep every partition's keys, each with its partition (the one-pass flow)
         self.order: List[str] = []
         self.turns: Optional[_Turns] = None
         self.shm_name: Optional[str] = None
         self._filter: Optional[BloomFilter] = None
         self._shm: Any = None
         self._covered: Optional[Set[str]] = None  # documents files whose keys the saved filter already holds
-        self._decided: Dict[str, np.ndarray] = {}
+        self._decided: Dict[str, Tuple[np.ndarray, int]] = {}
         self._record_type: Any = _record_type(self.key)
 
     def __getstate__(self) -> Dict[str, Any]:
@@ -228,8 +239,10 @@ class DedupeStage(Stage[Plan]):
             "min_length": d.min_length,
             "min_words": d.min_words,
             "partition": [d.partition_index, d.num_partitions, d.file_partition],
-            "bloom_filter": {"m": self.params.m, "k": self.params.k, "seed": self.params.seed,
-                             "file": self.config.bloom_filter.file, "read_only": not self.insert},
+            "bloom_filter": None if self.exact else {
+                "m": self.params.m, "k": self.params.k, "seed": self.params.seed,
+                "file": self.config.bloom_filter.file, "read_only": not self.insert},
+            "exact": self.exact,
             "on_error": self.config.on_error,
             "inputs_sha256": self._inputs_hash,
             "deterministic": True,
@@ -251,12 +264,14 @@ class DedupeStage(Stage[Plan]):
             raise DolmaError("the Bloom filter's shape is not known on a dry run")
         return self._params
 
-    def describe_plan(self) -> str:
+    def describe_filter(self) -> str:
+        """The filter's shape, for the plan line (a dry run may know it only as the existing file's)."""
         if self._params is None:
-            shape = f"shaped by the existing {self.config.bloom_filter.file} (not opened on a dry run)"
-        else:
-            shape = describe(self._params)
-        return f"{Stage.describe_plan(self)}; Bloom filter {shape}"
+            return f"shaped by the existing {self.config.bloom_filter.file} (not opened on a dry run)"
+        return describe(self._params)
+
+    def describe_plan(self) -> str:
+        return f"{Stage.describe_plan(self)}; Bloom filter {self.describe_filter()}"
 
     def extra_outputs(self) -> List[str]:
         """The Bloom filter file, when this run saves it."""
@@ -380,8 +395,7 @@ class DedupeStage(Stage[Plan]):
     def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
         started = time.monotonic()
         plan: Plan = unit.payload
-        seen = self._decided.get(unit.key)
-        if seen is None:
+        if unit.key not in self._decided:
             try:
                 keys, reader = self._read(unit.key, progress)
             except BaseException as exc:
@@ -389,18 +403,21 @@ class DedupeStage(Stage[Plan]):
                 if isinstance(exc, DolmaError) and not isinstance(exc, (InputError, ConfigError)):
                     raise DedupeError(str(exc)) from exc  # e.g. a transient storage error: the turn has passed
                 raise
-            seen = self._test_and_set(plan.index, keys)
-            self._decided[unit.key] = seen
-            self._last = (keys, reader)
+            self._decided[unit.key] = self._test_and_set(plan.index, keys)
+            self._last: Optional[Tuple[_FileKeys, DocumentsReader]] = (keys, reader)
+        assert self._last is not None
         keys, reader = self._last
         # distinct keys this file offered the filter (inserted, or found already there): what sizing must count
-        offered = int(len(np.unique(keys.all_hashes()[:, 0]))) if self.insert else 0
-        if plan.replay:
-            self._decided.pop(unit.key, None)
-            return {"files_replayed": 1, "bloom_keys": offered}
-        counts = self._write(unit.key, plan.output, keys, seen, reader, started)
-        counts["bloom_keys"] = offered
+        seen, distinct = self._decided[unit.key]
+        offered = distinct if self.insert else 0
+        if not plan.replay:
+            counts = self._write(plan.output, keys, _FileKeys.cat(keys.owner), seen, input_entry(reader), started)
+        # done: the marks kept for a retry of the write go, so the next file does not hold this one's keys
         self._decided.pop(unit.key, None)
+        self._last = None
+        if plan.replay:
+            return {"files_replayed": 1, "bloom_keys": offered}
+        counts["bloom_keys"] = offered
         return counts
 
     def _turn_failed(self, index: int) -> None:
@@ -408,11 +425,12 @@ class DedupeStage(Stage[Plan]):
             self.turns.wait(index)
             self.turns.done(index, failed=True)
 
-    def _test_and_set(self, index: int, keys: _FileKeys) -> np.ndarray:
+    def _test_and_set(self, index: int, keys: _FileKeys) -> Tuple[np.ndarray, int]:
+        """Each key's mark, and the number of distinct keys."""
         assert self._filter is not None
         hashes = keys.all_hashes()
         if self.turns is None or not self.insert:  # one process, or nothing is inserted: order cannot matter
-            return self._filter.test_and_set(hashes, insert=self.insert)
+            return self._filter.mark(hashes, insert=self.insert)
         failed = self.turns.wait(index)
         try:
             if 0 <= failed < index:
@@ -420,7 +438,7 @@ class DedupeStage(Stage[Plan]):
                     f"{self.order[index]}: not deduplicated because an earlier file failed ({self.order[failed]}); "
                     "its marks would depend on that file's keys"
                 )
-            return self._filter.test_and_set(hashes, insert=True)
+            return self._filter.mark(hashes, insert=True)
         finally:
             self.turns.done(index)
 
@@ -449,14 +467,24 @@ class DedupeStage(Stage[Plan]):
             progress.update(docs=len(batch.items), nbytes=batch.nbytes)
         return keys, reader
 
-    def _partition_mask(self, hashes: np.ndarray, doc_ids: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+    def _add_keys(self, keys: _FileKeys, hashes: np.ndarray, owner: np.ndarray, doc_ids: Optional[np.ndarray]) -> None:
+        """Keep the keys of this run's partition, or (``split_all``) every key with its partition."""
         d = self.config.dedupe
-        if d.num_partitions == 1:
-            return None
-        if d.file_partition:
-            assert doc_ids is not None
-            return doc_ids % np.uint64(d.num_partitions) == np.uint64(d.partition_index)
-        return (hashes[:, 1] >> np.uint64(32)) % np.uint64(d.num_partitions) == np.uint64(d.partition_index)
+        part: Optional[np.ndarray] = None
+        if d.num_partitions > 1:
+            if d.file_partition:
+                assert doc_ids is not None
+                part = doc_ids % np.uint64(d.num_partitions)
+            else:
+                part = (hashes[:, 1] >> np.uint64(32)) % np.uint64(d.num_partitions)
+        if self.split_all:
+            keys.part.append(np.zeros(len(hashes), dtype=np.uint64) if part is None else part)
+        elif part is not None:
+            mask = part == np.uint64(d.partition_index)
+            hashes, owner = hashes[mask], owner[mask]
+        # half the memory: an h1 stands for its h2, and a file's lines and paragraphs are counted in 32 bits
+        keys.hashes.append(hashes if self.exact else hashes[:, 0].copy())
+        keys.owner.append(owner.astype(np.int32))
 
     def _doc_partition(self, ids: Sequence[str]) -> Optional[np.ndarray]:
         if self.config.dedupe.num_partitions == 1 or not self.config.dedupe.file_partition:
@@ -495,13 +523,9 @@ class DedupeStage(Stage[Plan]):
             if self._eligible(value):
                 values.append(value.encode())
                 owners.append(line)
-        hashes = hash_keys(values, self.params.seed)
+        hashes = hash_keys(values, self.params.seed, self.exact)
         owner = np.asarray(owners, dtype=np.int64)
-        mask = self._partition_mask(hashes, self._doc_partition([keys.ids[o] for o in owners]))
-        if mask is not None:
-            hashes, owner = hashes[mask], owner[mask]
-        keys.hashes.append(hashes)
-        keys.owner.append(owner)
+        self._add_keys(keys, hashes, owner, self._doc_partition([keys.ids[o] for o in owners]))
 
     def _paragraph_keys(self, records: List[Tuple[int, Any]], keys: _FileKeys) -> None:
         d = self.config.dedupe
@@ -525,45 +549,56 @@ class DedupeStage(Stage[Plan]):
         all_kept = len(rows) == len(keep)
         base = keys.rows
         doc = paras.doc[rows]
-        keys.para_doc.append(lines[doc])
-        keys.para_start.append(paras.start[rows])
-        keys.para_end.append(paras.start[rows] + paras.width[rows])
-        keys.para_bytes.append(paras.nbytes[rows])
+        keys.para_doc.append(lines[doc].astype(np.int32))
+        keys.para_start.append(paras.start[rows].astype(np.int32))
+        keys.para_end.append((paras.start[rows] + paras.width[rows]).astype(np.int32))
+        keys.para_bytes.append(paras.nbytes[rows].astype(np.int32))
         keys.rows += len(rows)
         doc_hash = self._doc_partition([rec.id for _, rec in records])
         if self.ngram is None:
-            hashes = hash_keys(paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()], self.params.seed)
+            hashes = hash_keys(
+                paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()], self.params.seed, self.exact
+            )
             owner = np.arange(base, base + len(rows), dtype=np.int64)
         else:
-            grams: List[bytes] = []
-            owners: List[int] = []
+            kept = paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()]
             n, stride = self.ngram.ngram_length, self.ngram.stride
-            for r, i in enumerate(rows.tolist()):
-                tokens = utf8_words(paras.parts[i])
-                if len(tokens) < n:
-                    if self.ngram.skip_short_paragraphs:
-                        continue
-                    grams.append(paras.parts[i])
-                    owners.append(base + r)
+            if d.paragraphs.paragraph_separator == "\n" or not any(b"\n" in p for p in kept):
+                hashes, owner = ngram_hashes(
+                    kept, n, stride, self.ngram.skip_short_paragraphs, self.params.seed, self.exact
+                )
+                owner += base
+            else:
+                hashes, owner = self._ngram_keys_by_paragraph(kept, base)
+        self._add_keys(keys, hashes, owner, None if doc_hash is None else doc_hash[doc][owner - base])
+
+    def _ngram_keys_by_paragraph(self, kept: List[bytes], base: int) -> Tuple[np.ndarray, np.ndarray]:
+        """N-gram keys paragraph by paragraph: for a separator other than a line feed when a paragraph holds one
+        (the batched :func:`ngram_hashes` joins paragraphs by line feeds)."""
+        assert self.ngram is not None
+        grams: List[bytes] = []
+        owners: List[int] = []
+        n, stride = self.ngram.ngram_length, self.ngram.stride
+        for r, part in enumerate(kept):
+            tokens = utf8_words(part)
+            if len(tokens) < n:
+                if self.ngram.skip_short_paragraphs:
                     continue
-                g = ngram_keys(tokens, n, stride)
-                grams += g
-                owners += [base + r] * len(g)
-            hashes = hash_keys(grams, self.params.seed)
-            owner = np.asarray(owners, dtype=np.int64)
-        mask = self._partition_mask(hashes, None if doc_hash is None else doc_hash[doc][owner - base])
-        if mask is not None:
-            hashes, owner = hashes[mask], owner[mask]
-        keys.hashes.append(hashes)
-        keys.owner.append(owner)
+                grams.append(part)
+                owners.append(base + r)
+                continue
+            g = ngram_keys(tokens, n, stride)
+            grams += g
+            owners += [base + r] * len(g)
+        return hash_keys(grams, self.params.seed, self.exact), np.asarray(owners, dtype=np.int64)
 
     # --- step 3: attributes -------------------------------------------------------------------------------
 
     def _write(
-        self, path: str, output: str, keys: _FileKeys, seen: np.ndarray, reader: DocumentsReader, started: float
+        self, output: str, keys: _FileKeys, owner: np.ndarray, seen: np.ndarray, entry: FileEntry, started: float
     ) -> Dict[str, int]:
+        """Publish the attributes of one documents file (``entry``) from its keys' owners and marks."""
         values: Dict[int, bytes] = {}
-        owner = _FileKeys.cat(keys.owner)
         bytes_marked = 0
         spans = 0
         if self.key is not None:
@@ -609,8 +644,8 @@ class DedupeStage(Stage[Plan]):
         }
         with UnitOutputs(self.name, self.config, quarantine=output + QUARANTINE_SUFFIX, started=started) as files:
             files.open(output).write(body)
-            files.quarantine(path, keys.bad)
-        files.write_manifest(manifest_path(output), self.output_config(), [input_entry(reader)], [output], counts)
+            files.quarantine(entry.path, keys.bad)
+        files.write_manifest(manifest_path(output), self.output_config(), [entry], [output], counts)
         return counts
 
 

@@ -230,6 +230,9 @@ def test_dryrun_still_checks_the_config(command: str, change: List[str], message
           "--bloom_filter.estimated_doc_count", "1000", "--bloom_filter.size_in_bytes", "1024"], "8,192 bits"),
         (["--bloom_filter.file", "s3://elsewhere-bucket/f.bin", "--bloom_filter.size_in_bytes", "1024"],
          "8,192 bits"),
+        # the one-pass flow (also Ray's and exact mode's) plans the same way
+        (["--bloom_filter.file", "s3://elsewhere-bucket/f.bin", "--bloom_filter.read_only", "true",
+          "--dedupe.one_pass", "true"], "shaped by the existing s3://elsewhere-bucket/f.bin"),
     ],
 )
 def test_dedupe_dryrun_opens_no_filter_file(bloom: List[str], shape: str, capsys: Any, monkeypatch: Any) -> None:

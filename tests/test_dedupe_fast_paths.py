@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, List
+import random
+from typing import Any, List, Tuple
 
 import msgspec
 import numpy as np
@@ -14,6 +15,8 @@ import pytest
 from dolma.cli import main
 from dolma.dedup.attributes import attribute_lines, format_unit_spans
 from dolma.dedup.bloom import HEADER_SIZE, BloomFilter, BloomParams, hash_keys
+from dolma.dedup.keys import ngram_keys, utf8_words
+from dolma.dedup.ngrams import ngram_hashes
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
 from tests.conftest import read_jsonl, write_documents
 
@@ -161,3 +164,34 @@ def test_utf8_words_are_the_words_encoded() -> None:
     for _ in range(20000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         assert utf8_words(text.encode()) == [w.encode() for w in words(text)], repr(text)
+
+
+def _ngrams_by_paragraph(parts: List[bytes], n: int, stride: int, skip: bool, seed: int) -> Tuple[np.ndarray, np.ndarray]:
+    grams, owners = [], []
+    for r, part in enumerate(parts):
+        tokens = utf8_words(part)
+        if len(tokens) < n:
+            if not skip:
+                grams.append(part)
+                owners.append(r)
+            continue
+        g = ngram_keys(tokens, n, stride)
+        grams += g
+        owners += [r] * len(g)
+    return hash_keys(grams, seed), np.asarray(owners, dtype=np.int64)
+
+
+@pytest.mark.parametrize("alphabet", [
+    ["a", "b", "the", "U.S.A", "can't", "2.0", "1,000", "\r", "\x00", "é", "日本", "\u0301", "👍🏽", "\u200d", " ",
+     "  ", "\t", ",", ".", "\x1c", "x_y", "\u00a0", "don’t"],
+    list("ab1 2_.:;,'\x00\t\r\x0b\x1c\x1f-!Z9"),
+])
+def test_batched_ngram_keys_are_the_per_paragraph_keys(alphabet: List[str]) -> None:
+    rng = random.Random(5)
+    for _ in range(150):
+        parts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))).encode()
+                 for _ in range(rng.randint(1, 8))]
+        for n, stride, skip in ((1, 0, False), (3, 0, False), (3, 2, True), (5, 3, False), (2, 1, True)):
+            want = _ngrams_by_paragraph(parts, n, stride, skip, 7)
+            got = ngram_hashes(parts, n, stride, skip, 7)
+            assert np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1]), (parts, n, stride, skip)

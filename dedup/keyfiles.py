@@ -1,0 +1,151 @@
+"""The intermediate files of one-pass dedupe: each input file's keys bucketed by partition, what its attributes
+need (its layout), and each partition's marks. All are written atomically; all integers are little-endian.
+
+Keys file (one per input file), so that a partition's job reads only its own keys (one seek, one read)::
+
+    offset      size     field
+    0           8        magic b"DOLMAKEY"
+    8           4        version (1)
+    12          4        P, the number of partitions
+    16          4        W, 64-bit words per key (2: ``h1, h2`` of a Bloom filter key, or the two halves of xxh3_128)
+    20          4        reserved, zero
+    24          8 * P    keys in each partition
+    24 + 8P     ...      partition 0's keys (``count * W`` uint64, in input order), then partition 1's, ...
+
+The same buckets can hold MinHash band signatures (one partition per band, ``W`` words per signature): a band's
+job then reads only its band.
+
+Marks file (one per partition): the bits of every key of the partition, file after file in input order, each file's
+bits packed from a byte boundary; an offsets table lets an attributes job seek straight to its file::
+
+    0           8        magic b"DOLMASEE"
+    8           8        F, the number of input files
+    16          8 * (F + 1)   byte offset of each file's bits, from the end of this table
+    ...         ...      the bits (``numpy.packbits`` order)
+
+Layout file (one per input file): the ids, bad lines, paragraph spans and each key's owner (line or paragraph),
+in partition order as in the keys file, as msgpack with the arrays as raw bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Dict, List, Sequence, Tuple
+
+import msgspec
+import numpy as np
+
+from dolma.core import io as dio
+from dolma.core.errors import InputError
+from dolma.core.globs import is_s3, split_s3
+
+__all__ = ["write_keys", "read_partition_keys", "write_marks", "read_marks", "write_layout", "read_layout", "bucket"]
+
+_KEYS_MAGIC = b"DOLMAKEY"
+_MARKS_MAGIC = b"DOLMASEE"
+_KEYS_HEADER = struct.Struct("<8sIIII")
+
+
+def write_keys(path: str, buckets: Sequence[np.ndarray]) -> int:
+    """Write one input file's keys, ``buckets[p]`` being partition ``p``'s ``(count, W)`` uint64 keys; the bytes."""
+    width = buckets[0].shape[1] if buckets else 2
+    counts = np.array([len(b) for b in buckets], dtype="<u8")
+    with dio.AtomicWriter(path) as w:
+        w.write(_KEYS_HEADER.pack(_KEYS_MAGIC, 1, len(buckets), width, 0))
+        w.write(counts.tobytes())
+        for bucket in buckets:
+            w.write(np.ascontiguousarray(bucket, dtype="<u8").tobytes())
+    return _KEYS_HEADER.size + 8 * len(buckets) + int(counts.sum()) * width * 8
+
+
+def read_partition_keys(path: str, partition: int) -> np.ndarray:
+    """Partition ``partition``'s keys of one keys file, reading only them (and the header)."""
+    head = _read_range(path, 0, _KEYS_HEADER.size)
+    if len(head) < _KEYS_HEADER.size or head[:8] != _KEYS_MAGIC:
+        raise InputError(path, None, "not a dedupe keys file (bad magic bytes)")
+    _, version, parts, width, _ = _KEYS_HEADER.unpack(head)
+    if version != 1 or not 0 <= partition < parts:
+        raise InputError(path, None, f"keys file version {version} with {parts} partitions, asked for {partition}")
+    counts = np.frombuffer(_read_range(path, _KEYS_HEADER.size, 8 * parts), dtype="<u8").astype(np.int64)
+    size = int(counts[partition]) * width * 8
+    data = _read_range(path, _KEYS_HEADER.size + 8 * parts + int(counts[:partition].sum()) * width * 8, size)
+    if len(data) != size:
+        raise InputError(path, None, f"keys file is truncated ({len(data)} of {size} bytes of partition {partition})")
+    return np.frombuffer(data, dtype="<u8").astype(np.uint64).reshape(-1, width)
+
+
+def _read_range(path: str, offset: int, size: int) -> bytes:
+    """``size`` bytes at ``offset`` (fewer at the end of the file): a seek locally, a ranged GET on S3."""
+    if size <= 0:
+        return b""
+    if is_s3(path):
+        from dolma.core import s3
+
+        bucket, key = split_s3(path)
+        with s3.errors_as_storage(path):
+            body = s3.client().get_object(Bucket=bucket, Key=key, Range=f"bytes={offset}-{offset + size - 1}")["Body"]
+            return body.read()
+    with dio.open_raw(path) as f:
+        f.seek(offset)
+        return f.read(size)
+
+
+def write_marks(path: str, marks: Sequence[np.ndarray]) -> None:
+    """Write a partition's marks: ``marks[i]`` the booleans of input file ``i``'s keys in this partition."""
+    packed = [np.packbits(m) for m in marks]
+    offsets = np.zeros(len(packed) + 1, dtype="<u8")
+    np.cumsum([len(p) for p in packed], out=offsets[1:])
+    with dio.AtomicWriter(path) as w:
+        w.write(_MARKS_MAGIC + struct.pack("<Q", len(packed)))
+        w.write(offsets.tobytes())
+        for p in packed:
+            w.write(p.tobytes())
+
+
+def read_marks(path: str, index: int, count: int) -> np.ndarray:
+    """Input file ``index``'s ``count`` marks in a partition's marks file (its two offsets, then its bits)."""
+    head = _read_range(path, 0, 16)
+    if len(head) < 16 or head[:8] != _MARKS_MAGIC:
+        raise InputError(path, None, "not a dedupe marks file (bad magic bytes)")
+    (files,) = struct.unpack("<Q", head[8:])
+    if not 0 <= index < files:
+        raise InputError(path, None, f"marks of {files} files, asked for file {index}")
+    start, end = struct.unpack("<QQ", _read_range(path, 16 + 8 * index, 16))
+    data = _read_range(path, 16 + 8 * (files + 1) + start, end - start)
+    if len(data) != end - start or (end - start) * 8 < count:
+        raise InputError(path, None, f"marks file is truncated (file {index})")
+    return np.unpackbits(np.frombuffer(data, dtype=np.uint8), count=count).astype(bool)
+
+
+class _Array(msgspec.Struct, array_like=True):
+    dtype: str
+    data: bytes
+
+
+def _pack(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return _Array(value.dtype.str, value.tobytes())
+    return value
+
+
+def write_layout(path: str, fields: Dict[str, Any]) -> None:
+    """Write the layout of an input file: ``fields`` maps names to numpy arrays, lists and numbers."""
+    dio.write_bytes_atomic(path, msgspec.msgpack.encode({k: _pack(v) for k, v in fields.items()}))
+
+
+def read_layout(path: str, arrays: Sequence[str]) -> Dict[str, Any]:
+    """The fields of a layout file; those named in ``arrays`` come back as numpy arrays."""
+    raw = msgspec.msgpack.decode(dio.read_bytes(path))
+    out: Dict[str, Any] = dict(raw)
+    for name in arrays:
+        dtype, data = out[name]
+        out[name] = np.frombuffer(data, dtype=np.dtype(dtype)).copy()
+    return out
+
+
+def bucket(part: np.ndarray, partitions: int) -> Tuple[np.ndarray, List[slice]]:
+    """A stable order that groups keys by partition (input order kept within each), and each partition's slice."""
+    small = part.astype(np.uint16) if partitions <= 1 << 16 else part  # 16-bit keys: numpy's O(n) radix sort
+    order = np.argsort(small, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(partitions + 1))
+    return order, [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
