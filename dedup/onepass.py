@@ -241,7 +241,7 @@ class OnePassStage(Stage[int]):
         return f"{base.rstrip('/')}/{hashlib.sha256(settings).hexdigest()[:16]}"
 
     def describe_plan(self) -> str:
-        how = "exact (sort and merge)" if self.config.dedupe.exact else f"Bloom filters {describe(self.reader.params)}"
+        how = "exact (sort and merge)" if self.config.dedupe.exact else f"Bloom filters {self.reader.describe_filter()}"
         return (f"{self.config.dedupe.num_partitions} partition(s), one hashing pass; {how}; "
                 + Stage.describe_plan(self.stages[0]))
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fnmatch
 import hashlib
 import logging
 import multiprocessing
@@ -37,7 +38,7 @@ from dolma.core.runner import work_processes
 from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, read_manifest, write_manifest, written
 from dolma.core.outputs import UnitOutputs, input_entry
-from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, has_glob
 from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file
 from dolma.dedup.bloom import (
     BloomFilter,
@@ -168,8 +169,13 @@ class DedupeStage(Stage[Plan]):
         self.attribute = section.attribute_name + suffix
         self.config = config
         self.exact = d.exact
-        # exact dedupe keeps no filter: its keys are 128-bit hashes, compared by sorting
-        self.params = BloomParams(m=0, k=0) if d.exact else resolve_params(config)
+        for pattern in config.documents:
+            _check_can_sit_in(pattern, d.document_dir)
+        # exact dedupe keeps no filter: its keys are 128-bit hashes, compared by sorting; a dry run looks at no file
+        # (the filter may be on another machine): its shape comes from the config alone
+        self._params: Optional[BloomParams] = (
+            BloomParams(m=0, k=0) if d.exact else planned_params(config) if config.dryrun else resolve_params(config)
+        )
         self.insert = not config.bloom_filter.read_only
         self.split_all = False  # keep every partition's keys, each with its partition (the one-pass flow)
         self.order: List[str] = []
@@ -251,8 +257,21 @@ class DedupeStage(Stage[Plan]):
 
     # --- around the units (driver): the filter is loaded, shared with the workers, and saved ----------------
 
+    @property
+    def params(self) -> BloomParams:
+        """The filter's shape; only a dry run, which runs nothing, may leave it unknown."""
+        if self._params is None:
+            raise DolmaError("the Bloom filter's shape is not known on a dry run")
+        return self._params
+
+    def describe_filter(self) -> str:
+        """The filter's shape, for the plan line (a dry run may know it only as the existing file's)."""
+        if self._params is None:
+            return f"shaped by the existing {self.config.bloom_filter.file} (not opened on a dry run)"
+        return describe(self._params)
+
     def describe_plan(self) -> str:
-        return f"{Stage.describe_plan(self)}; Bloom filter {describe(self.params)}"
+        return f"{Stage.describe_plan(self)}; Bloom filter {self.describe_filter()}"
 
     def extra_outputs(self) -> List[str]:
         """The Bloom filter file, when this run saves it."""
@@ -666,6 +685,35 @@ def resolve_params(config: DedupeConfig) -> BloomParams:
     if bf.read_only:
         raise ConfigError(f"`bloom_filter.read_only` needs an existing filter, and {bf.file} does not exist")
     if asked is None:
+        raise ConfigError(
+            "size the Bloom filter: set `bloom_filter.size_in_bytes`, or `bloom_filter.estimated_doc_count` and "
+            "`bloom_filter.desired_false_positive_rate`"
+        )
+    return asked
+
+
+def _check_can_sit_in(pattern: str, document_dir: str) -> None:
+    """Refuse, from the config alone, a documents pattern with wildcards none of whose matches can sit inside a
+    ``document_dir`` folder (no folder of it is, or is a wildcard that could match, that name): the run would refuse
+    every file it lists. Dolma refuses these too ("does not contain expected document directory")."""
+    if not has_glob(pattern):
+        return  # may name a folder, which means every file below it: only listing can tell
+    folders = pattern.split("/")[:-1]
+    if not any(f == document_dir or ("**" in f) or fnmatch.fnmatchcase(document_dir, f) for f in folders):
+        raise ConfigError(
+            f"`documents`: {pattern} is not inside a {document_dir!r} folder, so attributes/ cannot mirror its files "
+            "(set `dedupe.document_dir` to the folder that holds the documents)"
+        )
+
+
+def planned_params(config: DedupeConfig) -> Optional[BloomParams]:
+    """The filter's shape from the config alone, for a dry run: the checks of :func:`resolve_params` that need no
+    file. ``None`` for a read-only filter the config does not size (its file gives the shape)."""
+    bf = config.bloom_filter
+    if not bf.file:
+        raise ConfigError("missing required key `bloom_filter.file`: where the filter is loaded from and saved to")
+    asked = BloomParams.sized(bf.size_in_bytes, bf.estimated_doc_count, bf.desired_false_positive_rate)
+    if asked is None and not bf.read_only:
         raise ConfigError(
             "size the Bloom filter: set `bloom_filter.size_in_bytes`, or `bloom_filter.estimated_doc_count` and "
             "`bloom_filter.desired_false_positive_rate`"

@@ -218,3 +218,52 @@ def test_dryrun_still_checks_the_config(command: str, change: List[str], message
     assert main([command, "--dryrun", *DRYRUNS[command], *change]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+@pytest.mark.parametrize(
+    "bloom, shape",
+    [
+        # Dolma's decontamination configs: a read-only filter on S3, sized by the file itself or by the config
+        (["--bloom_filter.file", "s3://elsewhere-bucket/f.bin", "--bloom_filter.read_only", "true"],
+         "shaped by the existing s3://elsewhere-bucket/f.bin"),
+        (["--bloom_filter.file", f"{ELSEWHERE}/f.bin", "--bloom_filter.read_only", "true",
+          "--bloom_filter.estimated_doc_count", "1000", "--bloom_filter.size_in_bytes", "1024"], "8,192 bits"),
+        (["--bloom_filter.file", "s3://elsewhere-bucket/f.bin", "--bloom_filter.size_in_bytes", "1024"],
+         "8,192 bits"),
+        # the one-pass flow (also Ray's and exact mode's) plans the same way
+        (["--bloom_filter.file", "s3://elsewhere-bucket/f.bin", "--bloom_filter.read_only", "true",
+          "--dedupe.one_pass", "true"], "shaped by the existing s3://elsewhere-bucket/f.bin"),
+    ],
+)
+def test_dedupe_dryrun_opens_no_filter_file(bloom: List[str], shape: str, capsys: Any, monkeypatch: Any) -> None:
+    import dolma.core.io as dio
+
+    def no_look(path: str) -> bool:
+        raise AssertionError(f"a dry run looked for {path}")
+
+    monkeypatch.setattr(dio, "exists", no_look)
+    args = ["--documents", f"{ELSEWHERE}/documents/*.gz", "--dedupe.paragraphs.attribute_name", "dup", *bloom]
+    assert main(["dedupe", "--dryrun", *args]) == 0, capsys.readouterr().err
+    assert shape in capsys.readouterr().err
+    # what the config alone can tell is still checked: a filter this run writes needs a size
+    writable = ["--bloom_filter.file", f"{ELSEWHERE}/f.bin"]
+    assert main(["dedupe", "--dryrun", *args[:4], *writable]) == 2
+    assert "size the Bloom filter" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "pattern, ok",
+    [
+        ("s3://bucket/eval/v3/set/val/*.gz", False),  # no folder can be `documents`: every file would be refused
+        ("s3://bucket/eval/v3/documents/val/*.gz", True),
+        (f"{ELSEWHERE}/doc*/000.json.gz", True),  # Dolma's fixture form: the wildcard folder may be `documents`
+        (f"{ELSEWHERE}/**/*.gz", True),
+        (f"{ELSEWHERE}/corpus", True),  # no wildcard: may name a folder, whose files below are its matches
+    ],
+)
+def test_dedupe_dryrun_refuses_documents_outside_a_documents_folder(pattern: str, ok: bool, capsys: Any) -> None:
+    args = ["--documents", pattern, "--dedupe.paragraphs.attribute_name", "dup",
+            "--bloom_filter.file", f"{ELSEWHERE}/f.bin", "--bloom_filter.size_in_bytes", "1024"]
+    assert main(["dedupe", "--dryrun", *args]) == (0 if ok else 2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert ok or (len(err) == 1 and "is not inside a 'documents' folder" in err[0] and pattern in err[0])
