@@ -112,3 +112,15 @@ def test_no_import_cycle():
     for module in sorted(GRAPH):
         if module not in state:
             visit(module)
+
+
+def test_every_package_is_in_the_wheel():
+    """pyproject lists its packages one by one (the package-dir mapping): a new subpackage missing from the list
+    works in an editable install and is absent from a built wheel."""
+    import pytest
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as f:
+        listed = set(tomllib.load(f)["tool"]["setuptools"]["packages"])
+    packages = {name for name, path in _modules().items() if path.endswith("__init__.py")}
+    assert packages - listed == set()
