@@ -12,9 +12,23 @@ from typing import Dict, List, Sequence, Tuple
 import msgspec
 import numpy as np
 
-__all__ = ["format_unit_spans", "attribute_lines"]
+from dolma.core.errors import ConfigError
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath
+
+__all__ = ["format_unit_spans", "attribute_lines", "attributes_path"]
 
 _ENCODER = msgspec.json.Encoder()
+
+
+def attributes_path(path: str, document_dir: str, set_name: str) -> str:
+    """Where a documents file's attributes of the set ``set_name`` go: ``<prefix>attributes/<set>/<rel>``."""
+    parsed = CorpusPath.parse(path, document_dir)
+    if parsed.prefix is None:
+        raise ConfigError(
+            f"`documents`: {path} is not inside a {document_dir!r} folder, so attributes/{set_name}/ "
+            "cannot mirror it (set `dedupe.document_dir` to the folder that holds the documents)"
+        )
+    return parsed.sibling(ATTRIBUTES_DIR, set_name)
 
 
 def _digits(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

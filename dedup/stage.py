@@ -38,7 +38,7 @@ from dolma.core.runner import work_processes
 from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, read_manifest, write_manifest, written
 from dolma.core.outputs import UnitOutputs, input_entry
-from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, has_glob
+from dolma.core.paths import glob_paths, has_glob
 from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file
 from dolma.dedup.bloom import (
     BloomFilter,
@@ -50,7 +50,7 @@ from dolma.dedup.bloom import (
     suggested_count,
 )
 from dolma.dedup.config import DedupeConfig
-from dolma.dedup.attributes import attribute_lines, format_unit_spans
+from dolma.dedup.attributes import attribute_lines, attributes_path, format_unit_spans
 from dolma.dedup.keys import KeyPath, ngram_keys, utf8_words, words
 from dolma.dedup.ngrams import ngram_hashes
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
@@ -212,13 +212,7 @@ class DedupeStage(Stage[Plan]):
         self._inputs_hash = hashlib.sha256("\n".join(files).encode()).hexdigest()
         units = []
         for i, path in enumerate(files):
-            parsed = CorpusPath.parse(path, d.document_dir)
-            if parsed.prefix is None:
-                raise ConfigError(
-                    f"`documents`: {path} is not inside a {d.document_dir!r} folder, so attributes/{self.set_name}/ "
-                    "cannot mirror it (set `dedupe.document_dir` to the folder that holds the documents)"
-                )
-            out = parsed.prefix + "/".join([ATTRIBUTES_DIR, self.set_name, parsed.rel])
+            out = attributes_path(path, d.document_dir, self.set_name)
             units.append(
                 WorkUnit(key=path, size=dio.schedule_size(path), payload=Plan(i, out), outputs=(out,), inputs=(path,))
             )

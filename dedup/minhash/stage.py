@@ -24,10 +24,11 @@ from dolma.core.errors import ConfigError, DolmaError, UnitsFailed
 from dolma.core.executor import execute
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, read_manifest
 from dolma.core.outputs import UnitOutputs
-from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
+from dolma.core.paths import CorpusPath, glob_paths
 from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, is_side_file
 from dolma.core.runner import check_inputs_kept, summarise, work_processes
 from dolma.core.units import Progress, RunReport, Stage, WorkUnit
+from dolma.dedup.attributes import attributes_path
 from dolma.dedup.config import DedupeConfig, MinHashConfig
 from dolma.dedup.minhash.candidates import BucketStep, VerifyStep
 from dolma.dedup.minhash.clusters import TOP_CLUSTERS, ClusterStep
@@ -97,13 +98,7 @@ class MinHashStage(Stage[Tuple[int, str]]):
         self.files = files
         units = []
         for i, path in enumerate(files):
-            parsed = CorpusPath.parse(path, d.document_dir)
-            if parsed.prefix is None:
-                raise ConfigError(
-                    f"`documents`: {path} is not inside a {d.document_dir!r} folder, so attributes/{self.set_name}/ "
-                    "cannot mirror it (set `dedupe.document_dir` to the folder that holds the documents)"
-                )
-            out = parsed.prefix + "/".join([ATTRIBUTES_DIR, self.set_name, parsed.rel])
+            out = attributes_path(path, d.document_dir, self.set_name)
             units.append(WorkUnit(key=path, size=dio.schedule_size(path), payload=(i, out), outputs=(out,), inputs=(path,)))
         first = CorpusPath.parse(files[0], d.document_dir)
         reference, reference_files = self._reference()
