@@ -5,7 +5,7 @@ empty. Semantics follow the reference mixer (jsonpath_rust): ``[?(...)]`` on an 
 (``$.attributes[?(@.x[0][2] < 0.5)]``), on an array it tests each element; ``@.x`` alone means "exists" (a
 ``null`` value exists); ``!`` negates; ``<``/``>`` compare numbers with numbers and strings with strings and
 are false otherwise; ``!=`` is the negation of ``==``, so it is true for a missing value. Strings may be quoted
-with ``'`` or ``"``. ``$@`` is read as ``$`` (Dolma's example configs use it).
+with ``'`` or ``"``. ``$@`` is read as ``$`` and ``@.['name']`` as ``@['name']`` (Dolma's configs use both).
 """
 
 from __future__ import annotations
@@ -211,6 +211,8 @@ class _Parser:
                 steps.append(self.member())
             elif self.peek("."):
                 self.i += 1
+                if self.peek("["):  # `.['name']` reads as `['name']`, as in the reference mixer
+                    continue
                 step = self.member()
                 steps.append(step)
                 if step[0] != "key":

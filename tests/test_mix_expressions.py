@@ -55,6 +55,11 @@ DOC: Dict[str, Any] = {
         ("$.attributes[?((@.exp__t__flag == true) || !(@.exp__t__label == 'no'))]", True),
         ("$.attributes.exp__t__para[-1][2]", True),
         ("$.attributes['exp__t__label']", True),
+        # `.[` reads as `[`, as in Dolma 1.2.1's mixer (Dolma's v1.7 blocklist configs write `@.['name']`)
+        ("$.attributes.['exp__t__label']", True),
+        ("$.attributes[?(@['exp__t__label'] && @.['exp__t__score'][0][2] >= 0.9)]", True),
+        ("$.attributes[?(@['exp__t__label'] && @.['exp__t__score'][0][2] < 0.5)]", False),
+        ("$.attributes[?(@.['exp__t__missing'])]", False),
     ],
 )
 def test_jsonpath_matches(expr: str, matches: bool) -> None:
@@ -113,6 +118,7 @@ def test_dolma_truthiness(value: Any, truth: bool) -> None:
         ("jsonpath", "attributes.x", 0, "starts with '$'"),
         ("jsonpath", "$.a[?(@.x == 1]", 14, "expected ')'"),
         ("jsonpath", "$.a['x]", 4, "unterminated string"),
+        ("jsonpath", "$.a.+x", 4, "expected a field name after '.'"),
         ("jq", ".x |", 4, "unexpected end"),
         ("jq", ".x | sum", 5, "sum/0 is not defined"),
         ("jq", ".a as $x | $x", 3, "variables"),
