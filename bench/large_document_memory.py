@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import subprocess
 import sys
 import sysconfig
@@ -155,6 +154,8 @@ def main() -> None:
             continue
         _, base = run(small_args, small)
         seconds, peak = run(stage_args(big, limit)[name], big)
+        if any(big.rglob("*quarantine*")):
+            raise SystemExit(f"{name}: the document went to quarantine, so the figure would not measure it")
         above = max(0, peak - base)
         print(
             f"{name:34} {seconds:8.1f} {size / 1e6 / seconds:7.1f} {base / MiB:8.0f}M {peak / MiB:8.0f}M "
