@@ -25,7 +25,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-TAGGERS = ["char_length_v1", "whitespace_tokenizer_v1", "gopher_v1", "c4_v2", "pii_regex_with_counts_fast_v2", "random_number_v1"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tag_throughput import TAGGERS, _tree_rss_peak  # noqa: E402  (the quickstart's taggers; the /proc poller)
+
 MiB = 1 << 20
 
 
@@ -59,36 +61,13 @@ def write_corpus(root: Path, text: str) -> int:
     return len(line.encode("utf-8"))
 
 
-def _descendants(pid: int) -> List[int]:
-    try:
-        children = open(f"/proc/{pid}/task/{pid}/children").read().split()
-    except OSError:
-        return []
-    found = [int(c) for c in children]
-    for c in list(found):
-        found.extend(_descendants(c))
-    return found
-
-
 def run(args: List[str], cwd: Path) -> Tuple[float, int]:
     """Seconds and peak RSS (bytes, any process of the tree) of ``dolma <args>``."""
-    peak = [0]
+    peak: List[int] = []
     stop = threading.Event()
-
-    def poll(pid: int) -> None:
-        while not stop.is_set():
-            for p in [pid, *_descendants(pid)]:
-                try:
-                    for line in open(f"/proc/{p}/status"):
-                        if line.startswith("VmRSS:"):
-                            peak[0] = max(peak[0], int(line.split()[1]) * 1024)
-                except OSError:
-                    pass
-            stop.wait(0.02)
-
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "dolma.cli", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    poller = threading.Thread(target=poll, args=(proc.pid,), daemon=True)
+    poller = threading.Thread(target=_tree_rss_peak, args=(proc.pid, stop, peak), daemon=True)
     poller.start()
     out, err = proc.communicate()
     stop.set()
@@ -136,7 +115,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=int, default=200, help="size of the large document in MB (default 200)")
     ap.add_argument("--work", default=None, help="work folder (default: a temporary one)")
-    ap.add_argument("--only", nargs="*", default=None, help="run only stages whose name contains one of these")
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="run only stages whose name contains one of these (mix reads what the tag and dedupe runs wrote)")
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="bigdoc-"))
     text = real_text(args.mb)
