@@ -13,11 +13,25 @@ import msgspec
 import numpy as np
 
 from dolma.core.errors import ConfigError
-from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
+from dolma.core.records import is_side_file
 
-__all__ = ["format_unit_spans", "attribute_lines", "attributes_path"]
+__all__ = ["format_unit_spans", "attribute_lines", "attributes_path", "documents_files"]
 
 _ENCODER = msgspec.json.Encoder()
+
+
+def documents_files(patterns: Sequence[str]) -> List[str]:
+    """The documents files the patterns match, in pattern order, each once, stages' own side files left out. A
+    wildcard may sit in any component (Dolma's `.../deduper/doc*/000.json.gz`); whether a file sits in the documents
+    folder is checked per file (:func:`attributes_path`)."""
+    files: Dict[str, None] = {}
+    for pattern in patterns:
+        matches = [p for p in glob_paths(pattern) if not is_side_file(p)]
+        if not matches:
+            raise ConfigError(f"`documents`: no files match {pattern!r}")
+        files.update(dict.fromkeys(matches))
+    return list(files)
 
 
 def attributes_path(path: str, document_dir: str, set_name: str) -> str:

@@ -38,8 +38,8 @@ from dolma.core.runner import work_processes
 from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, read_manifest, write_manifest, written
 from dolma.core.outputs import UnitOutputs, input_entry
-from dolma.core.paths import glob_paths, has_glob
-from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader, is_side_file
+from dolma.core.paths import has_glob
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, DocumentsReader
 from dolma.dedup.bloom import (
     BloomFilter,
     BloomParams,
@@ -50,7 +50,7 @@ from dolma.dedup.bloom import (
     suggested_count,
 )
 from dolma.dedup.config import DedupeConfig
-from dolma.dedup.attributes import attribute_lines, attributes_path, format_unit_spans
+from dolma.dedup.attributes import attribute_lines, attributes_path, documents_files, format_unit_spans
 from dolma.dedup.keys import KeyPath, ngram_keys, utf8_words, words
 from dolma.dedup.ngrams import ngram_hashes
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
@@ -200,14 +200,7 @@ class DedupeStage(Stage[Plan]):
 
     def units(self) -> List[WorkUnit]:
         d = self.config.dedupe
-        files: List[str] = []
-        for pattern in self.config.documents:
-            # a wildcard may sit in any component (Dolma's `.../deduper/doc*/000.json.gz`); whether a file sits
-            # in the documents folder is checked per matched file, below
-            matches = [p for p in glob_paths(pattern) if not is_side_file(p)]
-            if not matches:
-                raise ConfigError(f"`documents`: no files match {pattern!r}")
-            files.extend(p for p in matches if p not in files)
+        files = documents_files(self.config.documents)
         self.order = files
         self._inputs_hash = hashlib.sha256("\n".join(files).encode()).hexdigest()
         units = []

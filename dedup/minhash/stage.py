@@ -24,11 +24,11 @@ from dolma.core.errors import ConfigError, DolmaError, UnitsFailed
 from dolma.core.executor import execute
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, read_manifest
 from dolma.core.outputs import UnitOutputs
-from dolma.core.paths import CorpusPath, glob_paths
-from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, is_side_file
+from dolma.core.paths import CorpusPath
+from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader
 from dolma.core.runner import check_inputs_kept, summarise, work_processes
 from dolma.core.units import Progress, RunReport, Stage, WorkUnit
-from dolma.dedup.attributes import attributes_path
+from dolma.dedup.attributes import attributes_path, documents_files
 from dolma.dedup.config import DedupeConfig, MinHashConfig
 from dolma.dedup.minhash.candidates import BucketStep, VerifyStep
 from dolma.dedup.minhash.clusters import TOP_CLUSTERS, ClusterStep
@@ -87,12 +87,7 @@ class MinHashStage(Stage[Tuple[int, str]]):
 
     def units(self) -> List[WorkUnit[Tuple[int, str]]]:
         d = self.config.dedupe
-        files: List[str] = []
-        for pattern in self.config.documents:
-            matches = [p for p in glob_paths(pattern) if not is_side_file(p)]
-            if not matches:
-                raise ConfigError(f"`documents`: no files match {pattern!r}")
-            files.extend(p for p in matches if p not in files)
+        files = documents_files(self.config.documents)
         if len(files) >= 1 << 31:
             raise ConfigError(f"`documents`: {len(files):,} files; MinHash numbers at most 2**31")
         self.files = files
