@@ -28,6 +28,7 @@ __all__ = [
     "CorpusPath",
     "DOCUMENTS_DIR",
     "ATTRIBUTES_DIR",
+    "FIRST_OCCURRENCES_DIR",
     # Dolma's names
     "add_suffix",
     "exists",
@@ -47,6 +48,9 @@ __all__ = [
 
 DOCUMENTS_DIR = "documents"
 ATTRIBUTES_DIR = "attributes"
+# exact dedupe's record of where each duplicate first occurred: `<prefix>first_occurrences/<set>/<rel>`, beside the
+# attributes (which keep Dolma's bytes), so that nothing listing an attribute folder meets it
+FIRST_OCCURRENCES_DIR = "first_occurrences"
 
 
 def canonical(path: str) -> str:
