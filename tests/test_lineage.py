@@ -2,6 +2,7 @@
 files: shards decompressed with gzip, token files read with numpy, texts re-tokenized with HF tokenizers."""
 
 import csv
+import glob
 import gzip
 import json
 import os
@@ -126,7 +127,7 @@ def test_trace_a_kept_document_to_its_source_shard_lines_and_tokens(release, gpt
         assert written["metadata"]["provenance"].endswith(f"{source}:{line}")
         got = np.concatenate([tokens[t["file"]][t["start"]:t["end"]] for t in out["tokens"]])
         assert got.tolist() == gpt2(written["text"])
-    assert result["files_read"] <= 12
+    assert result["files_read"] <= 13
 
 
 def _first(rows, stream, decision):
@@ -156,6 +157,74 @@ def test_trace_a_dropped_document_names_the_step_and_rule(release, stream, decis
     # the same document found from its source line
     by_line = trace(TraceConfig(path=release, source=source, line=int(line)))["documents"]
     assert [d["id"] for d in by_line] == [doc_id]
+
+
+def _paragraph_firsts(root):
+    """By plain reading, in the order the dedupe stage read the documents files (its manifest's patterns, each
+    glob's matches sorted): every duplicate paragraph (id, start, end) → where its text first occurred
+    (file, line, id, start, end)."""
+    manifest = json.load(open(os.path.join(root, "prose/attributes/dedupe_paragraphs/prose-0000.jsonl.gz.manifest.json")))
+    files = list(dict.fromkeys(p for pattern in manifest["resolved_config"]["documents"] for p in sorted(glob.glob(pattern, recursive=True))))
+    first, found = {}, {}
+    for path in files:
+        for n, line in enumerate(gzip.open(path, "rt", encoding="utf-8"), start=1):
+            doc = json.loads(line)
+            start, parts = 0, doc["text"].split("\n")
+            for i, part in enumerate(parts):
+                end = start + len(part) + (1 if i < len(parts) - 1 else 0)
+                if part.strip():  # skip_empty
+                    where = (os.path.relpath(path, root), n, doc["id"], start, end)
+                    if part in first:
+                        found[(doc["id"], start, end)] = first[part]
+                    else:
+                        first[part] = where
+                start = end
+    return found
+
+
+def test_trace_names_where_each_duplicate_span_first_occurred_and_traces_it(release):
+    """Exact dedupe (the quickstart's) records first occurrences: trace names each duplicate span's, as a plain
+    reading of the corpus in input order finds it; the first occurrence, traced in turn, is kept."""
+    oracle = _paragraph_firsts(release)
+    decided = {(r[2], int(r[3])): r for r in _decisions(release)}
+    dropped = _first(_decisions(release), "prose", f"dropped: exclude: {DEDUPE_RULE}")[0]
+    # and a document one of whose spans first occurred in another document, which the mix kept
+    other = next(k[0] for k, v in oracle.items() if v[2] != k[0] and decided[(v[0], v[1])][4] == "kept")
+    for doc_id in (dropped, other):
+        result = trace(TraceConfig(path=release, id=doc_id))
+        (doc,) = result["documents"]
+        assert doc["first_occurrences"] == {"dedupe_paragraphs": "recorded"} and doc["duplicates"]
+        for d in doc["duplicates"]:
+            (f,) = d["first"]
+            assert (f["file"], f["line"], f["id"], f["start"], f["end"]) == oracle[(doc_id, d["start"], d["end"])]
+            assert f["decision"] == decided[(f["file"], f["line"])][4]
+        assert result["files_read"] <= 13 + len({f["id"] for d in doc["duplicates"] for f in d["first"]})
+    first = next(f for d in doc["duplicates"] for f in d["first"] if f["id"] != other and f["decision"] == "kept")
+    (kept,) = trace(TraceConfig(path=release, source=first["file"], line=first["line"]))["documents"]
+    assert kept["id"] == first["id"] and kept["recorded"] == "kept" and kept["outputs"]
+    assert all((d["start"], d["end"]) != (first["start"], first["end"]) for d in kept["duplicates"])
+
+
+def test_trace_says_a_bloom_filter_does_not_record_first_occurrences(release, tmp_path, capsys):
+    """A Bloom-filter dedupe set beside the exact one: its spans name no first occurrence, and trace says why."""
+    work = str(tmp_path / "release")
+    shutil.copytree(release, work)
+    assert main(["dedupe", "--documents", f"{work}/*/documents/*.gz", "--dedupe.name", "bloom_paragraphs",
+                 "--dedupe.paragraphs.attribute_name", "bloom_dup", "--dedupe.skip_empty", "true",
+                 "--bloom_filter.file", str(tmp_path / "filter.bin"), "--bloom_filter.size_in_bytes", str(1 << 20)]) == 0
+    doc_id = _first(_decisions(release), "prose", f"dropped: exclude: {DEDUPE_RULE}")[0]
+    (doc,) = trace(TraceConfig(path=work, id=doc_id))["documents"]
+    assert doc["first_occurrences"]["dedupe_paragraphs"] == "recorded"
+    assert "membership only" in doc["first_occurrences"]["bloom_paragraphs"]
+    bloom = [d for d in doc["duplicates"] if d["set"] == "bloom_paragraphs"]
+    assert bloom and all("first" not in d for d in bloom)
+    assert sorted((d["start"], d["end"]) for d in bloom) == sorted(
+        (d["start"], d["end"]) for d in doc["duplicates"] if d["set"] == "dedupe_paragraphs")
+    capsys.readouterr()
+    assert main(["trace", work, "--id", doc_id]) == 0
+    out = capsys.readouterr().out
+    assert "(bloom_paragraphs: a Bloom filter records membership only" in out and "`dedupe.exact: true`" in out
+    assert "duplicate of " in out or "earlier in this document" in out
 
 
 def test_trace_a_token_offset_inside_a_document_cut_across_token_files(release, gpt2):
