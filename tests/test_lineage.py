@@ -11,7 +11,6 @@ import shutil
 
 import numpy as np
 import pytest
-import yaml
 
 from dolma.cli import main
 from dolma.core.errors import ConfigError
@@ -21,31 +20,16 @@ from dolma.release.remove import RemoveConfig, remove_documents
 from dolma.mixers.explain import explain_document
 from dolma.release.trace import TraceConfig, trace as _trace
 from dolma.release.verify import verify_release
+from tests.lineage_release import DEDUPE_RULE
+
 
 def trace(config):
     return _trace(config, explain_document)
 
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEDUPE_RULE = "$.attributes[?(@.bff_duplicate_paragraph_spans[0][2] >= 1)]"
-
-
 @pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    """The quickstart, small, with a rule on the dedupe attribute, a minimum length on code, and token files of
-    8,192 tokens so that long documents are cut across files."""
-    root = tmp_path_factory.mktemp("lineage")
-    recipe = yaml.safe_load(open(os.path.join(REPO, "configs", "quickstart.yaml")))
-    recipe.update(output=str(root / "release"), processes=1)
-    recipe["embedded_corpus"] = {"max_files": 40, "web_pages": 4}
-    recipe["mix"]["mixture"]["total"] = 60000
-    streams = {s["name"]: s for s in recipe["mix"]["streams"]}
-    streams["prose"]["filter"]["exclude"].append(DEDUPE_RULE)
-    streams["code"]["output"] = {"min_text_length": 3000}
-    recipe["tokens"]["max_size"] = 16384
-    (root / "recipe.yaml").write_text(yaml.safe_dump(recipe))
-    assert main(["pipeline", "-c", str(root / "recipe.yaml")]) == 0
-    return str(root / "release")
+def release(lineage_release):
+    return lineage_release
 
 
 # --- plain reads of the release, independent of the code under test -------------------------------------------

@@ -1,0 +1,112 @@
+"""An in-place `dolma remove` in two phases, so that a run killed at any point is finished by running it again.
+
+1. **Stage**: every new file (shards, token files and indexes, manifests, ``mixture.json``, the removal record) is
+   written under ``<release>/.remove-staging/`` at its release-relative path; the release is not touched. A run
+   killed here leaves only that folder, which the next run deletes (roll back) before it starts.
+2. **Commit**: ``<release>/.remove-journal.json`` is written (atomically): the removal's number, what was asked
+   (:class:`Request`) and every staged file with its new size and sha256. From here on the removal happens.
+3. **Swap**: each staged file is moved over its release file (a rename locally; a server-side copy, then the staged
+   object deleted, on S3), in the journal's order; then the datasheet and ``release.json`` are written, the journal
+   and the staging folder deleted. A run killed here leaves the journal: the next run moves what is still staged
+   (a file no longer staged was moved already), writes the datasheet and ``release.json`` again and cleans up — and
+   stops there when it was asked for the same removal, or goes on with its own.
+
+``dolma verify`` flags a release with a journal or staged files (they are not in ``release.json``).
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import msgspec
+
+from dolma.core import io as dio
+from dolma.core.manifest import FileEntry
+from dolma.core.paths import glob_paths, is_s3, join, split_s3
+from dolma.release.lineage import fetch
+
+__all__ = ["JOURNAL", "STAGING_DIR", "Request", "Journal", "staging", "roll_back", "commit", "read_journal", "swap",
+           "finish"]
+
+JOURNAL = ".remove-journal.json"
+STAGING_DIR = ".remove-staging"
+
+
+class Request(msgspec.Struct, kw_only=True):
+    """What a removal was asked to do (a rerun asking the same is finished, not repeated)."""
+
+    ids: List[str]
+    ids_file: Optional[str]
+    filter: Optional[str]
+    syntax: str
+    reason: str
+    report: bool
+
+
+class Journal(msgspec.Struct, kw_only=True):
+    number: int
+    request: Request
+    files: List[FileEntry]
+    """The staged files (release-relative path, new size and sha256), in the order they are moved in."""
+    format: int = 1
+
+
+def staging(root: str) -> str:
+    return join(root, STAGING_DIR)
+
+
+def roll_back(root: str) -> int:
+    """Delete what a run killed before its commit staged; the number of files deleted."""
+    found = glob_paths(join(staging(root), "**"))
+    for path in found:
+        dio.remove(path)
+    if not is_s3(root):
+        import shutil
+
+        shutil.rmtree(staging(root), ignore_errors=True)
+    return len(found)
+
+
+def commit(root: str, journal: Journal) -> None:
+    dio.write_bytes_atomic(join(root, JOURNAL), msgspec.json.format(msgspec.json.encode(journal), indent=2) + b"\n")
+
+
+def read_journal(root: str) -> Optional[Journal]:
+    path = join(root, JOURNAL)
+    if not dio.exists(path):
+        return None
+    return msgspec.json.decode(fetch(path), type=Journal)
+
+
+def swap(root: str, journal: Journal) -> int:
+    """Move every file still staged over its release file; the number moved."""
+    moved = 0
+    for entry in journal.files:
+        staged = join(staging(root), entry.path)
+        if dio.exists(staged):
+            _move(staged, join(root, entry.path))
+            moved += 1
+    return moved
+
+
+def _move(src: str, dst: str) -> None:
+    """``src`` replaces ``dst`` whole: a rename locally, a server-side copy then a delete on S3."""
+    if is_s3(src):
+        from dolma.core import s3
+
+        bucket, key = split_s3(src)
+        dbucket, dkey = split_s3(dst)
+        with s3.errors_as_storage(dst):
+            s3.client().copy_object(Bucket=dbucket, Key=dkey, CopySource={"Bucket": bucket, "Key": key})
+        dio.remove(src)
+        return
+    import os
+
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    os.replace(src, dst)
+
+
+def finish(root: str) -> None:
+    """The removal is complete: the journal goes, then the (empty) staging folder."""
+    dio.remove(join(root, JOURNAL))
+    roll_back(root)
