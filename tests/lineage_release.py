@@ -12,7 +12,7 @@ DEDUPE_RULE = "$.attributes[?(@.bff_duplicate_paragraph_spans[0][2] >= 1)]"
 
 def build_lineage_release(root) -> str:
     """The quickstart, small, with a rule on the dedupe attribute, a minimum length on code, and token files of
-    16,384 tokens so that long documents are cut across files."""
+    16,384 bytes (8,192 tokens) so that long documents are cut across files."""
     recipe = yaml.safe_load(open(os.path.join(REPO, "configs", "quickstart.yaml")))
     recipe.update(output=str(root / "release"), processes=1)
     recipe["embedded_corpus"] = {"max_files": 40, "web_pages": 4}
