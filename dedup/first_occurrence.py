@@ -4,17 +4,20 @@ A Bloom filter keeps membership only; the exact sort of a partition's keys puts 
 occurrence, so exact dedupe knows, for every key it marks, which earlier key (file, line, span, document id) it
 repeats. It writes that beside each attribute file, atomically with it and listed in its manifest, in a folder of
 its own (so that nothing listing the attribute folders meets it):
+``<prefix>first_occurrences/<set>/<rel>.msgpack.gz`` for ``<prefix>attributes/<set>/<rel>``. It is columnar, so
+that it is written with numpy whatever the number of duplicates: one msgpack map, gzip-compressed, its arrays raw
+little-endian int32::
 
-    <prefix>first_occurrences/<set>/<rel>     (attributes: <prefix>attributes/<set>/<rel>) one line per document
-                                              with a marked span, in line order
+    format      1
+    files       [documents file, ...]                 the files the earlier spans are in (as the stage was given them)
+    documents   {file: [i], line: [n], id: [str]}     the documents holding them (file index, 1-based line, id)
+    spans       {line, start, end, keys,              one row per (marked span, earlier span it repeats): the marked
+                 first, first_start, first_end,       document's 1-based line, the attribute's span and its number of
+                 first_keys}                          keys; the earlier document (index), its span, and how many of
+                                                      the span's keys first occurred there
 
-    {"line": 12, "id": "doc-7", "spans": [
-        {"start": 0, "end": 57, "keys": 1,
-         "first": [{"file": "<documents file>", "line": 3, "id": "doc-2", "start": 10, "end": 67, "keys": 1}]}]}
-
-``line`` is 1-based, spans are the attribute's (code points, end exclusive); ``keys`` of a span is its keys (1 for a
-document or a paragraph, its n-grams with ``by_ngram``) and of a first occurrence how many of them first occurred
-there; ``file`` is the documents file as the stage was given it. The attribute files themselves are unchanged.
+Rows come in line order, and for a span its earlier spans in input order. A span has 1 key (a document or a
+paragraph), or its n-grams with ``by_ngram``: a paragraph marked by its n-grams can repeat several earlier ones.
 
 How it is computed, inside the one-pass flow (:mod:`dolma.dedup.onepass`): the marking step of a partition sorts its
 keys once (:func:`exact_marks`), giving each marked key the position of its run's first key; it then reads the
@@ -34,19 +37,18 @@ import numpy as np
 
 from dolma.core import io as dio
 from dolma.core.errors import InputError
-from dolma.core.paths import FIRST_OCCURRENCES_DIR, CorpusPath
+from dolma.core.paths import CorpusPath, first_occurrences_path
 from dolma.dedup.keyfiles import _read_range
 
 __all__ = ["side_path", "exact_marks", "Firsts", "resolve_firsts", "write_firsts", "read_firsts", "side_file"]
 
 _MAGIC = b"DOLMAFST"
-_ENCODER = msgspec.json.Encoder()
 
 
 def side_path(documents: str, document_dir: str, set_name: str) -> str:
-    """Where the first occurrences of a documents file's set ``set_name`` go: ``<prefix>first_occurrences/<set>/<rel>``
-    (mirroring ``<prefix>attributes/<set>/<rel>``)."""
-    return CorpusPath.parse(documents, document_dir).sibling(FIRST_OCCURRENCES_DIR, set_name)
+    """Where the first occurrences of a documents file's set ``set_name`` go."""
+    parsed = CorpusPath.parse(documents, document_dir)  # inside a documents folder: its attributes' path was derived
+    return first_occurrences_path(parsed.prefix or "", set_name, parsed.rel)
 
 
 def exact_marks(keys: List[np.ndarray]) -> Tuple[List[np.ndarray], List[np.ndarray]]:
@@ -55,37 +57,43 @@ def exact_marks(keys: List[np.ndarray]) -> Tuple[List[np.ndarray], List[np.ndarr
     ``keys[i]`` are file ``i``'s ``(n, 2)`` 128-bit keys in the partition. A stable sort of all of them keeps equal
     keys in input order, so every key but the first of its run is a duplicate, and the run's first is its first
     occurrence. Returns each file's marks, and each file's marked keys' first occurrences as positions in the
-    concatenation of ``keys``. Memory: about 48 bytes a key."""
+    concatenation of ``keys``. Memory: about 40 bytes a key, and 24 more a duplicate."""
     every = np.concatenate(keys) if keys else np.zeros((0, 2), dtype=np.uint64)
     order = np.lexsort((every[:, 1], every[:, 0]))  # stable
     ranked = every[order]
     dup = np.zeros(len(every), dtype=bool)
     dup[1:] = (ranked[1:] == ranked[:-1]).all(axis=1)
-    run_starts = np.flatnonzero(~dup)
-    first = np.empty(len(every), dtype=np.int64)
-    first[order] = order[run_starts[np.cumsum(~dup) - 1]]
     marks = np.empty(len(every), dtype=bool)
     marks[order] = dup
+    # only the marked keys get a first occurrence: arrays of the duplicates and of the distinct keys, none per key
+    at = np.flatnonzero(dup)
+    run_starts = np.flatnonzero(~dup)
+    first = order[run_starts[np.searchsorted(run_starts, at, side="right") - 1]]
+    first = first[np.argsort(order[at], kind="stable")]  # in input order of the marked keys
     cuts = np.cumsum([len(k) for k in keys])[:-1]
     per_file = np.split(marks, cuts)
-    return per_file, [f[m] for f, m in zip(np.split(first, cuts), per_file)]
+    return per_file, np.split(first, np.cumsum([int(m.sum()) for m in per_file])[:-1])
 
 
 class Firsts(msgspec.Struct, array_like=True):
     """One file's marked keys' first occurrences (in the order of its marked keys in the partition)."""
 
     cols: bytes
-    """``(n, 4)`` little-endian int64: input file index, line (0-based), span start, span end."""
-    id_at: bytes
-    """``(m, 2)`` little-endian int64: the (file index, line) pairs of ``ids``."""
+    """``(n, 4)`` little-endian int32: input file index, line (0-based), span start, span end."""
+    documents: bytes
+    """The documents holding them, sorted: little-endian int64 ``file index << 32 | line``."""
     ids: List[str]
+    """Their ids."""
 
     def table(self) -> np.ndarray:
-        return np.frombuffer(self.cols, dtype="<i8").reshape(-1, 4)
+        return np.frombuffer(self.cols, dtype="<i4").reshape(-1, 4)
 
-    def id_of(self) -> Dict[Tuple[int, int], str]:
-        pairs = np.frombuffer(self.id_at, dtype="<i8").reshape(-1, 2).tolist()
-        return {(f, line): i for (f, line), i in zip(pairs, self.ids)}
+    def codes(self) -> np.ndarray:
+        return np.frombuffer(self.documents, dtype="<i8")
+
+
+def _code(file: np.ndarray, line: np.ndarray) -> np.ndarray:
+    return (file.astype(np.int64) << 32) | line.astype(np.int64)
 
 
 def resolve_firsts(
@@ -98,28 +106,30 @@ def resolve_firsts(
     offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
     every = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.int64)
     file_of = np.searchsorted(offsets, every, side="right") - 1
-    table = np.zeros((len(every), 4), dtype="<i8")
+    table = np.zeros((len(every), 4), dtype="<i4")  # a layout holds lines and offsets in 32 bits too
     table[:, 0] = file_of
-    ids: Dict[Tuple[int, int], str] = {}
-    for j in np.unique(file_of).tolist():
-        at = np.flatnonzero(file_of == j)
+    ids: Dict[int, str] = {}
+    by_file = np.argsort(file_of, kind="stable")
+    present = np.unique(file_of)
+    bounds = np.searchsorted(file_of[by_file], np.append(present, len(offsets)))
+    for j, a, b in zip(present.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
+        at = by_file[a:b]
         owner, layout = owners_of(j)
         own = owner[every[at] - offsets[j]]
         if documents:
-            line = own
-            start = np.zeros(len(own), dtype=np.int64)
+            line, start = own, np.zeros(len(own), dtype=np.int64)
             end = np.asarray(layout["text_len"], dtype=np.int64)[own]
         else:
             line, start, end = layout["para_doc"][own], layout["para_start"][own], layout["para_end"][own]
         table[at, 1], table[at, 2], table[at, 3] = line, start, end
         names = layout["ids"]
-        ids.update(((j, n), names[n]) for n in np.unique(line).tolist())
+        lines = np.unique(line)
+        ids.update(zip(_code(np.full(len(lines), j), lines).tolist(), (names[n] for n in lines.tolist())))
     cuts = np.cumsum([len(f) for f in firsts])[:-1]
     out = []
     for block in np.split(table, cuts) if firsts else []:
-        pairs = sorted({(int(f), int(n)) for f, n in block[:, :2].tolist()})
-        out.append(Firsts(block.tobytes(), np.asarray(pairs, dtype="<i8").reshape(-1, 2).tobytes(),
-                          [ids[p] for p in pairs]))
+        codes = np.unique(_code(block[:, 0], block[:, 1]))
+        out.append(Firsts(block.tobytes(), codes.astype("<i8").tobytes(), [ids[c] for c in codes.tolist()]))
     return out
 
 
@@ -151,10 +161,10 @@ def read_firsts(path: str, index: int) -> Firsts:
 
 
 def side_file(
-    firsts: Firsts, files: Sequence[str], ids: Sequence[str], owner: np.ndarray, seen: np.ndarray,
+    firsts: Firsts, files: Sequence[str], owner: np.ndarray, seen: np.ndarray,
     spans: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]], text_len: Sequence[int], threshold: Optional[float],
 ) -> bytes:
-    """The side file of one attribute file: each marked span's first occurrences.
+    """The first-occurrences file of one attribute file (format in the module docstring), built with numpy.
 
     ``owner`` and ``seen`` are the file's keys' owners (lines in document mode, paragraph rows otherwise) and
     marks; ``spans`` the paragraph rows' (line, start, end), ``None`` in document mode; ``threshold`` the n-gram
@@ -163,29 +173,41 @@ def side_file(
     dup_owner = owner[seen].astype(np.int64)
     if len(table) != len(dup_owner):
         raise ValueError(f"{len(table)} first occurrences for {len(dup_owner)} marked keys")
-    if not len(dup_owner):
-        return b""
-    total = np.bincount(owner)
+    codes = firsts.codes()
+    doc = np.searchsorted(codes, _code(table[:, 0], table[:, 1]))
+    total = np.bincount(owner) if len(owner) else np.zeros(0, dtype=np.int64)
     if threshold is not None:
         hit = np.bincount(dup_owner, minlength=len(total))
         frac = np.divide(hit, total, out=np.zeros(len(total)), where=total > 0)
         keep = frac[dup_owner] >= threshold
-        dup_owner, table = dup_owner[keep], table[keep]
+        dup_owner, doc, table = dup_owner[keep], doc[keep], table[keep]
+    # one row per (marked span, earlier span it repeats): in line order, and the earlier spans in input order. A
+    # document or a paragraph is one key, and a file's keys come in its order: then its rows are its marked keys
+    first_keys = np.ones(len(doc), dtype=np.int64)
+    if threshold is not None:
+        order = np.lexsort((table[:, 2], doc, dup_owner))
+        dup_owner, doc, table = dup_owner[order], doc[order], table[order]
+        new = np.ones(len(doc), dtype=bool)
+        new[1:] = (dup_owner[1:] != dup_owner[:-1]) | (doc[1:] != doc[:-1]) | (table[1:, 2] != table[:-1, 2])
+        starts = np.flatnonzero(new)
+        first_keys = np.diff(np.append(starts, len(doc)))
+        dup_owner, doc, table = dup_owner[starts], doc[starts], table[starts]
     if spans is None:
-        line = dup_owner
-        start = np.zeros(len(dup_owner), dtype=np.int64)
+        line, start = dup_owner, np.zeros(len(dup_owner), dtype=np.int64)
         end = np.asarray(text_len, dtype=np.int64)[dup_owner] if len(dup_owner) else start
     else:
         line, start, end = spans[0][dup_owner], spans[1][dup_owner], spans[2][dup_owner]
-    groups, counts = np.unique(np.column_stack((line, start, end, dup_owner, table)), axis=0, return_counts=True)
-    id_of = firsts.id_of()
-    rows: List[Dict[str, Any]] = []
-    for (ln, s, e, own, f, fl, fs, fe), n in zip(groups.tolist(), counts.tolist()):
-        if not rows or rows[-1]["line"] != ln + 1:
-            rows.append({"line": ln + 1, "id": ids[ln], "spans": []})
-        span_list = rows[-1]["spans"]
-        if not span_list or (span_list[-1]["start"], span_list[-1]["end"]) != (s, e):
-            span_list.append({"start": s, "end": e, "keys": int(total[own]), "first": []})
-        span_list[-1]["first"].append({"file": files[f], "line": fl + 1, "id": id_of[(f, fl)], "start": fs,
-                                       "end": fe, "keys": n})
-    return _ENCODER.encode_lines(rows)
+    used, doc_file = np.unique(codes >> 32, return_inverse=True)
+    return msgspec.msgpack.encode({
+        "format": 1,
+        "files": [files[i] for i in used.tolist()],
+        "documents": {"file": _i4(doc_file), "line": _i4((codes & 0xFFFFFFFF) + 1), "id": firsts.ids},
+        "spans": {"line": _i4(line + 1), "start": _i4(start), "end": _i4(end), "keys": _i4(total[dup_owner]),
+                  "first": _i4(doc), "first_start": _i4(table[:, 2]), "first_end": _i4(table[:, 3]),
+                  "first_keys": _i4(first_keys)},
+    })
+
+
+def _i4(values: np.ndarray) -> bytes:
+    """Little-endian int32: lines, code points of one document and key counts fit (a layout holds them in 32 bits)."""
+    return np.ascontiguousarray(values, dtype="<i4").tobytes()

@@ -651,7 +651,7 @@ class DedupeStage(Stage[Plan]):
         spans = None if self.key is not None else (
             _FileKeys.cat(keys.para_doc), _FileKeys.cat(keys.para_start), _FileKeys.cat(keys.para_end))
         threshold = self.ngram.overlap_threshold if self.ngram is not None else None
-        return side_file(firsts, self.order, keys.ids, owner, seen, spans, keys.text_len, threshold)
+        return side_file(firsts, self.order, owner, seen, spans, keys.text_len, threshold)
 
 
 class _TextRecord(msgspec.Struct):

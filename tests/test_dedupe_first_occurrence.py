@@ -5,12 +5,15 @@ the attribute files keep their bytes and the side files are listed in the manife
 from __future__ import annotations
 
 import glob
+import gzip
 import hashlib
 import json
 import random
 from typing import Any, Dict, List, Tuple
 
+import numpy as np
 import pytest
+from msgspec import msgpack
 
 from dolma.cli import main
 from tests.conftest import read_jsonl, write_documents
@@ -55,12 +58,28 @@ def _oracle(root: str, documents: bool) -> Dict[Tuple[str, int, int], Tuple[str,
     return found
 
 
+def _side(path: str) -> Dict[str, Any]:
+    """A first-occurrences file, its arrays as lists."""
+    record = msgpack.decode(gzip.decompress(open(path, "rb").read()))
+    as_list = lambda v: np.frombuffer(v, dtype="<i4").tolist() if isinstance(v, bytes) else v  # noqa: E731
+    return {**record, "documents": {k: as_list(v) for k, v in record["documents"].items()},
+            "spans": {k: as_list(v) for k, v in record["spans"].items()}}
+
+
 def _recorded(root: str, name: str) -> Dict[Tuple[str, int, int], List[Dict[str, Any]]]:
-    out = {}
-    for path in sorted(glob.glob(f"{root}/first_occurrences/{name}*/*.gz")):
-        for row in read_jsonl(path):
-            for span in row["spans"]:
-                out.setdefault((row["id"], span["start"], span["end"]), []).extend(span["first"])
+    """(marked document's id, start, end) → its first occurrences, read plainly from the side files."""
+    out: Dict[Tuple[str, int, int], List[Dict[str, Any]]] = {}
+    for path in sorted(glob.glob(f"{root}/first_occurrences/{name}*/*.msgpack.gz")):
+        rel = path.rsplit("/", 1)[1][: -len(".msgpack.gz")]
+        ids = [d["id"] for d in read_jsonl(f"{root}/documents/{rel}")]
+        record = _side(path)
+        docs, spans = record["documents"], record["spans"]
+        for r in range(len(spans["line"])):
+            d = spans["first"][r]
+            out.setdefault((ids[spans["line"][r] - 1], spans["start"][r], spans["end"][r]), []).append({
+                "file": record["files"][docs["file"][d]], "line": docs["line"][d], "id": docs["id"][d],
+                "start": spans["first_start"][r], "end": spans["first_end"][r], "keys": spans["first_keys"][r],
+                "span_keys": spans["keys"][r]})
     return out
 
 
@@ -78,7 +97,7 @@ def test_exact_dedupe_records_each_duplicates_first_occurrence(tmp_path: Any, mo
     oracle = _oracle(root, mode == "documents")
     assert oracle and set(recorded) == set(oracle)
     for key, firsts in recorded.items():
-        assert len(firsts) == 1 and firsts[0]["keys"] == 1
+        assert len(firsts) == 1 and firsts[0]["keys"] == firsts[0]["span_keys"] == 1
         f = firsts[0]
         assert (f["file"], f["line"], f["id"], f["start"], f["end"]) == oracle[key], key
     # the attribute files are those of a run that records nothing (a Bloom filter far from full marks the same; with
@@ -96,7 +115,7 @@ def test_exact_dedupe_records_each_duplicates_first_occurrence(tmp_path: Any, mo
         assert _spans(root, "exact") == _spans(root, "bloom")
     for path in exact:
         manifest = json.load(open(path + ".manifest.json"))
-        side = path.replace("/attributes/", "/first_occurrences/")
+        side = path.replace("/attributes/", "/first_occurrences/") + ".msgpack.gz"
         listed = {o["path"]: o["sha256"] for o in manifest["outputs"]}
         assert listed[side] == hashlib.sha256(open(side, "rb").read()).hexdigest()
 
@@ -121,13 +140,11 @@ def test_ngram_spans_name_every_paragraph_their_ngrams_first_occurred_in(tmp_pat
     assert main(["dedupe", "--documents", f"{root}/documents/*.gz", "--dedupe.paragraphs.attribute_name", "dup",
                  "--dedupe.paragraphs.by_ngram.ngram_length", "2", "--dedupe.paragraphs.by_ngram.overlap_threshold",
                  "0.5", "--dedupe.exact", "true", "--dedupe.name", "ng"]) == 0
-    (row,) = read_jsonl(f"{root}/first_occurrences/ng/b.jsonl.gz")
-    assert row["line"] == 1 and row["id"] == "b1"
-    (span,) = row["spans"]
-    assert (span["start"], span["end"], span["keys"]) == (5, 44, 7)  # 7 bigrams, 6 seen before
+    (span,) = [v for k, v in _recorded(root, "ng").items() if k == ("b1", 5, 44)]
     a = f"{root}/documents/a.jsonl.gz"
-    assert span["first"] == [
-        {"file": a, "line": 1, "id": "a1", "start": 0, "end": 18, "keys": 3},
-        {"file": a, "line": 2, "id": "a2", "start": 0, "end": 20, "keys": 3},
+    assert span == [  # 7 bigrams, 6 seen before: 3 in each of a's documents
+        {"file": a, "line": 1, "id": "a1", "start": 0, "end": 18, "keys": 3, "span_keys": 7},
+        {"file": a, "line": 2, "id": "a2", "start": 0, "end": 20, "keys": 3, "span_keys": 7},
     ]
-    assert read_jsonl(f"{root}/first_occurrences/ng/a.jsonl.gz") == []
+    assert set(_recorded(root, "ng")) == {("b1", 5, 44)}
+    assert _side(f"{root}/first_occurrences/ng/a.jsonl.gz.msgpack.gz")["spans"]["line"] == []

@@ -17,11 +17,12 @@ import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import msgspec
+import numpy as np
 
 from dolma.core import io as dio
 from dolma.core.config import ConfigStruct
 from dolma.core.errors import ConfigError
-from dolma.core.paths import ATTRIBUTES_DIR, FIRST_OCCURRENCES_DIR, CorpusPath, glob_paths, join
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, first_occurrences_path, glob_paths, join
 from dolma.release.lineage import MIXED_DIR, MIXTURE_FILE, fetch_text
 from dolma.release.lookup import Decision, Lineage, Output, documents_manifest, read_line, resolve, token_rows
 
@@ -32,6 +33,7 @@ Explain = Callable[[Dict[str, Any], Dict[str, Any], float, int], Dict[str, Any]]
 spans removed, length, sampling, decision (:func:`dolma.mixers.explain.explain_document`, which the CLI passes in:
 the release layer imports no stage)."""
 
+_Span = Tuple[int, List[Dict[str, Any]]]  # a marked span's keys, and where they first occurred
 _EXCERPT = 160
 _SHOWN = 8  # duplicate and removed spans printed per document (--json has them all)
 
@@ -92,19 +94,28 @@ class _Release:
             self._manifests[path] = _decode(fetch_text(manifest), manifest) if dio.exists(manifest) else None
         return self._manifests[path] or {}
 
-    def first_occurrences(self, source: str, name: str, line: int) -> Optional[Dict[str, Any]]:
-        """The row of documents file ``source``'s line in exact dedupe set ``name``'s first-occurrences file (None:
-        no file; an empty row: the line has no marked span)."""
+    def first_occurrences(self, source: str, name: str, line: int) -> Optional[Dict[Tuple[int, int], _Span]]:
+        """Where each marked span of documents file ``source``'s line ``line`` first occurred (its keys, and the
+        earlier spans), by span, from exact dedupe set ``name``'s first-occurrences file (docs/dedupe.md); None
+        when there is no such file."""
         parsed = CorpusPath.parse(source)
-        path = f"{parsed.prefix}{FIRST_OCCURRENCES_DIR}/{name}/{parsed.rel}"
+        path = first_occurrences_path(parsed.prefix or "", name, parsed.rel)
         if not dio.exists(path):
             return None
         self.side_reads += 1
-        for raw in fetch_text(path).splitlines():
-            row = _decode(raw, path)
-            if row.get("line") == line:
-                return row
-        return {}
+        record = msgspec.msgpack.decode(fetch_text(path))
+        rows = {k: np.frombuffer(v, dtype="<i4") for k, v in record["spans"].items()}
+        files, documents = record["files"], record["documents"]
+        doc_file, doc_line = np.frombuffer(documents["file"], dtype="<i4"), np.frombuffer(documents["line"], dtype="<i4")
+        a, b = np.searchsorted(rows["line"], [line, line + 1])
+        found: Dict[Tuple[int, int], _Span] = {}
+        for r in range(int(a), int(b)):
+            d = int(rows["first"][r])
+            span = found.setdefault((int(rows["start"][r]), int(rows["end"][r])), (int(rows["keys"][r]), []))
+            span[1].append({"file": files[int(doc_file[d])], "line": int(doc_line[d]), "id": documents["id"][d],
+                            "start": int(rows["first_start"][r]), "end": int(rows["first_end"][r]),
+                            "keys": int(rows["first_keys"][r])})
+        return found
 
 
 def _attribute_files(source: str) -> List[Tuple[str, str]]:
@@ -219,11 +230,10 @@ def _first_occurrences(release: _Release, source: str, decision: Decision, paths
             notes[name] = "exact dedupe, but its run recorded no first occurrences (made before they were)"
             continue
         notes[name] = "recorded"
-        found = {(sp["start"], sp["end"]): sp for sp in (row.get("spans") or [])}
         for d in spans:
-            span = found.get((d["start"], d["end"]))
-            d["keys"] = span["keys"] if span else None
-            d["first"] = [_first(release, f, looked_up) for f in (span["first"] if span else [])]
+            keys, firsts = row.get((int(d["start"]), int(d["end"])), (None, []))
+            d["keys"] = keys
+            d["first"] = [_first(release, f, looked_up) for f in firsts]
     return notes
 
 
