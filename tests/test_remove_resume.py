@@ -10,6 +10,7 @@ import shutil
 import msgspec
 import pytest
 
+from dolma.core.errors import ConfigError
 from dolma.release import remove as remove_module
 from dolma.release import remove_journal
 from dolma.release.remove import RemoveConfig, remove_documents
@@ -132,6 +133,8 @@ def test_a_rerun_asking_for_another_removal_finishes_the_killed_one_first(lineag
     with pytest.raises(Killed):
         remove_documents(RemoveConfig(path=work, ids=first, reason="one", report=False))
     monkeypatch.undo()
+    with pytest.raises(ConfigError, match="killed half-way"):  # not a source for a new folder while half-done
+        remove_documents(RemoveConfig(path=work, ids=second, reason="two", output=str(tmp_path / "new")))
     record = remove_documents(RemoveConfig(path=work, ids=second, reason="two"))
     assert record.number == 2 and record.documents == second
     assert sorted(os.listdir(os.path.join(work, "removals"))) == ["0001.json", "0002.json"]

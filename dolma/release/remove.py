@@ -12,7 +12,8 @@ sizes, checksums and counts (``dropped: removed`` on the mix side); ``removals/N
 asked, what was removed, when, the reason given, and each changed file before and after; the datasheet is written
 again with its "Removals" section, and ``release.json`` last. With ``output`` the corrected release goes to a new
 folder (unchanged files hard-linked locally, copied server-side on S3) and the original is left as it was;
-without, the release is changed in place, each file replaced atomically.
+without, the release is changed in place: the new files are staged, a journal commits them, then they are swapped
+in, so that running a killed removal again finishes it (:mod:`dolma.release.remove_journal`).
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class RemoveConfig(ConfigStruct):
     reason: str = ""
     """Why (required): recorded in the removal record and the datasheet."""
     output: Optional[str] = None
-    """Write the corrected release here (a new folder); default: change the release in place."""
+    """Write the corrected release here (a new folder); default: change the release in place (staged, then swapped
+    in: a removal killed half-way is finished by running it again)."""
     report: bool = True
     """Write the datasheet again, with its Removals section (false: leave it, e.g. to write it once after several
     removals with `dolma report`)."""
@@ -210,6 +212,9 @@ def remove_documents(config: RemoveConfig, compile: Optional[Matcher] = None) ->
         raise ConfigError("`output`: give a new folder, or leave it out to change the release in place")
     if not dio.exists(join(root, RELEASE_MANIFEST)):
         raise ConfigError(f"{root}: no {RELEASE_MANIFEST} here; is this a release folder?")
+    if config.output is not None and dio.exists(join(root, journal.JOURNAL)):
+        raise ConfigError(f"{root}: an in-place removal was killed half-way ({journal.JOURNAL}); finish it first by "
+                          "running it again (without --output)")
     out = (config.output or root).rstrip("/")
     created = not is_s3(out) and not os.path.isdir(out)
     if created:

@@ -126,6 +126,7 @@ def _move(src: str, dst: str) -> None:
 
 
 def finish(root: str) -> None:
-    """The removal is complete: the journal goes, then the staging folder."""
-    dio.remove(join(root, JOURNAL))
+    """The removal is complete: the staging folder goes, then the journal (a run killed in between finds the
+    journal, nothing staged, and only writes the datasheet and ``release.json`` again)."""
     roll_back(root)
+    dio.remove(join(root, JOURNAL))
