@@ -147,8 +147,9 @@ def _paragraph_firsts(root):
     """By plain reading, in the order the dedupe stage read the documents files (its manifest's patterns, each
     glob's matches sorted): every duplicate paragraph (id, start, end) → where its text first occurred
     (file, line, id, start, end)."""
-    manifest = json.load(open(os.path.join(root, "prose/attributes/dedupe_paragraphs/prose-0000.jsonl.gz.manifest.json")))
-    files = list(dict.fromkeys(p for pattern in manifest["resolved_config"]["documents"] for p in sorted(glob.glob(pattern, recursive=True))))
+    manifest = os.path.join(root, "prose/attributes/dedupe_paragraphs/prose-0000.jsonl.gz.manifest.json")
+    patterns = json.load(open(manifest))["resolved_config"]["documents"]
+    files = list(dict.fromkeys(p for pattern in patterns for p in sorted(glob.glob(pattern, recursive=True))))
     first, found = {}, {}
     for path in files:
         for n, line in enumerate(gzip.open(path, "rt", encoding="utf-8"), start=1):
@@ -195,7 +196,8 @@ def test_trace_says_a_bloom_filter_does_not_record_first_occurrences(release, tm
     shutil.copytree(release, work)
     assert main(["dedupe", "--documents", f"{work}/*/documents/*.gz", "--dedupe.name", "bloom_paragraphs",
                  "--dedupe.paragraphs.attribute_name", "bloom_dup", "--dedupe.skip_empty", "true",
-                 "--bloom_filter.file", str(tmp_path / "filter.bin"), "--bloom_filter.size_in_bytes", str(1 << 20)]) == 0
+                 "--bloom_filter.file", str(tmp_path / "filter.bin"),
+                 "--bloom_filter.size_in_bytes", str(1 << 20)]) == 0
     doc_id = _first(_decisions(release), "prose", f"dropped: exclude: {DEDUPE_RULE}")[0]
     (doc,) = trace(TraceConfig(path=work, id=doc_id))["documents"]
     assert doc["first_occurrences"]["dedupe_paragraphs"] == "recorded"

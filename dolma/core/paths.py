@@ -117,7 +117,7 @@ def glob_root(pattern: str) -> str:
 
 def first_occurrences_path(prefix: str, set_name: str, rel: str) -> str:
     """``<prefix>first_occurrences/<set>/<rel>.msgpack.gz``: exact dedupe's record of where each duplicate of the
-    documents file ``<prefix>documents/<rel>`` first occurred (the set's attributes: ``<prefix>attributes/<set>/<rel>``)."""
+    documents file ``<prefix>documents/<rel>`` first occurred (its attributes: ``<prefix>attributes/<set>/<rel>``)."""
     return f"{prefix}{FIRST_OCCURRENCES_DIR}/{set_name}/{rel}.msgpack.gz"
 
 

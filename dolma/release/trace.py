@@ -106,7 +106,8 @@ class _Release:
         record = msgspec.msgpack.decode(fetch_text(path))
         rows = {k: np.frombuffer(v, dtype="<i4") for k, v in record["spans"].items()}
         files, documents = record["files"], record["documents"]
-        doc_file, doc_line = np.frombuffer(documents["file"], dtype="<i4"), np.frombuffer(documents["line"], dtype="<i4")
+        doc_file = np.frombuffer(documents["file"], dtype="<i4")
+        doc_line = np.frombuffer(documents["line"], dtype="<i4")
         a, b = np.searchsorted(rows["line"], [line, line + 1])
         found: Dict[Tuple[int, int], _Span] = {}
         for r in range(int(a), int(b)):
@@ -237,7 +238,9 @@ def _first_occurrences(release: _Release, source: str, decision: Decision, paths
     return notes
 
 
-def _first(release: _Release, first: Dict[str, Any], looked_up: Dict[Tuple[str, str, int], Optional[str]]) -> Dict[str, Any]:
+def _first(
+    release: _Release, first: Dict[str, Any], looked_up: Dict[Tuple[str, str, int], Optional[str]]
+) -> Dict[str, Any]:
     """A first occurrence with its file relative to the release and the mix's decision on its document (looked up
     for the first few distinct documents: one index bucket each)."""
     rel = release.lineage.relative(first["file"])
