@@ -63,7 +63,8 @@ def exact_marks(keys: List[np.ndarray]) -> Tuple[List[np.ndarray], List[np.ndarr
     ranked = every[order]
     dup = np.zeros(len(every), dtype=bool)
     dup[1:] = (ranked[1:] == ranked[:-1]).all(axis=1)
-    marks = np.empty(len(every), dtype=bool)
+    del every, ranked  # the first occurrences below take no more memory than the sort did
+    marks = np.empty(len(dup), dtype=bool)
     marks[order] = dup
     # only the marked keys get a first occurrence: arrays of the duplicates and of the distinct keys, none per key
     at = np.flatnonzero(dup)
