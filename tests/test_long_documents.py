@@ -55,31 +55,25 @@ def _write(path: Any, lines: List[bytes]) -> str:
     return str(path)
 
 
-def _read(path: str, record_type: Any, **kw: Any) -> List[Any]:
-    out: List[Any] = []
-    for batch in DocumentsReader(path, record_type=record_type, batch_bytes=kw.pop("batch_bytes", 1 << 22), **kw):
-        for item in batch.items:
-            out.append((batch.first_line, batch.nbytes, item) if isinstance(item, BadLine) else item)
-    return out
-
-
 class _Doc(msgspec.Struct):  # the tokens stage's record
     text: str
     id: Any
 
 
 @pytest.mark.parametrize("record_type", [DocumentRecord, Any, Dict[str, Any], _Doc])
-def test_long_lines_decode_to_the_same_records(tmp_path, record_type):
+def test_long_lines_decode_to_the_same_records(tmp_path, monkeypatch, record_type):
     rng = random.Random(5)
     lines = [_line(rng, i).encode("utf-8") for i in range(150)] + _BAD
     rng.shuffle(lines)
     path = _write(tmp_path / "docs.jsonl.gz", lines)
-    plain = [i for b in DocumentsReader(path, record_type=record_type, long_line_bytes=None) for i in b.items]
+    monkeypatch.setattr(DocumentsReader, "long_line_bytes", None)
+    plain = [i for b in DocumentsReader(path, record_type=record_type) for i in b.items]
     assert any(isinstance(x, BadLine) for x in plain) and len(plain) == len(lines)
+    monkeypatch.setattr(DocumentsReader, "long_line_bytes", 8)
     for piece in (1, 2, 3, 7, 64):
+        monkeypatch.setattr(DocumentsReader, "piece_bytes", piece)
         for batch_bytes in (50, 1 << 22):
-            batches = list(DocumentsReader(path, record_type=record_type, long_line_bytes=8, piece_bytes=piece,
-                                           batch_bytes=batch_bytes))
+            batches = list(DocumentsReader(path, record_type=record_type, batch_bytes=batch_bytes))
             assert [i for b in batches for i in b.items] == plain, (piece, batch_bytes)
             assert sum(b.nbytes for b in batches) == sum(len(x) + 1 for x in lines)
 
@@ -104,3 +98,105 @@ def test_cut_points_never_split_an_escape_or_a_character():
             pieces.append(msgspec.json.decode(b'"' + raw[start:end] + b'"'))
             start = end
         assert "".join(pieces) == s
+
+
+# --- tokens: a long text encoded a piece at a time ----------------------------------------------------------------
+
+_TOKEN_FRAGMENTS = [
+    "Hello", "world", "It's", "they'll", "'S", "'ve", "don't", " ", "  ", "   ", " " * 5, " " * 25, "\n", "\n\n",
+    "\r\n", "\t", "\u00a0", "\u3000", "\u2028", "\x1c", "12345", "3.14", "１２３", "日本語", "中文，标点。", "한국어",
+    "Русский", "العربية", "e\u0301", "\u0301", "\u212b", "\u037e", "ﬁ", "😀", "👨‍👩‍👧", "<|endoftext|>", "|||EMAIL_ADDRESS|||",
+    "|||IP_ADDRESS|||", "<|im_start|>", "||", "def f(x):", "...", "—", "“q”", "’s", ".\n", "!\r\n", "x  ", "\x00", "\u200b",
+]
+
+
+def _token_texts(n: int, seed: int) -> List[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choices(_TOKEN_FRAGMENTS, k=rng.randint(1, 60))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("name,fast", [
+    ("gpt2", True), ("gpt2", False), ("allenai/gpt-neox-olmo-dolma-v1_5", True),
+    ("allenai/eleuther-ai-gpt-neox-20b-pii-special", True), ("allenai/gpt-neox-olmo-dolma-v1_5", False),
+    ("allenai/dolma2-tokenizer", False),
+])
+def test_a_text_encoded_in_pieces_has_the_ids_of_the_whole(name, fast):
+    pytest.importorskip("tiktoken")
+    np = pytest.importorskip("numpy")
+    from dolma.tokens.tokenizer import Tokenizer
+
+    tok = Tokenizer(name, fast=fast)
+    assert tok.long_text_chars is not None, "pieces are proven for the built-in tokenizers"
+    texts = _token_texts(120 if fast else 40, seed=len(name) + fast)
+    whole = tok.encode_plain(texts)
+    tok.long_text_chars = 0
+    for piece in (1, 2, 7):
+        tok.piece_chars = piece
+        for text, ids in zip(texts, whole):
+            pieces = list(tok.encode_long(text, 0, len(text)))
+            got = np.concatenate(pieces) if pieces else np.zeros(0, np.uint32)
+            assert np.array_equal(got, ids), (piece, text)
+        text = texts[0]
+        assert list(map(list, tok.encode_long(text, 2, len(text) - 1))) and np.array_equal(
+            np.concatenate(list(tok.encode_long(text, 2, len(text) - 1))), tok.encode_plain([text[2:-1]])[0])
+
+
+def test_pieces_are_not_used_where_they_are_not_proven(tmp_path):
+    pytest.importorskip("tiktoken")
+    from dolma.tokens.tokenizer import Tokenizer, gpt2_tokenizer_json
+
+    spec = json.loads(gpt2_tokenizer_json())
+    spec["added_tokens"].append({"id": len(spec["model"]["vocab"]), "content": "a b", "single_word": False,
+                                 "lstrip": False, "rstrip": False, "normalized": False, "special": False})
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps(spec))
+    assert Tokenizer(str(path)).long_text_chars is None
+    assert Tokenizer("gpt2", segment_before_tokenization=True).is_long(10**9) is False
+
+
+def test_tokens_of_long_documents_are_byte_identical(tmp_path, monkeypatch):
+    pytest.importorskip("tiktoken")
+    import glob
+    import os
+
+    import dolma.tokens.tokenizer as tokenizer_module
+    from dolma.cli import main
+    from tests.conftest import write_documents
+
+    rng = random.Random(3)
+    rows = [{"id": f"d{i}", "text": rng.choice(["", " \n ", "  lead", "trail \n", ""]) + _text(rng, rng.randint(0, 400))
+             + rng.choice(["", " ", "\n\n"])} for i in range(60)]
+    write_documents(str(tmp_path / "documents" / "a.jsonl.gz"), rows)
+
+    def run(dest: str) -> Dict[str, bytes]:
+        argv = ["tokens", "--documents", str(tmp_path / "documents" / "*.gz"), "--destination", dest, "--processes", "1",
+                "--batch_size", "7"]
+        assert main(argv) == 0
+        return {os.path.basename(p): open(p, "rb").read() for p in glob.glob(os.path.join(dest, "part-*"))
+                if not p.endswith(".manifest.json")}
+
+    plain = run(str(tmp_path / "plain"))
+    used = []
+    real = tokenizer_module.Tokenizer.encode_long
+
+    def encode_long(self: Any, text: str, start: int, end: int) -> Any:
+        used.append(end - start)
+        return real(self, text, start, end)
+
+    monkeypatch.setattr(tokenizer_module.Tokenizer, "encode_long", encode_long)
+    monkeypatch.setattr(tokenizer_module, "LONG_TEXT_CHARS", 0)
+    monkeypatch.setattr(tokenizer_module, "PIECE_CHARS", 3)
+    monkeypatch.setattr(DocumentsReader, "long_line_bytes", 8)
+    monkeypatch.setattr(DocumentsReader, "piece_bytes", 5)
+    assert run(str(tmp_path / "pieces")) == plain
+    assert len(used) > 40  # the documents took the long path
+
+
+def test_strip_bounds_match_strip():
+    from dolma.tokens.stage import strip_bounds
+
+    rng = random.Random(2)
+    for _ in range(300):
+        text = "".join(rng.choice(["a", " ", "\n", "\u3000", "\x1c", "b c"]) for _ in range(rng.randint(0, 30)))
+        start, end = strip_bounds(text, step=rng.randint(1, 4))
+        assert text[start:end] == text.strip() and (start < end or not text.strip())

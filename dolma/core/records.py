@@ -186,20 +186,19 @@ class DocumentsReader:
     (:func:`~dolma.core.longlines.decode_long_line`): the same record in about two times its size, not three.
     """
 
+    long_line_bytes: Optional[int] = LONG_LINE_BYTES  # class attributes, so a test can make every line long
+    piece_bytes: int = TEXT_PIECE_BYTES
+
     def __init__(
         self,
         path: str,
         batch_bytes: int = 1 << 22,
         record_type: Any = DocumentRecord,
         max_document_bytes: Optional[int] = None,
-        long_line_bytes: Optional[int] = LONG_LINE_BYTES,
-        piece_bytes: int = TEXT_PIECE_BYTES,
     ) -> None:
         self.path = path
         self.batch_bytes = batch_bytes
         self.max_document_bytes = max_document_bytes
-        self.long_line_bytes = long_line_bytes
-        self.piece_bytes = piece_bytes
         self._record_type = record_type
         self._decoder = msgspec.json.Decoder(record_type)
         self._hashing: Optional[dio.HashingReader] = None

@@ -24,7 +24,7 @@ import os
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import msgspec
 import numpy as np
@@ -73,6 +73,36 @@ class _Group:
     files: Tuple[str, ...]
     sizes: Tuple[int, ...]
     prefix: str  # <destination>/part-<g>
+
+
+class _LongText(NamedTuple):
+    """A long document's text and the bounds of its stripped part (strip() would copy it)."""
+
+    text: str
+    start: int
+    end: int
+
+
+def strip_bounds(text: str, step: int = 1 << 16) -> Tuple[int, int]:
+    """``(start, end)`` with ``text[start:end] == text.strip()``, found without copying ``text``."""
+    n = len(text)
+    start = 0
+    while start < n:
+        chunk = text[start : start + step]
+        kept = chunk.lstrip()
+        if kept:
+            start += len(chunk) - len(kept)
+            break
+        start += len(chunk)
+    end = n
+    while end > start:
+        chunk = text[max(start, end - step) : end]
+        kept = chunk.rstrip()
+        if kept:
+            end -= len(chunk) - len(kept)
+            break
+        end -= len(chunk)
+    return start, end
 
 
 class _Doc(msgspec.Struct):
@@ -410,6 +440,8 @@ class TokensStage(Stage[_Group]):
         self, path: str, reader: DocumentsReader, counts: Dict[str, int], progress: Progress
     ) -> Iterator[Union[Tuple[str, str, str, int], Tuple[str, BadLine]]]:
         get_text, get_id = self._get_text, self._get_id
+        assert self._tokenizer is not None
+        is_long = self._tokenizer.is_long
         path_hash = hashlib.sha256(path.encode("utf-8")).hexdigest()
         for batch in reader:
             counts["documents_in"] += len(batch.items)
@@ -420,7 +452,12 @@ class TokensStage(Stage[_Group]):
                 if isinstance(record, BadLine):
                     yield path, record
                     continue
-                text = get_text(record).strip()
+                text = get_text(record)
+                if is_long(len(text)):  # not copied to strip it: its bounds go with it
+                    start, end = strip_bounds(text)
+                    text = _LongText(text, start, end) if start < end else ""
+                else:
+                    text = text.strip()
                 if not text:
                     counts["documents_empty"] += 1
                     continue
@@ -432,18 +469,28 @@ class TokensStage(Stage[_Group]):
     ) -> None:
         assert self._tokenizer is not None
         rng.shuffle(window)
-        encoded = self._tokenizer.encode_plain([doc[0] for doc in window])
-        bos, eos = self._tokenizer.bos_token_id, self._tokenizer.eos_token_id
+        tokenizer = self._tokenizer
+        short = [i for i, doc in enumerate(window) if not isinstance(doc[0], _LongText)]
+        # each document's ids, as pieces: a long text's pieces are cast to the output type as they come
+        encoded: List[List[np.ndarray]] = [[] for _ in window]
+        for i, ids in zip(short, tokenizer.encode_plain([window[i][0] for i in short])):  # type: ignore[misc]
+            encoded[i] = [ids]
+        for i, doc in enumerate(window):
+            long_text = doc[0]
+            if isinstance(long_text, _LongText):
+                encoded[i] = [ids.astype(self.dtype) for ids in tokenizer.encode_long(*long_text)]
+        bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
         extra = (bos is not None) + (eos is not None)
-        lengths = [len(ids) + extra for ids in encoded]
+        lengths = [sum(len(ids) for ids in pieces) + extra for pieces in encoded]
         tokens = np.empty(sum(lengths), dtype=self.dtype)
         pos = 0
-        for ids in encoded:
+        for pieces in encoded:
             if bos is not None:
                 tokens[pos] = bos
                 pos += 1
-            tokens[pos : pos + len(ids)] = ids
-            pos += len(ids)
+            for ids in pieces:
+                tokens[pos : pos + len(ids)] = ids
+                pos += len(ids)
             if eos is not None:
                 tokens[pos] = eos
                 pos += 1
