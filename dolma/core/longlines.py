@@ -12,12 +12,14 @@ whole, which also says what is wrong with it.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import msgspec
 
-__all__ = ["decode_long_line", "cut_points"]
+__all__ = ["decode_long_line", "cut_points", "release_free_memory"]
 
 _FIELDS = msgspec.json.Decoder(Dict[str, msgspec.Raw])
 _STR = msgspec.json.Decoder(str)
@@ -26,6 +28,25 @@ _ANY = msgspec.json.Decoder()
 # a backslash, not a hex digit) and starts a character (not a UTF-8 continuation byte); or before a backslash that
 # starts an escape (an even run of backslashes before it), unless it is the low half of a surrogate pair
 _CUT = re.compile(rb'[^"\\/bfnrtu0-9a-fA-F\x80-\xbf]|(?<!\\)(?:\\\\)*(\\)(?!u[dD][c-fC-F])')
+
+
+def _malloc_trim() -> Optional[Callable[[int], int]]:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing). A long line's
+    buffer grows by reallocation on the heap, and when it is freed glibc keeps the pages, so the next large
+    allocation (the joined text, an array of token ids) would come on top of them: without this the line's bytes
+    stay in the process's resident memory after they are let go."""
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 def cut_points(content: Any, piece_bytes: int) -> List[int]:
@@ -78,6 +99,8 @@ def decode_long_line(line: bytearray, record_type: Any, piece_bytes: int) -> Opt
         return None
     del raw, content, fields
     line.clear()  # the raw values that pointed into it are gone: its memory goes before the text is joined
+    release_free_memory()
     values[key] = "".join(pieces)
     del pieces
+    release_free_memory()
     return _is_record(values, record_type)

@@ -105,6 +105,11 @@ def strip_bounds(text: str, step: int = 1 << 16) -> Tuple[int, int]:
     return start, end
 
 
+def _utf8_length(text: str, start: int, end: int, step: int = 1 << 20) -> int:
+    """``len(text[start:end].encode())``, a piece at a time."""
+    return sum(len(text[k : min(k + step, end)].encode("utf-8", "surrogatepass")) for k in range(start, end, step))
+
+
 class _Doc(msgspec.Struct):
     text: str
     id: Union[str, int]
@@ -471,29 +476,30 @@ class TokensStage(Stage[_Group]):
         rng.shuffle(window)
         tokenizer = self._tokenizer
         short = [i for i, doc in enumerate(window) if not isinstance(doc[0], _LongText)]
-        # each document's ids, as pieces: a long text's pieces are cast to the output type as they come
-        encoded: List[List[np.ndarray]] = [[] for _ in window]
+        encoded: List[Any] = [None] * len(window)
         for i, ids in zip(short, tokenizer.encode_plain([window[i][0] for i in short])):  # type: ignore[misc]
-            encoded[i] = [ids]
-        for i, doc in enumerate(window):
-            long_text = doc[0]
-            if isinstance(long_text, _LongText):
-                encoded[i] = [ids.astype(self.dtype) for ids in tokenizer.encode_long(*long_text)]
+            encoded[i] = ids
         bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
         extra = (bos is not None) + (eos is not None)
-        lengths = [sum(len(ids) for ids in pieces) + extra for pieces in encoded]
-        tokens = np.empty(sum(lengths), dtype=self.dtype)
+        # a long text's ids are written as its pieces are encoded, into room for as many ids as it has UTF-8 bytes
+        # (a token holds at least one): pages never written take no memory
+        room = sum(len(ids) if ids is not None else _utf8_length(*window[i][0]) for i, ids in enumerate(encoded))
+        tokens = np.empty(room + extra * len(window), dtype=self.dtype)
+        lengths: List[int] = []
         pos = 0
-        for pieces in encoded:
+        for doc, ids in zip(window, encoded):
+            begin = pos
             if bos is not None:
                 tokens[pos] = bos
                 pos += 1
-            for ids in pieces:
-                tokens[pos : pos + len(ids)] = ids
-                pos += len(ids)
+            for piece in (ids,) if ids is not None else tokenizer.encode_long(*doc[0]):
+                tokens[pos : pos + len(piece)] = piece
+                pos += len(piece)
             if eos is not None:
                 tokens[pos] = eos
                 pos += 1
+            lengths.append(pos - begin)
+        tokens = tokens[:pos]
         writer.write(tokens, lengths, [(doc_id, src, loc) for _, doc_id, src, loc in window])
         counts["documents_out"] += len(window)
         counts["tokens"] += len(tokens)
