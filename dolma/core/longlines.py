@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import msgspec
 
-__all__ = ["decode_long_line", "cut_points", "release_free_memory"]
+__all__ = ["decode_long_line", "cut_points", "release_free_memory", "map_large_blocks"]
 
 _FIELDS = msgspec.json.Decoder(Dict[str, msgspec.Raw])
 _STR = msgspec.json.Decoder(str)
@@ -30,14 +30,29 @@ _ANY = msgspec.json.Decoder()
 _CUT = re.compile(rb'[^"\\/bfnrtu0-9a-fA-F\x80-\xbf]|(?<!\\)(?:\\\\)*(\\)(?!u[dD][c-fC-F])')
 
 
-def _malloc_trim() -> Optional[Callable[[int], int]]:
+def _libc(name: str) -> Optional[Callable[..., int]]:
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)  # type: ignore[no-any-return]
     except (OSError, AttributeError):  # not glibc
         return None
 
 
-_TRIM = _malloc_trim()
+_TRIM = _libc("malloc_trim")
+_MALLOPT = _libc("mallopt")
+_M_MMAP_THRESHOLD = -3
+_MAPPED_BLOCK = 4 << 20
+_mapping = False
+
+
+def map_large_blocks() -> None:
+    """From now on, have glibc map every block of 4 MiB or more on its own (``M_MMAP_THRESHOLD``; elsewhere
+    nothing). A line's buffer then grows by remapping, in place: on the heap, a buffer that cannot grow where it
+    is gets copied to a larger block and leaves the old one behind, several times its size in all. Called when
+    the reader first meets a line longer than a batch."""
+    global _mapping
+    if not _mapping and _MALLOPT is not None:
+        _MALLOPT(_M_MMAP_THRESHOLD, _MAPPED_BLOCK)
+    _mapping = True
 
 
 def release_free_memory() -> None:

@@ -17,7 +17,7 @@ import msgspec
 
 from dolma.core import io as dio
 from dolma.core.errors import InputError
-from dolma.core.longlines import decode_long_line
+from dolma.core.longlines import decode_long_line, map_large_blocks, release_free_memory
 from dolma.core.manifest import MANIFEST_SUFFIX
 
 __all__ = [
@@ -246,6 +246,7 @@ class DocumentsReader:
                 break
             cut = buf.rfind(b"\n", start) + 1
             if not cut:  # still inside one line
+                map_large_blocks()  # a line longer than a batch: let its buffer grow without copies
                 if limit is not None and len(buf) > limit and broken is None:
                     bad, rest, broken = self._skip_line(read, buf, next_line)
                     next_line += 1
@@ -344,6 +345,7 @@ class DocumentsReader:
         nbytes = len(block)
         rest = bytes(block[end:])
         del block[end:]
+        release_free_memory()  # what growing the line's buffer left behind on the heap
         record = decode_long_line(block, self._record_type, self.piece_bytes)
         items = self._decode_lines(block, first_line).items if record is None else [record]
         if rest:
