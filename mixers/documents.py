@@ -149,7 +149,13 @@ class StreamRules:
             names = None if names is None or more is None else names | more
         self.span_names = names
         # per span rule: the attribute it selects whole, if that is all it does (long texts' spans are read as arrays)
-        self.plain_spans = [plain_attribute(r.span, r.syntax) for r in stream.span_replacement]
+        plain = [plain_attribute(r.span, r.syntax) for r in stream.span_replacement]
+        # names the other span rules read (None: any), whose values they need decoded
+        others: Optional[Set[str]] = set()
+        for r, name in zip(stream.span_replacement, plain):
+            more = referenced_names(r.span, r.syntax) if name is None else set()
+            others = None if others is None or more is None else others | more
+        self.plain_spans = [name if others is not None and name not in others else None for name in plain]
         # per rule: its count keys, and the attribute keys whose presence is counted
         self.rules = stream_rules(stream)
         self._filter_rules = len(f.include) + len(f.exclude) if f is not None else 0

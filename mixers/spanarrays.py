@@ -53,12 +53,12 @@ def _chunks(content: Any, chunk_bytes: int) -> List[Tuple[int, int]]:
     return out
 
 
-def raw_spans(raw: msgspec.Raw, lo: float, hi: float, chunk_bytes: int = RAW_CHUNK_BYTES
-              ) -> Optional[Tuple[np.ndarray, np.ndarray, Optional[msgspec.Raw]]]:
+def raw_spans(raw: msgspec.Raw, lo: float, hi: float) -> Optional[Tuple[np.ndarray, np.ndarray, Optional[msgspec.Raw]]]:
     """The starts and ends (int64) of the spans of ``raw``, a JSON list of ``[start, end, score]`` numbers, whose
     score is in ``[lo, hi)``, and the attribute as the plain path would write it after decoding it: None when that
     is ``raw`` itself (it is as msgspec writes it), else a new Raw. None for any other JSON (one span alone, spans
     of another length, values that are not numbers, integers too large for a float)."""
+    chunk_bytes = RAW_CHUNK_BYTES
     view = memoryview(raw)  # type: ignore[arg-type]
     if bytes(view[:2]) == b"[]" and len(view) == 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), None
@@ -89,8 +89,7 @@ def raw_spans(raw: msgspec.Raw, lo: float, hi: float, chunk_bytes: int = RAW_CHU
 
 
 def replace_span_arrays(
-    doc: Dict[str, Any], starts: np.ndarray, ends: np.ndarray, rule_of: np.ndarray, rules: Sequence[SpanRule],
-    chunk_chars: int = TEXT_CHUNK_CHARS,
+    doc: Dict[str, Any], starts: np.ndarray, ends: np.ndarray, rule_of: np.ndarray, rules: Sequence[SpanRule]
 ) -> int:
     """Replace the spans in ``doc["text"]`` as :func:`~dolma.mixers.spans.replace_spans` does; returns the number of
     regions replaced. The old text leaves the document first, so once the slices are gathered it is freed (when
@@ -111,6 +110,7 @@ def replace_span_arrays(
     region_end = reach[np.concatenate((first[1:] - 1, [len(s) - 1]))].tolist()
     region_rule = r[first].tolist()
     doc["text"] = ""
+    chunk_chars = TEXT_CHUNK_CHARS
     chunks: List[str] = []
     pieces: List[str] = []
     size = 0

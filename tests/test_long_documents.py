@@ -200,3 +200,90 @@ def test_strip_bounds_match_strip():
         text = "".join(rng.choice(["a", " ", "\n", "\u3000", "\x1c", "b c"]) for _ in range(rng.randint(0, 30)))
         start, end = strip_bounds(text, step=rng.randint(1, 4))
         assert text[start:end] == text.strip() and (start < end or not text.strip())
+
+
+# --- mix: a long text's spans as arrays ---------------------------------------------------------------------------
+
+
+def _spans(rng: random.Random, n: int, odd: bool = True) -> Any:
+    kind = rng.random() if odd else 1.0
+    if kind < 0.08:
+        return []
+    if kind < 0.14:
+        return [rng.randint(-3, n + 3), rng.randint(-3, n + 3), 1.0]  # one span alone
+    if kind < 0.18:
+        return [[0, 4, 1.0, "extra"]]  # spans of four values
+    if kind < 0.2:
+        return [[True, 3, 1.0]]
+    out = []
+    for _ in range(rng.randint(1, 12)):
+        a = rng.randint(-3, n + 3)
+        out.append([a, a + rng.randint(-2, 40), rng.choice([1, 1.0, 0.5, 0.25, 0.75, 0.3, 2, 0.9])])
+    if rng.random() < 0.2:
+        out.append([1.7, 9.2, 1.0])  # float offsets are truncated
+    return out
+
+
+def _mix_corpus(root: Any) -> None:
+    rng = random.Random(11)
+    docs, a_lines, b_lines = [], [], []
+    for i in range(50):
+        text = _text(rng, rng.randint(0, 200))
+        doc: Dict[str, Any] = {"id": f"d{i}", "text": text, "source": "s", "metadata": {"k": i}}
+        docs.append(json.dumps(doc).encode())
+        a = {"a__x__spans": _spans(rng, len(text)), "a__x__other": [[0, 3, 1]], "a__x__score": [[0, 1, i / 50]]}
+        compact = rng.random() < 0.5  # as msgspec writes it, or with spaces (the plain path rewrites those)
+        a_lines.append(json.dumps({"id": f"d{i}", "attributes": a}, separators=(",", ":") if compact else None).encode())
+        b = {"b__y__spans": _spans(rng, len(text), odd=False)}
+        b_lines.append(msgspec.json.encode({"id": f"d{i}", "attributes": b}))
+    _write(root / "documents" / "p.jsonl.gz", docs)
+    _write(root / "attributes" / "a" / "p.jsonl.gz", a_lines)
+    _write(root / "attributes" / "b" / "p.jsonl.gz", b_lines)
+
+
+def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch):
+    import glob
+    import os
+
+    from dolma.cli import main
+    from dolma.mixers import spanarrays
+
+    (tmp_path / "documents").mkdir()
+    (tmp_path / "attributes" / "a").mkdir(parents=True)
+    (tmp_path / "attributes" / "b").mkdir(parents=True)
+    _mix_corpus(tmp_path)
+    rules = [
+        {"span": "$.attributes.a__x__spans", "min_score": 0.5, "replacement": ""},
+        {"span": "$.attributes.b__y__spans", "min_score": 0.3, "max_score": 0.9, "replacement": "[{}]"},
+        {"span": ".attributes.a__x__other", "syntax": "jq", "min_score": 0, "replacement": "#"},
+        {"span": "$.attributes.b__y__spans[0:100]", "max_score": 0.6, "replacement": "<{}>"},  # not a plain attribute: the plain path
+    ]
+
+    def run(name: str) -> Dict[str, bytes]:
+        out = tmp_path / name
+        config = {"streams": [{
+            "name": "s", "documents": [str(tmp_path / "documents" / "*.gz")], "attributes": ["a", "b"],
+            "output": {"path": str(out), "max_size_in_bytes": 1 << 30, "min_text_length": 5},
+            "filter": {"exclude": ["$.attributes[?(@.a__x__score[0][2] > 0.9)]"]},
+            "span_replacement": rules,
+        }], "processes": 1}
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(config))
+        assert main(["mix", "-c", str(path)]) == 0
+        files = {os.path.relpath(p, out): open(p, "rb").read() for p in glob.glob(str(out / "**" / "*"), recursive=True)
+                 if os.path.isfile(p) and not p.endswith((".manifest.json", "mixture.json"))}
+        mixture = json.loads((out / "mixture.json").read_text())["streams"]["s"]
+        return {**files, "counts": json.dumps(mixture["counts"], sort_keys=True).encode(),
+                "rules": json.dumps(mixture["rules"]).encode()}
+
+    plain = run("plain")
+    used = []
+    real = spanarrays.raw_spans
+    monkeypatch.setattr("dolma.mixers.documents.raw_spans", lambda *a: used.append(1) or real(*a))
+    monkeypatch.setattr(spanarrays, "LONG_TEXT_CHARS", 0)
+    monkeypatch.setattr(spanarrays, "RAW_CHUNK_BYTES", 7)
+    monkeypatch.setattr(spanarrays, "TEXT_CHUNK_CHARS", 3)
+    assert run("arrays") == plain
+    assert len(used) > 60
+    assert b"[" in plain["counts"] or plain["counts"]  # the mix kept documents and replaced spans
+    assert json.loads(plain["counts"])["spans_replaced"] > 50
