@@ -302,10 +302,7 @@ class StreamRules:
         for i in sorted({i for _, _, i in arrays}):
             bump(counts, self._matched[self._filter_rules + i])
         if arrays:
-            rule_of = np.concatenate([np.full(len(a[0]), a[2], np.int64) for a in arrays])
-            counts["spans_replaced"] += replace_span_arrays(
-                doc, np.concatenate([a[0] for a in arrays]), np.concatenate([a[1] for a in arrays]), rule_of, self.spans
-            )
+            counts["spans_replaced"] += replace_span_arrays(doc, arrays, self.spans)
 
 
 def _merge_attributes(

@@ -16,18 +16,20 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import msgspec
 import numpy as np
 
+from dolma.core.longlines import release_free_memory
 from dolma.mixers.spans import SpanRule, _replacement
 
 __all__ = ["LONG_TEXT_CHARS", "plain_attribute", "raw_spans", "replace_span_arrays"]
 
 LONG_TEXT_CHARS = 1 << 22  # a text longer than this takes these paths
-RAW_CHUNK_BYTES = 1 << 20  # JSON of spans decoded at a time
+RAW_CHUNK_BYTES = 1 << 18  # JSON of spans decoded at a time (its Python objects are the transient cost)
 TEXT_CHUNK_CHARS = 1 << 20  # slices of the new text joined at a time
 
 _PLAIN = {
     "jsonpath": re.compile(r"\$\.attributes\.([A-Za-z0-9_]+)"),
     "jq": re.compile(r"\.attributes\.([A-Za-z_][A-Za-z0-9_]*)"),
 }
+_REGIONS_AT_A_TIME = 1 << 16
 _SEPARATOR = re.compile(rb"\],\[")  # between two spans of a list of spans (numbers hold no brackets)
 _TRIPLES = msgspec.json.Decoder(List[Tuple[float, float, float]])
 _ANY = msgspec.json.Decoder()
@@ -81,6 +83,7 @@ def raw_spans(raw: msgspec.Raw, lo: float, hi: float) -> Optional[Tuple[np.ndarr
                 canonical = False
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
+    release_free_memory()  # what the chunks' Python objects left on the heap
     rewritten = None
     if not canonical:  # written again as the plain path would: decoded, then encoded
         parts = [_ENCODE(_ANY.decode(b"[" + content[a:b] + b"]"))[1:-1] for a, b in _chunks(content, chunk_bytes)]
@@ -88,46 +91,55 @@ def raw_spans(raw: msgspec.Raw, lo: float, hi: float) -> Optional[Tuple[np.ndarr
     return np.concatenate(starts), np.concatenate(ends), rewritten
 
 
-def replace_span_arrays(
-    doc: Dict[str, Any], starts: np.ndarray, ends: np.ndarray, rule_of: np.ndarray, rules: Sequence[SpanRule]
-) -> int:
+def replace_span_arrays(doc: Dict[str, Any], spans: List[Tuple[np.ndarray, np.ndarray, int]], rules: Sequence[SpanRule]) -> int:
     """Replace the spans in ``doc["text"]`` as :func:`~dolma.mixers.spans.replace_spans` does; returns the number of
-    regions replaced. The old text leaves the document first, so once the slices are gathered it is freed (when
-    nothing else holds it) before they are joined."""
+    regions replaced. ``spans`` holds each rule's starts and ends (its index last), and is emptied. The old text
+    leaves the document first, so once the slices are gathered it is freed (when nothing else holds it) before
+    they are joined."""
+    release_free_memory()  # what decoding the spans left on the heap
     text = doc["text"]
     n = len(text)
-    s = np.clip(starts, 0, None)
-    e = np.clip(ends, None, n)
-    keep = e > s
-    s, e, r = s[keep], e[keep], rule_of[keep]
+    small = np.int32 if n < (1 << 31) - 1 else np.int64  # offsets clamped to the text
+    s = np.concatenate([np.clip(a, 0, n).astype(small) for a, _, _ in spans])
+    e = np.concatenate([np.clip(b, 0, n).astype(small) for _, b, _ in spans])
+    r = np.concatenate([np.full(len(a), i, np.int32) for a, _, i in spans])
+    spans.clear()
+    keep = e > s  # empty ones, and those outside the text, are dropped
+    s, e, r = s[keep], e[keep], r[keep]
+    del keep
     if not len(s):
         return 0
     order = np.lexsort((r, -e, s))  # by start, then the longest, then the first rule
     s, e, r = s[order], e[order], r[order]
+    del order
     reach = np.maximum.accumulate(e)
     first = np.flatnonzero(np.concatenate(([True], s[1:] >= reach[:-1])))  # spans that start a region
-    region_start = s[first].tolist()
-    region_end = reach[np.concatenate((first[1:] - 1, [len(s) - 1]))].tolist()
-    region_rule = r[first].tolist()
+    region_start, region_rule = s[first], r[first]
+    region_end = reach[np.concatenate((first[1:] - 1, [len(s) - 1]))]
+    del s, e, r, reach, first
     doc["text"] = ""
     chunk_chars = TEXT_CHUNK_CHARS
     chunks: List[str] = []
     pieces: List[str] = []
     size = 0
     pos = 0
-    for start, end, rule in zip(region_start, region_end, region_rule):
-        kept = text[pos:start]
-        new = _replacement(rules[rule].replacement, text, start, end)
-        pieces.append(kept)
-        pieces.append(new)
-        size += len(kept) + len(new)
-        pos = end
-        if size >= chunk_chars:
-            chunks.append("".join(pieces))
-            pieces.clear()
-            size = 0
+    for at in range(0, len(region_start), _REGIONS_AT_A_TIME):  # as Python ints a batch at a time
+        batch = slice(at, at + _REGIONS_AT_A_TIME)
+        for start, end, rule in zip(region_start[batch].tolist(), region_end[batch].tolist(), region_rule[batch].tolist()):
+            kept = text[pos:start]
+            new = _replacement(rules[rule].replacement, text, start, end)
+            pieces.append(kept)
+            pieces.append(new)
+            size += len(kept) + len(new)
+            pos = end
+            if size >= chunk_chars:
+                chunks.append("".join(pieces))
+                pieces.clear()
+                size = 0
     pieces.append(text[pos:])
     chunks.append("".join(pieces))
     del pieces, text
     doc["text"] = "".join(chunks)
+    del chunks
+    release_free_memory()
     return len(region_start)

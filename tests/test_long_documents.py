@@ -283,7 +283,43 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch):
     monkeypatch.setattr(spanarrays, "LONG_TEXT_CHARS", 0)
     monkeypatch.setattr(spanarrays, "RAW_CHUNK_BYTES", 7)
     monkeypatch.setattr(spanarrays, "TEXT_CHUNK_CHARS", 3)
+    monkeypatch.setattr("dolma.mixers.lines.TEXT_SLICE_CHARS", 2)
     assert run("arrays") == plain
     assert len(used) > 60
     assert b"[" in plain["counts"] or plain["counts"]  # the mix kept documents and replaced spans
     assert json.loads(plain["counts"])["spans_replaced"] > 50
+
+
+def test_text_measures_match_the_whole_text(monkeypatch):
+    from dolma.mixers import lines
+
+    rng = random.Random(4)
+    for slice_chars in (1, 2, 5):
+        monkeypatch.setattr(lines, "TEXT_SLICE_CHARS", slice_chars)
+        for _ in range(200):
+            text = _text(rng, rng.randint(0, 40))
+            assert lines.text_measures(text) == (len(text.encode("utf-8")), len(text.split()))
+
+
+def test_long_lines_encode_as_msgspec_does_and_let_their_values_go(monkeypatch):
+    from dolma.mixers import lines
+
+    monkeypatch.setattr(spanarrays_module(), "LONG_TEXT_CHARS", 3)
+    monkeypatch.setattr(lines, "TEXT_SLICE_CHARS", 2)
+    rng = random.Random(6)
+    docs = [{"id": f"d{i}", "text": _text(rng, rng.randint(0, 30)), "attributes": {"a": msgspec.Raw(b"[[0,1,1.0]]"), "b": [1]},
+             "metadata": {"x": i}} for i in range(30)]
+    docs.insert(5, dict(docs[4], id="copy"))  # an up-sampled copy shares the text and the attributes
+    want = msgspec.json.Encoder().encode_lines(docs)
+    long = [d for d in docs if len(d["text"]) > 3 and d["id"] not in ("d4", "copy")]
+    got = lines.encode_documents(docs)
+    assert bytes(got) == want
+    assert long
+    assert all(d["text"] == "" and list(d["attributes"].values()) == [None, None] for d in long)
+    assert docs[4]["text"] and docs[5]["text"] and docs[4]["attributes"]["a"] is not None  # copies keep theirs
+
+
+def spanarrays_module() -> Any:
+    from dolma.mixers import spanarrays
+
+    return spanarrays
