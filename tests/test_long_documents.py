@@ -323,3 +323,28 @@ def spanarrays_module() -> Any:
     from dolma.mixers import spanarrays
 
     return spanarrays
+
+
+@pytest.mark.parametrize("raw,expected", [
+    (b"[]", ([], [], None)),
+    (b"[[0,5,1.0],[3,9,0.2],[-2,4,1]]", ([0, -2], [5, 4], None)),
+    (b"[[0, 5, 1.0],[1.9,7.5,1e0]]", ([0, 1], [5, 7], b"[[0,5,1.0],[1.9,7.5,1.0]]")),
+    (b"[0,5,1.0]", None),  # one span alone
+    (b"[[0,5,1.0,7]]", None),
+    (b"[[true,5,1.0]]", None),
+    (b'[["0",5,1.0]]', None),
+    (b"[[9007199254740993,9007199254740995,1.0]]", None),  # not exact as a float
+    (b'{"a":1}', None),
+])
+def test_raw_spans(raw, expected, monkeypatch):
+    np = pytest.importorskip("numpy")
+    from dolma.mixers import spanarrays
+
+    monkeypatch.setattr(spanarrays, "RAW_CHUNK_BYTES", 3)
+    got = spanarrays.raw_spans(msgspec.Raw(raw), 0.5, float("inf"))
+    if expected is None:
+        assert got is None
+        return
+    starts, ends, rewritten = got
+    assert starts.tolist() == expected[0] and ends.tolist() == expected[1] and starts.dtype == np.int64
+    assert (bytes(rewritten) if rewritten is not None else None) == expected[2]
