@@ -229,6 +229,7 @@ class DocumentsReader:
         buf = bytearray()
         limit = self.max_document_bytes
         broken: Optional[BaseException] = None
+        trim_at = self.batch_bytes
         # read1: at most one read of the decompressor per call, so an error never takes bytes already decompressed
         read = getattr(stream, "read1", stream.read)
         while broken is None:
@@ -247,6 +248,9 @@ class DocumentsReader:
             cut = buf.rfind(b"\n", start) + 1
             if not cut:  # still inside one line
                 map_large_blocks()  # a line longer than a batch: let its buffer grow without copies
+                if len(buf) >= trim_at:  # where it could not, the copies it left: back to the system
+                    release_free_memory()
+                    trim_at = len(buf) + len(buf) // 4
                 if limit is not None and len(buf) > limit and broken is None:
                     bad, rest, broken = self._skip_line(read, buf, next_line)
                     next_line += 1
