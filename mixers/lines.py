@@ -16,7 +16,7 @@ import msgspec
 from dolma.core.longlines import release_free_memory
 from dolma.mixers import spanarrays
 
-__all__ = ["encode_documents", "text_measures"]
+__all__ = ["encode_documents", "encode_dropped", "text_measures"]
 
 _ENCODER = msgspec.json.Encoder()
 _ENCODE = _ENCODER.encode
@@ -43,6 +43,25 @@ def encode_documents(docs: List[Dict[str, Any]]) -> Union[bytes, bytearray]:
     if done < len(docs):
         out += _ENCODER.encode_lines(docs[done:])
     release_free_memory()
+    return out
+
+
+def encode_dropped(record: Dict[str, Any]) -> Union[bytes, bytearray]:
+    """``encode(record) + b"\\n"`` for a dropped document's record (``reason``, ``provenance``, ``document``): a
+    long document is written as in :func:`encode_documents`, its values let go (nothing reads it afterwards)."""
+    doc = record["document"]
+    text = doc.get("text")
+    if not (type(text) is str and len(text) > spanarrays.LONG_TEXT_CHARS):
+        return _ENCODE(record) + b"\n"
+    del text
+    out = bytearray(b"{")
+    for key, value in record.items():
+        if key != "document":
+            out += _ENCODE(key) + b":" + _ENCODE(value) + b","
+    out += _ENCODE("document") + b":"
+    _encode_long(doc, out, release=True)
+    del out[-1:]  # the document's newline: the record's closing brace comes first
+    out += b"}\n"
     return out
 
 

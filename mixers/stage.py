@@ -31,7 +31,7 @@ from dolma.core.records import BadLine, QuarantineLine
 from dolma.core.units import Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.mixers.config import MixConfig, StreamConfig
 from dolma.mixers.documents import SEEN_PREFIX, Kept, StreamRules, bump, rule_count_key, stream_rules
-from dolma.mixers.lines import encode_documents, text_measures
+from dolma.mixers.lines import encode_documents, encode_dropped, text_measures
 from dolma.mixers.measure import measure
 from dolma.mixers.parts import BlockCompressor, PartWriter, UnitRecord, write_record
 from dolma.mixers.plan import (
@@ -308,7 +308,7 @@ class _Refused:
         self._csv.writerow((line, doc["id"], "dropped: " + reason, 0))
         if self._dropped is not None:
             record = {"reason": reason, "provenance": f"{path}:{line}", "document": doc}
-            self._files.open(self._dropped).write(_ENCODER.encode(record) + b"\n")
+            self._files.open(self._dropped).write(encode_dropped(record))
 
     def quarantine(self, path: str, line: int, reason: str, item: Any) -> None:
         doc_id = item.get("id") if isinstance(item, dict) else None

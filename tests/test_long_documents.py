@@ -263,7 +263,8 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch):
         out = tmp_path / name
         config = {"streams": [{
             "name": "s", "documents": [str(tmp_path / "documents" / "*.gz")], "attributes": ["a", "b"],
-            "output": {"path": str(out), "max_size_in_bytes": 1 << 30, "min_text_length": 5},
+            "output": {"path": str(out), "max_size_in_bytes": 1 << 30, "min_text_length": 5,
+                       "dropped_path": str(out / "dropped")},
             "filter": {"exclude": ["$.attributes[?(@.a__x__score[0][2] > 0.9)]"]},
             "span_replacement": rules,
         }], "processes": 1}
@@ -288,6 +289,7 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch):
     assert len(used) > 60
     assert b"[" in plain["counts"] or plain["counts"]  # the mix kept documents and replaced spans
     assert json.loads(plain["counts"])["spans_replaced"] > 50
+    assert any(k.startswith("dropped/") for k in plain)  # documents the filter and min_text_length dropped
 
 
 def test_text_measures_match_the_whole_text(monkeypatch):
