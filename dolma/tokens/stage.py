@@ -231,10 +231,10 @@ class TokensStage(Stage[_Group]):
 
     @property
     def resources(self) -> Resources:  # type: ignore[override]
-        """1 GiB (a worker peaked at ~660 MB, tokenizer and buffers, on the benchmark corpus), and 4.7 and 4.9 bytes per
-        byte of a document measured above that while it tokenized one 20 MB and one 200 MB document
-        (bench/large_document_memory.py)."""
-        return Resources.for_documents(1024 * MiB, 6.0, self.config.max_document_bytes)
+        """1 GiB (a worker peaked at ~660 MB, tokenizer and buffers, on the benchmark corpus), and 2.15 and 2.1 bytes
+        per byte of a document measured above that while it tokenized one 20 MB and one 200 MB document
+        (bench/large_document_memory.py: the text, its ids, and while it is read, its line and decoded pieces)."""
+        return Resources.for_documents(1024 * MiB, 2.5, self.config.max_document_bytes)
 
     def __init__(self, config: TokensConfig) -> None:
         if not config.documents:
