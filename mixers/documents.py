@@ -25,7 +25,7 @@ from dolma.mixers.errors import EvaluationError, RegexTimeout
 from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
 from dolma.mixers.jq import DEFAULT_REGEX_TIMEOUT, regex_deadline
 from dolma.mixers import spanarrays
-from dolma.mixers.spanarrays import plain_attribute, raw_spans, replace_span_arrays
+from dolma.mixers.spanarrays import Spans, plain_attribute, raw_spans, replace_span_arrays
 from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
 
 __all__ = ["StreamRules", "Refused", "Kept", "bump", "document_problem", "record_provenance", "Rule", "stream_rules",
@@ -275,12 +275,12 @@ class StreamRules:
         """Span replacement for a long text: what the rules select as arrays (see :mod:`dolma.mixers.spanarrays`),
         through the plain path for rules or attributes of another shape."""
         attributes = doc.get("attributes")
-        arrays: List[Tuple[np.ndarray, np.ndarray, int]] = []
+        arrays: List[Spans] = []
         fast: Set[str] = set()
         slow: List[int] = []
         for i, (rule, name) in enumerate(zip(self.spans, self.plain_spans)):
             raw = attributes.get(name) if name is not None and has_attributes and type(attributes) is dict else None
-            got = raw_spans(raw, rule.min_score, rule.max_score) if type(raw) is msgspec.Raw else None
+            got = raw_spans(raw, rule.min_score, rule.max_score, len(doc["text"])) if type(raw) is msgspec.Raw else None
             if got is None:
                 slow.append(i)
                 continue
@@ -297,8 +297,8 @@ class StreamRules:
             for j, i in enumerate(slow):
                 n = len(doc["text"])  # clamped as the plain path clamps them (spans outside the text are dropped)
                 mine = [(min(max(a, 0), n + 1), max(min(b, n), -1)) for a, b, k in found if k == j]
-                arrays.append((np.array([a for a, _ in mine], np.int64), np.array([b for _, b in mine], np.int64), i))
-        arrays = [a for a in arrays if len(a[0])]
+                arrays.append(([np.array([a for a, _ in mine], np.int64)], [np.array([b for _, b in mine], np.int64)], i))
+        arrays = [a for a in arrays if sum(len(x) for x in a[0])]
         for i in sorted({i for _, _, i in arrays}):
             bump(counts, self._matched[self._filter_rules + i])
         if arrays:

@@ -9,7 +9,8 @@ the other, and a string character by character, so the line is byte for byte wha
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple, Union
+import mmap
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import msgspec
 
@@ -23,25 +24,38 @@ _ENCODE = _ENCODER.encode
 TEXT_SLICE_CHARS = 1 << 20  # characters of a long text encoded at a time
 
 
-def encode_documents(docs: List[Dict[str, Any]]) -> Union[bytes, bytearray]:
-    """``encode_lines(docs)``: JSON lines, each ending in a newline."""
+def encode_documents(docs: List[Dict[str, Any]]) -> Union[bytes, mmap.mmap]:
+    """``encode_lines(docs)``: JSON lines, each ending in a newline. With a long document among them, the lines are
+    measured first and written into an anonymous mapping of that size, whose pages take memory only as they are
+    written (a growing buffer would be copied, on the heap, whenever it could not grow in place)."""
     limit = spanarrays.LONG_TEXT_CHARS
     long = [i for i, doc in enumerate(docs) if type(doc.get("text")) is str and len(doc["text"]) > limit]
     if not long:
         return _ENCODER.encode_lines(docs) if docs else b""
-    out = bytearray()
+    parts: List[Any] = []  # encoded runs of short documents, and (long document, whether to let its values go)
     done = 0
     for i in long:
         if done < i:
-            out += _ENCODER.encode_lines(docs[done:i])
+            parts.append(_ENCODER.encode_lines(docs[done:i]))
         doc = docs[i]
         text = doc["text"]
         shared = any(other is not doc and other.get("text") is text for other in docs)  # its up-sampled copies
         del text
-        _encode_long(doc, out, release=not shared)
+        parts.append((doc, not shared))
         done = i + 1
     if done < len(docs):
-        out += _ENCODER.encode_lines(docs[done:])
+        parts.append(_ENCODER.encode_lines(docs[done:]))
+    size = 0
+    for part in parts:
+        size += len(part) if isinstance(part, bytes) else _encode_long(part[0], None, release=False)
+    out = mmap.mmap(-1, size)
+    for part in parts:
+        if isinstance(part, bytes):
+            out.write(part)
+        else:
+            _encode_long(part[0], out.write, release=part[1])
+    assert out.tell() == size
+    del parts
     release_free_memory()
     return out
 
@@ -59,43 +73,49 @@ def encode_dropped(record: Dict[str, Any]) -> Union[bytes, bytearray]:
         if key != "document":
             out += _ENCODE(key) + b":" + _ENCODE(value) + b","
     out += _ENCODE("document") + b":"
-    _encode_long(doc, out, release=True)
+    _encode_long(doc, out.extend, release=True)
     del out[-1:]  # the document's newline: the record's closing brace comes first
     out += b"}\n"
     return out
 
 
-def _encode_long(doc: Dict[str, Any], out: bytearray, release: bool) -> None:
-    """``doc``'s line onto ``out``; with ``release``, each written value leaves ``doc`` (its key stays, holding
-    an empty value)."""
-    out += b"{"
+def _encode_long(doc: Dict[str, Any], write: Optional[Callable[[bytes], Any]], release: bool) -> int:
+    """Write ``doc``'s line through ``write`` (None: only measure it); returns its length. With ``release``, each
+    written value leaves ``doc`` (its key stays, holding an empty value)."""
+    size = 0
+
+    def put(data: Any) -> None:
+        nonlocal size
+        size += len(data)
+        if write is not None:
+            write(data)
+
+    put(b"{")
     for n, key in enumerate(list(doc)):
-        if n:
-            out += b","
-        out += _ENCODE(key)
-        out += b":"
+        put((b"," if n else b"") + _ENCODE(key) + b":")
         value = doc[key]
         if type(value) is str and len(value) > TEXT_SLICE_CHARS:
-            out += b'"'
+            put(b'"')
             for k in range(0, len(value), TEXT_SLICE_CHARS):
-                out += _ENCODE(value[k : k + TEXT_SLICE_CHARS])[1:-1]
-            out += b'"'
+                put(_ENCODE(value[k : k + TEXT_SLICE_CHARS])[1:-1])
+            put(b'"')
             if release:
                 doc[key] = ""
-        elif type(value) is dict and release:
-            out += b"{"
+        elif type(value) is dict:  # item by item: a whole attributes object would be one more copy
+            put(b"{")
             for m, name in enumerate(list(value)):
-                if m:
-                    out += b","
-                out += _ENCODE(name)
-                out += b":"
-                out += _ENCODE(value[name])
-                value[name] = None
-            out += b"}"
+                put((b"," if m else b"") + _ENCODE(name) + b":")
+                item = value[name]
+                put(item if type(item) is msgspec.Raw else _ENCODE(item))  # raw JSON is written as it is
+                del item
+                if release:
+                    value[name] = None
+            put(b"}")
         else:
-            out += _ENCODE(value)
+            put(_ENCODE(value))
         del value
-    out += b"}\n"
+    put(b"}\n")
+    return size
 
 
 def text_measures(text: str) -> Tuple[int, int]:

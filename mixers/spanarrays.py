@@ -19,7 +19,7 @@ import numpy as np
 from dolma.core.longlines import release_free_memory
 from dolma.mixers.spans import SpanRule, _replacement
 
-__all__ = ["LONG_TEXT_CHARS", "plain_attribute", "raw_spans", "replace_span_arrays"]
+__all__ = ["LONG_TEXT_CHARS", "Spans", "plain_attribute", "raw_spans", "replace_span_arrays"]
 
 LONG_TEXT_CHARS = 1 << 22  # a text longer than this takes these paths
 RAW_CHUNK_BYTES = 1 << 18  # JSON of spans decoded at a time (its Python objects are the transient cost)
@@ -55,15 +55,22 @@ def _chunks(content: Any, chunk_bytes: int) -> List[Tuple[int, int]]:
     return out
 
 
-def raw_spans(raw: msgspec.Raw, lo: float, hi: float) -> Optional[Tuple[np.ndarray, np.ndarray, Optional[msgspec.Raw]]]:
-    """The starts and ends (int64) of the spans of ``raw``, a JSON list of ``[start, end, score]`` numbers, whose
-    score is in ``[lo, hi)``, and the attribute as the plain path would write it after decoding it: None when that
-    is ``raw`` itself (it is as msgspec writes it), else a new Raw. None for any other JSON (one span alone, spans
-    of another length, values that are not numbers, integers too large for a float)."""
+Spans = Tuple[List[np.ndarray], List[np.ndarray], int]
+"""A rule's spans: its starts and its ends (integer arrays, a chunk each), and the rule's index."""
+
+
+def raw_spans(raw: msgspec.Raw, lo: float, hi: float, n: int
+              ) -> Optional[Tuple[List[np.ndarray], List[np.ndarray], Optional[msgspec.Raw]]]:
+    """The starts and ends, clamped to ``[0, n]`` (the text's length), of the spans of ``raw``, a JSON list of
+    ``[start, end, score]`` numbers, whose score is in ``[lo, hi)`` (arrays, one per chunk of JSON), and the attribute
+    as the plain path would write it after decoding it: None when that is ``raw`` itself (it is as msgspec writes
+    it), else a new Raw. None for any other JSON (one span alone, spans of another length, values that are not
+    numbers, integers too large for a float)."""
+    offsets = np.int32 if n < (1 << 31) - 1 else np.int64
     chunk_bytes = RAW_CHUNK_BYTES
     view = memoryview(raw)  # type: ignore[arg-type]
     if bytes(view[:2]) == b"[]" and len(view) == 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), None
+        return [], [], None
     if len(view) < 4 or bytes(view[:2]) != b"[[" or bytes(view[-2:]) != b"]]":
         return None
     content = view[1:-1]
@@ -77,8 +84,8 @@ def raw_spans(raw: msgspec.Raw, lo: float, hi: float) -> Optional[Tuple[np.ndarr
             if len(triples) and not (np.abs(triples) < _EXACT).all():
                 return None
             keep = (lo <= triples[:, 2]) & (triples[:, 2] < hi)
-            starts.append(np.trunc(triples[keep, 0]).astype(np.int64))
-            ends.append(np.trunc(triples[keep, 1]).astype(np.int64))
+            starts.append(np.clip(np.trunc(triples[keep, 0]), 0, n).astype(offsets))
+            ends.append(np.clip(np.trunc(triples[keep, 1]), 0, n).astype(offsets))
             if canonical and _ENCODE(_ANY.decode(piece)) != piece:
                 canonical = False
     except (msgspec.DecodeError, msgspec.ValidationError):
@@ -88,10 +95,10 @@ def raw_spans(raw: msgspec.Raw, lo: float, hi: float) -> Optional[Tuple[np.ndarr
     if not canonical:  # written again as the plain path would: decoded, then encoded
         parts = [_ENCODE(_ANY.decode(b"[" + content[a:b] + b"]"))[1:-1] for a, b in _chunks(content, chunk_bytes)]
         rewritten = msgspec.Raw(b"[" + b",".join(parts) + b"]")
-    return np.concatenate(starts), np.concatenate(ends), rewritten
+    return starts, ends, rewritten
 
 
-def replace_span_arrays(doc: Dict[str, Any], spans: List[Tuple[np.ndarray, np.ndarray, int]], rules: Sequence[SpanRule]) -> int:
+def replace_span_arrays(doc: Dict[str, Any], spans: List[Spans], rules: Sequence[SpanRule]) -> int:
     """Replace the spans in ``doc["text"]`` as :func:`~dolma.mixers.spans.replace_spans` does; returns the number of
     regions replaced. ``spans`` holds each rule's starts and ends (its index last), and is emptied. The old text
     leaves the document first, so once the slices are gathered it is freed (when nothing else holds it) before
@@ -100,9 +107,9 @@ def replace_span_arrays(doc: Dict[str, Any], spans: List[Tuple[np.ndarray, np.nd
     text = doc["text"]
     n = len(text)
     small = np.int32 if n < (1 << 31) - 1 else np.int64  # offsets clamped to the text
-    s = np.concatenate([np.clip(a, 0, n).astype(small) for a, _, _ in spans])
-    e = np.concatenate([np.clip(b, 0, n).astype(small) for _, b, _ in spans])
-    r = np.concatenate([np.full(len(a), i, np.int32) for a, _, i in spans])
+    s = np.concatenate([np.clip(a, 0, n).astype(small) for starts, _, _ in spans for a in starts])
+    e = np.concatenate([np.clip(b, 0, n).astype(small) for _, ends, _ in spans for b in ends])
+    r = np.concatenate([np.full(len(a), i, np.int32) for starts, _, i in spans for a in starts])
     spans.clear()
     keep = e > s  # empty ones, and those outside the text, are dropped
     s, e, r = s[keep], e[keep], r[keep]
