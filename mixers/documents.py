@@ -14,6 +14,7 @@ import msgspec
 import numpy as np
 
 from dolma.core.errors import InputError
+from dolma.core.longlines import strip_bounds, utf8_length
 from dolma.core.manifest import FileEntry
 from dolma.core.outputs import input_entry
 from dolma.core.records import BadLine, DocumentsReader, LineBatch
@@ -112,8 +113,10 @@ def record_provenance(doc: Dict[str, Any], path: str, line: int) -> None:
 
 def text_length(text: str) -> int:
     """What ``min_text_length`` compares, as Dolma measures it: the UTF-8 bytes of the text with the white space
-    (Unicode's White_Space characters) at either end trimmed."""
-    return len(text.strip(UNICODE_WHITE_SPACE).encode("utf-8", "surrogatepass"))
+    (Unicode's White_Space characters) at either end trimmed (a long text measured without copying it)."""
+    if len(text) <= spanarrays.LONG_TEXT_CHARS:
+        return len(text.strip(UNICODE_WHITE_SPACE).encode("utf-8", "surrogatepass"))
+    return utf8_length(text, *strip_bounds(text, UNICODE_WHITE_SPACE))
 
 
 class StreamRules:

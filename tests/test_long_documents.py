@@ -192,14 +192,17 @@ def test_tokens_of_long_documents_are_byte_identical(tmp_path, monkeypatch):
     assert len(used) > 40  # the documents took the long path
 
 
-def test_strip_bounds_match_strip():
-    from dolma.tokens.stage import strip_bounds
+def test_strip_bounds_and_utf8_length_match_strip_and_encode():
+    from dolma.core.longlines import strip_bounds, utf8_length
+    from dolma.core.utils import UNICODE_WHITE_SPACE
 
     rng = random.Random(2)
     for _ in range(300):
-        text = "".join(rng.choice(["a", " ", "\n", "\u3000", "\x1c", "b c"]) for _ in range(rng.randint(0, 30)))
-        start, end = strip_bounds(text, step=rng.randint(1, 4))
-        assert text[start:end] == text.strip() and (start < end or not text.strip())
+        text = "".join(rng.choice(["a", " ", "\n", "\u3000", "\x1c", "b c", "é", "😀"]) for _ in range(rng.randint(0, 30)))
+        for chars in (None, UNICODE_WHITE_SPACE):
+            start, end = strip_bounds(text, chars, step=rng.randint(1, 4))
+            assert text[start:end] == text.strip(chars) and (start < end or not text.strip(chars))
+            assert utf8_length(text, start, end, step=rng.randint(1, 5)) == len(text.strip(chars).encode("utf-8"))
 
 
 # --- mix: a long text's spans as arrays ---------------------------------------------------------------------------

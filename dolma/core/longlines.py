@@ -7,7 +7,8 @@ decoded pieces, then the pieces and the joined text, are held together.
 
 The result is the value ``msgspec.json.decode(line, type=record_type)`` gives; a line this path cannot decode
 (not an object, the largest value not a string, anything invalid) is left untouched for the caller to decode
-whole, which also says what is wrong with it.
+whole, which also says what is wrong with it. Also here: what stages measure of a long text without copying it
+(:func:`strip_bounds`, :func:`utf8_length`), and handing the C heap's free memory back.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import re
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import msgspec
 
-__all__ = ["decode_long_line", "cut_points", "release_free_memory", "map_large_blocks"]
+__all__ = ["decode_long_line", "cut_points", "release_free_memory", "map_large_blocks", "strip_bounds", "utf8_length"]
 
 _FIELDS = msgspec.json.Decoder(Dict[str, msgspec.Raw])
 _STR = msgspec.json.Decoder(str)
@@ -119,3 +120,31 @@ def decode_long_line(line: bytearray, record_type: Any, piece_bytes: int) -> Opt
     del pieces
     release_free_memory()
     return _is_record(values, record_type)
+
+
+def strip_bounds(text: str, chars: Optional[str] = None, step: int = 1 << 16) -> Tuple[int, int]:
+    """``(start, end)`` with ``text[start:end] == text.strip(chars)``, found without copying ``text``."""
+    n = len(text)
+    start = 0
+    while start < n:
+        chunk = text[start : start + step]
+        kept = chunk.lstrip(chars)
+        if kept:
+            start += len(chunk) - len(kept)
+            break
+        start += len(chunk)
+    end = n
+    while end > start:
+        chunk = text[max(start, end - step) : end]
+        kept = chunk.rstrip(chars)
+        if kept:
+            end -= len(chunk) - len(kept)
+            break
+        end -= len(chunk)
+    return start, end
+
+
+def utf8_length(text: str, start: int = 0, end: Optional[int] = None, step: int = 1 << 20) -> int:
+    """``len(text[start:end].encode("utf-8", "surrogatepass"))``, a slice at a time."""
+    end = len(text) if end is None else end
+    return sum(len(text[k : min(k + step, end)].encode("utf-8", "surrogatepass")) for k in range(start, end, step))

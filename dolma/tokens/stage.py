@@ -35,6 +35,7 @@ from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUni
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, read_manifest
 from dolma.core.outputs import UnitOutputs, input_entry
 from dolma.core.paths import glob_paths, is_s3, join
+from dolma.core.longlines import strip_bounds, utf8_length
 from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, QuarantineLine, is_side_file
 from dolma.tokens.config import TokensConfig
 from dolma.tokens.tokenizer import Tokenizer, TokenizerIdentity, load_tokenizer
@@ -81,33 +82,6 @@ class _LongText(NamedTuple):
     text: str
     start: int
     end: int
-
-
-def strip_bounds(text: str, step: int = 1 << 16) -> Tuple[int, int]:
-    """``(start, end)`` with ``text[start:end] == text.strip()``, found without copying ``text``."""
-    n = len(text)
-    start = 0
-    while start < n:
-        chunk = text[start : start + step]
-        kept = chunk.lstrip()
-        if kept:
-            start += len(chunk) - len(kept)
-            break
-        start += len(chunk)
-    end = n
-    while end > start:
-        chunk = text[max(start, end - step) : end]
-        kept = chunk.rstrip()
-        if kept:
-            end -= len(chunk) - len(kept)
-            break
-        end -= len(chunk)
-    return start, end
-
-
-def _utf8_length(text: str, start: int, end: int, step: int = 1 << 20) -> int:
-    """``len(text[start:end].encode())``, a piece at a time."""
-    return sum(len(text[k : min(k + step, end)].encode("utf-8", "surrogatepass")) for k in range(start, end, step))
 
 
 class _Doc(msgspec.Struct):
@@ -483,7 +457,7 @@ class TokensStage(Stage[_Group]):
         extra = (bos is not None) + (eos is not None)
         # a long text's ids are written as its pieces are encoded, into room for as many ids as it has UTF-8 bytes
         # (a token holds at least one): pages never written take no memory
-        room = sum(len(ids) if ids is not None else _utf8_length(*window[i][0]) for i, ids in enumerate(encoded))
+        room = sum(len(ids) if ids is not None else utf8_length(*window[i][0]) for i, ids in enumerate(encoded))
         tokens = np.empty(room + extra * len(window), dtype=self.dtype)
         lengths: List[int] = []
         pos = 0
