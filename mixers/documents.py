@@ -8,7 +8,7 @@ their inputs through it, so they keep the same documents.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Set, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Set, Tuple, Union
 
 import msgspec
 import numpy as np
@@ -22,6 +22,7 @@ from dolma.core.utils import UNICODE_WHITE_SPACE
 from dolma.core.units import Progress
 from dolma.mixers.attributes import AttributeLines, decode_raw
 from dolma.mixers.config import StreamConfig
+from dolma.mixers.editedtext import TEXT_PIECE_CHARS, EditedText, edited_length
 from dolma.mixers.errors import EvaluationError, RegexTimeout
 from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
 from dolma.mixers.jq import DEFAULT_REGEX_TIMEOUT, regex_deadline
@@ -111,9 +112,11 @@ def record_provenance(doc: Dict[str, Any], path: str, line: int) -> None:
         raise InputError(path, line, f"`metadata` must be an object to record provenance, not {type(metadata).__name__}")
 
 
-def text_length(text: str) -> int:
+def text_length(text: Union[str, EditedText]) -> int:
     """What ``min_text_length`` compares, as Dolma measures it: the UTF-8 bytes of the text with the white space
     (Unicode's White_Space characters) at either end trimmed (a long text measured without copying it)."""
+    if type(text) is EditedText:
+        return edited_length(text, UNICODE_WHITE_SPACE, TEXT_PIECE_CHARS)
     if len(text) <= spanarrays.LONG_TEXT_CHARS:
         return len(text.strip(UNICODE_WHITE_SPACE).encode("utf-8", "surrogatepass"))
     return utf8_length(text, *strip_bounds(text, UNICODE_WHITE_SPACE))

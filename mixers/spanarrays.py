@@ -1,11 +1,12 @@
-"""Span replacement for very long documents: spans as arrays, and the text rebuilt a slice at a time.
+"""Span replacement for very long documents: spans as arrays, and the new text never joined.
 
 A 200 MB document can carry millions of spans. Decoded the plain way, each is a list of three numbers, then a tuple,
 then a sorted tuple: hundreds of bytes per span, several times the text. Here a span rule that reads one attribute by
 name (``$.attributes.NAME``, jq ``.attributes.NAME``) parses that attribute's raw JSON a chunk at a time into arrays
-of starts and ends (24 bytes per span), and the new text is joined from slices gathered into chunks, after the old
-text is let go. The result is that of :func:`~dolma.mixers.spans.collect_spans` and
-:func:`~dolma.mixers.spans.replace_spans`; an attribute in any other shape is handed back to them.
+of starts and ends (24 bytes per span), and the new text is the old one with its regions replaced, read a piece at a
+time (:class:`~dolma.mixers.editedtext.EditedText`), never joined. The result is that of
+:func:`~dolma.mixers.spans.collect_spans` and :func:`~dolma.mixers.spans.replace_spans`; an attribute in any other
+shape is handed back to them.
 """
 
 from __future__ import annotations
@@ -17,19 +18,18 @@ import msgspec
 import numpy as np
 
 from dolma.core.longlines import release_free_memory
-from dolma.mixers.spans import SpanRule, _replacement
+from dolma.mixers.editedtext import EditedText
+from dolma.mixers.spans import SpanRule
 
 __all__ = ["LONG_TEXT_CHARS", "Spans", "plain_attribute", "raw_spans", "replace_span_arrays"]
 
 LONG_TEXT_CHARS = 1 << 22  # a text longer than this takes these paths
 RAW_CHUNK_BYTES = 1 << 18  # JSON of spans decoded at a time (its Python objects are the transient cost)
-TEXT_CHUNK_CHARS = 1 << 20  # slices of the new text joined at a time
 
 _PLAIN = {
     "jsonpath": re.compile(r"\$\.attributes\.([A-Za-z0-9_]+)"),
     "jq": re.compile(r"\.attributes\.([A-Za-z_][A-Za-z0-9_]*)"),
 }
-_REGIONS_AT_A_TIME = 1 << 16
 _SEPARATOR = re.compile(rb"\],\[")  # between two spans of a list of spans (numbers hold no brackets)
 _TRIPLES = msgspec.json.Decoder(List[Tuple[float, float, float]])
 _ANY = msgspec.json.Decoder()
@@ -99,10 +99,10 @@ def raw_spans(raw: msgspec.Raw, lo: float, hi: float, n: int
 
 
 def replace_span_arrays(doc: Dict[str, Any], spans: List[Spans], rules: Sequence[SpanRule]) -> int:
-    """Replace the spans in ``doc["text"]`` as :func:`~dolma.mixers.spans.replace_spans` does; returns the number of
-    regions replaced. ``spans`` holds each rule's starts and ends (its index last), and is emptied. The old text
-    leaves the document first, so once the slices are gathered it is freed (when nothing else holds it) before
-    they are joined."""
+    """Replace the spans in ``doc["text"]`` as :func:`~dolma.mixers.spans.replace_spans` does, by an
+    :class:`~dolma.mixers.editedtext.EditedText` (the old text and the regions replaced: the new text is never
+    joined); returns the number of regions replaced. ``spans`` holds each rule's starts and ends (its index last),
+    and is emptied."""
     release_free_memory()  # what decoding the spans left on the heap
     text = doc["text"]
     n = len(text)
@@ -124,29 +124,6 @@ def replace_span_arrays(doc: Dict[str, Any], spans: List[Spans], rules: Sequence
     region_start, region_rule = s[first], r[first]
     region_end = reach[np.concatenate((first[1:] - 1, [len(s) - 1]))]
     del s, e, r, reach, first
-    doc["text"] = ""
-    chunk_chars = TEXT_CHUNK_CHARS
-    chunks: List[str] = []
-    pieces: List[str] = []
-    size = 0
-    pos = 0
-    for at in range(0, len(region_start), _REGIONS_AT_A_TIME):  # as Python ints a batch at a time
-        batch = slice(at, at + _REGIONS_AT_A_TIME)
-        for start, end, rule in zip(region_start[batch].tolist(), region_end[batch].tolist(), region_rule[batch].tolist()):
-            kept = text[pos:start]
-            new = _replacement(rules[rule].replacement, text, start, end)
-            pieces.append(kept)
-            pieces.append(new)
-            size += len(kept) + len(new)
-            pos = end
-            if size >= chunk_chars:
-                chunks.append("".join(pieces))
-                pieces.clear()
-                size = 0
-    pieces.append(text[pos:])
-    chunks.append("".join(pieces))
-    del pieces, text
-    doc["text"] = "".join(chunks)
-    del chunks
-    release_free_memory()
+    doc["text"] = EditedText(text, region_start, region_end, region_rule, [rule.replacement for rule in rules])
+    release_free_memory()  # what sorting the spans left on the heap
     return len(region_start)

@@ -286,7 +286,8 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch):
     monkeypatch.setattr("dolma.mixers.documents.raw_spans", lambda *a: used.append(1) or real(*a))
     monkeypatch.setattr(spanarrays, "LONG_TEXT_CHARS", 0)
     monkeypatch.setattr(spanarrays, "RAW_CHUNK_BYTES", 7)
-    monkeypatch.setattr(spanarrays, "TEXT_CHUNK_CHARS", 3)
+    monkeypatch.setattr("dolma.mixers.editedtext.TEXT_PIECE_CHARS", 3)
+    monkeypatch.setattr("dolma.mixers.documents.TEXT_PIECE_CHARS", 3)
     monkeypatch.setattr("dolma.mixers.lines.TEXT_SLICE_CHARS", 2)
     assert run("arrays") == plain
     assert len(used) > 60

@@ -1,0 +1,99 @@
+"""A long text after span replacement, kept as the old text and its replaced regions instead of a new string.
+
+Joining the new text of a document of hundreds of MB would hold it next to the old text (and then next to its copy
+in the output line). Here the new text is only ever read a piece at a time, from the old one: to measure it
+(``min_text_length``, a target's bytes and words) and to write it (the output line, a dropped document's record).
+Its pieces join to what :func:`~dolma.mixers.spans.replace_spans` returns.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, List, Sequence, Tuple
+
+import numpy as np
+
+__all__ = ["EditedText", "TEXT_PIECE_CHARS", "edited_length", "edited_measures"]
+
+TEXT_PIECE_CHARS = 1 << 20  # characters of the new text read at a time
+_REGIONS_AT_A_TIME = 1 << 16  # regions turned into Python ints at a time
+
+
+class EditedText:
+    """``text`` with each region ``[starts[i], ends[i])`` (sorted, disjoint) replaced by ``replacements[rules[i]]``,
+    where ``{}`` stands for the region's old text."""
+
+    __slots__ = ("text", "starts", "ends", "rules", "replacements")
+
+    def __init__(self, text: str, starts: np.ndarray, ends: np.ndarray, rules: np.ndarray, replacements: Sequence[str]) -> None:
+        self.text = text
+        self.starts = starts
+        self.ends = ends
+        self.rules = rules
+        self.replacements = [r.split("{}") for r in replacements]  # literal parts around each `{}`
+
+    def pieces(self, chunk_chars: int) -> Iterator[str]:
+        """The new text as non-empty strings of about ``chunk_chars`` characters (none longer), in order."""
+        text = self.text
+        out: List[str] = []
+        size = 0
+
+        def add(part: str) -> Iterator[str]:
+            nonlocal size
+            out.append(part)
+            size += len(part)
+            if size >= chunk_chars:
+                joined = "".join(out)
+                out.clear()
+                size = 0
+                yield joined
+
+        def copy(a: int, b: int) -> Iterator[str]:  # the old text's [a, b), a slice of at most chunk_chars at a time
+            while a < b:
+                take = min(b - a, max(chunk_chars - size, 1))
+                yield from add(text[a : a + take])
+                a += take
+
+        pos = 0
+        for at in range(0, len(self.starts), _REGIONS_AT_A_TIME):
+            batch = slice(at, at + _REGIONS_AT_A_TIME)
+            for start, end, rule in zip(self.starts[batch].tolist(), self.ends[batch].tolist(), self.rules[batch].tolist()):
+                yield from copy(pos, start)
+                parts = self.replacements[rule]
+                yield from add(parts[0])
+                for literal in parts[1:]:
+                    yield from copy(start, end)
+                    yield from add(literal)
+                pos = end
+        yield from copy(pos, len(text))
+        if size:
+            yield "".join(out)
+
+
+def edited_measures(text: EditedText, chunk_chars: int) -> Tuple[int, int]:
+    """The new text's UTF-8 bytes and whitespace-separated words (``len(t.encode())``, ``len(t.split())``)."""
+    size = words = 0
+    after_word = False  # whether the text so far ends inside a word
+    for piece in text.pieces(chunk_chars):
+        size += len(piece.encode("utf-8", "surrogatepass"))
+        words += len(piece.split()) - (after_word and not piece[0].isspace())
+        after_word = not piece[-1].isspace()
+    return size, words
+
+
+def edited_length(text: EditedText, chars: str, chunk_chars: int) -> int:
+    """``len(t.strip(chars).encode("utf-8"))`` of the new text ``t``."""
+    total = lead = trail = 0
+    leading = True  # only ``chars`` so far
+    for piece in text.pieces(chunk_chars):
+        n = len(piece.encode("utf-8", "surrogatepass"))
+        total += n
+        if leading:
+            rest = piece.lstrip(chars)
+            lead += n - len(rest.encode("utf-8", "surrogatepass"))
+            if not rest:
+                continue
+            leading = False
+            piece, n = rest, len(rest.encode("utf-8", "surrogatepass"))
+        kept = piece.rstrip(chars)
+        trail = n - len(kept.encode("utf-8", "surrogatepass")) if kept else trail + n
+    return total - lead - trail
