@@ -295,6 +295,7 @@ class StreamRules:
                 attributes[name] = rewritten  # type: ignore[index]
             fast.add(name)  # type: ignore[arg-type]
             arrays.append((starts, ends, i))
+            del got, starts, ends  # held by `arrays` alone, which replace_span_arrays empties
         if slow:
             if has_attributes:
                 names = set(attributes) if self.span_names is None else self.span_names  # type: ignore[arg-type]

@@ -12,10 +12,14 @@ from typing import Iterator, List, Sequence, Tuple
 
 import numpy as np
 
+from dolma.core.longlines import release_free_memory
+
 __all__ = ["EditedText", "TEXT_PIECE_CHARS", "edited_length", "edited_measures"]
 
 TEXT_PIECE_CHARS = 1 << 20  # characters of the new text read at a time
+TRIM_CHARS = 1 << 24  # characters of the new text read between two hand-backs of the C heap's free memory
 _REGIONS_AT_A_TIME = 1 << 16  # regions turned into Python ints at a time
+_PARTS_AT_A_TIME = 1 << 12  # slices and replacements joined into a piece at most
 
 
 class EditedText:
@@ -32,20 +36,27 @@ class EditedText:
         self.replacements = [r.split("{}") for r in replacements]  # literal parts around each `{}`
 
     def pieces(self, chunk_chars: int) -> Iterator[str]:
-        """The new text as non-empty strings of about ``chunk_chars`` characters (none longer), in order."""
+        """The new text as non-empty strings of at most ``chunk_chars`` characters, in order."""
         text = self.text
         out: List[str] = []
         size = 0
+        since_trim = 0
 
         def add(part: str) -> Iterator[str]:
-            nonlocal size
+            nonlocal size, since_trim
+            if not part:
+                return
             out.append(part)
             size += len(part)
-            if size >= chunk_chars:
+            if size >= chunk_chars or len(out) >= _PARTS_AT_A_TIME:  # many short slices: their objects add up
                 joined = "".join(out)
                 out.clear()
+                since_trim += size
                 size = 0
                 yield joined
+                if since_trim >= TRIM_CHARS:  # the slices' and pieces' memory, left free on the heap between
+                    release_free_memory()  # long-lived small objects, would otherwise add up to a good part of the text
+                    since_trim = 0
 
         def copy(a: int, b: int) -> Iterator[str]:  # the old text's [a, b), a slice of at most chunk_chars at a time
             while a < b:

@@ -49,6 +49,7 @@ def encode_documents(docs: List[Dict[str, Any]]) -> Union[bytes, mmap.mmap]:
     size = 0
     for part in parts:
         size += len(part) if isinstance(part, bytes) else _encode_long(part[0], None, release=False)
+    release_free_memory()  # what encoding the pieces left on the heap
     out = mmap.mmap(-1, size)
     for part in parts:
         if isinstance(part, bytes):

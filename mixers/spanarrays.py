@@ -25,6 +25,8 @@ __all__ = ["LONG_TEXT_CHARS", "Spans", "plain_attribute", "raw_spans", "replace_
 
 LONG_TEXT_CHARS = 1 << 22  # a text longer than this takes these paths
 RAW_CHUNK_BYTES = 1 << 18  # JSON of spans decoded at a time (its Python objects are the transient cost)
+_UNPACK_AT_A_TIME = 1 << 20  # sorted spans unpacked at a time
+_KEY_BITS = 64  # a span's start, end and rule packed into one unsigned integer
 
 _PLAIN = {
     "jsonpath": re.compile(r"\$\.attributes\.([A-Za-z0-9_]+)"),
@@ -98,6 +100,48 @@ def raw_spans(raw: msgspec.Raw, lo: float, hi: float, n: int
     return starts, ends, rewritten
 
 
+def _sorted_spans(spans: List[Spans], n: int, rules: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The starts, ends and rule indexes of ``spans`` (emptied) clamped to ``[0, n]``, without the empty ones, in
+    the order regions are built in: by start, then the longest, then the first rule. Each span is packed into one
+    64-bit key in that order (start, ``n - end``, rule), a chunk at a time, and the keys are sorted in place: a
+    few times less memory than sorting the three arrays by a permutation."""
+    small = np.int32 if n < (1 << 31) - 1 else np.int64  # offsets clamped to the text
+    rule_type = np.uint8 if rules <= 1 << 8 else np.uint16 if rules <= 1 << 16 else np.uint32
+    offset_bits, rule_bits = max(n.bit_length(), 1), max((rules - 1).bit_length(), 0)
+    if 2 * offset_bits + rule_bits > _KEY_BITS:  # a text of billions of characters: sorted by a permutation
+        s = np.concatenate([np.clip(a, 0, n).astype(small) for starts, _, _ in spans for a in starts])
+        e = np.concatenate([np.clip(b, 0, n).astype(small) for _, ends, _ in spans for b in ends])
+        r = np.concatenate([np.full(len(a), i, rule_type) for starts, _, i in spans for a in starts])
+        spans.clear()
+        keep = e > s
+        s, e, r = s[keep], e[keep], r[keep]
+        order = np.lexsort((r, -e, s))
+        return s[order], e[order], r[order]
+    keys = np.empty(sum(len(a) for starts, _, _ in spans for a in starts), np.uint64)  # pages taken as filled
+    count = 0
+    for starts, ends, i in spans:
+        for a, b in zip(starts, ends):
+            a, b = np.clip(a, 0, n), np.clip(b, 0, n)
+            keep = b > a
+            a, b = a[keep], b[keep]
+            packed = a.astype(np.uint64) << np.uint64(offset_bits + rule_bits)
+            packed |= (n - b).astype(np.uint64) << np.uint64(rule_bits)
+            packed |= np.uint64(i)
+            keys[count : count + len(packed)] = packed
+            count += len(packed)
+    spans.clear()
+    keys = keys[:count]
+    keys.sort()  # equal keys are equal spans: the order among them does not matter
+    s, e, r = np.empty(count, small), np.empty(count, small), np.empty(count, rule_type)
+    offset_mask, rule_mask = np.uint64((1 << offset_bits) - 1), np.uint64((1 << rule_bits) - 1)
+    for at in range(0, count, _UNPACK_AT_A_TIME):
+        part = keys[at : at + _UNPACK_AT_A_TIME]
+        s[at : at + len(part)] = part >> np.uint64(offset_bits + rule_bits)
+        e[at : at + len(part)] = n - ((part >> np.uint64(rule_bits)) & offset_mask).astype(np.int64)
+        r[at : at + len(part)] = part & rule_mask
+    return s, e, r
+
+
 def replace_span_arrays(doc: Dict[str, Any], spans: List[Spans], rules: Sequence[SpanRule]) -> int:
     """Replace the spans in ``doc["text"]`` as :func:`~dolma.mixers.spans.replace_spans` does, by an
     :class:`~dolma.mixers.editedtext.EditedText` (the old text and the regions replaced: the new text is never
@@ -106,24 +150,22 @@ def replace_span_arrays(doc: Dict[str, Any], spans: List[Spans], rules: Sequence
     release_free_memory()  # what decoding the spans left on the heap
     text = doc["text"]
     n = len(text)
-    small = np.int32 if n < (1 << 31) - 1 else np.int64  # offsets clamped to the text
-    s = np.concatenate([np.clip(a, 0, n).astype(small) for starts, _, _ in spans for a in starts])
-    e = np.concatenate([np.clip(b, 0, n).astype(small) for _, ends, _ in spans for b in ends])
-    r = np.concatenate([np.full(len(a), i, np.int32) for starts, _, i in spans for a in starts])
-    spans.clear()
-    keep = e > s  # empty ones, and those outside the text, are dropped
-    s, e, r = s[keep], e[keep], r[keep]
-    del keep
+    s, e, r = _sorted_spans(spans, n, len(rules))
     if not len(s):
         return 0
-    order = np.lexsort((r, -e, s))  # by start, then the longest, then the first rule
-    s, e, r = s[order], e[order], r[order]
-    del order
-    reach = np.maximum.accumulate(e)
-    first = np.flatnonzero(np.concatenate(([True], s[1:] >= reach[:-1])))  # spans that start a region
+    reach = np.maximum.accumulate(e, out=e)  # how far the spans so far reach
+    del e
+    last = np.empty(len(s), bool)  # spans that end a region: the next one starts at or after its reach
+    np.greater_equal(s[1:], reach[:-1], out=last[:-1])
+    last[-1] = True
+    region_end = reach[last]
+    del reach
+    first = np.empty(len(s), bool)  # spans that start a region
+    first[0] = True
+    first[1:] = last[:-1]
+    del last
     region_start, region_rule = s[first], r[first]
-    region_end = reach[np.concatenate((first[1:] - 1, [len(s) - 1]))]
-    del s, e, r, reach, first
+    del s, r, first
     doc["text"] = EditedText(text, region_start, region_end, region_rule, [rule.replacement for rule in rules])
     release_free_memory()  # what sorting the spans left on the heap
     return len(region_start)

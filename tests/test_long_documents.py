@@ -244,7 +244,8 @@ def _mix_corpus(root: Any) -> None:
     _write(root / "attributes" / "b" / "p.jsonl.gz", b_lines)
 
 
-def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch):
+@pytest.mark.parametrize("key_bits", [64, 8])  # spans sorted as packed keys, and (keys too short) by a permutation
+def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, key_bits):
     import glob
     import os
 
@@ -286,6 +287,8 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch):
     monkeypatch.setattr("dolma.mixers.documents.raw_spans", lambda *a: used.append(1) or real(*a))
     monkeypatch.setattr(spanarrays, "LONG_TEXT_CHARS", 0)
     monkeypatch.setattr(spanarrays, "RAW_CHUNK_BYTES", 7)
+    monkeypatch.setattr(spanarrays, "_KEY_BITS", key_bits)
+    monkeypatch.setattr(spanarrays, "_UNPACK_AT_A_TIME", 2)
     monkeypatch.setattr("dolma.mixers.editedtext.TEXT_PIECE_CHARS", 3)
     monkeypatch.setattr("dolma.mixers.documents.TEXT_PIECE_CHARS", 3)
     monkeypatch.setattr("dolma.mixers.lines.TEXT_SLICE_CHARS", 2)
