@@ -36,7 +36,8 @@ class EditedText:
         self.replacements = [r.split("{}") for r in replacements]  # literal parts around each `{}`
 
     def pieces(self, chunk_chars: int) -> Iterator[str]:
-        """The new text as non-empty strings of at most ``chunk_chars`` characters, in order."""
+        """The new text as non-empty strings, in order, each of at most ``chunk_chars`` characters (plus, at most,
+        one replacement's text around ``{}``)."""
         text = self.text
         out: List[str] = []
         size = 0

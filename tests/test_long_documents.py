@@ -244,8 +244,12 @@ def _mix_corpus(root: Any) -> None:
     _write(root / "attributes" / "b" / "p.jsonl.gz", b_lines)
 
 
-@pytest.mark.parametrize("key_bits", [64, 8])  # spans sorted as packed keys, and (keys too short) by a permutation
-def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, key_bits):
+@pytest.mark.parametrize("key_bits,sampling,compression", [
+    (64, {"sample": 1.0}, "gz"),
+    (8, {"sample": 1.7}, "zst"),  # keys too short to pack: sorted by a permutation; copies and sampling drops
+    (64, {"target": {"tokens": 300}}, "none"),  # a target: the output's text measured
+])
+def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, key_bits, sampling, compression):
     import glob
     import os
 
@@ -270,7 +274,7 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, k
             "output": {"path": str(out), "max_size_in_bytes": 1 << 30, "min_text_length": 5,
                        "dropped_path": str(out / "dropped")},
             "filter": {"exclude": ["$.attributes[?(@.a__x__score[0][2] > 0.9)]"]},
-            "span_replacement": rules,
+            "span_replacement": rules, "compression": {"output": compression}, **sampling,
         }], "processes": 1}
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(config))
@@ -279,7 +283,8 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, k
                  if os.path.isfile(p) and not p.endswith((".manifest.json", "mixture.json"))}
         mixture = json.loads((out / "mixture.json").read_text())["streams"]["s"]
         return {**files, "counts": json.dumps(mixture["counts"], sort_keys=True).encode(),
-                "rules": json.dumps(mixture["rules"]).encode()}
+                "rules": json.dumps(mixture["rules"]).encode(), "rate": json.dumps(mixture["sample_rate"]).encode(),
+                "measured": json.dumps(mixture["measured_before_sampling"], sort_keys=True).encode()}
 
     plain = run("plain")
     used = []
@@ -297,6 +302,11 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, k
     assert b"[" in plain["counts"] or plain["counts"]  # the mix kept documents and replaced spans
     assert json.loads(plain["counts"])["spans_replaced"] > 50
     assert any(k.startswith("dropped/") for k in plain)  # documents the filter and min_text_length dropped
+    counts = json.loads(plain["counts"])
+    if "sample" in sampling and sampling["sample"] > 1:
+        assert counts["copies_added"] > 0
+    if "target" in sampling:
+        assert json.loads(plain["measured"])["text_tokens"] > 300 and json.loads(plain["rate"]) < 1
 
 
 def test_text_measures_match_the_whole_text(monkeypatch):
@@ -358,3 +368,58 @@ def test_raw_spans(raw, expected, monkeypatch):
     assert np.concatenate(starts or [np.zeros(0, np.int64)]).tolist() == expected[0]
     assert np.concatenate(ends or [np.zeros(0, np.int64)]).tolist() == expected[1]
     assert (bytes(rewritten) if rewritten is not None else None) == expected[2]
+
+
+# --- mix: an edited text, read a piece at a time --------------------------------------------------------------------
+
+
+def test_an_edited_text_reads_as_the_replaced_text(monkeypatch):
+    """Its pieces join to what replace_spans returns, and its measures are those of the joined text (white space
+    at the ends, many short slices, replacements holding the region's text)."""
+    np = pytest.importorskip("numpy")
+    from dolma.core.utils import UNICODE_WHITE_SPACE
+    from dolma.mixers import editedtext, spanarrays
+    from dolma.mixers.spans import SpanRule, replace_spans
+
+    monkeypatch.setattr(editedtext, "_PARTS_AT_A_TIME", 3)
+    monkeypatch.setattr(editedtext, "TRIM_CHARS", 4)
+    rng = random.Random(8)
+    rules = [SpanRule("a", None, None, None, ""), SpanRule("b", None, None, None, " <{}|{}> "),
+             SpanRule("c", None, None, None, "\u3000")]
+    for _ in range(300):
+        text = "".join(rng.choice(["a", " ", "\n", "\u3000", "é", "😀", "b c", "\u2028"]) for _ in range(rng.randint(0, 40)))
+        spans = [(rng.randint(-2, len(text) + 2), rng.randint(-2, len(text) + 2), rng.randrange(3)) for _ in range(rng.randint(1, 8))]
+        want, replaced = replace_spans(text, spans, rules)
+        doc = {"text": text}
+        arrays = [([np.array([a for a, _, k in spans if k == i], np.int64)], [np.array([b for _, b, k in spans if k == i], np.int64)], i)
+                  for i in range(3)]
+        assert spanarrays.replace_span_arrays(doc, arrays, rules) == replaced
+        edited = doc["text"]
+        if not replaced:
+            assert edited == text
+            continue
+        assert isinstance(edited, editedtext.EditedText)
+        for chunk in (1, 2, 5, 1000):
+            pieces = list(edited.pieces(chunk))
+            assert "".join(pieces) == want and all(0 < len(p) < chunk + len(" <") for p in pieces)
+            assert editedtext.edited_length(edited, UNICODE_WHITE_SPACE, chunk) == len(want.strip(UNICODE_WHITE_SPACE).encode("utf-8"))
+            assert editedtext.edited_measures(edited, chunk) == (len(want.encode("utf-8")), len(want.split()))
+
+
+@pytest.mark.parametrize("extension", [".jsonl.gz", ".jsonl.zst", ".jsonl"])
+def test_a_block_is_compressed_as_one_member(extension):
+    """A block's pieces join to the one-call member the mix always wrote (gzip: igzip.compress, header and body)."""
+    import zstandard
+    from isal import igzip
+
+    from dolma.mixers.parts import BlockCompressor
+
+    data = ("".join(_text(random.Random(3), 5000)) * 20).encode("utf-8")
+    for level in (0, 1, 2, 3):
+        got = b"".join(BlockCompressor(extension, level).compress(memoryview(data)))
+        if extension.endswith(".gz"):
+            assert got == igzip.compress(data, compresslevel=level, mtime=0)
+        elif extension.endswith(".zst"):
+            assert got == zstandard.ZstdCompressor(level=3).compress(data)
+        else:
+            assert got == data
