@@ -55,7 +55,9 @@ LARGE_TEXT_CHARS = 1 << 22
 # on that path: words or n-grams handled at a time, and the memory for sorting hashes (per character of the text;
 # a partition of the hashes is sorted at a time, of at least MIN_PARTITION_HASHES)
 CHUNK_POSITIONS = 1 << 18
-SORT_BYTES_PER_CHAR = 0.5
+SORT_BYTES_PER_CHAR = 0.33
+# word lengths are kept in a byte; longer words' lengths are kept aside
+LONG_WORD = 255
 MIN_PARTITION_HASHES = 1 << 16
 
 _NEWLINES = re.compile(r"\n+")
@@ -170,37 +172,56 @@ def _partition_size(text: str) -> int:
 
 
 class _WordTable:
-    """A long text's words as prefix sums of their hashes and of their lengths (``ends[i]``: the length of the
-    first ``i`` words joined without spaces), with the counts that need the words themselves; built from the
-    text a chunk at a time, given the word count (:func:`_word_counts`) so both arrays are allocated once."""
+    """A long text's words as prefix sums of their hashes and their lengths, one byte each (a word of
+    LONG_WORD characters or more keeps its length aside), with the counts that need the words themselves; built
+    from the text a chunk at a time, given the word count (:func:`_word_counts`) so the arrays are allocated once."""
 
     def __init__(self, text: str, count: int) -> None:
         self.count = count
         self.hashes = PrefixHashes(count, CHUNK_POSITIONS)
-        self.ends = np.zeros(count + 1, dtype=np.uint32 if len(text) < 1 << 32 else np.uint64)
-        lengths: Counter = Counter()
-        self.required = 0
+        self.lengths = np.empty(count, dtype=np.uint8)
+        long_at: List["np.ndarray"] = []
+        long_lengths: List["np.ndarray"] = []
+        histogram: Counter = Counter()
+        self.required = self.chars = 0
         filled = 0
         for start, end in chunk_bounds(text, SPACE_CHAR):
             words = text[start:end].split()
             if filled + len(words) > count:
                 raise AssertionError("str.split() found more words than the character classes")
             self.hashes.extend(word_hashes(words))
-            word_lengths = np.fromiter(map(len, words), dtype=self.ends.dtype, count=len(words))
-            ends = self.ends[filled + 1 : filled + 1 + len(words)]
-            np.cumsum(word_lengths, out=ends)
-            ends += self.ends[filled]
-            values, counts = np.unique(word_lengths, return_counts=True)
-            lengths.update(dict(zip(values.tolist(), counts.tolist())))
+            lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+            long = np.flatnonzero(lengths >= LONG_WORD)
+            long_at.append(long + filled)
+            long_lengths.append(lengths[long])
+            self.lengths[filled : filled + len(words)] = np.minimum(lengths, LONG_WORD)
+            values, counts = np.unique(lengths, return_counts=True)
+            histogram.update(dict(zip(values.tolist(), counts.tolist())))
+            self.chars += int(lengths.sum())
             self.required += sum(map(REQUIRED_WORDS.__contains__, words))
             filled += len(words)
-        self.median = _median(lengths, count)
+        self.long_at = np.concatenate([np.zeros(0, dtype=np.int64), *long_at])
+        self.long_lengths = np.concatenate([np.zeros(0, dtype=np.int64), *long_lengths])
+        self.median = _median(histogram, count)
+
+    def ends(self, first: int, last: int) -> "np.ndarray":
+        """Characters of the words ``first..i-1`` for each ``i`` in ``first..last`` (``last - first + 1`` numbers)."""
+        lengths = self.lengths[first:last].astype(np.int64)
+        lo, hi = np.searchsorted(self.long_at, [first, last])
+        lengths[self.long_at[lo:hi] - first] = self.long_lengths[lo:hi]
+        out = np.zeros(last - first + 1, dtype=np.int64)
+        np.cumsum(lengths, out=out[1:])
+        return out
 
     def grams(self, n: int, lengths: bool) -> Iterator[Tuple["np.ndarray", "np.ndarray"]]:
         """The hash of each n-gram, a chunk at a time, with its length (characters without spaces) or position."""
         for first, hashes in self.hashes.runs(n):
             last = first + len(hashes)
-            yield hashes, (self.ends[first + n : last + n] - self.ends[first:last] if lengths else np.arange(first, last))
+            if lengths:
+                ends = self.ends(first, last + n - 1)
+                yield hashes, ends[n:] - ends[: len(hashes)]
+            else:
+                yield hashes, np.arange(first, last, dtype=np.uint32 if self.count < 1 << 32 else np.int64)
 
 
 def _median(counts: Dict[int, int], total: int) -> float:
@@ -219,7 +240,7 @@ def _median(counts: Dict[int, int], total: int) -> float:
 
 def _ngram_values_chunked(words: _WordTable, per_partition: int) -> NgramValues:
     """:func:`ngram_statistics_ids`'s values from the words' prefix hashes, counted a partition at a time."""
-    chars = max(int(words.ends[-1]), 1)
+    chars = max(words.chars, 1)
     out: NgramValues = []
     for n in range(2, min(words.count, MAX_ORDER) + 1):
         positions = words.count - n + 1
@@ -227,17 +248,19 @@ def _ngram_values_chunked(words: _WordTable, per_partition: int) -> NgramValues:
         if n in MOST_COMMON_ORDERS:
             # the highest count, and the earliest position of an n-gram with it (all unique: the first n-gram)
             best, at = 1, 0
-            for hashes, starts in sorted_partitions(partial(words.grams, n, False), positions, parts, np.int64):
+            small = np.uint32 if words.count < 1 << 32 else np.int64
+            for hashes, starts in sorted_partitions(partial(words.grams, n, False), positions, parts, small):
                 top, firsts = most_common(hashes)  # (the positions of equal hashes are in increasing order)
                 if top > 1 and top >= best:
                     first = int(starts[firsts].min())
                     if top > best or first < at:
                         best, at = top, first
                 del hashes, starts
-            out.append((_most_common_name(n), best * int(words.ends[at + n] - words.ends[at]) / chars))
+            out.append((_most_common_name(n), best * int(words.ends(at, at + n)[-1]) / chars))
         else:
             duplicated = total = 0
-            for hashes, lengths in sorted_partitions(partial(words.grams, n, True), positions, parts, words.ends.dtype):
+            small = np.uint32 if words.chars < 1 << 32 else np.int64
+            for hashes, lengths in sorted_partitions(partial(words.grams, n, True), positions, parts, small):
                 duplicated += int(lengths[repeated(hashes)].sum(dtype=np.uint64))
                 total += int(lengths.sum(dtype=np.uint64))
                 del hashes, lengths
@@ -298,7 +321,7 @@ def _large_text_statistics(text: str, dolma_duplicate_lines: bool, ignore_empty_
     per_partition = _partition_size(text)
     n_words, alpha_words = _word_counts(text)
     words = _WordTable(text, n_words)
-    chars = max(int(words.ends[-1]), 1)
+    chars = max(words.chars, 1)
     per_word = max(n_words, 1)
     required, median = words.required, words.median
     ngrams = _ngram_values_chunked(words, per_partition) if n_words else []
