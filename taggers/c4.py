@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from importlib.resources import files
 from itertools import repeat
-from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -130,9 +130,12 @@ class LineTable:
             first = last
         self.bounds[-1] = len(text)  # the last line has no newline
 
-    def spans(self, which: "np.ndarray") -> Tuple["np.ndarray", "np.ndarray"]:
-        """Starts and ends of the lines ``which`` selects."""
-        return self.bounds[:-1][which], self.bounds[1:][which]
+    def spans(self, which: "np.ndarray", arrays: bool) -> Union[SpanArray, List[List[Any]]]:
+        """The spans of the lines ``which`` selects: with ``arrays``, as a SpanArray over the table when there are
+        many, else as the plain list."""
+        if arrays:
+            return span_values(self.bounds[:-1], self.bounds[1:], 1.0, which)
+        return SpanArray(self.bounds[:-1], self.bounds[1:], 1.0, which).tolist()
 
 
 def _output(
@@ -148,9 +151,9 @@ def _output(
         ("lines_with_no_ending_punctuation", table.no_punctuation),
         ("lines_with_too_few_words", table.too_few_words),
     ):
-        starts, ends = table.spans(which)
-        if len(starts):
-            lines[name] = span_values(starts, ends, 1.0) if arrays else SpanArray(starts, ends, 1.0).tolist()
+        spans = table.spans(which, arrays)
+        if len(spans):
+            lines[name] = spans
     line_count = float(table.count)
     del table
     document: TaggerOutput = {name: [[0, n, 1.0]] for name, found in flags if found}

@@ -1,7 +1,8 @@
 """Attribute values of one span type held as arrays: a document of hundreds of MB can have millions of spans.
 
 As Python lists (``[[start, end, score], ...]``, what the tag stage writes) each span costs about 140 bytes, a
-span per line of text several times the text's own size; as two arrays of offsets it costs eight bytes. A
+span per line of text several times the text's own size; as two arrays of offsets it costs eight bytes, and
+spans picked from a table of offsets shared by several span types one byte (a mask). A
 tagger's ``tag_batch`` may return a :class:`SpanArray` where it would return such a list (:func:`span_values`
 does so for long lists only); it reads as the list would (length, iteration, equality, ``+``), and the tag stage
 writes it a chunk of spans at a time, as the same JSON bytes the list gives.
@@ -9,7 +10,7 @@ writes it a chunk of spans at a time, as the same JSON bytes the list gives.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, List, Union
+from typing import Any, Callable, Iterator, List, Optional, Union
 
 import numpy as np
 
@@ -27,26 +28,36 @@ def offsets_dtype(text_length: int) -> "np.dtype":
 
 
 class SpanArray:
-    """Spans ``[starts[i], ends[i], score]`` with one score for all, in the list form the attributes hold."""
+    """Spans ``[starts[i], ends[i], score]`` with one score for all, in the list form the attributes hold; with
+    ``selected``, only those ``i`` where it is True (so spans picked from one shared table cost no copy)."""
 
-    __slots__ = ("starts", "ends", "score")
+    __slots__ = ("starts", "ends", "score", "selected", "_count")
 
-    def __init__(self, starts: "np.ndarray", ends: "np.ndarray", score: float) -> None:
-        if len(starts) != len(ends):
-            raise ValueError(f"{len(starts)} starts for {len(ends)} ends")
+    def __init__(
+        self, starts: "np.ndarray", ends: "np.ndarray", score: float, selected: Optional["np.ndarray"] = None
+    ) -> None:
+        if len(starts) != len(ends) or (selected is not None and len(selected) != len(starts)):
+            raise ValueError("starts, ends and selected must have the same length")
         self.starts = starts
         self.ends = ends
         self.score = score
+        self.selected = selected
+        self._count = len(starts) if selected is None else int(np.count_nonzero(selected))
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return self._count
 
-    def chunks(self, size: int = CHUNK_SPANS) -> Iterator[List[List[Any]]]:
-        """The spans as lists of ``[start, end, score]`` (Python ints and the score), ``size`` spans at a time."""
+    def chunks(self) -> Iterator[List[List[Any]]]:
+        """The spans as lists of ``[start, end, score]`` (Python ints and the score), at most ``CHUNK_SPANS`` at a
+        time (no empty list)."""
         score = self.score
-        for a in range(0, len(self), size):
-            starts, ends = self.starts[a : a + size].tolist(), self.ends[a : a + size].tolist()
-            yield [[start, end, score] for start, end in zip(starts, ends)]
+        for a in range(0, len(self.starts), CHUNK_SPANS):
+            starts, ends = self.starts[a : a + CHUNK_SPANS], self.ends[a : a + CHUNK_SPANS]
+            if self.selected is not None:
+                keep = self.selected[a : a + CHUNK_SPANS]
+                starts, ends = starts[keep], ends[keep]
+            if len(starts):
+                yield [[start, end, score] for start, end in zip(starts.tolist(), ends.tolist())]
 
     def __iter__(self) -> Iterator[List[Any]]:
         for chunk in self.chunks():
@@ -79,7 +90,9 @@ class SpanArray:
         return f"SpanArray({len(self)} spans, score={self.score!r})"
 
 
-def span_values(starts: "np.ndarray", ends: "np.ndarray", score: float) -> Union[SpanArray, List[List[Any]]]:
+def span_values(
+    starts: "np.ndarray", ends: "np.ndarray", score: float, selected: Optional["np.ndarray"] = None
+) -> Union[SpanArray, List[List[Any]]]:
     """The attribute value for these spans: a SpanArray when there are many, else the plain list."""
-    spans = SpanArray(starts, ends, score)
+    spans = SpanArray(starts, ends, score, selected)
     return spans if len(spans) >= MIN_SPAN_ARRAY else spans.tolist()
