@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import random
-from itertools import accumulate
 from typing import List, Tuple
 
 import msgspec
