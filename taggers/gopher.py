@@ -239,9 +239,13 @@ def _median(counts: Dict[int, int], total: int) -> float:
 
 
 def _ngram_values_chunked(words: _WordTable, per_partition: int) -> NgramValues:
-    """:func:`ngram_statistics_ids`'s values from the words' prefix hashes, counted a partition at a time."""
+    """:func:`ngram_statistics_ids`'s values from the words' prefix hashes, counted a partition at a time.
+
+    Once an order has no repeated n-gram no higher one has (an n-gram's first n-1 words would repeat too), so
+    the orders after it are not sorted: their most common n-gram is the first, their duplicate fraction 0."""
     chars = max(words.chars, 1)
     out: NgramValues = []
+    repeats = True  # whether the last order counted had a repeated n-gram
     for n in range(2, min(words.count, MAX_ORDER) + 1):
         positions = words.count - n + 1
         parts = partition_count(positions, per_partition)
@@ -249,21 +253,27 @@ def _ngram_values_chunked(words: _WordTable, per_partition: int) -> NgramValues:
             # the highest count, and the earliest position of an n-gram with it (all unique: the first n-gram)
             best, at = 1, 0
             small = np.uint32 if words.count < 1 << 32 else np.int64
-            for hashes, starts in sorted_partitions(partial(words.grams, n, False), positions, parts, small):
+            chunks = partial(words.grams, n, False)
+            for hashes, starts in sorted_partitions(chunks, positions, parts, small) if repeats else ():
                 top, firsts = most_common(hashes)  # (the positions of equal hashes are in increasing order)
                 if top > 1 and top >= best:
                     first = int(starts[firsts].min())
                     if top > best or first < at:
                         best, at = top, first
                 del hashes, starts
+            repeats = best > 1
             out.append((_most_common_name(n), best * int(words.ends(at, at + n)[-1]) / chars))
         else:
             duplicated = total = 0
             small = np.uint32 if words.chars < 1 << 32 else np.int64
-            for hashes, lengths in sorted_partitions(partial(words.grams, n, True), positions, parts, small):
-                duplicated += int(lengths[repeated(hashes)].sum(dtype=np.uint64))
-                total += int(lengths.sum(dtype=np.uint64))
-                del hashes, lengths
+            if repeats:
+                for hashes, lengths in sorted_partitions(partial(words.grams, n, True), positions, parts, small):
+                    duplicated += int(lengths[repeated(hashes)].sum(dtype=np.uint64))
+                    total += int(lengths.sum(dtype=np.uint64))
+                    del hashes, lengths
+            else:
+                total = sum(int(lengths.sum(dtype=np.uint64)) for _, lengths in words.grams(n, True))
+            repeats = duplicated > 0
             out.append((_duplicate_name(n), duplicated / max(total, 1)))
     return out
 
