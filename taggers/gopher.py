@@ -438,9 +438,9 @@ DOLMA_PRECISION = 5
 class GopherV3(BaseTagger):
     """Dolma's statistics with a true duplicate-line fraction, at full precision."""
 
-    # the text, 9 bytes per word (a hash and a length) and a third of the text for sorting: 3.0 measured, the
-    # reading's peak (200 MB of source code, 12 characters per word), about 3.1 on prose (5.7 per word); covers
-    # texts of 2.5 or more characters per word, its separator included
+    # the text, 9 bytes per word (a hash and a length) and a third of the text for sorting: 2.5 measured (200 MB of
+    # source code, 12 characters per word), about 3.1 on prose (5.7 per word); covers texts of 2.5 or more
+    # characters per word, its separator included
     memory_per_document_byte = 5.0
 
     def __init__(self) -> None:
