@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import partial
 from itertools import accumulate, compress, count
-from typing import List, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
@@ -30,6 +31,15 @@ from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
 from dolma.core.taggers import BaseTagger
 from dolma.taggers.length import ALPHA, CHUNK_CHARS, SPACE, SPACE_CHAR, char_flags, chunk_bounds, code_points
 from dolma.core.registry import add_tagger
+from dolma.taggers.repeats import (
+    BYTES_PER_HASH,
+    PrefixHashes,
+    most_common,
+    partition_count,
+    repeated,
+    sorted_partitions,
+    word_hashes,
+)
 
 __all__ = ["GopherV1", "GopherV2", "GopherV3", "gopher_statistics", "GopherTagger"]
 
@@ -42,6 +52,13 @@ NUMPY_MIN_WORDS = 1000
 
 # a text this long is read a chunk at a time (_large_text_statistics): its memory stays a small multiple of its own
 LARGE_TEXT_CHARS = 1 << 22
+# on that path: words or n-grams handled at a time, and the memory for sorting hashes (per character of the text;
+# a partition of the hashes is sorted at a time, of at least MIN_PARTITION_HASHES)
+CHUNK_POSITIONS = 1 << 18
+SORT_BYTES_PER_CHAR = 0.33
+# word lengths are kept in a byte; longer words' lengths are kept aside
+LONG_WORD = 255
+MIN_PARTITION_HASHES = 1 << 16
 
 _NEWLINES = re.compile(r"\n+")
 _NEWLINE = re.compile(r"\n")
@@ -124,9 +141,10 @@ def ngram_statistics_ids(word_ids: "np.ndarray", vocabulary: int, ends: "np.ndar
     return out
 
 
-def _words_with_alpha(text: str) -> int:
-    """Words (runs of non-``str.isspace`` characters) holding a ``str.isalpha`` character, counted a chunk of
-    characters at a time (the word being read carries over from one chunk to the next)."""
+def _word_counts(text: str) -> Tuple[int, int]:
+    """Words (runs of non-``str.isspace`` characters, what ``text.split()`` gives) and those holding a
+    ``str.isalpha`` character, counted a chunk of characters at a time (the word being read carries over from one
+    chunk to the next)."""
     flags_of = char_flags()
     found = 0
     words_before = 0  # words started before the chunk
@@ -145,69 +163,182 @@ def _words_with_alpha(text: str) -> int:
             last_counted = int(with_alpha[-1])
         words_before = int(word_index[-1])
         after_space = bool(space[-1])
-    return found
+    return words_before, found
+
+
+def _partition_size(text: str) -> int:
+    """Hashes counted at once on the chunked path: their arrays take at most SORT_BYTES_PER_CHAR per character."""
+    return max(MIN_PARTITION_HASHES, int(len(text) * SORT_BYTES_PER_CHAR) // BYTES_PER_HASH)
+
+
+class _WordTable:
+    """A long text's words as prefix sums of their hashes and their lengths, one byte each (a word of
+    LONG_WORD characters or more keeps its length aside), with the counts that need the words themselves; built
+    from the text a chunk at a time, given the word count (:func:`_word_counts`) so the arrays are allocated once."""
+
+    def __init__(self, text: str, count: int) -> None:
+        self.count = count
+        self.hashes = PrefixHashes(count, CHUNK_POSITIONS)
+        self.lengths = np.empty(count, dtype=np.uint8)
+        long_at: List["np.ndarray"] = []
+        long_lengths: List["np.ndarray"] = []
+        histogram: Counter = Counter()
+        self.required = self.chars = 0
+        filled = 0
+        for start, end in chunk_bounds(text, SPACE_CHAR):
+            words = text[start:end].split()
+            if filled + len(words) > count:
+                raise AssertionError("str.split() found more words than the character classes")
+            self.hashes.extend(word_hashes(words))
+            lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+            long = np.flatnonzero(lengths >= LONG_WORD)
+            long_at.append(long + filled)
+            long_lengths.append(lengths[long])
+            self.lengths[filled : filled + len(words)] = np.minimum(lengths, LONG_WORD)
+            values, counts = np.unique(lengths, return_counts=True)
+            histogram.update(dict(zip(values.tolist(), counts.tolist())))
+            self.chars += int(lengths.sum())
+            self.required += sum(map(REQUIRED_WORDS.__contains__, words))
+            filled += len(words)
+        self.long_at = np.concatenate([np.zeros(0, dtype=np.int64), *long_at])
+        self.long_lengths = np.concatenate([np.zeros(0, dtype=np.int64), *long_lengths])
+        self.median = _median(histogram, count)
+
+    def ends(self, first: int, last: int) -> "np.ndarray":
+        """Characters of the words ``first..i-1`` for each ``i`` in ``first..last`` (``last - first + 1`` numbers)."""
+        lengths = self.lengths[first:last].astype(np.int64)
+        lo, hi = np.searchsorted(self.long_at, [first, last])
+        lengths[self.long_at[lo:hi] - first] = self.long_lengths[lo:hi]
+        out = np.zeros(last - first + 1, dtype=np.int64)
+        np.cumsum(lengths, out=out[1:])
+        return out
+
+    def grams(self, n: int, lengths: bool) -> Iterator[Tuple["np.ndarray", "np.ndarray"]]:
+        """The hash of each n-gram, a chunk at a time, with its length (characters without spaces) or position."""
+        for first, hashes in self.hashes.runs(n):
+            last = first + len(hashes)
+            if lengths:
+                ends = self.ends(first, last + n - 1)
+                yield hashes, ends[n:] - ends[: len(hashes)]
+            else:
+                yield hashes, np.arange(first, last, dtype=np.uint32 if self.count < 1 << 32 else np.int64)
+
+
+def _median(counts: Dict[int, int], total: int) -> float:
+    """The median of ``total`` numbers given as ``{value: how many times}`` (the mean of the two middle ones)."""
+    if not total:
+        return 0.0
+    ranks = [(total - 1) // 2, total // 2]
+    middle: List[int] = []
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        while len(middle) < 2 and ranks[len(middle)] < seen:
+            middle.append(value)
+    return (middle[0] + middle[1]) / 2
+
+
+def _ngram_values_chunked(words: _WordTable, per_partition: int) -> NgramValues:
+    """:func:`ngram_statistics_ids`'s values from the words' prefix hashes, counted a partition at a time.
+
+    Once an order has no repeated n-gram no higher one has (an n-gram's first n-1 words would repeat too), so
+    the orders after it are not sorted: their most common n-gram is the first, their duplicate fraction 0."""
+    chars = max(words.chars, 1)
+    out: NgramValues = []
+    repeats = True  # whether the last order counted had a repeated n-gram
+    for n in range(2, min(words.count, MAX_ORDER) + 1):
+        positions = words.count - n + 1
+        parts = partition_count(positions, per_partition)
+        if n in MOST_COMMON_ORDERS:
+            # the highest count, and the earliest position of an n-gram with it (all unique: the first n-gram)
+            best, at = 1, 0
+            small = np.uint32 if words.count < 1 << 32 else np.int64
+            chunks = partial(words.grams, n, False)
+            for hashes, starts in sorted_partitions(chunks, positions, parts, small) if repeats else ():
+                top, firsts = most_common(hashes)  # (the positions of equal hashes are in increasing order)
+                if top > 1 and top >= best:
+                    first = int(starts[firsts].min())
+                    if top > best or first < at:
+                        best, at = top, first
+                del hashes, starts
+            repeats = best > 1
+            out.append((_most_common_name(n), best * int(words.ends(at, at + n)[-1]) / chars))
+        else:
+            duplicated = total = 0
+            small = np.uint32 if words.chars < 1 << 32 else np.int64
+            if repeats:
+                for hashes, lengths in sorted_partitions(partial(words.grams, n, True), positions, parts, small):
+                    duplicated += int(lengths[repeated(hashes)].sum(dtype=np.uint64))
+                    total += int(lengths.sum(dtype=np.uint64))
+                    del hashes, lengths
+            else:
+                total = sum(int(lengths.sum(dtype=np.uint64)) for _, lengths in words.grams(n, True))
+            repeats = duplicated > 0
+            out.append((_duplicate_name(n), duplicated / max(total, 1)))
+    return out
+
+
+def _kept_lines(text: str, ignore_empty_lines: bool) -> Iterator[List[str]]:
+    """The text's lines, a list per chunk; with ``ignore_empty_lines``, as split at runs of newlines (only a first
+    or last line can be empty)."""
+    for start, end in chunk_bounds(text, _NEWLINE):
+        lines = text[start:end].split("\n")
+        if ignore_empty_lines:
+            first_empty = start == 0 and not lines[0]
+            last_empty = end == len(text) and not lines[-1] and (len(lines) > 1 or not first_empty)
+            lines = [""] * first_empty + [line for line in lines if line] + [""] * last_empty
+        yield lines
+
+
+def _duplicate_lines_chunked(
+    text: str, dolma_duplicate_lines: bool, ignore_empty_lines: bool, per_partition: int
+) -> Tuple[int, int, int]:
+    """Lines, duplicated lines and the characters of those (all, or the non-whitespace ones)."""
+
+    def chunks() -> Iterator[Tuple["np.ndarray", "np.ndarray"]]:
+        first = 0
+        for lines in _kept_lines(text, ignore_empty_lines):
+            yield word_hashes(lines), np.arange(first, first + len(lines))
+            first += len(lines)
+
+    most = text.count("\n") + 1
+    duplicated = np.zeros(most, dtype=bool)
+    lines_total = 0
+    for hashes, positions in sorted_partitions(chunks, most, partition_count(most, per_partition), np.int64):
+        lines_total += len(hashes)
+        duplicated[positions[repeated(hashes)]] = True
+        del hashes, positions
+    duplicate_lines = int(np.count_nonzero(duplicated))
+    duplicate_chars = 0
+    if duplicate_lines:
+        first = 0
+        for lines in _kept_lines(text, ignore_empty_lines):
+            marked = compress(lines, duplicated[first : first + len(lines)].tolist())
+            if dolma_duplicate_lines:
+                duplicate_chars += sum(map(len, marked))
+            else:
+                duplicate_chars += sum(sum(map(len, line.split())) for line in marked)
+            first += len(lines)
+    return lines_total, duplicate_lines, duplicate_chars
 
 
 def _large_text_statistics(text: str, dolma_duplicate_lines: bool, ignore_empty_lines: bool) -> List[Tuple[str, float]]:
-    """:func:`gopher_statistics` for a long text, in memory bounded by a few arrays of one number per word and
-    per line: words and lines are read a chunk at a time and kept as hashes and lengths, never as strings.
-
-    Two different words (or lines) with the same 64-bit hash would count as equal; at a million distinct words the
-    odds of that are about 1 in 30 million per document.
-    """
-    hashes: List["np.ndarray"] = []
-    lengths: List["np.ndarray"] = []
-    required = 0
-    for start, end in chunk_bounds(text, SPACE_CHAR):
-        words = text[start:end].split()
-        hashes.append(np.fromiter(map(hash, words), dtype=np.int64, count=len(words)))
-        lengths.append(np.fromiter(map(len, words), dtype=np.int64, count=len(words)))
-        required += sum(map(REQUIRED_WORDS.__contains__, words))
-        del words
-    word_hashes = np.concatenate(hashes)
-    del hashes
-    word_lengths = np.concatenate(lengths)
-    del lengths
-    n_words = len(word_hashes)
-    ends = np.concatenate(([0], np.cumsum(word_lengths)))
-    chars = max(int(ends[-1]), 1)
+    """:func:`gopher_statistics` for a long text, in memory of a few bytes per word and per line plus a bounded
+    share of the text's size (:data:`SORT_BYTES_PER_CHAR`): words and lines are read a chunk at a time and kept as
+    hashes and lengths, never as strings, and counted by sorting hashes a partition of their range at a time
+    (:mod:`dolma.taggers.repeats`). Two different words, n-grams or lines with the same 64-bit hash would count as
+    equal (odds given there)."""
+    per_partition = _partition_size(text)
+    n_words, alpha_words = _word_counts(text)
+    words = _WordTable(text, n_words)
+    chars = max(words.chars, 1)
     per_word = max(n_words, 1)
-    median = float(np.median(word_lengths)) if n_words else 0.0
-    del word_lengths
-    _, word_ids = np.unique(word_hashes, return_inverse=True)
-    del word_hashes
-    ngrams = ngram_statistics_ids(word_ids, int(word_ids.max()) + 1, ends) if n_words else []
-    del word_ids, ends
-
-    line_hashes: List["np.ndarray"] = []
-    line_lengths: List["np.ndarray"] = []
-    for start, end in chunk_bounds(text, _NEWLINE):
-        lines = text[start:end].split("\n")
-        line_hashes.append(np.fromiter(map(hash, lines), dtype=np.int64, count=len(lines)))
-        line_lengths.append(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)))
-        del lines
-    all_hashes = np.concatenate(line_hashes)
-    all_lengths = np.concatenate(line_lengths)
-    del line_hashes, line_lengths
-    kept = np.ones(len(all_hashes), dtype=bool)
-    if ignore_empty_lines:  # lines split at runs of newlines: only a first or last line can be empty
-        kept[1:-1] = all_lengths[1:-1] > 0
-    _, inverse, counts = np.unique(all_hashes[kept], return_inverse=True, return_counts=True)
-    duplicated = np.zeros(len(all_hashes), dtype=bool)
-    duplicated[kept] = counts[inverse] > 1
-    del inverse, counts, all_hashes
-    per_line = int(np.count_nonzero(kept))
-    duplicate_lines = int(np.count_nonzero(duplicated))
-    duplicate_line_chars = 0
-    if duplicate_lines and dolma_duplicate_lines:
-        duplicate_line_chars = int(all_lengths[duplicated].sum())
-    elif duplicate_lines:  # their non-whitespace characters: a second pass over just those lines
-        first = 0
-        for start, end in chunk_bounds(text, _NEWLINE):
-            lines = text[start:end].split("\n")
-            marks = duplicated[first : first + len(lines)]
-            duplicate_line_chars += sum(sum(map(len, line.split())) for line in compress(lines, marks))
-            first += len(lines)
+    required, median = words.required, words.median
+    ngrams = _ngram_values_chunked(words, per_partition) if n_words else []
+    del words
+    per_line, duplicate_lines, duplicate_line_chars = _duplicate_lines_chunked(
+        text, dolma_duplicate_lines, ignore_empty_lines, per_partition
+    )
     bullets = text.startswith(("*", "-")) + text.count("\n*") + text.count("\n-")
     ellipses = text.count(ELLIPSIS + "\n") + text.endswith(ELLIPSIS)
     symbols = sum(1 for _ in _WORD_WITH_SYMBOL.finditer(text))
@@ -216,7 +347,7 @@ def _large_text_statistics(text: str, dolma_duplicate_lines: bool, ignore_empty_
         ("word_count", n_words),
         ("median_word_length", median),
         ("symbol_to_word_ratio", symbols / per_word),
-        ("fraction_of_words_with_alpha_character", _words_with_alpha(text) / per_word),
+        ("fraction_of_words_with_alpha_character", alpha_words / per_word),
         ("required_word_count", required),
         ("fraction_of_lines_starting_with_bullet_point", bullets / per_line),
         ("fraction_of_lines_ending_with_ellipsis", ellipses / per_line),
@@ -276,7 +407,7 @@ def gopher_statistics(
         ("word_count", n_words),
         ("median_word_length", median),
         ("symbol_to_word_ratio", len(_WORD_WITH_SYMBOL.findall(text)) / per_word),
-        ("fraction_of_words_with_alpha_character", _words_with_alpha(text) / per_word),
+        ("fraction_of_words_with_alpha_character", _word_counts(text)[1] / per_word),
         ("required_word_count", sum(map(REQUIRED_WORDS.__contains__, words))),
         ("fraction_of_lines_starting_with_bullet_point", bullets / per_line),
         ("fraction_of_lines_ending_with_ellipsis", ellipses / per_line),
@@ -307,7 +438,10 @@ DOLMA_PRECISION = 5
 class GopherV3(BaseTagger):
     """Dolma's statistics with a true duplicate-line fraction, at full precision."""
 
-    memory_per_document_byte = 14.0  # word and n-gram ids, several numbers per word (13.2, 11.9 measured)
+    # the text, 9 bytes per word (a hash and a length) and a third of the text for sorting: 2.5 measured (200 MB of
+    # source code, 12 characters per word), about 3.1 on prose (5.7 per word); covers texts of 2.5 or more
+    # characters per word, its separator included
+    memory_per_document_byte = 5.0
 
     def __init__(self) -> None:
         char_flags()  # build the table now, not on the first document

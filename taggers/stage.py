@@ -25,6 +25,7 @@ from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentRecord, Docum
 from dolma.core.data_types import Document, DocumentWithMetadata, TaggerOutput
 from dolma.core.taggers import BaseTagger
 from dolma.taggers.config import TagConfig
+from dolma.taggers.span_arrays import SpanArray
 from dolma.core.registry import TaggerSpec, load_plugins, tagger_spec
 
 __all__ = ["TagStage", "AttributeSet", "variable_name"]
@@ -195,7 +196,7 @@ class TagStage(Stage[Tuple["_Output", ...]]):
         """Tag a batch and write its attribute lines; returns the number of values written."""
         spans = 0
         for writer, attrs in zip(writers, self._tag(path, first_line, items, records)):
-            writer.write(_ENCODER.encode_lines(_attribute_lines(items, attrs)))
+            _write_lines(writer, _attribute_lines(items, attrs))
             spans += sum([sum(map(len, doc_attrs.values())) for doc_attrs in attrs])
         return spans
 
@@ -253,7 +254,33 @@ class TagStage(Stage[Tuple["_Output", ...]]):
         return outputs
 
 
-_ENCODER = msgspec.json.Encoder()
+# stands for a SpanArray in a line's JSON: encoded JSON holds no NUL byte (strings escape it as \u0000)
+_SPAN_ARRAY_MARK = b"\x00"
+
+
+def _write_lines(writer: dio.AtomicWriter, lines: List[Dict[str, Any]]) -> None:
+    """Encode attribute lines and write them; a SpanArray among the values is written a chunk of spans at a time
+    where it belongs, so a document's millions of line spans never exist as Python lists or one JSON string."""
+    arrays: List[SpanArray] = []
+
+    def mark(value: Any) -> msgspec.Raw:
+        if isinstance(value, SpanArray):
+            arrays.append(value)
+            return msgspec.Raw(_SPAN_ARRAY_MARK)
+        raise NotImplementedError
+
+    encoder = msgspec.json.Encoder(enc_hook=mark)
+    data = encoder.encode_lines(lines)
+    if not arrays:
+        writer.write(data)
+        return
+    pieces = data.split(_SPAN_ARRAY_MARK)
+    del data
+    for piece, spans in zip(pieces, arrays):
+        writer.write(piece)
+        for json in spans.json_pieces(encoder.encode):
+            writer.write(json)
+    writer.write(pieces[-1])
 
 
 @contextmanager

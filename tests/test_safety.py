@@ -641,6 +641,6 @@ def test_ray_reservations_cover_a_document_of_max_document_bytes():
 
     # the most demanding tagger decides; a plugin's default is 4 bytes per byte
     assert tag(["char_length_v1"], 64 * MiB) == 256 * MiB + 4 * 64 * MiB
-    assert tag(["char_length_v1", "gopher_v1", "c4_v2"], 64 * MiB) == 256 * MiB + 14 * 64 * MiB
-    assert tag(["gopher_v1"], 8 * MiB) == 256 * MiB + 14 * 8 * MiB
+    assert tag(["char_length_v1", "gopher_v1", "c4_v2"], 64 * MiB) == 256 * MiB + 5 * 64 * MiB
+    assert tag(["gopher_v1"], 8 * MiB) == 256 * MiB + 5 * 8 * MiB
     assert tag(["gopher_v1"], None) == 256 * MiB  # no limit: only the baseline can be promised

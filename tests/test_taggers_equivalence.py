@@ -116,9 +116,14 @@ def test_long_texts_are_counted_a_chunk_at_a_time_with_the_same_values(monkeypat
     c4_values = [c4.C4V1().tag(doc), c4.C4V2().tag(doc)]
     tokens = length.count_tokens(text)
     paragraphs = length.WhitespaceTokenizerWithParagraphsV2().predict(Document(source="s", id="i", text=text))
-    for chunk in (1, 3, 7, 64):
+    # chunks of characters and of positions, and partitions of the hashes, down to one item each
+    for chunk, positions, partition in ((1, 2, 97), (3, 3, 40), (7, 2, 1 << 16), (64, 1 << 20, 150)):
         monkeypatch.setattr(gopher, "CHUNK_CHARS", chunk)
         monkeypatch.setattr(length, "CHUNK_CHARS", chunk)
+        monkeypatch.setattr(gopher, "CHUNK_POSITIONS", positions)
+        monkeypatch.setattr(gopher, "MIN_PARTITION_HASHES", partition)
+        monkeypatch.setattr(gopher, "SORT_BYTES_PER_CHAR", 0.0)
+        monkeypatch.setattr(gopher, "LONG_WORD", 2)
         for (dolma, empty), values in expected.items():
             assert gopher._large_text_statistics(text, dolma, empty) == values, (chunk, dolma, empty)
         assert length.count_tokens(text) == tokens

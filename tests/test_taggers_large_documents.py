@@ -1,0 +1,243 @@
+"""The low-memory paths for very long documents (gopher's hash counting, c4's line arrays, span arrays written a
+chunk at a time) give what the straightforward computations give, with chunks and partitions small enough that
+every boundary case occurs."""
+
+from __future__ import annotations
+
+import gzip
+import random
+from typing import List, Tuple
+
+import msgspec
+import numpy as np
+import pytest
+
+from dolma.core.data_types import Document
+from dolma.taggers import c4, gopher, length, repeats, span_arrays
+from tests.conftest import write_documents
+
+
+def random_text(rng: random.Random, vocabulary: List[str], pieces: int) -> str:
+    separators = [" ", "  ", "\n", "\n\n", "\t", "\u3000", " \n", "\x1c", ".\n", "!\n", "\u2026\n"]
+    words = []
+    for _ in range(pieces):
+        words.append(rng.choice(vocabulary))
+        words.append(rng.choice(separators))
+    return "".join(words[: rng.randint(0, len(words))])
+
+
+# ---- repeats ----------------------------------------------------------------------------------------------
+
+
+def chunked(values: np.ndarray, size: int):
+    def chunks():
+        for a in range(0, len(values), size):
+            yield values[a : a + size], np.arange(a, min(a + size, len(values)))
+
+    return chunks
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_partitions_sort_every_hash_once_with_its_payload_in_sequence_order(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    # a few distinct values spread over the whole 64-bit range, so every partition gets some
+    distinct = rng.integers(0, 2**63, size=rng.integers(1, 40), dtype=np.int64).view(np.uint64) * np.uint64(2)
+    values = distinct[rng.integers(0, len(distinct), size=rng.integers(1, 300))]
+    for parts in (1, 2, 3, 7):
+        seen = []
+        for hashes, positions in repeats.sorted_partitions(chunked(values, 5), len(values), parts, np.int64):
+            assert (np.diff(hashes.astype(object)) >= 0).all()
+            assert (values[positions] == hashes).all()
+            same = hashes[1:] == hashes[:-1]
+            assert (positions[1:][same] > positions[:-1][same]).all()  # equal hashes in sequence order
+            seen.extend(positions.tolist())
+            unique, counts = np.unique(hashes, return_counts=True)
+            assert repeats.repeated(hashes).tolist() == (counts[np.searchsorted(unique, hashes)] > 1).tolist()
+            if len(hashes):
+                top, firsts = repeats.most_common(hashes)
+                assert top == counts.max()
+                assert sorted(hashes[firsts].tolist()) == sorted(unique[counts == top].tolist())
+                assert (hashes[firsts - 1] != hashes[firsts])[firsts > 0].all()  # each is the first of its value
+        assert sorted(seen) == list(range(len(values)))
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5, 64])
+def test_prefix_hashes_are_equal_exactly_for_equal_runs_of_items(chunk: int) -> None:
+    rng = random.Random(chunk)
+    words = [rng.choice("abcd") for _ in range(200)]
+    prefix = repeats.PrefixHashes(len(words), chunk)
+    for a in range(0, len(words), 7):  # filled in pieces unrelated to the chunk size
+        prefix.extend(repeats.word_hashes(words[a : a + 7]))
+    for n in (1, 2, 3, 5, 10):
+        hashes = np.concatenate([h for _, h in prefix.runs(n)]).tolist()
+        grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+        assert len(hashes) == len(grams)
+        first_hash = dict(zip(grams, hashes))
+        assert [first_hash[g] for g in grams] == hashes  # equal n-grams, equal hashes
+        assert len(set(hashes)) == len(set(grams))  # and different ones differ
+
+
+# ---- gopher ------------------------------------------------------------------------------------------------
+
+# many distinct words (most n-grams unique, so the first n-gram is the most common), or a few (ties between the
+# most common n-grams of different partitions, duplicate lines), with the characters gopher's rules look at
+VOCABULARIES = [
+    [f"w{i}" for i in range(500)] + ["the", "#x", "\u2026", "-", "*"],
+    ["a", "bb", "the", "of", "x\u00e9", "\u65e5\u672c", "#tag", "\u2026", "*", "-"],
+    ["a", "b"],
+]
+
+
+def small_pieces(monkeypatch, chars: int, positions: int, partition: int) -> None:
+    monkeypatch.setattr(gopher, "LONG_WORD", 3)  # most words' lengths kept aside
+    monkeypatch.setattr(gopher, "CHUNK_CHARS", chars)
+    monkeypatch.setattr(length, "CHUNK_CHARS", chars)
+    monkeypatch.setattr(gopher, "CHUNK_POSITIONS", positions)
+    monkeypatch.setattr(gopher, "MIN_PARTITION_HASHES", partition)
+    monkeypatch.setattr(gopher, "SORT_BYTES_PER_CHAR", 0.0)
+
+
+@pytest.mark.parametrize("seed", range(9))
+def test_gopher_long_text_path_gives_the_whole_text_values(monkeypatch, seed: int) -> None:
+    rng = random.Random(seed)
+    text = random_text(rng, VOCABULARIES[seed % 3], rng.randint(1, 300))
+    expected = {(d, e): gopher.gopher_statistics(text, d, e) for d in (False, True) for e in (False, True)}
+    for chars, positions, partition in ((2, 3, 17), (5, 1, 60), (64, 7, 1 << 16)):
+        small_pieces(monkeypatch, chars, positions, partition)
+        for (dolma, empty), values in expected.items():
+            assert gopher._large_text_statistics(text, dolma, empty) == values, (chars, positions, partition)
+
+
+def test_gopher_most_common_ngram_is_the_earliest_of_those_tied(monkeypatch) -> None:
+    # "c d", "d aaa" and "aaa bbb" each occur three times; "c d" first: its 2 characters count (of 26)
+    text = "x c d aaa bbb c d aaa bbb c d aaa bbb y"
+    expected = gopher.gopher_statistics(text)
+    assert dict(expected)["fraction_of_characters_in_most_common_2grams"] == pytest.approx(3 * 2 / 26)
+    for partition in (1, 2, 3, 100):
+        small_pieces(monkeypatch, 4, 2, partition)
+        assert gopher._large_text_statistics(text, False, False) == expected
+
+
+def test_gopher_word_and_line_counts_agree_with_split() -> None:
+    text = "a\u3000b\x1cc\u00a0d \u200be\n\nf"
+    words, with_alpha = gopher._word_counts(text)
+    assert words == len(text.split())
+    assert with_alpha == sum(any(ch.isalpha() for ch in word) for word in text.split())
+    assert gopher._median({3: 1, 1: 2, 7: 1}, 4) == 2.0 and gopher._median({5: 3}, 3) == 5.0
+
+
+# ---- c4 ----------------------------------------------------------------------------------------------------
+
+
+def plain_line_spans(text: str) -> Tuple[List[Tuple[int, int]], List[Tuple[int, int]], int]:
+    """C4's line rules, one line at a time (what Dolma does)."""
+    no_punctuation, too_few = [], []
+    lines = text.split("\n")
+    start = 0
+    for i, line in enumerate(lines):
+        end = start + len(line) + (i < len(lines) - 1)
+        if not line.rstrip().endswith((".", "?", "!", '"')):
+            no_punctuation.append((start, end))
+        if len(line.split()) < 3:
+            too_few.append((start, end))
+        start = end
+    return no_punctuation, too_few, len(lines)
+
+
+C4_VOCABULARY = ["a", "b.", "end!", "q?", '"', "{", "lorem", "ipsum", "javascript", "Java", "\u03a3", "\u0130", "anal", "ball", "gag"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_c4_line_table_and_flags_match_the_plain_rules(monkeypatch, seed: int) -> None:
+    rng = random.Random(seed)
+    texts = [random_text(rng, C4_VOCABULARY, rng.randint(0, 80)) for _ in range(30)]
+    texts += ["", "\n", "a b c\n", "Lorem\nipsum", "lorem ipsum", "ball gag", "x javascript: y"]
+    expected = [(c4.C4V1().tag(Document("s", "i", t)), c4.C4V2().tag(Document("s", "i", t))) for t in texts]
+    monkeypatch.setattr(length, "CHUNK_CHARS", 3)  # the line table and the lower-cased text in small pieces
+    monkeypatch.setattr(span_arrays, "MIN_SPAN_ARRAY", 1)
+    monkeypatch.setattr(span_arrays, "CHUNK_SPANS", 2)
+    for text, (v1, v2) in zip(texts, expected):
+        no_punctuation, too_few, count = plain_line_spans(text)
+        table = c4.LineTable(text)
+        assert table.count == count
+        for which, plain in ((table.no_punctuation, no_punctuation), (table.too_few_words, too_few)):
+            assert table.spans(which, arrays=False) == [[s, e, 1.0] for s, e in plain]
+            assert table.spans(which, arrays=True) == [[s, e, 1.0] for s, e in plain]
+        lowered = text.lower()
+        flags = c4.DocumentFlags(text, javascript_word=True)
+        assert flags.lorem_ipsum == ("lorem ipsum" in lowered)
+        assert flags.javascript_substring == ("javascript" in lowered)
+        assert flags.javascript_word == ("javascript" in lowered.split())
+        assert flags.naughty_word == c4.has_naughty_word(lowered)
+        doc = Document("s", "i", text)
+        # unchanged by the small pieces; tag_batch gives the same values as arrays
+        assert [c4.C4V1().tag(doc), c4.C4V2().tag(doc)] == [v1, v2]
+        batch = c4.C4V1().tag_batch([doc])[0], c4.C4V2().tag_batch([doc])[0]
+        for out in batch:
+            assert all(isinstance(v, span_arrays.SpanArray) for k, v in out.items() if k.startswith("lines_"))
+        assert [{k: list(v) for k, v in out.items()} for out in batch] == [v1, v2]
+        assert [list(out) for out in batch] == [list(v1), list(v2)]  # the keys in the same order
+
+
+def test_lower_casing_in_pieces_is_lower_casing_the_text(monkeypatch) -> None:
+    # a final sigma depends on its neighbours; pieces end at newlines, which no context crosses
+    text = "\u039f\u0394\u039f\u03a3\n\u03a3\u039f\u03a3 \u03a3\n\u0130X\u03a3.\n\u03a3"
+    monkeypatch.setattr(length, "CHUNK_CHARS", 1)
+    pieces = list(c4.lowered_pieces(text))
+    assert len(pieces) == 4 and "\n".join(pieces) == text.lower()
+
+
+# ---- span arrays -------------------------------------------------------------------------------------------
+
+
+def test_span_arrays_read_and_encode_as_their_lists(monkeypatch) -> None:
+    starts, ends = np.array([0, 5, 9], dtype=np.uint32), np.array([5, 9, 12], dtype=np.uint32)
+    spans = span_arrays.SpanArray(starts, ends, 1.0)
+    plain = [[0, 5, 1.0], [5, 9, 1.0], [9, 12, 1.0]]
+    assert len(spans) == 3 and list(spans) == plain and spans == plain and spans.tolist() == plain
+    assert spans + [[1, 2, 3.0]] == plain + [[1, 2, 3.0]] and [[1, 2, 3.0]] + spans == [[1, 2, 3.0]] + plain
+    for size in (1, 2, 3, 10):
+        monkeypatch.setattr(span_arrays, "CHUNK_SPANS", size)
+        assert b"".join(spans.json_pieces(msgspec.json.encode)) == msgspec.json.encode(plain)
+    empty = span_arrays.SpanArray(starts[:0], ends[:0], 1.0)
+    assert b"".join(empty.json_pieces(msgspec.json.encode)) == b"[]"
+    # spans picked by a mask: chunks where none is picked give no stray comma
+    picked = span_arrays.SpanArray(starts, ends, 1.0, np.array([True, False, True]))
+    assert len(picked) == 2 and picked == [plain[0], plain[2]]
+    for size in (1, 2, 3):
+        monkeypatch.setattr(span_arrays, "CHUNK_SPANS", size)
+        assert b"".join(picked.json_pieces(msgspec.json.encode)) == msgspec.json.encode([plain[0], plain[2]])
+    assert span_arrays.span_values(starts, ends, 1.0) == plain
+    assert isinstance(span_arrays.span_values(starts, ends, 1.0), list)  # short: a plain list
+
+
+def test_tag_stage_writes_span_arrays_as_the_lists_bytes(tmp_path, monkeypatch) -> None:
+    from tests.test_tag_stage import run_tag
+
+    rng = random.Random(7)
+    docs = [
+        {"id": f"d{i}", "text": random_text(rng, C4_VOCABULARY, rng.randint(0, 60)), "source": "s"}
+        for i in range(20)
+    ]
+    docs.insert(3, {"id": "bad", "text": 5, "source": "s"})  # a quarantined line keeps its place
+    write_documents(str(tmp_path / "documents" / "a.jsonl.gz"), docs)
+
+    def tag(folder: str) -> bytes:
+        report = run_tag(
+            documents=[str(tmp_path / "documents" / "*.gz")], taggers=["c4_v2", "gopher_v1", "c4_v1"],
+            experiment=folder, processes=1, on_error="skip", tagger_modules=[],
+        )
+        assert report.ok
+        with gzip.open(tmp_path / "attributes" / folder / "a.jsonl.gz", "rb") as f:
+            return f.read()
+
+    plain = tag("plain")
+    monkeypatch.setattr(span_arrays, "MIN_SPAN_ARRAY", 1)
+    monkeypatch.setattr(span_arrays, "CHUNK_SPANS", 3)
+    written = []
+    pieces = span_arrays.SpanArray.json_pieces
+    monkeypatch.setattr(span_arrays.SpanArray, "json_pieces", lambda self, encode: written.append(self) or pieces(self, encode))
+    arrays = tag("arrays")
+    assert len(written) > 20  # (the stage ran in this process, and wrote the lines' spans from arrays)
+    assert arrays.replace(b"arrays__", b"plain__") == plain
+    assert b"lines_with_no_ending_punctuation" in plain
