@@ -186,8 +186,8 @@ class BloomFilter:
         """For each key in order: was it seen before? And how many distinct keys there were. Inserts the keys
         when ``insert``.
 
-        The distinct keys are probed once each, in ``h1`` order, in chunks of ``CHUNK`` (cache-sized numpy work): a
-        key is seen when all its bits were set before its chunk; its later occurrences are seen when ``insert``
+        The distinct keys are probed once each, in the order of their first occurrences, in chunks of ``CHUNK``
+        (cache-sized numpy work): a key is seen when all its bits were set before its chunk; its later occurrences are seen when ``insert``
         (its first occurrence put it in the filter) and otherwise get its first occurrence's answer. The result
         depends only on the keys and their order, never on how the work is split between processes.
 
@@ -197,7 +197,8 @@ class BloomFilter:
         if n == 0:
             return np.zeros(0, dtype=bool), 0
         h1 = hashes if hashes.ndim == 1 else hashes[:, 0]
-        first, group = _first_occurrences(h1, groups=not insert)
+        first_of = first_occurrences(h1)
+        first = np.flatnonzero(first_of == np.arange(n))
         distinct = h1[first]
         found = np.empty(len(first), dtype=bool)
         k = self.params.k
@@ -214,8 +215,9 @@ class BloomFilter:
             seen = np.ones(n, dtype=bool)
             seen[first] = found
         else:
-            assert group is not None
-            seen = found[group]
+            answer = np.zeros(n, dtype=bool)
+            answer[first] = found
+            seen = answer[first_of]
         return seen, len(first)
 
     def _set(self, byte: np.ndarray, mask: np.ndarray) -> None:
@@ -300,22 +302,49 @@ def describe(p: BloomParams) -> str:
     return f"m={p.m:,} bits ({p.nbytes:,} bytes), k={p.k}, seed={p.seed}"
 
 
-def _first_occurrences(h1: np.ndarray, groups: bool = True) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """``(first, group)``: the index of each distinct key's first occurrence, in ``h1`` order, and (when
-    ``groups``) for every key the number of its distinct key in that order (``h1[first][group] == h1``).
-    Keys are told apart by ``h1`` alone, since :func:`hash_keys` derives ``h2`` from it."""
-    order = np.argsort(h1)  # the unstable sort is SIMD-accelerated, several times faster than a stable one
-    s = h1[order]
-    new = np.ones(len(order), dtype=bool)
-    np.not_equal(s[1:], s[:-1], out=new[1:])
-    del s
-    starts = np.flatnonzero(new)
-    first = order[starts] if len(starts) == len(order) else np.minimum.reduceat(order, starts)
-    if not groups:
-        return first, None
-    group = np.empty(len(order), dtype=np.int64)
-    group[order] = np.cumsum(new) - 1
-    return first, group
+# odd multipliers that scatter the hashes over a round's table differently each round (the first takes the top bits)
+_ROUND_MULTIPLIERS = (1, 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
+
+
+def first_occurrences(h1: np.ndarray) -> np.ndarray:
+    """For each key, the index of its key's first occurrence (``h1[f[i]] == h1[i]``, ``f[i] <= i``); keys are told
+    apart by ``h1`` alone, since :func:`hash_keys` derives ``h2`` from it.
+
+    A hash table in numpy, in O(n) instead of a sort: each key's slot (``2n`` slots, from its hash's top bits) gets
+    the index of the slot's first key, written in reverse so that the first write wins; a key whose slot went to
+    another key (about one in eight) tries again in a new, smaller table with other bits of its hash. All copies of
+    a key share their slots, so a round resolves them together."""
+    n = len(h1)
+    first = np.empty(n, dtype=np.int64)
+    todo = np.arange(n, dtype=np.int64)
+    keys = h1
+    for multiplier in _ROUND_MULTIPLIERS:
+        if not len(todo):
+            return first
+        t = len(todo)
+        bits = max(4, (2 * t - 1).bit_length())
+        slot = (keys * np.uint64(multiplier)) >> np.uint64(64 - bits)
+        local = np.arange(t, dtype=np.int32 if t < 1 << 31 else np.int64)  # half the table's cache footprint
+        table = np.empty(1 << bits, dtype=local.dtype)
+        table[slot[::-1]] = local[::-1]  # a repeated slot keeps its last write: the earliest key
+        owner = table[slot]
+        same = keys[owner] == keys
+        if not np.all(owner[same] <= local[same]):  # numpy left a repeated index's order unspecified: be exact
+            table.fill(t)
+            np.minimum.at(table, slot, local)
+            owner = table[slot]
+            same = keys[owner] == keys
+        first[todo[same]] = todo[owner[same]]
+        todo = todo[~same]
+        keys = keys[~same]
+    if len(todo):  # keys whose slots collided in every round (practically never): sort them
+        order = np.argsort(keys, kind="stable")
+        s = keys[order]
+        new = np.ones(len(s), dtype=bool)
+        np.not_equal(s[1:], s[:-1], out=new[1:])
+        run_start = np.maximum.accumulate(np.where(new, np.arange(len(s)), 0))
+        first[todo[order]] = todo[order[run_start]]
+    return first
 
 
 def _sampled_fill(bits: np.ndarray, samples: int = 1 << 22) -> float:

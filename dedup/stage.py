@@ -144,6 +144,7 @@ class DedupeStage(Stage[Plan]):
     # keys, so the run stops and a rerun replays it from the start (see `_Turns`)
     rerun_lost_units = False
     ordered = True  # files take the filter in input order, so the marks are deterministic
+    fork_workers = True  # the driver holds only the filter's shared memory, which a forked worker maps as is
 
     @property
     def resources(self) -> Resources:  # type: ignore[override]
