@@ -544,9 +544,12 @@ class DedupeStage(Stage[Plan]):
         keys.rows += len(rows)
         doc_hash = self._doc_partition([rec.id for _, rec in records])
         if self.ngram is None:
-            hashes = hash_keys(
-                paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()], self.params.seed, self.exact
-            )
+            if all_kept or 2 * len(rows) < len(keep):
+                hashes = hash_keys(
+                    paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()], self.params.seed, self.exact
+                )
+            else:  # most are kept (a text's final separator drops one): hashing them all beats listing the kept
+                hashes = hash_keys(paras.parts, self.params.seed, self.exact)[rows]
             owner = np.arange(base, base + len(rows), dtype=np.int64)
         else:
             kept = paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()]
