@@ -96,27 +96,63 @@ def _ascii_words(paras: List[bytes]) -> _WordTable:
     return out.tobytes(), off, lens, np.cumsum(count) - count, count
 
 
+# code points `str.isspace` calls whitespace: all below U+3001 (the table's last entry stands for every code point
+# above it)
+_UNICODE_SPACE = np.zeros(0x3002, dtype=bool)
+_UNICODE_SPACE[[c for c in range(0x3001) if chr(c).isspace()]] = True
+
+
 def _unicode_words(paras: List[bytes]) -> _WordTable:
     """Words by the ``regex`` module's UAX #29 boundaries over the paragraphs joined by line feeds, which are
-    segments of their own (or ``"\\r\\n"`` after a paragraph ending with a carriage return)."""
-    text = b"\n".join(paras).decode()
-    tokens = [w.encode() for w in _WORD_BOUNDARY.split(text) if w and (not w.isspace() or "\n" in w)]
-    lens = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
-    buffer = b"\x00".join(tokens)
+    segments of their own (or ``"\\r\\n"`` after a paragraph ending with a carriage return).
+
+    The split's segments cover the text, so the only per-segment work is their lengths in code points; which of
+    them are words (not only whitespace, or a paragraph's line feed) and where their bytes are comes from numpy
+    over the code points (UTF-32)."""
+    joined = b"\n".join(paras)
+    text = joined.decode()
+    segments = _WORD_BOUNDARY.split(text)
+    seg_len = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
+    del segments
+    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    del text
+    # per code point, counted from the start: bytes, characters that are not whitespace, line feeds
+    width = np.ones(len(cp), dtype=np.int8)
+    width += cp >= 0x80
+    width += cp >= 0x800
+    width += cp >= 0x10000
+    byte_at = _counts(width)
+    solid_at = _counts(~_UNICODE_SPACE[np.minimum(cp, len(_UNICODE_SPACE) - 1)])
+    lf_at = _counts(cp == 0x0A)
+    del cp, width
+    seg_end = np.cumsum(seg_len)
+    seg_start = seg_end - seg_len
+    lf = lf_at[seg_end] > lf_at[seg_start]
+    word = (seg_len > 0) & ((solid_at[seg_end] > solid_at[seg_start]) | lf)
+    first, last = byte_at[seg_start[word]], byte_at[seg_end[word]]
+    lens = (last - first).astype(np.int64)
+    # the words joined by NUL bytes: the bytes of the words are kept, and each word's last byte is repeated and the
+    # copy becomes the NUL (the last word's is cut off)
+    data = np.frombuffer(joined, dtype=np.uint8)
+    copies = np.repeat(word.view(np.uint8), byte_at[seg_end] - byte_at[seg_start])
+    copies[last - 1] += 1
+    out = np.repeat(data, copies)
     off = np.cumsum(lens + 1) - (lens + 1)
-    if len(tokens):
-        data = np.frombuffer(buffer, dtype=np.uint8)
-        first = data[off]
-        second = data[np.minimum(off + 1, len(data) - 1)]
-        marker = ((lens == 1) & (first == 0x0A)) | ((lens == 2) & (first == 0x0D) & (second == 0x0A))
-    else:
-        marker = np.zeros(0, dtype=bool)
-    cut = np.flatnonzero(marker)
+    out[off + lens] = 0
+    buffer = out[: int(off[-1] + lens[-1])].tobytes() if len(lens) else b""
+    cut = np.flatnonzero(lf[word])
     if len(cut) != len(paras) - 1:
         raise AssertionError(f"n-gram segmentation found {len(cut) + 1} paragraphs in {len(paras)}")
     start = np.concatenate(([0], cut + 1))
-    count = np.concatenate((cut, [len(tokens)])) - start
+    count = np.concatenate((cut, [len(lens)])) - start
     return buffer, off, lens, start, count
+
+
+def _counts(flags: np.ndarray) -> np.ndarray:
+    """``c[i]``: the sum of ``flags[:i]`` (``len(flags) + 1`` entries), in 32 bits (a batch is a few MB)."""
+    out = np.zeros(len(flags) + 1, dtype=np.int32)
+    np.cumsum(flags, out=out[1:], dtype=np.int32)
+    return out
 
 
 def _keys(

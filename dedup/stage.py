@@ -489,28 +489,37 @@ class DedupeStage(Stage[Plan]):
 
     def _document_keys(self, path: str, items: List[Any], records: List[Tuple[int, Any]], keys: _FileKeys) -> None:
         assert self.key is not None
-        for item in items:
-            text = "" if isinstance(item, BadLine) else item.text
-            keys.text_len.append(len(text))
-            keys.text_bytes.append(len(text) if text.isascii() else len(text.encode()))
-        values: List[bytes] = []
-        owners: List[int] = []
-        for line, rec in records:
-            keys.good += 1
-            if self.key.is_text:
-                value: Any = rec.text
-            else:
-                found, value = self.key.find(_as_dict(rec))
-                if not found:
-                    raise InputError(path, line + 1, f"key {self.key.text} matches nothing in this document")
-                if not isinstance(value, str):
-                    raise InputError(
-                        path, line + 1,
-                        f"key {self.key.text} is {type(value).__name__} {msgspec.json.encode(value)[:40].decode(errors='replace')}, not a string",
-                    )
-            if self._eligible(value):
-                values.append(value.encode())
-                owners.append(line)
+        d = self.config.dedupe
+        # each text's length in code points and UTF-8 bytes (0 for a bad line), each text encoded once
+        base = keys.lines
+        text_len = [0] * len(items)
+        text_bytes = [0] * len(items)
+        encoded = [rec.text.encode() for _, rec in records]
+        for (line, rec), data in zip(records, encoded):
+            text_len[line - base] = len(rec.text)
+            text_bytes[line - base] = len(data)
+        keys.text_len += text_len
+        keys.text_bytes += text_bytes
+        keys.good += len(records)
+        if self.key.is_text and not (d.skip_empty or d.min_length or d.min_words):
+            values, owners = encoded, [line for line, _ in records]
+        else:
+            values, owners = [], []
+            for (line, rec), data in zip(records, encoded):
+                if self.key.is_text:
+                    value: Any = rec.text
+                else:
+                    found, value = self.key.find(_as_dict(rec))
+                    if not found:
+                        raise InputError(path, line + 1, f"key {self.key.text} matches nothing in this document")
+                    if not isinstance(value, str):
+                        raise InputError(
+                            path, line + 1,
+                            f"key {self.key.text} is {type(value).__name__} {msgspec.json.encode(value)[:40].decode(errors='replace')}, not a string",
+                        )
+                if self._eligible(value):
+                    values.append(data if self.key.is_text else value.encode())
+                    owners.append(line)
         hashes = hash_keys(values, self.params.seed, self.exact)
         owner = np.asarray(owners, dtype=np.int64)
         self._add_keys(keys, hashes, owner, self._doc_partition([keys.ids[o] for o in owners]))
