@@ -198,7 +198,7 @@ class BloomFilter:
             return np.zeros(0, dtype=bool), 0
         h1 = hashes if hashes.ndim == 1 else hashes[:, 0]
         first_of = first_occurrences(h1)
-        first = np.flatnonzero(first_of == np.arange(n))
+        first = np.flatnonzero(first_of == np.arange(n, dtype=first_of.dtype))
         distinct = h1[first]
         found = np.empty(len(first), dtype=bool)
         k = self.params.k
@@ -315,17 +315,21 @@ def first_occurrences(h1: np.ndarray) -> np.ndarray:
     another key (about one in eight) tries again in a new, smaller table with other bits of its hash. All copies of
     a key share their slots, so a round resolves them together."""
     n = len(h1)
-    first = np.empty(n, dtype=np.int64)
-    todo = np.arange(n, dtype=np.int64)
+    index = np.int32 if n < 1 << 31 else np.int64  # 32-bit indices: half the memory and the table's cache footprint
+    first = np.empty(n, dtype=index)
+    todo = np.arange(n, dtype=index)
     keys = h1
     for multiplier in _ROUND_MULTIPLIERS:
         if not len(todo):
             return first
         t = len(todo)
         bits = max(4, (2 * t - 1).bit_length())
-        slot = (keys * np.uint64(multiplier)) >> np.uint64(64 - bits)
-        local = np.arange(t, dtype=np.int32 if t < 1 << 31 else np.int64)  # half the table's cache footprint
-        table = np.empty(1 << bits, dtype=local.dtype)
+        mixed = keys * np.uint64(multiplier)
+        mixed >>= np.uint64(64 - bits)
+        slot = mixed.astype(index)
+        del mixed
+        local = todo if t == n else np.arange(t, dtype=index)  # todo is every key in the first round
+        table = np.empty(1 << bits, dtype=index)
         table[slot[::-1]] = local[::-1]  # a repeated slot keeps its last write: the earliest key
         owner = table[slot]
         same = keys[owner] == keys
@@ -334,9 +338,11 @@ def first_occurrences(h1: np.ndarray) -> np.ndarray:
             np.minimum.at(table, slot, local)
             owner = table[slot]
             same = keys[owner] == keys
+        del table, slot
         first[todo[same]] = todo[owner[same]]
-        todo = todo[~same]
-        keys = keys[~same]
+        rest = ~same
+        todo = todo[rest]
+        keys = keys[rest]
     if len(todo):  # keys whose slots collided in every round (practically never): sort them
         order = np.argsort(keys, kind="stable")
         s = keys[order]

@@ -34,12 +34,33 @@ for _chars, _code in ((b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f", 0), (b"ABCDEFGHIJKLMN
     _CLASS[np.frombuffer(_chars, dtype=np.uint8)] = _code
 
 
+_GROUP_BYTES = 1 << 20
+"""Paragraph bytes segmented together: the byte- and word-level arrays of a group stay a few MB (a 4 MB batch at
+once peaked at 100 MB), for the cost of a few dozen numpy calls per group."""
+
+
 def ngram_hashes(
     parts: Sequence[bytes], n: int, stride: int, skip_short: bool, seed: int, wide: bool = False
 ) -> Tuple[np.ndarray, np.ndarray]:
     """The hashed n-gram keys of paragraphs ``parts`` (UTF-8, none holding ``"\\n"``) and, for each key, the index
     of its paragraph in ``parts``: windows of ``n`` words every ``max(stride, 1)`` words plus a last one ending at
     the last word; a paragraph of fewer than ``n`` words is one key, its whole text, unless ``skip_short``."""
+    ends = np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)) + 1)
+    cuts = np.searchsorted(ends, np.arange(_GROUP_BYTES, int(ends[-1]) if len(ends) else 0, _GROUP_BYTES), side="right")
+    bounds = [0, *sorted(set(cuts.tolist()) - {0, len(parts)}), len(parts)]
+    groups = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        hashes, owner = _group_hashes(parts[a:b], n, stride, skip_short, seed, wide)
+        groups.append((hashes, owner + a))
+    if len(groups) == 1:
+        return groups[0]
+    return np.concatenate([g[0] for g in groups]), np.concatenate([g[1] for g in groups])
+
+
+def _group_hashes(
+    parts: Sequence[bytes], n: int, stride: int, skip_short: bool, seed: int, wide: bool
+) -> Tuple[np.ndarray, np.ndarray]:
+    """:func:`ngram_hashes` of one group of paragraphs: its ASCII ones and the others are segmented apart."""
     ascii_mask = np.fromiter(map(bytes.isascii, parts), dtype=bool, count=len(parts))
     groups = []
     for mask, words in ((ascii_mask, _ascii_words), (~ascii_mask, _unicode_words)):
@@ -78,17 +99,13 @@ def _ascii_words(paras: List[bytes]) -> _WordTable:
     after[:-1] = inside[1:]
     starts = np.flatnonzero((inside & ~before) | single)
     ends = np.flatnonzero((inside & ~after) | single) + 1
-    # the words joined by NUL bytes: each word's last byte is repeated, and the copy becomes the NUL
-    is_end = np.zeros(len(c), dtype=np.uint8)
-    is_end[ends - 1] = 1
-    copies = (inside | single).view(np.uint8) + is_end
-    out = np.repeat(c, copies)
-    pos = np.cumsum(copies, dtype=np.int64)
-    out[pos[ends - 1] - 1] = 0
-    off = pos[starts] - copies[starts]
+    # the words joined by NUL bytes: the words' bytes, in order, around a NUL after each word but the last
     lens = ends - starts
-    if len(starts):
-        out = out[: int(off[-1] + lens[-1])]
+    off = np.cumsum(lens + 1) - (lens + 1)
+    out = np.zeros(int(off[-1] + lens[-1]) if len(lens) else 0, dtype=np.uint8)
+    letters = np.ones(len(out), dtype=bool)
+    letters[(off + lens)[:-1]] = False
+    out[letters] = c[inside | single]
     # words per paragraph: the words started before each line feed that joins two paragraphs
     nl = np.flatnonzero(c == 0x0A)
     before_nl = np.searchsorted(starts, nl)

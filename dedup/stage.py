@@ -627,9 +627,7 @@ class DedupeStage(Stage[Plan]):
             if self.ngram is None:
                 values = dict(zip(marked, format_unit_spans(start[rows], end[rows], cuts)))
             else:
-                s_l, e_l, f_l = start[rows].tolist(), end[rows].tolist(), frac[rows].tolist()
-                for d, a, b in zip(marked, cuts[:-1].tolist(), cuts[1:].tolist()):
-                    values[d] = _ENCODER.encode([list(t) for t in zip(s_l[a:b], e_l[a:b], f_l[a:b])])
+                values = dict(zip(marked, _scored_spans(start[rows], end[rows], frac[rows], cuts)))
         body = attribute_lines(keys.ids, self.attribute, values, [b.line - 1 for b in keys.bad])
         counts = {
             "documents_in": keys.lines,
@@ -647,6 +645,24 @@ class DedupeStage(Stage[Plan]):
             files.quarantine(entry.path, keys.bad)
         files.write_manifest(manifest_path(output), self.output_config(), [entry], [output], counts)
         return counts
+
+
+_SPANS_AT_ONCE = 1 << 16
+
+
+def _scored_spans(start: np.ndarray, end: np.ndarray, score: np.ndarray, cuts: np.ndarray) -> Iterator[bytes]:
+    """The JSON array ``[[s,e,score],...]`` of each group of spans (group ``g``: rows ``cuts[g]:cuts[g + 1]``),
+    as msgspec writes it; whole groups about ``_SPANS_AT_ONCE`` spans at a time, one encoding call each, so the
+    Python lists of a file's spans never exist all at once."""
+    g, groups = 0, len(cuts) - 1
+    while g < groups:
+        h = max(g + 1, int(np.searchsorted(cuts, cuts[g] + _SPANS_AT_ONCE, side="right")) - 1)
+        a, b = int(cuts[g]), int(cuts[h])
+        spans = list(map(list, zip(start[a:b].tolist(), end[a:b].tolist(), score[a:b].tolist())))
+        bounds = (cuts[g : h + 1] - a).tolist()
+        # JSON arrays of numbers hold no line feed: one encode_lines call, split at its line feeds
+        yield from _ENCODER.encode_lines([spans[x:y] for x, y in zip(bounds[:-1], bounds[1:])]).split(b"\n")[:-1]
+        g = h
 
 
 class _TextRecord(msgspec.Struct):

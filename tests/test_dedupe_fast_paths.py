@@ -186,7 +186,11 @@ def _ngrams_by_paragraph(parts: List[bytes], n: int, stride: int, skip: bool, se
      "  ", "\t", ",", ".", "\x1c", "x_y", "\u00a0", "don’t"],
     list("ab1 2_.:;,'\x00\t\r\x0b\x1c\x1f-!Z9"),
 ])
-def test_batched_ngram_keys_are_the_per_paragraph_keys(alphabet: List[str]) -> None:
+@pytest.mark.parametrize("group_bytes", [1 << 20, 40])
+def test_batched_ngram_keys_are_the_per_paragraph_keys(alphabet: List[str], group_bytes: int, monkeypatch: Any) -> None:
+    from dolma.dedup import ngrams
+
+    monkeypatch.setattr(ngrams, "_GROUP_BYTES", group_bytes)  # 40: paragraphs segmented a few at a time
     rng = random.Random(5)
     for _ in range(150):
         parts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))).encode()
