@@ -206,11 +206,11 @@ class BloomFilter:
             pos = self.positions(with_h2(distinct[start : start + CHUNK])).ravel()
             byte = pos >> 3
             mask = np.left_shift(np.uint8(1), (pos & 7).astype(np.uint8))
-            got = self.bits[byte] & mask
-            found[start : start + CHUNK] = got.reshape(-1, k).all(axis=1)
+            values = self.bits[byte]
+            found[start : start + CHUNK] = (values & mask).reshape(-1, k).all(axis=1)
             if insert:
-                unset = got == 0
-                self._set(byte[unset], mask[unset])
+                values |= mask
+                self._set(byte, mask, values)
         if insert:  # a key's later occurrences were put in the filter by its first
             seen = np.ones(n, dtype=bool)
             seen[first] = found
@@ -220,10 +220,14 @@ class BloomFilter:
             seen = answer[first_of]
         return seen, len(first)
 
-    def _set(self, byte: np.ndarray, mask: np.ndarray) -> None:
-        # a fancy-indexed |= loses all but one update to a repeated byte: redo those until none is missing
-        # (much faster than np.bitwise_or.at, and rarely more than two rounds)
+    def _set(self, byte: np.ndarray, mask: np.ndarray, values: np.ndarray) -> None:
+        """Set the bits ``mask`` of the bytes ``byte``, whose new values are ``values`` (their values as read, with
+        the bit set): one scatter. Where a byte repeats, only one of its writes lands: the bits that others meant to
+        set are set again until none is missing (much faster than np.bitwise_or.at, and rarely two rounds)."""
         bits = self.bits
+        bits[byte] = values
+        missing = (bits[byte] & mask) == 0
+        byte, mask = byte[missing], mask[missing]
         while len(byte):
             bits[byte] |= mask
             missing = (bits[byte] & mask) == 0

@@ -328,7 +328,7 @@ class DedupeStage(Stage[Plan]):
             return
         assert self._filter is not None
         bloom_file = self.config.bloom_filter.file or ""
-        self._check_rate(report.totals().get("bloom_keys", 0))
+        fill = self._check_rate(report.totals().get("bloom_keys", 0))
         saved = written(self._filter.save(bloom_file))
         assert saved is not None
         earlier = self._covered or set()
@@ -336,12 +336,12 @@ class DedupeStage(Stage[Plan]):
         inputs += [FileEntry(u.key, u.size, "") for u in units]
         manifest = new_manifest("dedupe", self.output_config(), inputs, [saved], {"files": len(inputs)}, 0.0, self.config)
         write_manifest(manifest_path(saved.path), manifest)
-        log.info("dedupe: saved the Bloom filter to %s (%.1f%% of bits set)", bloom_file, 100 * self._filter.fill_ratio())
+        log.info("dedupe: saved the Bloom filter to %s (%.1f%% of bits set)", bloom_file, 100 * fill)
 
-    def _check_rate(self, offered: int) -> None:
-        """Fail the run when the filter, as filled, gives false positives well above the rate asked for: every
-        key inserted from now on (and every key of this run that came after the filter filled) risks being marked
-        a duplicate it is not. Paragraph n-grams insert many keys per document, so a filter sized from a count of
+    def _check_rate(self, offered: int) -> float:
+        """The fraction of the filter's bits set. Fails the run when the filter, as filled, gives false positives
+        well above the rate asked for: every key inserted from now on (and every key of this run that came after the
+        filter filled) risks being marked a duplicate it is not. Paragraph n-grams insert many keys per document, so a filter sized from a count of
         documents is the usual cause."""
         bf = self.config.bloom_filter
         assert self._filter is not None
@@ -367,6 +367,7 @@ class DedupeStage(Stage[Plan]):
                 "dedupe: the Bloom filter's false positive rate is %.2g (%.1f%% full, about %s keys); a larger "
                 "`bloom_filter.size_in_bytes` lowers it", rate, 100 * fill, f"{keys:,}",
             )
+        return fill
 
     # --- work (in a worker) -------------------------------------------------------------------------------
 
