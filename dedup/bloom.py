@@ -40,6 +40,7 @@ __all__ = [
     "BloomParams",
     "BloomFilter",
     "hash_keys",
+    "key_hashes",
     "hash_slices",
     "with_h2",
     "fill_false_positive_rate",
@@ -115,17 +116,24 @@ class BloomParams:
 def hash_keys(keys: Sequence[bytes], seed: int = 0, wide: bool = False) -> np.ndarray:
     """The ``(n, 2)`` uint64 array of ``h1 = xxh3_64(key)`` and ``h2 = splitmix64(h1)`` for each key; ``wide``:
     the two halves of ``xxh3_128(key)`` instead (128 bits that tell keys apart, for exact dedupe)."""
+    hashes = key_hashes(keys, seed, wide)
+    return hashes if wide else with_h2(hashes)
+
+
+def key_hashes(keys: Sequence[bytes], seed: int = 0, wide: bool = False) -> np.ndarray:
+    """What dedupe keeps of each key: its ``h1`` (a Bloom filter derives ``h2`` from it when probing), or with
+    ``wide`` the ``(n, 2)`` halves of its ``xxh3_128``."""
     if wide:
         return _wide(map(_xxh3_128(seed), keys), len(keys))
-    return with_h2(np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(keys)))
+    return np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(keys))
 
 
 def hash_slices(buffer: bytes, starts: np.ndarray, ends: np.ndarray, seed: int = 0, wide: bool = False) -> np.ndarray:
-    """:func:`hash_keys` of the keys ``buffer[starts[i]:ends[i]]``, sliced and hashed in C (no Python loop)."""
+    """:func:`key_hashes` of the keys ``buffer[starts[i]:ends[i]]``, sliced and hashed in C (no Python loop)."""
     keys = map(buffer.__getitem__, map(slice, starts.tolist(), ends.tolist()))
     if wide:
         return _wide(map(_xxh3_128(seed), keys), len(starts))
-    return with_h2(np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(starts)))
+    return np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(starts))
 
 
 def _xxh3_128(seed: int) -> Callable[[bytes], bytes]:

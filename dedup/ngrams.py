@@ -16,8 +16,8 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from dolma.dedup.bloom import hash_keys, hash_slices
-from dolma.dedup.keys import _WORD_BOUNDARY
+from dolma.dedup.bloom import hash_slices, key_hashes
+from dolma.dedup.keys import word_boundary
 
 __all__ = ["ngram_hashes"]
 
@@ -42,7 +42,7 @@ once peaked at 100 MB), for the cost of a few dozen numpy calls per group."""
 def ngram_hashes(
     parts: Sequence[bytes], n: int, stride: int, skip_short: bool, seed: int, wide: bool = False
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """The hashed n-gram keys of paragraphs ``parts`` (UTF-8, none holding ``"\\n"``) and, for each key, the index
+    """The hashed n-gram keys (:func:`~dolma.dedup.bloom.key_hashes`) of paragraphs ``parts`` (UTF-8, none holding ``"\\n"``) and, for each key, the index
     of its paragraph in ``parts``: windows of ``n`` words every ``max(stride, 1)`` words plus a last one ending at
     the last word; a paragraph of fewer than ``n`` words is one key, its whole text, unless ``skip_short``."""
     ends = np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)) + 1)
@@ -69,7 +69,7 @@ def _group_hashes(
             paras = [parts[i] for i in idx.tolist()]
             groups.append(_keys(paras, idx, words(paras), n, stride, skip_short, seed, wide))
     if not groups:
-        return np.zeros((0, 2), dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        return np.zeros((0, 2) if wide else 0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
     if len(groups) == 1:
         return groups[0]
     hashes = np.concatenate([g[0] for g in groups])
@@ -128,7 +128,7 @@ def _unicode_words(paras: List[bytes]) -> _WordTable:
     over the code points (UTF-32)."""
     joined = b"\n".join(paras)
     text = joined.decode()
-    segments = _WORD_BOUNDARY.split(text)
+    segments = word_boundary().split(text)
     seg_len = np.fromiter(map(len, segments), dtype=np.int64, count=len(segments))
     del segments
     cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
@@ -190,7 +190,7 @@ def _keys(
     if skip_short:
         return window_hashes, where[para]
     short = np.flatnonzero(~long_)
-    short_hashes = hash_keys([paras[i] for i in short.tolist()], seed, wide)
+    short_hashes = key_hashes([paras[i] for i in short.tolist()], seed, wide)
     owner = np.concatenate((para, short))
     order = np.argsort(owner, kind="stable")
     return np.concatenate((window_hashes, short_hashes))[order], where[owner[order]]

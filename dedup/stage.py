@@ -45,7 +45,8 @@ from dolma.dedup.bloom import (
     BloomParams,
     describe,
     fill_false_positive_rate,
-    hash_keys,
+    key_hashes,
+    with_h2,
     inserted_keys,
     suggested_count,
 )
@@ -464,15 +465,16 @@ class DedupeStage(Stage[Plan]):
             if d.file_partition:
                 assert doc_ids is not None
                 part = doc_ids % np.uint64(d.num_partitions)
-            else:
-                part = (hashes[:, 1] >> np.uint64(32)) % np.uint64(d.num_partitions)
+            else:  # by the top half of h2 (exact keys: of their second half)
+                h2 = hashes[:, 1] if self.exact else with_h2(hashes)[:, 1]
+                part = (h2 >> np.uint64(32)) % np.uint64(d.num_partitions)
         if self.split_all:
             keys.part.append(np.zeros(len(hashes), dtype=np.uint64) if part is None else part)
         elif part is not None:
             mask = part == np.uint64(d.partition_index)
             hashes, owner = hashes[mask], owner[mask]
         # half the memory: an h1 stands for its h2, and a file's lines and paragraphs are counted in 32 bits
-        keys.hashes.append(hashes if self.exact else hashes[:, 0].copy())
+        keys.hashes.append(hashes)
         keys.owner.append(owner.astype(np.int32))
 
     def _doc_partition(self, ids: Sequence[str]) -> Optional[np.ndarray]:
@@ -521,7 +523,7 @@ class DedupeStage(Stage[Plan]):
                 if self._eligible(value):
                     values.append(data if self.key.is_text else value.encode())
                     owners.append(line)
-        hashes = hash_keys(values, self.params.seed, self.exact)
+        hashes = key_hashes(values, self.params.seed, self.exact)
         owner = np.asarray(owners, dtype=np.int64)
         self._add_keys(keys, hashes, owner, self._doc_partition([keys.ids[o] for o in owners]))
 
@@ -555,11 +557,11 @@ class DedupeStage(Stage[Plan]):
         doc_hash = self._doc_partition([rec.id for _, rec in records])
         if self.ngram is None:
             if all_kept or 2 * len(rows) < len(keep):
-                hashes = hash_keys(
+                hashes = key_hashes(
                     paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()], self.params.seed, self.exact
                 )
             else:  # most are kept (a text's final separator drops one): hashing them all beats listing the kept
-                hashes = hash_keys(paras.parts, self.params.seed, self.exact)[rows]
+                hashes = key_hashes(paras.parts, self.params.seed, self.exact)[rows]
             owner = np.arange(base, base + len(rows), dtype=np.int64)
         else:
             kept = paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()]
@@ -591,7 +593,7 @@ class DedupeStage(Stage[Plan]):
             g = ngram_keys(tokens, n, stride)
             grams += g
             owners += [base + r] * len(g)
-        return hash_keys(grams, self.params.seed, self.exact), np.asarray(owners, dtype=np.int64)
+        return key_hashes(grams, self.params.seed, self.exact), np.asarray(owners, dtype=np.int64)
 
     # --- step 3: attributes -------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import pytest
 
 from dolma.cli import main
 from dolma.dedup.attributes import attribute_lines, format_unit_spans
-from dolma.dedup.bloom import HEADER_SIZE, BloomFilter, BloomParams, hash_keys
+from dolma.dedup.bloom import HEADER_SIZE, BloomFilter, BloomParams, hash_keys, key_hashes
 from dolma.dedup.keys import ngram_keys, utf8_words
 from dolma.dedup.ngrams import ngram_hashes
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
@@ -178,7 +178,7 @@ def _ngrams_by_paragraph(parts: List[bytes], n: int, stride: int, skip: bool, se
         g = ngram_keys(tokens, n, stride)
         grams += g
         owners += [r] * len(g)
-    return hash_keys(grams, seed), np.asarray(owners, dtype=np.int64)
+    return key_hashes(grams, seed), np.asarray(owners, dtype=np.int64)
 
 
 @pytest.mark.parametrize("alphabet", [
