@@ -7,7 +7,7 @@ bytes, and a boolean mask drops the unused leading digit columns. Each document'
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import msgspec
 import numpy as np
@@ -16,7 +16,7 @@ from dolma.core.errors import ConfigError
 from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
 from dolma.core.records import is_side_file
 
-__all__ = ["format_unit_spans", "attribute_lines", "attributes_path", "documents_files"]
+__all__ = ["format_unit_spans", "attribute_lines", "attribute_chunks", "attributes_path", "documents_files"]
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -108,11 +108,23 @@ def _format(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]
 def attribute_lines(ids: Sequence[str], attribute: str, values: Dict[int, bytes], bad: Sequence[int]) -> bytes:
     """One ``{"id":...,"attributes":{attribute:value}}`` line per document: ``values[i]`` is line ``i``'s JSON
     value (``[]`` when absent); lines in ``bad`` (0-based) get empty attributes so they stay aligned."""
-    id_json = _ENCODER.encode_lines(list(ids)).split(b"\n")  # JSON escapes newlines, so this split is safe
+    return b"".join(attribute_chunks(ids, attribute, values, bad))
+
+
+_LINES_AT_ONCE = 1 << 12
+
+
+def attribute_chunks(
+    ids: Sequence[str], attribute: str, values: Dict[int, bytes], bad: Sequence[int]
+) -> Iterator[bytes]:
+    """:func:`attribute_lines` a few thousand lines at a time, for a writer: a file's lines never exist all at
+    once, besides their values."""
     head = b',"attributes":{' + _ENCODER.encode(attribute) + b":"
-    out = []
-    for i in range(len(ids)):
-        out.append(b'{"id":' + id_json[i] + head + values.get(i, b"[]") + b"}}\n")
-    for i in bad:
-        out[i] = b'{"id":' + id_json[i] + b',"attributes":{}}\n'
-    return b"".join(out)
+    broken = set(bad)
+    for a in range(0, len(ids), _LINES_AT_ONCE):
+        chunk = list(ids[a : a + _LINES_AT_ONCE])
+        id_json = _ENCODER.encode_lines(chunk).split(b"\n")  # JSON escapes newlines, so this split is safe
+        out = [b'{"id":' + x + head + values.get(i, b"[]") + b"}}\n" for i, x in enumerate(id_json[: len(chunk)], a)]
+        for i in broken.intersection(range(a, a + len(chunk))):
+            out[i - a] = b'{"id":' + id_json[i - a] + b',"attributes":{}}\n'
+        yield b"".join(out)

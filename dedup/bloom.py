@@ -328,34 +328,36 @@ def first_occurrences(h1: np.ndarray) -> np.ndarray:
     a key share their slots, so a round resolves them together."""
     n = len(h1)
     index = np.int32 if n < 1 << 31 else np.int64  # 32-bit indices: half the memory and the table's cache footprint
-    first = np.empty(n, dtype=index)
-    todo = np.arange(n, dtype=index)
+    first: np.ndarray = np.zeros(0, dtype=index)
+    todo: Optional[np.ndarray] = None  # the keys still unresolved (None: all of them, in the first round)
     keys = h1
     for multiplier in _ROUND_MULTIPLIERS:
-        if not len(todo):
+        t = len(keys)
+        if not t:
             return first
-        t = len(todo)
-        bits = max(4, (2 * t - 1).bit_length())
-        mixed = keys * np.uint64(multiplier)
-        mixed >>= np.uint64(64 - bits)
-        slot = mixed.astype(index)
-        del mixed
-        local = todo if t == n else np.arange(t, dtype=index)  # todo is every key in the first round
+        bits = max(4, (t - 1).bit_length())  # t to 2t slots: a fuller table, some more rounds, half the memory
+        slot = np.empty(t, dtype=index)
+        for a in range(0, t, _PIECE):  # in pieces: no 64-bit temporary the size of the keys
+            slot[a : a + _PIECE] = (keys[a : a + _PIECE] * np.uint64(multiplier)) >> np.uint64(64 - bits)
+        local = np.arange(t, dtype=index)
         table = np.empty(1 << bits, dtype=index)
         table[slot[::-1]] = local[::-1]  # a repeated slot keeps its last write: the earliest key
         owner = table[slot]
-        same = keys[owner] == keys
+        same = _same_key(keys, owner)
         if not np.all(owner[same] <= local[same]):  # numpy left a repeated index's order unspecified: be exact
             table.fill(t)
             np.minimum.at(table, slot, local)
             owner = table[slot]
-            same = keys[owner] == keys
-        del table, slot
-        first[todo[same]] = todo[owner[same]]
-        rest = ~same
-        todo = todo[rest]
-        keys = keys[rest]
-    if len(todo):  # keys whose slots collided in every round (practically never): sort them
+            same = _same_key(keys, owner)
+        del table, slot, local
+        if todo is None:  # the first round's owners are the answer for the keys it resolved
+            first = owner
+            todo = np.flatnonzero(~same).astype(index)
+        else:
+            first[todo[same]] = todo[owner[same]]
+            todo = todo[~same]
+        keys = h1[todo]
+    if todo is not None and len(todo):  # keys whose slots collided in every round (practically never): sort them
         order = np.argsort(keys, kind="stable")
         s = keys[order]
         new = np.ones(len(s), dtype=bool)
@@ -363,6 +365,17 @@ def first_occurrences(h1: np.ndarray) -> np.ndarray:
         run_start = np.maximum.accumulate(np.where(new, np.arange(len(s)), 0))
         first[todo[order]] = todo[order[run_start]]
     return first
+
+
+_PIECE = 1 << 20
+
+
+def _same_key(keys: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """``keys[owner] == keys``, a piece at a time (no gathered copy of all the keys)."""
+    same = np.empty(len(keys), dtype=bool)
+    for a in range(0, len(keys), _PIECE):
+        np.equal(keys[owner[a : a + _PIECE]], keys[a : a + _PIECE], out=same[a : a + _PIECE])
+    return same
 
 
 def _sampled_fill(bits: np.ndarray, samples: int = 1 << 22) -> float:

@@ -51,7 +51,7 @@ from dolma.dedup.bloom import (
     suggested_count,
 )
 from dolma.dedup.config import DedupeConfig
-from dolma.dedup.attributes import attribute_lines, attributes_path, documents_files, format_unit_spans
+from dolma.dedup.attributes import attribute_chunks, attributes_path, documents_files, format_unit_spans
 from dolma.dedup.keys import KeyPath, ngram_keys, utf8_words, words
 from dolma.dedup.ngrams import ngram_hashes
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
@@ -107,7 +107,9 @@ class _FileKeys:
         derived where it is needed)."""
         if not self.hashes:
             return np.zeros(0, dtype=np.uint64)
-        return np.concatenate(self.hashes)
+        if len(self.hashes) > 1:  # kept as one array: the batches' pieces are freed now, not held beside it
+            self.hashes = [np.concatenate(self.hashes)]
+        return self.hashes[0]
 
     @staticmethod
     def cat(parts: List[np.ndarray], dtype: Any = np.int64) -> np.ndarray:
@@ -401,7 +403,8 @@ class DedupeStage(Stage[Plan]):
         seen, distinct = self._decided[unit.key]
         offered = distinct if self.insert else 0
         if not plan.replay:
-            counts = self._write(plan.output, keys, _FileKeys.cat(keys.owner), seen, input_entry(reader), started)
+            keys.owner = [_FileKeys.cat(keys.owner, np.int32)]
+            counts = self._write(plan.output, keys, keys.owner[0], seen, input_entry(reader), started)
         # done: the marks kept for a retry of the write go, so the next file does not hold this one's keys
         self._decided.pop(unit.key, None)
         self._last = None
@@ -631,7 +634,6 @@ class DedupeStage(Stage[Plan]):
                 values = dict(zip(marked, format_unit_spans(start[rows], end[rows], cuts)))
             else:
                 values = dict(zip(marked, _scored_spans(start[rows], end[rows], frac[rows], cuts)))
-        body = attribute_lines(keys.ids, self.attribute, values, [b.line - 1 for b in keys.bad])
         counts = {
             "documents_in": keys.lines,
             "documents_out": keys.lines - len(keys.bad),
@@ -644,7 +646,9 @@ class DedupeStage(Stage[Plan]):
             "bytes_marked": bytes_marked,
         }
         with UnitOutputs(self.name, self.config, quarantine=output + QUARANTINE_SUFFIX, started=started) as files:
-            files.open(output).write(body)
+            writer = files.open(output)
+            for chunk in attribute_chunks(keys.ids, self.attribute, values, [b.line - 1 for b in keys.bad]):
+                writer.write(chunk)
             files.quarantine(entry.path, keys.bad)
         files.write_manifest(manifest_path(output), self.output_config(), [entry], [output], counts)
         return counts
