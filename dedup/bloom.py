@@ -234,7 +234,7 @@ class BloomFilter:
         set are set again until none is missing (much faster than np.bitwise_or.at, and rarely two rounds)."""
         bits = self.bits
         bits[byte] = values
-        missing = (bits[byte] & mask) == 0
+        missing = np.flatnonzero((bits[byte] & mask) == 0)  # a few of a chunk's thousands of probes, if any
         byte, mask = byte[missing], mask[missing]
         while len(byte):
             bits[byte] |= mask

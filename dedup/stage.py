@@ -23,6 +23,7 @@ import fnmatch
 import hashlib
 import logging
 import multiprocessing
+import operator
 import sys
 import time
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ RATE_TOLERANCE = 10.0
 log = logging.getLogger("dolma")
 
 _ENCODER = msgspec.json.Encoder()
+_ID = operator.attrgetter("id")
 _RECORD_FIELDS = set(DocumentRecord.__struct_fields__)
 
 
@@ -441,16 +443,13 @@ class DedupeStage(Stage[Plan]):
         keys = _FileKeys()
         reader = DocumentsReader(path, record_type=self._record_type, max_document_bytes=self.config.max_document_bytes)
         for batch in reader:
-            records = []
-            for offset, item in enumerate(batch.items):
-                if isinstance(item, BadLine):
-                    if self.config.on_error == "fail" and not item.oversized:
-                        raise InputError(path, item.line, item.reason)
-                    keys.bad.append(item)
-                    keys.ids.append(item.recovered_id or "")
-                else:
-                    records.append((keys.lines + offset, item))
-                    keys.ids.append(item.id)
+            try:  # every line decoded (the usual case): no Python step per line
+                ids = list(map(_ID, batch.items))
+            except AttributeError:  # a bad line (it has no id)
+                records = self._sort_lines(path, batch.items, keys)
+            else:
+                keys.ids += ids
+                records = list(zip(range(keys.lines, keys.lines + len(ids)), batch.items))
             if self.key is not None:
                 self._document_keys(path, batch.items, records, keys)
             else:
@@ -459,6 +458,21 @@ class DedupeStage(Stage[Plan]):
             keys.nbytes += batch.nbytes
             progress.update(docs=len(batch.items), nbytes=batch.nbytes)
         return keys, reader
+
+    def _sort_lines(self, path: str, items: List[Any], keys: _FileKeys) -> List[Tuple[int, Any]]:
+        """The decoded lines of a batch holding bad ones, each with its index in the file; the bad lines are kept
+        aside (or fail the run)."""
+        records = []
+        for offset, item in enumerate(items):
+            if isinstance(item, BadLine):
+                if self.config.on_error == "fail" and not item.oversized:
+                    raise InputError(path, item.line, item.reason)
+                keys.bad.append(item)
+                keys.ids.append(item.recovered_id or "")
+            else:
+                records.append((keys.lines + offset, item))
+                keys.ids.append(item.id)
+        return records
 
     def _add_keys(self, keys: _FileKeys, hashes: np.ndarray, owner: np.ndarray, doc_ids: Optional[np.ndarray]) -> None:
         """Keep the keys of this run's partition, or (``split_all``) every key with its partition."""
