@@ -7,7 +7,7 @@ bytes, and a boolean mask drops the unused leading digit columns. Each document'
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Set, Tuple
 
 import msgspec
 import numpy as np
@@ -69,13 +69,19 @@ _SPANS_AT_ONCE = 1 << 16  # spans formatted in one go: their digit matrices stay
 def format_unit_spans(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]:
     """The JSON array ``[[s,e,1],...]`` of each group of spans; group ``g`` is rows ``cuts[g]:cuts[g + 1]``
     (``cuts`` ascending, starting at 0 and ending at ``len(start)``, groups non-empty). Whole groups are
-    formatted about ``_SPANS_AT_ONCE`` spans at a time, so memory stays bounded."""
+    formatted about ``_SPANS_AT_ONCE`` spans at a time, and a larger group in pieces of that size, so memory stays
+    bounded."""
     out: List[bytes] = []
     g, groups = 0, len(cuts) - 1
     while g < groups:
         h = max(g + 1, int(np.searchsorted(cuts, cuts[g] + _SPANS_AT_ONCE, side="right")) - 1)
         a, b = int(cuts[g]), int(cuts[h])
-        out += _format(start[a:b], end[a:b], cuts[g : h + 1] - a)
+        if b - a > _SPANS_AT_ONCE:  # one document's many spans: its array's pieces, without their brackets, joined
+            pieces = [_format(start[x : x + _SPANS_AT_ONCE], end[x : x + _SPANS_AT_ONCE], np.array([0, min(_SPANS_AT_ONCE, b - x)]))[0][1:-1]
+                      for x in range(a, b, _SPANS_AT_ONCE)]
+            out.append(b"[" + b",".join(pieces) + b"]")
+        else:
+            out += _format(start[a:b], end[a:b], cuts[g : h + 1] - a)
         g = h
     return out
 
@@ -124,7 +130,29 @@ def attribute_chunks(
     for a in range(0, len(ids), _LINES_AT_ONCE):
         chunk = list(ids[a : a + _LINES_AT_ONCE])
         id_json = _ENCODER.encode_lines(chunk).split(b"\n")  # JSON escapes newlines, so this split is safe
+        big = [i for i in range(a, a + len(chunk)) if len(values.get(i, b"")) > _BIG_VALUE]
+        if big:  # a very large document's value is written as it is, not copied into its line and the chunk
+            yield from _lines_around_big_values(id_json, a, head, values, broken, big)
+            continue
         out = [b'{"id":' + x + head + values.get(i, b"[]") + b"}}\n" for i, x in enumerate(id_json[: len(chunk)], a)]
         for i in broken.intersection(range(a, a + len(chunk))):
             out[i - a] = b'{"id":' + id_json[i - a] + b',"attributes":{}}\n'
         yield b"".join(out)
+
+
+_BIG_VALUE = 1 << 20
+
+
+def _lines_around_big_values(
+    id_json: List[bytes], a: int, head: bytes, values: Dict[int, bytes], broken: Set[int], big: List[int]
+) -> Iterator[bytes]:
+    """The lines ``a``, ``a + 1``... of :func:`attribute_chunks`, the values of lines ``big`` handed on alone."""
+    for i, x in enumerate(id_json[:-1], a):
+        if i in broken:
+            yield b'{"id":' + x + b',"attributes":{}}\n'
+        elif i in big:
+            yield b'{"id":' + x + head
+            yield values[i]
+            yield b"}}\n"
+        else:
+            yield b'{"id":' + x + head + values.get(i, b"[]") + b"}}\n"

@@ -550,8 +550,39 @@ class DedupeStage(Stage[Plan]):
         if not records:
             return
         keys.good += len(records)
-        lines = np.fromiter((line for line, _ in records), dtype=np.int64, count=len(records))
-        paras = split_paragraphs([rec.text for _, rec in records], d.paragraphs.paragraph_separator)
+        sep = d.paragraphs.paragraph_separator
+        lines = [line for line, _ in records]
+        texts = [rec.text for _, rec in records]
+        ids = [rec.id for _, rec in records]
+        if len(sep) != 1 or max(map(len, texts)) <= _PIECE_CHARS:  # the usual case: the batch at once
+            self._paragraph_batch(lines, texts, None, ids, keys)
+            return
+        # a text of more than _PIECE_CHARS code points is cut after separators into pieces of about that size, and
+        # pieces go in groups of about that size: a very large document's per-paragraph arrays stay bounded
+        group: Tuple[List[int], List[str], List[int], List[str]] = ([], [], [], [])
+        size = 0
+        for line, text, id_ in zip(lines, texts, ids):
+            for piece, offset in _pieces(text, sep, _PIECE_CHARS):
+                for column, value in zip(group, (line, piece, offset, id_)):
+                    column.append(value)  # type: ignore[attr-defined]
+                size += len(piece)
+                if size >= _PIECE_CHARS:
+                    self._paragraph_batch(group[0], group[1], group[2], group[3], keys)
+                    group, size = ([], [], [], []), 0
+        if group[0]:
+            self._paragraph_batch(group[0], group[1], group[2], group[3], keys)
+
+    def _paragraph_batch(
+        self, line_list: List[int], texts: List[str], offsets: Optional[List[int]], ids: List[str], keys: _FileKeys
+    ) -> None:
+        """The paragraph keys of ``texts``, the documents of lines ``line_list`` (or pieces of them, cut after a
+        separator, that start ``offsets`` code points into their documents)."""
+        d = self.config.dedupe
+        assert d.paragraphs is not None
+        lines = np.asarray(line_list, dtype=np.int64)
+        paras = split_paragraphs(texts, d.paragraphs.paragraph_separator)
+        if offsets is not None:
+            paras.start += np.asarray(offsets, dtype=np.int64)[paras.doc]
         keep = ~(paras.last & (paras.length == 0))  # no paragraph after a final separator, none in an empty text
         if d.skip_empty:
             keep &= ~unicode_space(paras)
@@ -571,7 +602,7 @@ class DedupeStage(Stage[Plan]):
         keys.para_end.append((paras.start[rows] + paras.width[rows]).astype(np.int32))
         keys.para_bytes.append(paras.nbytes[rows].astype(np.int32))
         keys.rows += len(rows)
-        doc_hash = self._doc_partition([rec.id for _, rec in records])
+        doc_hash = self._doc_partition(ids)
         if self.ngram is None:
             if all_kept or 2 * len(rows) < len(keep):
                 hashes = key_hashes(
@@ -669,6 +700,22 @@ class DedupeStage(Stage[Plan]):
 
 
 _SPANS_AT_ONCE = 1 << 16
+_PIECE_CHARS = 1 << 20
+"""A text longer than this (code points) is cut into pieces of about this size, at separators, for its paragraphs."""
+
+
+def _pieces(text: str, sep: str, size: int) -> Iterator[Tuple[str, int]]:
+    """``text`` cut after a separator every ``size`` code points or so, each piece with its offset: every piece but
+    the last ends with the separator, so its last paragraph is whole and what follows (an empty paragraph after a
+    final separator) is dropped like any text's."""
+    start = 0
+    while len(text) - start > size:
+        cut = text.find(sep, start + size)
+        if cut < 0:
+            break
+        yield text[start : cut + len(sep)], start
+        start = cut + len(sep)
+    yield text[start:], start
 
 
 def _scored_spans(start: np.ndarray, end: np.ndarray, score: np.ndarray, cuts: np.ndarray) -> Iterator[bytes]:

@@ -72,6 +72,48 @@ def test_multi_character_separator_end_to_end(tmp_path: Any) -> None:
     assert got == [[], [[3, 5, 1]]]  # the paragraph "q\n" again
 
 
+@pytest.mark.parametrize("extra", [
+    [],
+    ["--dedupe.skip_empty", "true", "--dedupe.min_words", "2"],
+    ["--dedupe.paragraphs.by_ngram.ngram_length", "3", "--dedupe.paragraphs.by_ngram.overlap_threshold", "0.5"],
+    ["--dedupe.paragraphs.paragraph_separator", "\u2029"],
+])
+def test_long_documents_cut_into_pieces_give_the_same_attributes(tmp_path: Any, monkeypatch: Any, extra: List[str]) -> None:
+    from dolma.dedup import stage
+
+    rng = random.Random(9)
+    words = ["a", "bb", "é", "日本", " ", "  ", "x.y", "\u2029", "\n", "\n", "\n\n", "q r s t", "\u00a0"]
+    docs = [{"id": str(i), "text": "".join(rng.choice(words) for _ in range(rng.randint(0, 400)))} for i in range(40)]
+    docs.append({"id": "end", "text": docs[3]["text"] + "\n"})
+    got = {}
+    for piece in (1 << 22, 7):  # 7 code points: every long text in many pieces, pieces grouped a few at a time
+        monkeypatch.setattr(stage, "_PIECE_CHARS", piece)
+        root = str(tmp_path / f"c{piece}")
+        write_documents(f"{root}/documents/a.jsonl.gz", docs)
+        assert main(["dedupe", "--documents", f"{root}/documents/*.gz", "--bloom_filter.file", f"{root}/f.bin",
+                     "--bloom_filter.size_in_bytes", "65536", "--dedupe.paragraphs.attribute_name", "dup", *extra]) == 0
+        got[piece] = read_jsonl(f"{root}/attributes/dup/a.jsonl.gz")
+    assert got[7] == got[1 << 22]
+    assert any(line["attributes"]["dup"] for line in got[7])
+
+
+def test_large_groups_of_spans_are_formatted_in_pieces(monkeypatch: Any) -> None:
+    from dolma.dedup import attributes
+
+    rng = np.random.default_rng(4)
+    start = np.sort(rng.integers(0, 10**7, 300))
+    end = start + rng.integers(0, 50, 300)
+    cuts = np.array([0, 1, 120, 121, 290, 300])
+    whole = format_unit_spans(start, end, cuts)
+    monkeypatch.setattr(attributes, "_SPANS_AT_ONCE", 16)  # groups of 119 and 169 spans cut into pieces
+    assert format_unit_spans(start, end, cuts) == whole
+    monkeypatch.setattr(attributes, "_BIG_VALUE", 100)  # those groups' lines written around their values
+    lines = attributes.attribute_lines([str(i) for i in range(7)], "a", dict(enumerate(whole)), bad=[4])
+    expected = [{"id": str(i), "attributes": {} if i == 4 else {"a": json.loads(whole[i]) if i < len(whole) else []}}
+                for i in range(7)]
+    assert [json.loads(x) for x in lines.splitlines()] == expected
+
+
 def test_attribute_lines_are_msgspec_json() -> None:
     rng = np.random.default_rng(3)
     ids = ["a", 'q"uote', "new\nline", "日本", "\\"]
