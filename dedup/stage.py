@@ -153,9 +153,9 @@ class DedupeStage(Stage[Plan]):
 
     @property
     def resources(self) -> Resources:  # type: ignore[override]
-        """384 MB (~280 MB measured at the peak of a dedupe run) and 7.1 bytes per byte of a document measured above
-        that while it deduplicated the paragraphs of one 20 MB document (bench/large_document_memory.py)."""
-        return Resources.for_documents(384 * MiB, 8.0, self.config.max_document_bytes)
+        """384 MB (~280 MB measured at the peak of a dedupe run) and 3.0 bytes per byte of a document measured above
+        that while it deduplicated the paragraphs of one 50 MB document (bench/large_document_memory.py): 3.5."""
+        return Resources.for_documents(384 * MiB, 3.5, self.config.max_document_bytes)
 
     def __init__(self, config: DedupeConfig) -> None:
         d = config.dedupe
