@@ -8,7 +8,8 @@ A subclass implements :meth:`LanguageTagger.detect` for many texts at once and p
 - ``DOC_SCORE``: also ``doc_en``/``doc_not_en``: paragraph ``en`` scores weighted by paragraph length.
 
 Paragraphs are the lines holding a non-whitespace character, newline included (Dolma's ``split_paragraphs``).
-Blank text is not sent to a detector: it gets no language spans (``en`` 0.0 in the English layouts).
+Blank text is not sent to a detector: it gets no language spans (``en`` 0.0 in the English layouts), unless the
+class sets ``DETECT_BLANK`` (Dolma's Lingua taggers score blank text like any other).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class LanguageTagger(BaseTagger):
     ENGLISH: ClassVar[bool] = False
     NEGATIVE: ClassVar[bool] = False
     DOC_SCORE: ClassVar[bool] = False
+    DETECT_BLANK: ClassVar[bool] = False
 
     def detect(self, texts: List[str]) -> List[Prediction]:
         raise NotImplementedError
@@ -41,40 +43,20 @@ class LanguageTagger(BaseTagger):
         return self.predict_batch([doc])[0]
 
     def predict_batch(self, docs: Sequence[Document]) -> List[DocResult]:
-        return [
-            DocResult(doc, [Span(start, end, kind, score) for kind, values in output.items() for start, end, score in values])
-            for doc, output in zip(docs, self.tag_batch(docs))
-        ]
+        """Spans in Dolma's order: each unit's languages unit by unit, then the ``not_`` spans, then the document
+        scores (an attribute file groups them by type, where only the order within a type shows)."""
+        results = []
+        for doc, found, output in zip(docs, *self._by_unit(docs)):
+            spans = [Span(start, end, kind, score) for start, end, kind, score in found]
+            if self.NEGATIVE:
+                spans += [Span(span.start, span.end, f"not_{span.type}", 1.0 - span.score) for span in spans]
+            if self.DOC_SCORE:
+                spans += [Span(s, e, kind, v) for kind, values in _doc_scores(doc.text, output.get("en", [])).items() for s, e, v in values]
+            results.append(DocResult(doc, spans))
+        return results
 
     def tag_batch(self, docs: Sequence[Document]) -> List[TaggerOutput]:
-        units: List[Tuple[int, int, int]] = []  # (document index, start, end)
-        texts: List[str] = []
-        for i, doc in enumerate(docs):
-            text = doc.text
-            bounds = paragraph_bounds(text) if self.PARAGRAPHS else [(0, len(text))]
-            for start, end in bounds:
-                units.append((i, start, end))
-                piece = text[start:end] if self.PARAGRAPHS else text
-                texts.append(piece if piece.strip() else "")
-        asked = [t for t in texts if t]
-        answers = iter(self.detect(asked) if asked else [])
-        outputs: List[TaggerOutput] = [{} for _ in docs]
-        for (i, start, end), text in zip(units, texts):
-            prediction: Prediction = next(answers) if text else []
-            if self.ENGLISH:
-                prediction = [("en", next((s for lang, s in prediction if lang == "en"), 0.0))]
-            if not self.PARAGRAPHS:  # one unit: a language appears once, unless a detector repeats it
-                output = outputs[i] = {lang: [[start, end, score]] for lang, score in prediction}
-                if len(output) == len(prediction):
-                    continue
-                output.clear()
-            output = outputs[i]
-            for lang, score in prediction:
-                values = output.get(lang)
-                if values is None:
-                    output[lang] = [[start, end, score]]
-                else:
-                    values.append([start, end, score])
+        outputs = self._by_unit(docs)[1]
         if self.NEGATIVE:
             for output in outputs:
                 output.update([(f"not_{kind}", [[s, e, 1.0 - v] for s, e, v in values]) for kind, values in output.items()])
@@ -82,6 +64,36 @@ class LanguageTagger(BaseTagger):
             for doc, output in zip(docs, outputs):
                 output.update(_doc_scores(doc.text, output.get("en", [])))
         return outputs
+
+    def _by_unit(self, docs: Sequence[Document]) -> Tuple[List[List[Tuple[int, int, str, float]]], List[TaggerOutput]]:
+        """Per document: its (start, end, language, score) in unit order, and the same grouped by language."""
+        units: List[Tuple[int, int, int, bool]] = []  # (document index, start, end, sent to the detector)
+        asked: List[str] = []
+        for i, doc in enumerate(docs):
+            text = doc.text
+            bounds = paragraph_bounds(text) if self.PARAGRAPHS else [(0, len(text))]
+            for start, end in bounds:
+                piece = text[start:end] if self.PARAGRAPHS else text
+                ask = self.DETECT_BLANK or bool(piece.strip())
+                units.append((i, start, end, ask))
+                if ask:
+                    asked.append(piece)
+        answers = iter(self.detect(asked) if asked else [])
+        found: List[List[Tuple[int, int, str, float]]] = [[] for _ in docs]
+        outputs: List[TaggerOutput] = [{} for _ in docs]
+        for i, start, end, ask in units:
+            prediction: Prediction = next(answers) if ask else []
+            if self.ENGLISH:
+                prediction = [("en", next((s for lang, s in prediction if lang == "en"), 0.0))]
+            output = outputs[i]
+            for lang, score in prediction:
+                found[i].append((start, end, lang, score))
+                values = output.get(lang)
+                if values is None:
+                    output[lang] = [[start, end, score]]
+                else:
+                    values.append([start, end, score])
+        return found, outputs
 
 
 def _doc_scores(text: str, en: List[List[Any]]) -> Dict[str, List[List[Any]]]:

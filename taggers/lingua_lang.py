@@ -3,7 +3,8 @@
 Lingua is an optional extra (``pip install 'dolma-toolkit[lingua]'``), imported when a tagger is built; one
 detector over all of Lingua's languages is built per process and shared by these taggers (its language models
 load as they are first needed, a few seconds). A text gets Lingua's confidence for every language (most are 0),
-each typed by the lower-case ISO 639-1 code (``en``, ``fr``, ...), in Lingua's order (most likely first).
+each typed by the lower-case ISO 639-1 code (``en``, ``fr``, ...), in Lingua's order (most likely first). Blank
+text is scored too, as in Dolma. The span layouts are ``LanguageTagger``'s:
 
 - ``lingua_doc_v1``: every language, over the whole text; ``lingua_par_v1``: the same per paragraph (a line
   holding a non-whitespace character, newline included).
@@ -15,12 +16,10 @@ each typed by the lower-case ISO 639-1 code (``en``, ``fr``, ...), in Lingua's o
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, List, Tuple
+from typing import Any, List
 
-from dolma.core.data_types import DocResult, Document, Span
 from dolma.core.registry import add_tagger
-from dolma.core.taggers import BaseTagger
-from dolma.taggers.length import paragraph_bounds
+from dolma.taggers.language import LanguageTagger, Prediction
 from dolma.taggers.models import require
 
 __all__ = [
@@ -34,64 +33,45 @@ __all__ = [
 
 
 @lru_cache(maxsize=1)
-def _detector(user: str) -> Any:
-    lingua: Any = require("lingua", "lingua", user)
+def _detector() -> Any:
+    lingua: Any = require("lingua", "lingua", "the lingua_* taggers")
     return lingua.LanguageDetectorBuilder.from_languages(*lingua.Language.all()).build()
 
 
 @add_tagger("lingua_doc_v1")
-class LinguaTagger(BaseTagger):
-    NAME = "lingua_doc_v1"
-    PER_PARAGRAPH = False
-    ENGLISH = False  # keep only `en`
-    NEGATIVE = False  # add `not_en`
+class LinguaTagger(LanguageTagger):
+    DETECT_BLANK = True
 
     def __init__(self) -> None:
-        self.detector = _detector(self.NAME)
+        self.detector = _detector()
 
-    def languages(self, text: str) -> List[Tuple[str, float]]:
-        values = self.detector.compute_language_confidence_values(text) or []
-        found = [(v.language.iso_code_639_1.name.lower(), float(v.value)) for v in values]
-        if self.ENGLISH:
-            found = [(lang, p) for lang, p in found if lang == "en"] or [("en", 0.0)]
-        return found
-
-    def predict(self, doc: Document) -> DocResult:
-        text = doc.text
-        bounds = paragraph_bounds(text) if self.PER_PARAGRAPH else [(0, len(text))]
-        spans = [Span(s, e, lang, p) for s, e in bounds for lang, p in self.languages(text[s:e])]
-        if self.NEGATIVE:
-            spans += [Span(span.start, span.end, f"not_{span.type}", 1.0 - span.score) for span in spans]
-        return DocResult(doc=doc, spans=spans)
+    def detect(self, texts: List[str]) -> List[Prediction]:
+        # one text at a time: Lingua's parallel call starts a thread per core in every worker process
+        confidences = self.detector.compute_language_confidence_values
+        return [[(v.language.iso_code_639_1.name.lower(), float(v.value)) for v in confidences(text) or []] for text in texts]
 
 
 @add_tagger("lingua_1e2")
 class LinguaMinScoreTagger(LinguaTagger):
-    NAME = "lingua_1e2"
-
-    def languages(self, text: str) -> List[Tuple[str, float]]:
-        return [(lang, round(p, 2)) for lang, p in super().languages(text) if p > 0.01]
+    def detect(self, texts: List[str]) -> List[Prediction]:
+        return [[(lang, round(p, 2)) for lang, p in found if p > 0.01] for found in super().detect(texts)]
 
 
 @add_tagger("lingua_doc_en_v1")
 class LinguaEnglishTagger(LinguaTagger):
-    NAME = "lingua_doc_en_v1"
     ENGLISH = NEGATIVE = True
 
 
 @add_tagger("lingua_en_only_v1")
 class LinguaEnglishOnlyTagger(LinguaTagger):
-    NAME = "lingua_en_only_v1"
     ENGLISH = True
 
 
 @add_tagger("lingua_par_v1")
 class LinguaTaggerParagraph(LinguaTagger):
-    NAME = "lingua_par_v1"
-    PER_PARAGRAPH = True
+    PARAGRAPHS = True
 
 
 @add_tagger("lingua_en_par_v1")
 class LinguaEnglishTaggerParagraph(LinguaTagger):
-    NAME = "lingua_en_par_v1"
-    PER_PARAGRAPH = ENGLISH = NEGATIVE = True
+    PARAGRAPHS = ENGLISH = NEGATIVE = True

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from typing import List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 from dolma.core.data_types import DocResult, Document, Span
 from dolma.core.taggers import BaseTagger
@@ -105,11 +105,11 @@ def _email_in_word(text: str, start: int, end: int) -> Optional[Tuple[int, int, 
     return min(_LEADING_RUN.match(text, start).end(), at - 1), at, end
 
 
-def _emails(text: str) -> List[Tuple[int, int]]:
-    spans: List[Tuple[int, int]] = []
+def _email_captures(text: str) -> Iterator[Tuple[int, int, int]]:
+    """``(start, at, end)`` of every capture of Dolma's e-mail pattern, in text order: one word per ``@``."""
     at = text.find("@")
     if at < 0:
-        return spans
+        return
     reverse = text[::-1]
     n = len(text)
     while at >= 0:
@@ -117,11 +117,16 @@ def _emails(text: str) -> List[Tuple[int, int]]:
         word_end = _NON_SPACE.match(text, at).end()
         found = _email_in_word(text, word_start, word_end)
         if found is not None:
-            start, at, end = found
-            domain = text[at + 1 : end]
-            if text[start:at] != "(" and "." in domain and domain.strip("."):
-                spans.append((start, end))
+            yield found
         at = text.find("@", word_end)
+
+
+def _emails(text: str) -> List[Tuple[int, int]]:
+    spans: List[Tuple[int, int]] = []
+    for start, at, end in _email_captures(text):
+        domain = text[at + 1 : end]
+        if text[start:at] != "(" and "." in domain and domain.strip("."):
+            spans.append((start, end))
     return spans
 
 
@@ -213,43 +218,33 @@ def _dolma_email_matches(text: str, by_line: bool) -> List[Tuple[int, int, int, 
     the whitespace character. ``by_line``: as if each line were searched alone (Dolma's fast tagger).
     """
     found: List[Tuple[int, int, int, int]] = []
-    at = text.find("@")
-    if at < 0:
-        return found
-    reverse = text[::-1]
     n = len(text)
     previous_end = 0
-    while at >= 0:
-        word_start = n - _NON_SPACE.match(reverse, n - at).end()
-        word_end = _NON_SPACE.match(text, at).end()
-        capture = _email_in_word(text, word_start, word_end)
-        if capture is not None:
-            cs, _, ce = capture
-            line_start = text.rfind("\n", 0, cs) + 1 if by_line else 0
-            start = cs
-            while found:
-                # an address made of punctuation only is swallowed by the pattern's leading run when that
-                # run reaches it: the match then starts where that one did
-                last = found[-1]
-                low = max(found[-2][1] if len(found) > 1 else 0, line_start)
-                reach = cs
-                while reach > low and _is_around(text[reach - 1]):
-                    reach -= 1
-                if reach > last[2]:
-                    break
-                start = last[0]
-                found.pop()
-                previous_end = found[-1][1] if found else 0
-            if start == cs:
-                low = max(previous_end, line_start)
-                while start > low and _is_around(text[start - 1]):
-                    start -= 1
-            end = ce + 1
-            if end < n and text[end].isspace() and _is_around(text[ce]) and not (by_line and text[ce] == "\n"):
-                end += 1
-            found.append((start, end, cs, ce))
-            previous_end = end
-        at = text.find("@", word_end)
+    for cs, _, ce in _email_captures(text):
+        line_start = text.rfind("\n", 0, cs) + 1 if by_line else 0
+        start = cs
+        while found:
+            # an address made of punctuation only is swallowed by the pattern's leading run when that
+            # run reaches it: the match then starts where that one did
+            last = found[-1]
+            low = max(found[-2][1] if len(found) > 1 else 0, line_start)
+            reach = cs
+            while reach > low and _is_around(text[reach - 1]):
+                reach -= 1
+            if reach > last[2]:
+                break
+            start = last[0]
+            found.pop()
+            previous_end = found[-1][1] if found else 0
+        if start == cs:
+            low = max(previous_end, line_start)
+            while start > low and _is_around(text[start - 1]):
+                start -= 1
+        end = ce + 1
+        if end < n and text[end].isspace() and _is_around(text[ce]) and not (by_line and text[ce] == "\n"):
+            end += 1
+        found.append((start, end, cs, ce))
+        previous_end = end
     return found
 
 
