@@ -322,10 +322,25 @@ def first_occurrences(h1: np.ndarray) -> np.ndarray:
     """For each key, the index of its key's first occurrence (``h1[f[i]] == h1[i]``, ``f[i] <= i``); keys are told
     apart by ``h1`` alone, since :func:`hash_keys` derives ``h2`` from it.
 
-    A hash table in numpy, in O(n) instead of a sort: each key's slot (``2n`` slots, from its hash's top bits) gets
-    the index of the slot's first key, written in reverse so that the first write wins; a key whose slot went to
-    another key (about one in eight) tries again in a new, smaller table with other bits of its hash. All copies of
-    a key share their slots, so a round resolves them together."""
+    A hash table in numpy, in O(n) instead of a sort: each key's slot (``n`` to ``2n`` slots, from its hash's top
+    bits) gets the index of the slot's first key, written in reverse so that the first write wins; a key whose slot
+    went to another key tries again in a new, smaller table with other bits of its hash. All copies of a key share
+    their slots, so a round resolves them together. Over a million keys, the keys are split by their hash's low 3
+    bits (equal keys share them) and each eighth gets its own table: an eighth of the memory at a time."""
+    n = len(h1)
+    if n <= _PIECE:
+        return _first_occurrences(h1)
+    first = np.empty(n, dtype=np.int32 if n < 1 << 31 else np.int64)
+    low = (h1 & np.uint64(7)).astype(np.uint8)
+    for group in range(8):
+        where = np.flatnonzero(low == group)
+        if len(where):
+            first[where] = where[_first_occurrences(h1[where])]
+    return first
+
+
+def _first_occurrences(h1: np.ndarray) -> np.ndarray:
+    """:func:`first_occurrences` by one table (and its rounds)."""
     n = len(h1)
     index = np.int32 if n < 1 << 31 else np.int64  # 32-bit indices: half the memory and the table's cache footprint
     first: np.ndarray = np.zeros(0, dtype=index)

@@ -152,6 +152,21 @@ def test_distinct_keys_probed_once_and_repeats() -> None:
     assert len(bloom.test_and_set(hash_keys([]))) == 0
 
 
+@pytest.mark.parametrize("piece", [1 << 20, 64])
+def test_first_occurrences_by_table(piece: int, monkeypatch: Any) -> None:
+    from dolma.dedup import bloom
+
+    monkeypatch.setattr(bloom, "_PIECE", piece)  # 64: keys split into eighths, each table built in pieces
+    rng = np.random.default_rng(2)
+    for distinct, n in ((1, 10), (50, 5000), (3000, 4000), (10_000, 10_000)):
+        pool = rng.integers(0, 2**63, distinct, dtype=np.int64).astype(np.uint64)
+        h1 = pool[rng.integers(0, distinct, n)]
+        h1[::7] &= np.uint64(0xFFFF)  # keys equal in their top bits: slots collide round after round
+        first_seen: dict = {}
+        want = [first_seen.setdefault(int(x), i) for i, x in enumerate(h1)]
+        assert bloom.first_occurrences(h1).tolist() == want
+
+
 def test_hash_keys_seed_and_shape() -> None:
     h = hash_keys([b"a", b"b"], seed=7)
     assert h.shape == (2, 2) and h.dtype == np.uint64
