@@ -12,6 +12,7 @@ per-window work is slicing and hashing in C (``map``).
 
 from __future__ import annotations
 
+import itertools
 from typing import List, Sequence, Tuple
 
 import numpy as np
@@ -66,7 +67,7 @@ def _group_hashes(
     for mask, words in ((ascii_mask, _ascii_words), (~ascii_mask, _unicode_words)):
         idx = np.flatnonzero(mask)
         if len(idx):
-            paras = [parts[i] for i in idx.tolist()]
+            paras = parts if len(idx) == len(parts) else list(itertools.compress(parts, mask.tolist()))
             groups.append(_keys(paras, idx, words(paras), n, stride, skip_short, seed, wide))
     if not groups:
         return np.zeros((0, 2) if wide else 0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
@@ -190,7 +191,7 @@ def _keys(
     if skip_short:
         return window_hashes, where[para]
     short = np.flatnonzero(~long_)
-    short_hashes = key_hashes([paras[i] for i in short.tolist()], seed, wide)
+    short_hashes = key_hashes(list(itertools.compress(paras, (~long_).tolist())), seed, wide)
     owner = np.concatenate((para, short))
     order = np.argsort(owner, kind="stable")
     return np.concatenate((window_hashes, short_hashes))[order], where[owner[order]]

@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import fnmatch
 import hashlib
+import itertools
 import logging
 import multiprocessing
 import operator
@@ -606,13 +607,13 @@ class DedupeStage(Stage[Plan]):
         if self.ngram is None:
             if all_kept or 2 * len(rows) < len(keep):
                 hashes = key_hashes(
-                    paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()], self.params.seed, self.exact
+                    paras.parts if all_kept else list(itertools.compress(paras.parts, keep.tolist())), self.params.seed, self.exact
                 )
             else:  # most are kept (a text's final separator drops one): hashing them all beats listing the kept
                 hashes = key_hashes(paras.parts, self.params.seed, self.exact)[rows]
             owner = np.arange(base, base + len(rows), dtype=np.int64)
         else:
-            kept = paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()]
+            kept = paras.parts if all_kept else list(itertools.compress(paras.parts, keep.tolist()))
             n, stride = self.ngram.ngram_length, self.ngram.stride
             if d.paragraphs.paragraph_separator == "\n" or not any(b"\n" in p for p in kept):
                 hashes, owner = ngram_hashes(
