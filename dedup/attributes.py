@@ -16,7 +16,7 @@ from dolma.core.errors import ConfigError
 from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
 from dolma.core.records import is_side_file
 
-__all__ = ["format_unit_spans", "attribute_lines", "attribute_chunks", "attributes_path", "documents_files"]
+__all__ = ["format_unit_spans", "format_scored_spans", "attribute_lines", "attribute_chunks", "attributes_path", "documents_files"]
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -108,6 +108,68 @@ def _format(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]
     np.cumsum(width - (ws - us) - (we - ue), out=ends[1:])
     offsets = ends[cuts].tolist()
     # each group drops its last span's trailing comma
+    return [b"[" + blob[a : b - 1] + b"]" for a, b in zip(offsets[:-1], offsets[1:])]
+
+
+class _Index(dict):  # type: ignore[type-arg]
+    """Each new key numbered in order of arrival: ``map(index.__getitem__, keys)`` numbers a list in C."""
+
+    def __missing__(self, key: float) -> int:
+        number = self[key] = len(self)
+        return number
+
+
+def format_scored_spans(start: np.ndarray, end: np.ndarray, score: np.ndarray, cuts: np.ndarray) -> List[bytes]:
+    """:func:`format_unit_spans` with a score per span, ``[[s,e,score],...]`` as msgspec writes it: the scores (a
+    few distinct fractions) are encoded once each and placed from a table like the digits."""
+    out: List[bytes] = []
+    g, groups = 0, len(cuts) - 1
+    while g < groups:
+        h = max(g + 1, int(np.searchsorted(cuts, cuts[g] + _SPANS_AT_ONCE, side="right")) - 1)
+        a, b = int(cuts[g]), int(cuts[h])
+        if b - a > _SPANS_AT_ONCE:
+            pieces = [_format_scored(start[x : x + _SPANS_AT_ONCE], end[x : x + _SPANS_AT_ONCE], score[x : x + _SPANS_AT_ONCE],
+                                     np.array([0, min(_SPANS_AT_ONCE, b - x)]))[0][1:-1]
+                      for x in range(a, b, _SPANS_AT_ONCE)]
+            out.append(b"[" + b",".join(pieces) + b"]")
+        else:
+            out += _format_scored(start[a:b], end[a:b], score[a:b], cuts[g : h + 1] - a)
+        g = h
+    return out
+
+
+def _format_scored(start: np.ndarray, end: np.ndarray, score: np.ndarray, cuts: np.ndarray) -> List[bytes]:
+    n = len(start)
+    if n == 0:
+        return []
+    index = _Index()
+    codes = np.fromiter(map(index.__getitem__, score.tolist()), dtype=np.int64, count=n)
+    texts = [_ENCODER.encode(value) for value in index]
+    wf = max(map(len, texts))
+    table = np.zeros((len(texts), wf), dtype=np.uint8)
+    for i, text in enumerate(texts):
+        table[i, : len(text)] = np.frombuffer(text, dtype=np.uint8)
+    uf = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))[codes]
+    ds, us = _digits(start)
+    de, ue = _digits(end)
+    ws, we = ds.shape[1], de.shape[1]
+    width = 1 + ws + 1 + we + 1 + wf + 2  # "[" start "," end "," score "],"
+    rows = np.empty((n, width), dtype=np.uint8)
+    rows[:, 0] = ord("[")
+    rows[:, 1 : 1 + ws] = ds
+    rows[:, 1 + ws] = ord(",")
+    rows[:, 2 + ws : 2 + ws + we] = de
+    rows[:, 2 + ws + we] = ord(",")
+    rows[:, 3 + ws + we : 3 + ws + we + wf] = table[codes]
+    rows[:, -2:] = np.frombuffer(b"],", dtype=np.uint8)
+    keep = np.ones((n, width), dtype=bool)
+    keep[:, 1 : 1 + ws] = np.arange(ws) >= (ws - us)[:, None]
+    keep[:, 2 + ws : 2 + ws + we] = np.arange(we) >= (we - ue)[:, None]
+    keep[:, 3 + ws + we : 3 + ws + we + wf] = np.arange(wf) < uf[:, None]
+    blob = rows[keep].tobytes()
+    ends = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(width - (ws - us) - (we - ue) - (wf - uf), out=ends[1:])
+    offsets = ends[cuts].tolist()
     return [b"[" + blob[a : b - 1] + b"]" for a, b in zip(offsets[:-1], offsets[1:])]
 
 

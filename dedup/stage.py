@@ -53,7 +53,13 @@ from dolma.dedup.bloom import (
     suggested_count,
 )
 from dolma.dedup.config import DedupeConfig
-from dolma.dedup.attributes import attribute_chunks, attributes_path, documents_files, format_unit_spans
+from dolma.dedup.attributes import (
+    attribute_chunks,
+    attributes_path,
+    documents_files,
+    format_scored_spans,
+    format_unit_spans,
+)
 from dolma.dedup.keys import KeyPath, ngram_keys, utf8_words, words
 from dolma.dedup.ngrams import ngram_hashes
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
@@ -679,7 +685,7 @@ class DedupeStage(Stage[Plan]):
             if self.ngram is None:
                 values = dict(zip(marked, format_unit_spans(start[rows], end[rows], cuts)))
             else:
-                values = dict(zip(marked, _scored_spans(start[rows], end[rows], frac[rows], cuts)))
+                values = dict(zip(marked, format_scored_spans(start[rows], end[rows], frac[rows], cuts)))
         counts = {
             "documents_in": keys.lines,
             "documents_out": keys.lines - len(keys.bad),
@@ -700,7 +706,6 @@ class DedupeStage(Stage[Plan]):
         return counts
 
 
-_SPANS_AT_ONCE = 1 << 16
 _PIECE_CHARS = 1 << 20
 """A text longer than this (code points) is cut into pieces of about this size, at separators, for its paragraphs."""
 
@@ -717,21 +722,6 @@ def _pieces(text: str, sep: str, size: int) -> Iterator[Tuple[str, int]]:
         yield text[start : cut + len(sep)], start
         start = cut + len(sep)
     yield text[start:], start
-
-
-def _scored_spans(start: np.ndarray, end: np.ndarray, score: np.ndarray, cuts: np.ndarray) -> Iterator[bytes]:
-    """The JSON array ``[[s,e,score],...]`` of each group of spans (group ``g``: rows ``cuts[g]:cuts[g + 1]``),
-    as msgspec writes it; whole groups about ``_SPANS_AT_ONCE`` spans at a time, one encoding call each, so the
-    Python lists of a file's spans never exist all at once."""
-    g, groups = 0, len(cuts) - 1
-    while g < groups:
-        h = max(g + 1, int(np.searchsorted(cuts, cuts[g] + _SPANS_AT_ONCE, side="right")) - 1)
-        a, b = int(cuts[g]), int(cuts[h])
-        spans = list(map(list, zip(start[a:b].tolist(), end[a:b].tolist(), score[a:b].tolist())))
-        bounds = (cuts[g : h + 1] - a).tolist()
-        # JSON arrays of numbers hold no line feed: one encode_lines call, split at its line feeds
-        yield from _ENCODER.encode_lines([spans[x:y] for x, y in zip(bounds[:-1], bounds[1:])]).split(b"\n")[:-1]
-        g = h
 
 
 class _TextRecord(msgspec.Struct):

@@ -114,6 +114,24 @@ def test_large_groups_of_spans_are_formatted_in_pieces(monkeypatch: Any) -> None
     assert [json.loads(x) for x in lines.splitlines()] == expected
 
 
+@pytest.mark.parametrize("spans_at_once", [1 << 16, 16])
+def test_scored_spans_are_msgspec_json(spans_at_once: int, monkeypatch: Any) -> None:
+    from dolma.dedup import attributes
+
+    monkeypatch.setattr(attributes, "_SPANS_AT_ONCE", spans_at_once)  # 16: large groups formatted in pieces
+    encoder = msgspec.json.Encoder()
+    rng = np.random.default_rng(8)
+    for _ in range(100):
+        n = int(rng.integers(1, 200))
+        start = np.sort(rng.integers(0, int(10 ** rng.integers(0, 12)), n))
+        end = start + rng.integers(0, 500, n)
+        score = np.minimum(rng.integers(0, 60, n) / rng.integers(1, 60, n), 1.0)  # 1.0, 0.5, 0.3333333333333333...
+        cuts = np.unique(np.concatenate(([0, n], rng.integers(1, n + 1, int(rng.integers(0, 5))))))
+        want = [encoder.encode([[int(s), int(e), float(f)] for s, e, f in zip(start[a:b], end[a:b], score[a:b])])
+                for a, b in zip(cuts[:-1], cuts[1:])]
+        assert attributes.format_scored_spans(start, end, score, cuts) == want
+
+
 def test_attribute_lines_are_msgspec_json() -> None:
     rng = np.random.default_rng(3)
     ids = ["a", 'q"uote', "new\nline", "日本", "\\"]
