@@ -4,7 +4,8 @@
    by partition (:mod:`dolma.dedup.keyfiles`) with its layout (ids, spans, each key's owner);
 2. **marks** (one unit per partition, partitions in parallel): read only this partition's keys of every file, in
    input order, and mark the duplicates, with the partition's Bloom filter (``-p<i>of<n>``, as a local run of
-   that partition) or exactly (sort and merge of 128-bit hashes: no false positives); write the marks;
+   that partition) or exactly (sort and merge of 128-bit hashes: no false positives, and where each duplicate
+   first occurred: :mod:`dolma.dedup.first_occurrence`); write the marks;
 3. **attributes** (one unit per input file, in parallel): each partition's attributes from the layout and marks.
 
 Hashing costs one pass whatever the number of partitions; a partition's job reads 8 bytes per key (16 exact).
@@ -42,6 +43,7 @@ from dolma.dedup.bloom import (
     inserted_keys,
 )
 from dolma.dedup.config import DedupeConfig
+from dolma.dedup.first_occurrence import exact_marks, read_firsts, resolve_firsts, write_firsts
 from dolma.dedup.keyfiles import bucket, read_layout, read_marks, read_partition_keys, write_keys, write_layout, write_marks
 from dolma.dedup.partitions import partition_configs, partition_resources
 from dolma.dedup.stage import DedupeStage, Plan, _FileKeys, _filter_inputs
@@ -67,6 +69,10 @@ class _Files(msgspec.Struct, frozen=True):
 
     def marks(self, partition: int) -> str:
         return f"{self.folder}/marks-p{partition}.bin"
+
+    def firsts(self, partition: int) -> str:
+        """Exact mode: where each marked key first occurred (:mod:`dolma.dedup.first_occurrence`)."""
+        return f"{self.folder}/firsts-p{partition}.bin"
 
 
 class _KeysStage(Stage[int]):
@@ -146,7 +152,9 @@ class _MarksStage(Stage[int]):
         stage = self.stages[p]
         keys = [read_partition_keys(self.files.keys(i), p) for i in range(self.files.count)]
         if stage.exact:
-            marks = _exact_marks(keys)
+            marks, firsts = exact_marks(keys)
+            write_firsts(self.files.firsts(p), resolve_firsts(  # before the marks, which say the step is done
+                firsts, [len(k) for k in keys], lambda j: self._owners(j, p), stage.key is not None))
             counts: Dict[str, int] = {}
         else:
             marks, counts = self._bloom_marks(stage, keys)
@@ -156,6 +164,12 @@ class _MarksStage(Stage[int]):
         stage._filter = None
         total = sum(len(k) for k in keys)
         return {"keys": total, "duplicates": int(sum(int(m.sum()) for m in marks)), **counts}
+
+    def _owners(self, index: int, partition: int) -> Any:
+        """Input file ``index``'s owner of each of its keys in ``partition``, and its layout."""
+        layout = read_layout(self.files.layout(index), _ARRAYS)
+        bounds = np.concatenate(([0], np.cumsum(layout["counts"])))
+        return layout["owner"][bounds[partition]: bounds[partition + 1]], layout
 
     def _bloom_marks(self, stage: DedupeStage, keys: List[np.ndarray]) -> Any:
         bloom = BloomFilter.in_memory(stage.params)
@@ -191,20 +205,6 @@ class _MarksStage(Stage[int]):
         log.info("dedupe: saved the Bloom filter to %s (%s)", bloom_file, describe(stage.params))
 
 
-def _exact_marks(keys: List[np.ndarray]) -> List[np.ndarray]:
-    """Every key seen earlier in the partition, in input order: a stable sort of all its 128-bit keys (equal keys
-    stay in input order), and every key but the first of its run is a duplicate. Memory: about 40 bytes a key."""
-    every = np.concatenate(keys) if keys else np.zeros((0, 2), dtype=np.uint64)
-    order = np.lexsort((every[:, 1], every[:, 0]))  # stable
-    ranked = every[order]
-    dup = np.zeros(len(every), dtype=bool)
-    dup[1:] = (ranked[1:] == ranked[:-1]).all(axis=1)
-    marks = np.empty(len(every), dtype=bool)
-    marks[order] = dup
-    cuts = np.cumsum([len(k) for k in keys])[:-1]
-    return np.split(marks, cuts)
-
-
 class OnePassStage(Stage[int]):
     """Every partition's attributes with one hashing pass: its units write the attributes (step 3); its
     :meth:`running` hook first runs steps 1 and 2 on the same executor."""
@@ -228,7 +228,8 @@ class OnePassStage(Stage[int]):
         self.reader.order, self.reader._inputs_hash = self.order, self.stages[0]._inputs_hash
         self.files = _Files(self._keys_folder(first[0].payload.output), len(first))
         self.outputs = [[units[i].payload.output for units in per_partition] for i in range(len(first))]
-        return [WorkUnit(key=u.key, size=u.size, payload=i, outputs=tuple(self.outputs[i]), inputs=u.inputs)
+        firsts = [[s.first_occurrences_path(u.key) for s in self.stages if s.exact] for u in first]
+        return [WorkUnit(key=u.key, size=u.size, payload=i, outputs=(*self.outputs[i], *firsts[i]), inputs=u.inputs)
                 for i, u in enumerate(first)]
 
     def _keys_folder(self, first_output: str) -> str:
@@ -249,7 +250,8 @@ class OnePassStage(Stage[int]):
 
     def extra_outputs(self) -> List[str]:
         bloom = [s.config.bloom_filter.file or "" for s in self.stages if not s.exact and s.insert]
-        return bloom + [self.files.marks(p) for p in range(len(self.stages))]
+        firsts = [self.files.firsts(p) for p, s in enumerate(self.stages) if s.exact]
+        return bloom + [self.files.marks(p) for p in range(len(self.stages))] + firsts
 
     def is_done(self, unit: WorkUnit[int]) -> bool:
         return all(stage.is_done(_unit(stage, self.outputs[unit.payload][p], unit))
@@ -287,7 +289,8 @@ class OnePassStage(Stage[int]):
         for p, stage in enumerate(self.stages):
             owner = layout["owner"][bounds[p]: bounds[p + 1]]
             seen = read_marks(self.files.marks(p), i, len(owner))
-            counts = stage._write(self.outputs[i][p], keys, owner, seen, entry, started)
+            firsts = read_firsts(self.files.firsts(p), i) if stage.exact else None
+            counts = stage._write(self.outputs[i][p], keys, owner, seen, entry, started, firsts)
             for k, v in counts.items():
                 totals[k] = totals.get(k, 0) + (v if k not in ("documents_in", "documents_out", "bytes_in",
                                                                  "documents_quarantined") or p == 0 else 0)
@@ -301,8 +304,10 @@ class OnePassStage(Stage[int]):
         for i in range(self.files.count):
             dio.remove(self.files.keys(i))
             dio.remove(self.files.layout(i))
-        for p in range(len(self.stages)):
+        for p, stage in enumerate(self.stages):
             dio.remove(self.files.marks(p))
+            if stage.exact:
+                dio.remove(self.files.firsts(p))
 
 
 def _unit(stage: DedupeStage, output: str, unit: WorkUnit[int]) -> WorkUnit[Any]:

@@ -60,6 +60,7 @@ from dolma.dedup.attributes import (
     format_scored_spans,
     format_unit_spans,
 )
+from dolma.dedup.first_occurrence import Firsts, side_file, side_path
 from dolma.dedup.keys import KeyPath, ngram_keys, utf8_words, words
 from dolma.dedup.ngrams import ngram_hashes
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
@@ -160,8 +161,8 @@ class DedupeStage(Stage[Plan]):
 
     @property
     def resources(self) -> Resources:  # type: ignore[override]
-        """384 MB (~280 MB measured at the peak of a dedupe run) and 3.0 bytes per byte of a document measured above
-        that while it deduplicated the paragraphs of one 50 MB document (bench/large_document_memory.py): 3.5."""
+        """384 MB (~280 MB measured at the peak of a dedupe run) and 2.9 bytes per byte of a document measured above
+        that while it deduplicated the paragraphs of one 50 or 200 MB document (bench/large_document_memory.py): 3.5."""
         return Resources.for_documents(384 * MiB, 3.5, self.config.max_document_bytes)
 
     def __init__(self, config: DedupeConfig) -> None:
@@ -243,6 +244,7 @@ class DedupeStage(Stage[Plan]):
                 "m": self.params.m, "k": self.params.k, "seed": self.params.seed,
                 "file": self.config.bloom_filter.file, "read_only": not self.insert},
             "exact": self.exact,
+            **({"first_occurrences": True} if self.exact else {}),  # exact runs write them beside the attributes
             "on_error": self.config.on_error,
             "inputs_sha256": self._inputs_hash,
             "deterministic": True,
@@ -653,9 +655,11 @@ class DedupeStage(Stage[Plan]):
     # --- step 3: attributes -------------------------------------------------------------------------------
 
     def _write(
-        self, output: str, keys: _FileKeys, owner: np.ndarray, seen: np.ndarray, entry: FileEntry, started: float
+        self, output: str, keys: _FileKeys, owner: np.ndarray, seen: np.ndarray, entry: FileEntry, started: float,
+        firsts: Optional[Firsts] = None,
     ) -> Dict[str, int]:
-        """Publish the attributes of one documents file (``entry``) from its keys' owners and marks."""
+        """Publish the attributes of one documents file (``entry``) from its keys' owners and marks, and with
+        ``firsts`` (exact mode) where each marked key first occurred, beside them."""
         values: Dict[int, bytes] = {}
         bytes_marked = 0
         spans = 0
@@ -697,13 +701,27 @@ class DedupeStage(Stage[Plan]):
             "spans": spans,
             "bytes_marked": bytes_marked,
         }
+        outputs = [output] if firsts is None else [output, self.first_occurrences_path(entry.path)]
         with UnitOutputs(self.name, self.config, quarantine=output + QUARANTINE_SUFFIX, started=started) as files:
             writer = files.open(output)
             for chunk in attribute_chunks(keys.ids, self.attribute, values, [b.line - 1 for b in keys.bad]):
                 writer.write(chunk)
+            if firsts is not None:
+                files.open(outputs[1]).write(self._first_occurrences(keys, owner, seen, firsts))
             files.quarantine(entry.path, keys.bad)
-        files.write_manifest(manifest_path(output), self.output_config(), [entry], [output], counts)
+        files.write_manifest(manifest_path(output), self.output_config(), [entry], outputs, counts)
         return counts
+
+
+    def first_occurrences_path(self, documents: str) -> str:
+        """Where exact mode records the first occurrences of a documents file's duplicates."""
+        return side_path(documents, self.config.dedupe.document_dir, self.set_name)
+
+    def _first_occurrences(self, keys: _FileKeys, owner: np.ndarray, seen: np.ndarray, firsts: Firsts) -> bytes:
+        spans = None if self.key is not None else (
+            _FileKeys.cat(keys.para_doc), _FileKeys.cat(keys.para_start), _FileKeys.cat(keys.para_end))
+        threshold = self.ngram.overlap_threshold if self.ngram is not None else None
+        return side_file(firsts, self.order, owner, seen, spans, keys.text_len, threshold)
 
 
 _PIECE_CHARS = 1 << 20

@@ -4,8 +4,9 @@ names both files."""
 
 from __future__ import annotations
 
+import collections
 import itertools
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, Iterator, List, Optional, Set
 
 import msgspec
 
@@ -44,8 +45,17 @@ class AttributeLines:
         if not dio.exists(path):
             raise InputError(path, None, f"attributes file for {doc_path} does not exist")
         self._reader = DocumentsReader(path, record_type=_AttributeLine)
-        self._items = (item for batch in self._reader for item in batch.items)
+        self._items = self._rows()
         self.taken = 0
+
+    def _rows(self) -> Iterator[Any]:
+        """The file's rows, one at a time; a row handed out is held here no more (nor by its batch), so the raw
+        values of a long line are freed as soon as the document that took them lets them go."""
+        for batch in self._reader:
+            rows = collections.deque(batch.items)
+            batch.items = []
+            while rows:
+                yield rows.popleft()
 
     def take(self, n: int, first_line: int) -> List[Any]:
         """The rows of the next ``n`` lines (those of a batch of documents starting at ``first_line``)."""

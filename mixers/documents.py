@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Set, Tuple
 
+import msgspec
+import numpy as np
+
 from dolma.core.errors import InputError
+from dolma.core.longlines import strip_bounds, utf8_length
 from dolma.core.manifest import FileEntry
 from dolma.core.outputs import input_entry
 from dolma.core.records import BadLine, DocumentsReader, LineBatch
@@ -21,6 +25,8 @@ from dolma.mixers.config import StreamConfig
 from dolma.mixers.errors import EvaluationError, RegexTimeout
 from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
 from dolma.mixers.jq import DEFAULT_REGEX_TIMEOUT, regex_deadline
+from dolma.mixers import spanarrays
+from dolma.mixers.spanarrays import Spans, plain_attribute, raw_spans, replace_span_arrays
 from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
 
 __all__ = ["StreamRules", "Refused", "Kept", "bump", "document_problem", "record_provenance", "Rule", "stream_rules",
@@ -107,8 +113,10 @@ def record_provenance(doc: Dict[str, Any], path: str, line: int) -> None:
 
 def text_length(text: str) -> int:
     """What ``min_text_length`` compares, as Dolma measures it: the UTF-8 bytes of the text with the white space
-    (Unicode's White_Space characters) at either end trimmed."""
-    return len(text.strip(UNICODE_WHITE_SPACE).encode("utf-8", "surrogatepass"))
+    (Unicode's White_Space characters) at either end trimmed (a long text measured without copying it)."""
+    if len(text) <= spanarrays.LONG_TEXT_CHARS:
+        return len(text.strip(UNICODE_WHITE_SPACE).encode("utf-8", "surrogatepass"))
+    return utf8_length(text, *strip_bounds(text, UNICODE_WHITE_SPACE))
 
 
 class StreamRules:
@@ -143,6 +151,14 @@ class StreamRules:
             more = referenced_names(r.span, r.syntax)
             names = None if names is None or more is None else names | more
         self.span_names = names
+        # per span rule: the attribute it selects whole, if that is all it does (long texts' spans are read as arrays)
+        plain = [plain_attribute(r.span, r.syntax) for r in stream.span_replacement]
+        # names the other span rules read (None: any), whose values they need decoded
+        others: Optional[Set[str]] = set()
+        for r, name in zip(stream.span_replacement, plain):
+            more = referenced_names(r.span, r.syntax) if name is None else set()
+            others = None if others is None or more is None else others | more
+        self.plain_spans = [name if others is not None and name not in others else None for name in plain]
         # per rule: its count keys, and the attribute keys whose presence is counted
         self.rules = stream_rules(stream)
         self._filter_rules = len(f.include) + len(f.exclude) if f is not None else 0
@@ -242,7 +258,9 @@ class StreamRules:
                 if matched and matched[-1] >= len(self.filter.include):
                     bump(counts, self._dropped[matched[-1]])
                 return reason
-        if self.spans:
+        if self.spans and len(doc["text"]) > spanarrays.LONG_TEXT_CHARS:
+            self._replace_long(doc, counts, has_attributes)
+        elif self.spans:
             if has_attributes:
                 decode_raw(doc["attributes"], self.span_names)
             spans = collect_spans(doc, self.spans)
@@ -254,6 +272,40 @@ class StreamRules:
         if self.min_len and text_length(doc["text"]) < self.min_len:
             return "min_text_length"
         return None
+
+
+    def _replace_long(self, doc: Dict[str, Any], counts: Dict[str, int], has_attributes: bool) -> None:
+        """Span replacement for a long text: what the rules select as arrays (see :mod:`dolma.mixers.spanarrays`),
+        through the plain path for rules or attributes of another shape."""
+        attributes = doc.get("attributes")
+        arrays: List[Spans] = []
+        fast: Set[str] = set()
+        slow: List[int] = []
+        for i, (rule, name) in enumerate(zip(self.spans, self.plain_spans)):
+            raw = attributes.get(name) if name is not None and has_attributes and type(attributes) is dict else None
+            got = raw_spans(raw, rule.min_score, rule.max_score, len(doc["text"])) if type(raw) is msgspec.Raw else None
+            if got is None:
+                slow.append(i)
+                continue
+            starts, ends, rewritten = got
+            if rewritten is not None:  # as the plain path writes it: decoded, then encoded
+                attributes[name] = rewritten  # type: ignore[index]
+            fast.add(name)  # type: ignore[arg-type]
+            arrays.append((starts, ends, i))
+        if slow:
+            if has_attributes:
+                names = set(attributes) if self.span_names is None else self.span_names  # type: ignore[arg-type]
+                decode_raw(attributes, names - fast)  # type: ignore[arg-type]
+            found = collect_spans(doc, [self.spans[i] for i in slow])
+            for j, i in enumerate(slow):
+                n = len(doc["text"])  # clamped as the plain path clamps them (spans outside the text are dropped)
+                mine = [(min(max(a, 0), n + 1), max(min(b, n), -1)) for a, b, k in found if k == j]
+                arrays.append(([np.array([a for a, _ in mine], np.int64)], [np.array([b for _, b in mine], np.int64)], i))
+        arrays = [a for a in arrays if sum(len(x) for x in a[0])]
+        for i in sorted({i for _, _, i in arrays}):
+            bump(counts, self._matched[self._filter_rules + i])
+        if arrays:
+            counts["spans_replaced"] += replace_span_arrays(doc, arrays, self.spans)
 
 
 def _merge_attributes(

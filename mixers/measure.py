@@ -12,6 +12,7 @@ from dolma.core.runner import summarise, work_processes
 from dolma.core.units import Progress, Resources, Stage, WorkUnit
 from dolma.mixers.config import MixConfig
 from dolma.mixers.documents import StreamRules
+from dolma.mixers.lines import text_measures
 from dolma.mixers.plan import MixUnit, mix_resources, work_units
 
 __all__ = ["MeasureStage", "measure"]
@@ -58,9 +59,9 @@ class MeasureStage(Stage[MixUnit]):
                 totals["documents_in"] += counts["documents_in"]
                 totals["bytes_in"] += counts["bytes_in"]
                 for _, doc in docs:
-                    text = doc["text"]
-                    totals["text_bytes"] += len(text.encode("utf-8"))
-                    totals["text_tokens"] += len(text.split())
+                    size, words = text_measures(doc["text"])  # a long text a slice at a time
+                    totals["text_bytes"] += size
+                    totals["text_tokens"] += words
         return totals
 
 

@@ -8,7 +8,8 @@ unit's :class:`~dolma.core.outputs.UnitOutputs` as soon as it is full, and descr
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+import mmap
+from typing import Any, Dict, List, Optional, Union
 
 import msgspec
 
@@ -43,6 +44,18 @@ class UnitRecord(msgspec.Struct):
 
 def write_record(path: str, record: UnitRecord) -> None:
     dio.write_bytes_atomic(path, msgspec.json.encode(record))
+
+
+def _count_lines(data: Union[bytes, bytearray, mmap.mmap], start: int, end: int) -> int:
+    """Newlines in ``data[start:end]`` (a mapping has no ``count``: its lines are found one by one)."""
+    if not isinstance(data, mmap.mmap):
+        return data.count(b"\n", start, end)
+    lines = 0
+    at = data.find(b"\n", start, end)
+    while at >= 0:
+        lines += 1
+        at = data.find(b"\n", at + 1, end)
+    return lines
 
 
 class BlockCompressor:
@@ -105,35 +118,38 @@ class PartWriter:
             self._open()
         return self.counts
 
-    def write_lines(self, data: bytes) -> None:
+    def write_lines(self, data: Union[bytes, bytearray, mmap.mmap]) -> None:
         """JSON lines go into blocks of about ``_MEMBER_BYTES`` (at least one line each, whole lines only); a
-        block that does not fit starts a new part."""
+        block that does not fit starts a new part. Blocks are views of ``data``, not copies (a block can be one
+        line of hundreds of MB)."""
         budget = min(_MEMBER_BYTES, max(self.limit // 2, 1))
         start, n = 0, len(data)
         while start < n:
             end = data.rfind(b"\n", start, start + budget) + 1 if start + budget < n else n
             if end <= start:  # one line longer than the budget
-                end = data.index(b"\n", start) + 1
-            self._write_block(data[start:end])
+                end = data.find(b"\n", start) + 1
+            self._write_block(data, start, end)
             start = end
 
-    def _write_block(self, raw: bytes) -> None:
-        data = self.compressor.compress(raw)
-        lines = raw.count(b"\n")
-        if len(data) > self.limit and lines > 1:  # too big for any part: halve it
-            cut = sum(len(x) for x in raw.splitlines(keepends=True)[: lines // 2])
-            self._write_block(raw[:cut])
-            self._write_block(raw[cut:])
+    def _write_block(self, data: Union[bytes, bytearray, mmap.mmap], start: int, end: int) -> None:
+        raw = memoryview(data)[start:end]
+        compressed = self.compressor.compress(raw)
+        lines = _count_lines(data, start, end)
+        if len(compressed) > self.limit and lines > 1:  # too big for any part: halve it
+            cut = sum(len(x) for x in bytes(raw).splitlines(keepends=True)[: lines // 2])
+            del compressed, raw
+            self._write_block(data, start, start + cut)
+            self._write_block(data, start + cut, end)
             return
-        if self._writer is not None and self._size and self._size + len(data) > self.limit:
+        if self._writer is not None and self._size and self._size + len(compressed) > self.limit:
             self._close()
         if self._writer is None:
             self._open()
         assert self._writer is not None
-        self._writer.write(data)
-        self._size += len(data)
+        self._writer.write(compressed)
+        self._size += len(compressed)
         self.counts["documents_out"] += lines
-        self.counts["bytes_out"] += len(raw)
+        self.counts["bytes_out"] += end - start
 
     def finish(self) -> List[PartRecord]:
         """Publish the last part; the records of all of them."""

@@ -31,6 +31,7 @@ from dolma.core.records import BadLine, QuarantineLine
 from dolma.core.units import Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.mixers.config import MixConfig, StreamConfig
 from dolma.mixers.documents import SEEN_PREFIX, Kept, StreamRules, bump, rule_count_key, stream_rules
+from dolma.mixers.lines import encode_documents, encode_dropped, text_measures
 from dolma.mixers.measure import measure
 from dolma.mixers.parts import BlockCompressor, PartWriter, UnitRecord, write_record
 from dolma.mixers.plan import (
@@ -237,10 +238,10 @@ class MixStage(Stage[MixUnit]):
             else:
                 docs = _sampled(kept, counts, sampler, discard, side, doc_path)
             if self._measured_out[s]:  # what a target is in: the output's text bytes and whitespace tokens
-                texts = [d["text"] for d in docs]
-                counts["text_bytes_out"] = counts.get("text_bytes_out", 0) + sum(len(t.encode("utf-8")) for t in texts)
-                counts["text_tokens_out"] = counts.get("text_tokens_out", 0) + sum(len(t.split()) for t in texts)
-            yield counts, _ENCODER.encode_lines(docs) if docs else b""
+                measures = [text_measures(d["text"]) for d in docs]
+                counts["text_bytes_out"] = counts.get("text_bytes_out", 0) + sum(m[0] for m in measures)
+                counts["text_tokens_out"] = counts.get("text_tokens_out", 0) + sum(m[1] for m in measures)
+            yield counts, encode_documents(docs)
 
     # --- finalisation (in the parent) --------------------------------------------------------------------
 
@@ -307,7 +308,7 @@ class _Refused:
         self._csv.writerow((line, doc["id"], "dropped: " + reason, 0))
         if self._dropped is not None:
             record = {"reason": reason, "provenance": f"{path}:{line}", "document": doc}
-            self._files.open(self._dropped).write(_ENCODER.encode(record) + b"\n")
+            self._files.open(self._dropped).write(encode_dropped(record))
 
     def quarantine(self, path: str, line: int, reason: str, item: Any) -> None:
         doc_id = item.get("id") if isinstance(item, dict) else None

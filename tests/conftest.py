@@ -90,3 +90,12 @@ def s3_keys(prefix: str) -> List[str]:
     bucket, key = prefix[len("s3://") :].split("/", 1)
     pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
     return sorted(obj["Key"] for page in pages for obj in page.get("Contents", ()))
+
+
+@pytest.fixture(scope="session")
+def lineage_release(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small quickstart release with its lineage index (tests/lineage_release.py), built once per session;
+    tests that change it work on a copy."""
+    from tests.lineage_release import build_lineage_release
+
+    return build_lineage_release(tmp_path_factory.mktemp("lineage"))

@@ -2,6 +2,7 @@
 files: shards decompressed with gzip, token files read with numpy, texts re-tokenized with HF tokenizers."""
 
 import csv
+import glob
 import gzip
 import json
 import os
@@ -10,7 +11,6 @@ import shutil
 
 import numpy as np
 import pytest
-import yaml
 
 from dolma.cli import main
 from dolma.core.errors import ConfigError
@@ -20,31 +20,16 @@ from dolma.release.remove import RemoveConfig, remove_documents
 from dolma.mixers.explain import explain_document
 from dolma.release.trace import TraceConfig, trace as _trace
 from dolma.release.verify import verify_release
+from tests.lineage_release import DEDUPE_RULE
+
 
 def trace(config):
     return _trace(config, explain_document)
 
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEDUPE_RULE = "$.attributes[?(@.bff_duplicate_paragraph_spans[0][2] >= 1)]"
-
-
 @pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    """The quickstart, small, with a rule on the dedupe attribute, a minimum length on code, and token files of
-    8,192 tokens so that long documents are cut across files."""
-    root = tmp_path_factory.mktemp("lineage")
-    recipe = yaml.safe_load(open(os.path.join(REPO, "configs", "quickstart.yaml")))
-    recipe.update(output=str(root / "release"), processes=1)
-    recipe["embedded_corpus"] = {"max_files": 40, "web_pages": 4}
-    recipe["mix"]["mixture"]["total"] = 60000
-    streams = {s["name"]: s for s in recipe["mix"]["streams"]}
-    streams["prose"]["filter"]["exclude"].append(DEDUPE_RULE)
-    streams["code"]["output"] = {"min_text_length": 3000}
-    recipe["tokens"]["max_size"] = 16384
-    (root / "recipe.yaml").write_text(yaml.safe_dump(recipe))
-    assert main(["pipeline", "-c", str(root / "recipe.yaml")]) == 0
-    return str(root / "release")
+def release(lineage_release):
+    return lineage_release
 
 
 # --- plain reads of the release, independent of the code under test -------------------------------------------
@@ -126,7 +111,7 @@ def test_trace_a_kept_document_to_its_source_shard_lines_and_tokens(release, gpt
         assert written["metadata"]["provenance"].endswith(f"{source}:{line}")
         got = np.concatenate([tokens[t["file"]][t["start"]:t["end"]] for t in out["tokens"]])
         assert got.tolist() == gpt2(written["text"])
-    assert result["files_read"] <= 12
+    assert result["files_read"] <= 13
 
 
 def _first(rows, stream, decision):
@@ -156,6 +141,76 @@ def test_trace_a_dropped_document_names_the_step_and_rule(release, stream, decis
     # the same document found from its source line
     by_line = trace(TraceConfig(path=release, source=source, line=int(line)))["documents"]
     assert [d["id"] for d in by_line] == [doc_id]
+
+
+def _paragraph_firsts(root):
+    """By plain reading, in the order the dedupe stage read the documents files (its manifest's patterns, each
+    glob's matches sorted): every duplicate paragraph (id, start, end) → where its text first occurred
+    (file, line, id, start, end)."""
+    manifest = os.path.join(root, "prose/attributes/dedupe_paragraphs/prose-0000.jsonl.gz.manifest.json")
+    patterns = json.load(open(manifest))["resolved_config"]["documents"]
+    files = list(dict.fromkeys(p for pattern in patterns for p in sorted(glob.glob(pattern, recursive=True))))
+    first, found = {}, {}
+    for path in files:
+        for n, line in enumerate(gzip.open(path, "rt", encoding="utf-8"), start=1):
+            doc = json.loads(line)
+            start, parts = 0, doc["text"].split("\n")
+            for i, part in enumerate(parts):
+                end = start + len(part) + (1 if i < len(parts) - 1 else 0)
+                if part.strip():  # skip_empty
+                    where = (os.path.relpath(path, root), n, doc["id"], start, end)
+                    if part in first:
+                        found[(doc["id"], start, end)] = first[part]
+                    else:
+                        first[part] = where
+                start = end
+    return found
+
+
+def test_trace_names_where_each_duplicate_span_first_occurred_and_traces_it(release):
+    """Exact dedupe (the quickstart's) records first occurrences: trace names each duplicate span's, as a plain
+    reading of the corpus in input order finds it; the first occurrence, traced in turn, is kept."""
+    oracle = _paragraph_firsts(release)
+    decided = {(r[2], int(r[3])): r for r in _decisions(release)}
+    dropped = _first(_decisions(release), "prose", f"dropped: exclude: {DEDUPE_RULE}")[0]
+    # and a document one of whose spans first occurred in another document, which the mix kept
+    other = next(k[0] for k, v in oracle.items() if v[2] != k[0] and decided[(v[0], v[1])][4] == "kept")
+    for doc_id in (dropped, other):
+        result = trace(TraceConfig(path=release, id=doc_id))
+        (doc,) = result["documents"]
+        assert doc["first_occurrences"] == {"dedupe_paragraphs": "recorded"} and doc["duplicates"]
+        for d in doc["duplicates"]:
+            (f,) = d["first"]
+            assert (f["file"], f["line"], f["id"], f["start"], f["end"]) == oracle[(doc_id, d["start"], d["end"])]
+            assert f["decision"] == decided[(f["file"], f["line"])][4]
+        assert result["files_read"] <= 13 + len({f["id"] for d in doc["duplicates"] for f in d["first"]})
+    first = next(f for d in doc["duplicates"] for f in d["first"] if f["id"] != other and f["decision"] == "kept")
+    (kept,) = trace(TraceConfig(path=release, source=first["file"], line=first["line"]))["documents"]
+    assert kept["id"] == first["id"] and kept["recorded"] == "kept" and kept["outputs"]
+    assert all((d["start"], d["end"]) != (first["start"], first["end"]) for d in kept["duplicates"])
+
+
+def test_trace_says_a_bloom_filter_does_not_record_first_occurrences(release, tmp_path, capsys):
+    """A Bloom-filter dedupe set beside the exact one: its spans name no first occurrence, and trace says why."""
+    work = str(tmp_path / "release")
+    shutil.copytree(release, work)
+    assert main(["dedupe", "--documents", f"{work}/*/documents/*.gz", "--dedupe.name", "bloom_paragraphs",
+                 "--dedupe.paragraphs.attribute_name", "bloom_dup", "--dedupe.skip_empty", "true",
+                 "--bloom_filter.file", str(tmp_path / "filter.bin"),
+                 "--bloom_filter.size_in_bytes", str(1 << 20)]) == 0
+    doc_id = _first(_decisions(release), "prose", f"dropped: exclude: {DEDUPE_RULE}")[0]
+    (doc,) = trace(TraceConfig(path=work, id=doc_id))["documents"]
+    assert doc["first_occurrences"]["dedupe_paragraphs"] == "recorded"
+    assert "membership only" in doc["first_occurrences"]["bloom_paragraphs"]
+    bloom = [d for d in doc["duplicates"] if d["set"] == "bloom_paragraphs"]
+    assert bloom and all("first" not in d for d in bloom)
+    assert sorted((d["start"], d["end"]) for d in bloom) == sorted(
+        (d["start"], d["end"]) for d in doc["duplicates"] if d["set"] == "dedupe_paragraphs")
+    capsys.readouterr()
+    assert main(["trace", work, "--id", doc_id]) == 0
+    out = capsys.readouterr().out
+    assert "(bloom_paragraphs: a Bloom filter records membership only" in out and "`dedupe.exact: true`" in out
+    assert "duplicate of " in out or "earlier in this document" in out
 
 
 def test_trace_a_token_offset_inside_a_document_cut_across_token_files(release, gpt2):
@@ -322,6 +377,15 @@ def test_verify_catches_a_stale_lineage_index(release, tmp_path):
     build_lineage(work)  # rebuilt, it describes the files again (release.json then lists the new index)
 
 
+def _near_the_end(release, n):
+    """``n`` documents of one output line each, among the last lines of their shards (so that few token indexes
+    are renumbered: every request to the S3 test server costs)."""
+    copies = {r[0]: int(r[5]) for r in _decisions(release) if r[4] == "kept"}
+    last = [(shard, len(_shard(release, shard)), d["id"]) for shard in _shards(release)
+            for d in _shard(release, shard)[-3:] if copies.get(d["id"]) == 1]
+    return [doc_id for _, _, doc_id in last][:n]
+
+
 def test_remove_on_s3_gives_the_same_files(release, tmp_path, s3_prefix):
     """In place on S3: the same rewritten files as the same removal on the local copy, and a release that verifies."""
     from concurrent.futures import ThreadPoolExecutor
@@ -331,10 +395,15 @@ def test_remove_on_s3_gives_the_same_files(release, tmp_path, s3_prefix):
     client = boto3.client("s3")
     bucket, key = s3_prefix[len("s3://"):].split("/", 1)
     files = [os.path.relpath(os.path.join(d, n), release) for d, _, names in os.walk(release) for n in names]
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda rel: client.upload_file(os.path.join(release, rel), bucket, f"{key}/{rel}"), files))
-    ids = _ten(release)[:3]
+    def put(rel):
+        with open(os.path.join(release, rel), "rb") as f:
+            client.put_object(Bucket=bucket, Key=f"{key}/{rel}", Body=f.read())
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(put, files))
+    ids = _near_the_end(release, 3)
     record = remove_documents(RemoveConfig(path=s3_prefix, ids=ids, reason="s3", report=False))
+    assert len(record.lines) == 3
     local = remove_documents(RemoveConfig(path=release, ids=ids, reason="s3", output=str(tmp_path / "local"),
                                           report=False))
     assert [f.path for f in record.files] == [f.path for f in local.files]

@@ -363,7 +363,8 @@ def test_quickstart_pipeline_on_ray_builds_the_same_release(tmp_path, ray_cluste
         assert main(["pipeline", "-c", str(tmp_path / "recipe.yaml")]) == 0
         root = tmp_path / "release"
         files = {}
-        for pattern in ("*/documents/*.gz", "*/attributes/*/*.gz", "mixed/*.gz", "tokens/*.npy", "tokens/*.csv.gz"):
+        for pattern in ("*/documents/*.gz", "*/attributes/*/*.gz", "*/first_occurrences/*/*.gz", "mixed/*.gz",
+                        "tokens/*.npy", "tokens/*.csv.gz"):
             for path in glob.glob(str(root / pattern)):
                 files[os.path.relpath(path, root)] = open(path, "rb").read()
         shutil.move(str(root), str(tmp_path / f"release-{backend}"))

@@ -28,6 +28,8 @@ __all__ = [
     "CorpusPath",
     "DOCUMENTS_DIR",
     "ATTRIBUTES_DIR",
+    "FIRST_OCCURRENCES_DIR",
+    "first_occurrences_path",
     # Dolma's names
     "add_suffix",
     "exists",
@@ -47,6 +49,9 @@ __all__ = [
 
 DOCUMENTS_DIR = "documents"
 ATTRIBUTES_DIR = "attributes"
+# exact dedupe's record of where each duplicate first occurred, beside the attributes (which keep Dolma's bytes), in a
+# folder of its own so that nothing listing an attribute folder meets it (docs/dedupe.md)
+FIRST_OCCURRENCES_DIR = "first_occurrences"
 
 
 def canonical(path: str) -> str:
@@ -108,6 +113,12 @@ def glob_root(pattern: str) -> str:
     if is_s3(pattern) or os.path.isdir(pattern):
         return pattern.rstrip("/") + "/"
     return pattern[: pattern.rfind("/") + 1]
+
+
+def first_occurrences_path(prefix: str, set_name: str, rel: str) -> str:
+    """``<prefix>first_occurrences/<set>/<rel>.msgpack.gz``: exact dedupe's record of where each duplicate of the
+    documents file ``<prefix>documents/<rel>`` first occurred (its attributes: ``<prefix>attributes/<set>/<rel>``)."""
+    return f"{prefix}{FIRST_OCCURRENCES_DIR}/{set_name}/{rel}.msgpack.gz"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import msgspec
 
 from dolma.core import io as dio
 from dolma.core.errors import InputError
+from dolma.core.longlines import decode_long_line, map_large_blocks, release_free_memory
 from dolma.core.manifest import MANIFEST_SUFFIX
 
 __all__ = [
@@ -118,6 +119,8 @@ _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeErr
 _STREAM_ERRORS = (EOFError, OSError, zlib.error, ValueError)
 _PIECE_BYTES = 1 << 16  # decompressed bytes read at a time: what a corrupt block can hide of the lines before it
 _OVERSIZED_PREFIX = 1024  # what an oversized line's BadLine (and its quarantine line) keeps of it
+LONG_LINE_BYTES = 16 << 20  # a line longer than this has its text decoded in pieces (see dolma.core.longlines)
+TEXT_PIECE_BYTES = 1 << 20  # the JSON of a long line's text decoded at a time
 _ID_KEY = re.compile(rb'[{,]\s*"id"\s*:\s*("(?:[^"\\]|\\.){0,512}")')  # a top-level-looking string id in a line's first KiB
 
 
@@ -178,8 +181,13 @@ class DocumentsReader:
     truncated or corrupt compressed file raises :class:`InputError` at the line where it broke off.
     After the file is read, ``sha256``/``stored_bytes`` describe its stored (compressed) bytes.
     A line longer than ``max_document_bytes`` (when given) comes back as an ``oversized`` :class:`BadLine` holding
-    only its first KiB: it is never decoded, and never held whole.
+    only its first KiB: it is never decoded, and never held whole. A line longer than ``long_line_bytes`` (when given)
+    is decoded with its text ``piece_bytes`` of JSON at a time and its bytes released before the text is joined
+    (:func:`~dolma.core.longlines.decode_long_line`): the same record in about two times its size, not three.
     """
+
+    long_line_bytes: Optional[int] = LONG_LINE_BYTES  # class attributes, so a test can make every line long
+    piece_bytes: int = TEXT_PIECE_BYTES
 
     def __init__(
         self,
@@ -221,6 +229,7 @@ class DocumentsReader:
         buf = bytearray()
         limit = self.max_document_bytes
         broken: Optional[BaseException] = None
+        trim_at = self.batch_bytes
         # read1: at most one read of the decompressor per call, so an error never takes bytes already decompressed
         read = getattr(stream, "read1", stream.read)
         while broken is None:
@@ -238,6 +247,10 @@ class DocumentsReader:
                 break
             cut = buf.rfind(b"\n", start) + 1
             if not cut:  # still inside one line
+                map_large_blocks()  # a line longer than a batch: let its buffer grow without copies
+                if len(buf) >= trim_at:  # where it could not, the copies it left: back to the system
+                    release_free_memory()
+                    trim_at = len(buf) + len(buf) // 4
                 if limit is not None and len(buf) > limit and broken is None:
                     bad, rest, broken = self._skip_line(read, buf, next_line)
                     next_line += 1
@@ -293,6 +306,17 @@ class DocumentsReader:
         return BadLine(line, prefix, reason, oversized=True, size=size + 1), rest, broken
 
     def _decode(self, block: Union[bytes, bytearray], first_line: int) -> LineBatch:
+        """The records of ``block``'s lines (a bytearray may be emptied: its first line's memory can go early)."""
+        limit = self.max_document_bytes
+        long_line = self.long_line_bytes
+        if long_line is not None and isinstance(block, bytearray) and len(block) > long_line:
+            # only a block's first line can be much longer than a batch (a long line always starts a block)
+            end = block.find(b"\n") + 1
+            if end - 1 > long_line and (limit is None or end - 1 <= limit):
+                return self._decode_long(block, end, first_line)
+        return self._decode_lines(block, first_line)
+
+    def _decode_lines(self, block: Union[bytes, bytearray], first_line: int) -> LineBatch:
         n_lines = block.count(b"\n")
         limit = self.max_document_bytes
         # a line over the limit can only be here when the block is (it ended within the piece that crossed it)
@@ -318,3 +342,16 @@ class DocumentsReader:
             except _DECODE_ERRORS as exc:
                 items.append(BadLine(first_line + offset, raw, _why(exc, raw, self._record_type)))
         return LineBatch(first_line, items, len(block))
+
+    def _decode_long(self, block: bytearray, end: int, first_line: int) -> LineBatch:
+        """``block``, whose first line (``end`` bytes with its newline) is long: that line decoded in pieces (or
+        whole, when it does not decode that way), then the lines after it."""
+        nbytes = len(block)
+        rest = bytes(block[end:])
+        del block[end:]
+        release_free_memory()  # what growing the line's buffer left behind on the heap
+        record = decode_long_line(block, self._record_type, self.piece_bytes)
+        items = self._decode_lines(block, first_line).items if record is None else [record]
+        if rest:
+            items += self._decode_lines(rest, first_line + 1).items
+        return LineBatch(first_line, items, nbytes)

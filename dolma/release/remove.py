@@ -12,7 +12,8 @@ sizes, checksums and counts (``dropped: removed`` on the mix side); ``removals/N
 asked, what was removed, when, the reason given, and each changed file before and after; the datasheet is written
 again with its "Removals" section, and ``release.json`` last. With ``output`` the corrected release goes to a new
 folder (unchanged files hard-linked locally, copied server-side on S3) and the original is left as it was;
-without, the release is changed in place, each file replaced atomically.
+without, the release is changed in place: the new files are staged, a journal commits them, then they are swapped
+in, so that running a killed removal again finishes it (:mod:`dolma.release.remove_journal`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from dolma.release.lineage import MIXED_DIR, MIXTURE_FILE, fetch_text, file_entr
 from dolma.release.lookup import (
     REMOVALS_DIR, ChangedFile, Lineage, Output, Removal, RemovedLine, resolve, token_rows,
 )
+from dolma.release import remove_journal as journal
 from dolma.release.verify import RELEASE_MANIFEST, ReleaseManifest
 
 __all__ = ["RemoveConfig", "remove_documents", "run_remove", "Matcher"]
@@ -67,7 +69,8 @@ class RemoveConfig(ConfigStruct):
     reason: str = ""
     """Why (required): recorded in the removal record and the datasheet."""
     output: Optional[str] = None
-    """Write the corrected release here (a new folder); default: change the release in place."""
+    """Write the corrected release here (a new folder); default: change the release in place (staged, then swapped
+    in: a removal killed half-way is finished by running it again)."""
     report: bool = True
     """Write the datasheet again, with its Removals section (false: leave it, e.g. to write it once after several
     removals with `dolma report`)."""
@@ -138,17 +141,23 @@ def _ids_by_filter(root: str, expression: str, syntax: str, compile: Matcher) ->
 
 
 class _Writer:
-    """Where the new release's files go, and the record of what changed."""
+    """Where the new release's files go (the new folder, or in place the staging folder), and the record of what
+    changed."""
 
     def __init__(self, root: str, output: Optional[str]) -> None:
         self.root = root
         self.out = (output or root).rstrip("/")
+        self.folder = self.out if output is not None else journal.staging(root)
         self.changed: Dict[str, ChangedFile] = {}
         self.entries: Dict[str, FileEntry] = {}  # new entries of changed files, by release-relative path
 
+    def current(self, rel: str) -> str:
+        """Where ``rel`` is to be read now: as this removal wrote it, or as it was."""
+        return join(self.folder if rel in self.entries else self.root, rel)
+
     def write(self, rel: str, data: bytes, before: Optional[FileEntry]) -> FileEntry:
         """``data`` as the stored bytes of ``rel`` (no compression added: a ``.part`` name keeps it raw)."""
-        path = join(self.out, rel)
+        path = join(self.folder, rel)
         with dio.AtomicWriter(path, compress=False) as w:
             w.write(data)
         entry = FileEntry(rel, len(data), w.sha256 or "")
@@ -203,6 +212,9 @@ def remove_documents(config: RemoveConfig, compile: Optional[Matcher] = None) ->
         raise ConfigError("`output`: give a new folder, or leave it out to change the release in place")
     if not dio.exists(join(root, RELEASE_MANIFEST)):
         raise ConfigError(f"{root}: no {RELEASE_MANIFEST} here; is this a release folder?")
+    if config.output is not None and dio.exists(join(root, journal.JOURNAL)):
+        raise ConfigError(f"{root}: an in-place removal was killed half-way ({journal.JOURNAL}); finish it first by "
+                          "running it again (without --output)")
     out = (config.output or root).rstrip("/")
     created = not is_s3(out) and not os.path.isdir(out)
     if created:
@@ -216,8 +228,45 @@ def remove_documents(config: RemoveConfig, compile: Optional[Matcher] = None) ->
         raise
 
 
+def _request(config: RemoveConfig) -> journal.Request:
+    return journal.Request(ids=list(config.ids), ids_file=config.ids_file, filter=config.filter, syntax=config.syntax,
+                           reason=config.reason, report=config.report)
+
+
+def _recover(config: RemoveConfig, root: str) -> Optional[Removal]:
+    """Before an in-place removal: finish one killed after its commit (its record, when this run asks for the same
+    removal), or delete what one killed before it staged."""
+    found = journal.read_journal(root)
+    if found is None:
+        deleted = journal.roll_back(root)
+        if deleted:
+            log.warning("remove: deleted %d file(s) staged by a removal killed before its commit (it did not "
+                        "happen)", deleted)
+        return None
+    log.warning("remove: finishing removal %d, killed after its commit", found.number)
+    _swap_in(root, found)
+    record = msgspec.json.decode(fetch_text(join(root, REMOVALS_DIR, f"{found.number:04d}.json")), type=Removal)
+    return record if found.request == _request(config) else None
+
+
+def _swap_in(root: str, committed: journal.Journal) -> None:
+    """The committed removal's staged files moved in, then the datasheet and ``release.json`` written, then the
+    journal deleted. ``release.json`` is still the one before the removal until its last step (or already the new
+    one, whose listing of the unchanged files is the same)."""
+    release = msgspec.json.decode(fetch_text(join(root, RELEASE_MANIFEST)), type=ReleaseManifest)
+    journal.swap(root, committed)
+    if committed.request.report:
+        _write_report(root, release)
+    _write_release(root, release, {e.path: e for e in release.files}, {e.path: e for e in committed.files})
+    journal.finish(root)
+
+
 def _remove(config: RemoveConfig, root: str, compile: Optional[Matcher]) -> Removal:
     started = time.monotonic()
+    if config.output is None:
+        finished = _recover(config, root)
+        if finished is not None:
+            return finished
     lineage = Lineage(root)
     release_bytes = fetch_text(join(root, RELEASE_MANIFEST))
     release = msgspec.json.decode(release_bytes, type=ReleaseManifest)
@@ -243,12 +292,16 @@ def _remove(config: RemoveConfig, root: str, compile: Optional[Matcher]) -> Remo
         release_before=FileEntry(RELEASE_MANIFEST, len(release_bytes), _sha(release_bytes)),
     )
     record_rel = f"{REMOVALS_DIR}/{number:04d}.json"
-    if config.output is not None:
-        _copy_unchanged(root, writer.out, listed, set(writer.entries) | {record_rel})
     writer.write(record_rel, _json(record), None)
-    if config.report:
-        _write_report(writer.out, release)
-    _write_release(writer.out, release, listed, writer)
+    if config.output is not None:
+        _copy_unchanged(root, writer.out, listed, set(writer.entries))
+        if config.report:
+            _write_report(writer.out, release)
+        _write_release(writer.out, release, listed, writer.entries)
+    else:  # the commit point: from here a rerun finishes this removal
+        committed = journal.Journal(number=number, request=_request(config), files=list(writer.entries.values()))
+        journal.commit(root, committed)
+        _swap_in(root, committed)
     log.info("remove: %d document(s), %d output line(s), %d file(s) rewritten in %.1fs", len(plan.documents),
              len(removed_lines), len(record.files), time.monotonic() - started)
     return record
@@ -388,8 +441,7 @@ def _rewrite_tokens(lineage: Lineage, plan: _Plan, writer: _Writer, listed: Dict
         writer.write(rel_manifest, _json(manifest), listed.get(rel_manifest))
     for first, delta in group_totals.items():
         rel_manifest = first + ".manifest.json"
-        current = writer.root if rel_manifest not in writer.entries else writer.out
-        manifest = msgspec.json.decode(fetch_text(join(current, rel_manifest)), type=Manifest)
+        manifest = msgspec.json.decode(fetch_text(writer.current(rel_manifest)), type=Manifest)
         manifest.inputs = [_new_input(lineage, e, new_shards) for e in manifest.inputs]
         _apply(manifest.counts, delta)
         before = writer.changed[rel_manifest].before if rel_manifest in writer.changed else listed.get(rel_manifest)
@@ -467,10 +519,11 @@ def _write_report(out: str, release: ReleaseManifest) -> None:
     write_report(report)
 
 
-def _write_release(out: str, release: ReleaseManifest, listed: Dict[str, FileEntry], writer: _Writer) -> None:
+def _write_release(out: str, release: ReleaseManifest, listed: Dict[str, FileEntry],
+                   entries: Dict[str, FileEntry]) -> None:
     """``release.json``: the old entries, the rewritten files' new ones, the report's files as written now."""
     files = dict(listed)
-    files.update(writer.entries)
+    files.update(entries)
     for path in glob_paths(join(out, "report", "**")):
         rel = path[len(out) + 1:]
         files[rel] = file_entry_of(path, rel)

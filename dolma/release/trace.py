@@ -17,11 +17,12 @@ import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import msgspec
+import numpy as np
 
 from dolma.core import io as dio
 from dolma.core.config import ConfigStruct
 from dolma.core.errors import ConfigError
-from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths, join
+from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, first_occurrences_path, glob_paths, join
 from dolma.release.lineage import MIXED_DIR, MIXTURE_FILE, fetch_text
 from dolma.release.lookup import Decision, Lineage, Output, documents_manifest, read_line, resolve, token_rows
 
@@ -32,6 +33,7 @@ Explain = Callable[[Dict[str, Any], Dict[str, Any], float, int], Dict[str, Any]]
 spans removed, length, sampling, decision (:func:`dolma.mixers.explain.explain_document`, which the CLI passes in:
 the release layer imports no stage)."""
 
+_Span = Tuple[int, List[Dict[str, Any]]]  # a marked span's keys, and where they first occurred
 _EXCERPT = 160
 _SHOWN = 8  # duplicate and removed spans printed per document (--json has them all)
 
@@ -71,7 +73,8 @@ class _Release:
         self.lineage = Lineage(self.root)
         self.mixture = _decode(fetch_text(join(self.root, MIXED_DIR, MIXTURE_FILE)), MIXTURE_FILE)["streams"]
         self._streams: Dict[str, Tuple[Dict[str, Any], Dict[str, Any]]] = {}
-        self._stages: Dict[str, Optional[str]] = {}
+        self._manifests: Dict[str, Optional[Dict[str, Any]]] = {}
+        self.side_reads = 0  # first-occurrence files read
 
     def stream(self, name: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
         """The stream's config and the mix's resolved config, from one of its shards' manifests."""
@@ -84,12 +87,36 @@ class _Release:
             self._streams[name] = (manifest["config"]["stream"], manifest["config"])
         return self._streams[name]
 
-    def attribute_stage(self, path: str) -> Optional[str]:
-        """The stage that wrote an attribute file (its manifest's ``stage``)."""
-        if path not in self._stages:
+    def attribute_manifest(self, path: str) -> Dict[str, Any]:
+        """The manifest of the stage that wrote an attribute file (empty when it has none)."""
+        if path not in self._manifests:
             manifest = path + ".manifest.json"
-            self._stages[path] = _decode(fetch_text(manifest), manifest).get("stage") if dio.exists(manifest) else None
-        return self._stages[path]
+            self._manifests[path] = _decode(fetch_text(manifest), manifest) if dio.exists(manifest) else None
+        return self._manifests[path] or {}
+
+    def first_occurrences(self, source: str, name: str, line: int) -> Optional[Dict[Tuple[int, int], _Span]]:
+        """Where each marked span of documents file ``source``'s line ``line`` first occurred (its keys, and the
+        earlier spans), by span, from exact dedupe set ``name``'s first-occurrences file (docs/dedupe.md); None
+        when there is no such file."""
+        parsed = CorpusPath.parse(source)
+        path = first_occurrences_path(parsed.prefix or "", name, parsed.rel)
+        if not dio.exists(path):
+            return None
+        self.side_reads += 1
+        record = msgspec.msgpack.decode(fetch_text(path))
+        rows = {k: np.frombuffer(v, dtype="<i4") for k, v in record["spans"].items()}
+        files, documents = record["files"], record["documents"]
+        doc_file = np.frombuffer(documents["file"], dtype="<i4")
+        doc_line = np.frombuffer(documents["line"], dtype="<i4")
+        a, b = np.searchsorted(rows["line"], [line, line + 1])
+        found: Dict[Tuple[int, int], _Span] = {}
+        for r in range(int(a), int(b)):
+            d = int(rows["first"][r])
+            span = found.setdefault((int(rows["start"][r]), int(rows["end"][r])), (int(rows["keys"][r]), []))
+            span[1].append({"file": files[int(doc_file[d])], "line": int(doc_line[d]), "id": documents["id"][d],
+                            "start": int(rows["first_start"][r]), "end": int(rows["first_end"][r]),
+                            "keys": int(rows["first_keys"][r])})
+        return found
 
 
 def _attribute_files(source: str) -> List[Tuple[str, str]]:
@@ -135,6 +162,7 @@ def _document(release: _Release, decision: Decision, explain: Explain) -> Dict[s
     # attributes: every set mirroring the file, with the stage that wrote it
     stages: Dict[str, str] = {}  # attribute key -> set
     sets: List[Dict[str, Any]] = []
+    paths: Dict[str, str] = {}  # set -> its attribute file
     rows: Dict[str, Dict[str, Any]] = {}
     for name, path in _attribute_files(source):
         row = _decode(read_line(path, decision.line), f"{path}:{decision.line}")
@@ -142,10 +170,11 @@ def _document(release: _Release, decision: Decision, explain: Explain) -> Dict[s
             raise ConfigError(f"{path}:{decision.line}: attributes of {row.get('id')!r}, not of {decision.id!r}")
         attributes = row.get("attributes") or {}
         rows[name] = attributes
-        stage = release.attribute_stage(path) or "?"
+        stage = release.attribute_manifest(path).get("stage") or "?"
         for key in attributes:
             stages[key] = name
         sets.append({"set": name, "stage": stage, "file": release.lineage.relative(path), "attributes": attributes})
+        paths[name] = path
     entry["attributes"] = sets
     dedupe_sets = {s["set"] for s in sets if s["stage"] == "dedupe"}
     text = doc.get("text", "")
@@ -155,6 +184,7 @@ def _document(release: _Release, decision: Decision, explain: Explain) -> Dict[s
         for s in sets if s["set"] in dedupe_sets for key, spans in s["attributes"].items() if _marks_duplicates(key)
         for span in spans
     ]
+    entry["first_occurrences"] = _first_occurrences(release, source, decision, paths, entry["duplicates"])
     stream, mix_config = release.stream(decision.stream)
     for name in stream.get("attributes") or []:
         merged = doc.setdefault("attributes", {})
@@ -176,6 +206,49 @@ def _document(release: _Release, decision: Decision, explain: Explain) -> Dict[s
         removal = next(r for r in release.lineage.removals if r.number == removed)
         entry["removed"] = {"removal": removed, "created": removal.created, "reason": removal.reason}
     return entry
+
+
+_BLOOM = ("a Bloom filter records membership only: which earlier document held these spans is not recorded "
+          "(`dedupe.exact: true` records first occurrences)")
+
+
+def _first_occurrences(release: _Release, source: str, decision: Decision, paths: Dict[str, str],
+                       duplicates: List[Dict[str, Any]]) -> Dict[str, str]:
+    """Each exact dedupe set's record of where the document's duplicate spans first occurred, set on the spans
+    (``first``: the documents file, line, id and span of the earlier text, and the mix's decision on that
+    document); per dedupe set with duplicate spans, whether that is recorded, and why not."""
+    notes: Dict[str, str] = {}
+    looked_up: Dict[Tuple[str, str, int], Optional[str]] = {}
+    for name, path in paths.items():
+        spans = [d for d in duplicates if d["set"] == name and "__minhash__" not in d["key"]]
+        if not spans:
+            continue
+        if not (release.attribute_manifest(path).get("config") or {}).get("exact"):
+            notes[name] = _BLOOM
+            continue
+        row = release.first_occurrences(source, name, decision.line)
+        if row is None:
+            notes[name] = "exact dedupe, but its run recorded no first occurrences (made before they were)"
+            continue
+        notes[name] = "recorded"
+        for d in spans:
+            keys, firsts = row.get((int(d["start"]), int(d["end"])), (None, []))
+            d["keys"] = keys
+            d["first"] = [_first(release, f, looked_up) for f in firsts]
+    return notes
+
+
+def _first(
+    release: _Release, first: Dict[str, Any], looked_up: Dict[Tuple[str, str, int], Optional[str]]
+) -> Dict[str, Any]:
+    """A first occurrence with its file relative to the release and the mix's decision on its document (looked up
+    for the first few distinct documents: one index bucket each)."""
+    rel = release.lineage.relative(first["file"])
+    key = (first["id"], rel, first["line"])
+    if key not in looked_up and len(looked_up) < _SHOWN:
+        looked_up[key] = next((d.decision for d in release.lineage.decisions(first["id"])
+                               if (d.source, d.line) == (rel, first["line"])), None)
+    return {**first, "file": rel, "decision": looked_up.get(key)}
 
 
 def _stage(mix: Dict[str, Any], stream: Dict[str, Any], dedupe_sets: set) -> str:
@@ -296,7 +369,7 @@ def _locate_token(documents: List[Dict[str, Any]], hit: Dict[str, Any]) -> None:
 def _files_read(release: _Release, documents: List[Dict[str, Any]]) -> int:
     """Files read: index buckets and token indexes, plus per document its line, attribute lines and manifests."""
     per_doc = sum(1 + len(d["attributes"]) + 1 for d in documents)
-    return release.lineage.reads + per_doc + 2 + len(release._streams) + len(release._stages)
+    return release.lineage.reads + per_doc + 2 + len(release._streams) + len(release._manifests) + release.side_reads
 
 
 def print_trace(result: Dict[str, Any]) -> None:
@@ -324,9 +397,18 @@ def print_trace(result: Dict[str, Any]) -> None:
                 out.write(f"    {key}: {shown}\n")
         for d in doc["duplicates"][:_SHOWN]:
             out.write(f"  duplicate  [{d['start']}, {d['end']}) score {d['score']} ({d['set']}): {d['text']!r}\n")
+            for f in d.get("first") or []:
+                keys = f"{f['keys']} of its {d['keys']} keys: " if d.get("keys", 1) != 1 else ""
+                if f["id"] == doc["id"] and (f["file"], f["line"]) == (src["file"], src["line"]):
+                    out.write(f"             {keys}repeats [{f['start']}, {f['end']}) earlier in this document\n")
+                    continue
+                decided = f" — {f['decision']}" if f["decision"] else ""
+                out.write(f"             {keys}duplicate of {f['id']} at {f['file']}:{f['line']} "
+                          f"(span [{f['start']}, {f['end']})){decided}\n")
         _more(out, doc["duplicates"], "duplicate span(s)")
-        if doc["duplicates"]:
-            out.write("             (a Bloom filter keeps membership only: the first occurrence is not recorded)\n")
+        for name, note in doc["first_occurrences"].items():
+            if note != "recorded":
+                out.write(f"             ({name}: {note})\n")
         for r in doc["rules"]:
             extra = f", {r['spans']} span(s)" if "spans" in r else ""
             out.write(f"  rule       {r['rule']} {'FIRED' if r['fired'] else 'no'}{extra}: {r['expression']}\n")

@@ -24,7 +24,7 @@ import os
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import msgspec
 import numpy as np
@@ -35,6 +35,7 @@ from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUni
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, read_manifest
 from dolma.core.outputs import UnitOutputs, input_entry
 from dolma.core.paths import glob_paths, is_s3, join
+from dolma.core.longlines import strip_bounds, utf8_length
 from dolma.core.records import QUARANTINE_SUFFIX, BadLine, DocumentsReader, QuarantineLine, is_side_file
 from dolma.tokens.config import TokensConfig
 from dolma.tokens.tokenizer import Tokenizer, TokenizerIdentity, load_tokenizer
@@ -73,6 +74,14 @@ class _Group:
     files: Tuple[str, ...]
     sizes: Tuple[int, ...]
     prefix: str  # <destination>/part-<g>
+
+
+class _LongText(NamedTuple):
+    """A long document's text and the bounds of its stripped part (strip() would copy it)."""
+
+    text: str
+    start: int
+    end: int
 
 
 class _Doc(msgspec.Struct):
@@ -196,10 +205,10 @@ class TokensStage(Stage[_Group]):
 
     @property
     def resources(self) -> Resources:  # type: ignore[override]
-        """1 GiB (a worker peaked at ~660 MB, tokenizer and buffers, on the benchmark corpus), and 4.7 and 4.9 bytes per
-        byte of a document measured above that while it tokenized one 20 MB and one 200 MB document
-        (bench/large_document_memory.py)."""
-        return Resources.for_documents(1024 * MiB, 6.0, self.config.max_document_bytes)
+        """1 GiB (a worker peaked at ~660 MB, tokenizer and buffers, on the benchmark corpus), and 2.15 and 2.1 bytes
+        per byte of a document measured above that while it tokenized one 20 MB and one 200 MB document
+        (bench/large_document_memory.py: the text, its ids, and while it is read, its line and decoded pieces)."""
+        return Resources.for_documents(1024 * MiB, 2.5, self.config.max_document_bytes)
 
     def __init__(self, config: TokensConfig) -> None:
         if not config.documents:
@@ -410,6 +419,8 @@ class TokensStage(Stage[_Group]):
         self, path: str, reader: DocumentsReader, counts: Dict[str, int], progress: Progress
     ) -> Iterator[Union[Tuple[str, str, str, int], Tuple[str, BadLine]]]:
         get_text, get_id = self._get_text, self._get_id
+        assert self._tokenizer is not None
+        is_long = self._tokenizer.is_long
         path_hash = hashlib.sha256(path.encode("utf-8")).hexdigest()
         for batch in reader:
             counts["documents_in"] += len(batch.items)
@@ -420,7 +431,12 @@ class TokensStage(Stage[_Group]):
                 if isinstance(record, BadLine):
                     yield path, record
                     continue
-                text = get_text(record).strip()
+                text = get_text(record)
+                if is_long(len(text)):  # not copied to strip it: its bounds go with it
+                    start, end = strip_bounds(text)
+                    text = _LongText(text, start, end) if start < end else ""
+                else:
+                    text = text.strip()
                 if not text:
                     counts["documents_empty"] += 1
                     continue
@@ -432,21 +448,32 @@ class TokensStage(Stage[_Group]):
     ) -> None:
         assert self._tokenizer is not None
         rng.shuffle(window)
-        encoded = self._tokenizer.encode_plain([doc[0] for doc in window])
-        bos, eos = self._tokenizer.bos_token_id, self._tokenizer.eos_token_id
+        tokenizer = self._tokenizer
+        short = [i for i, doc in enumerate(window) if not isinstance(doc[0], _LongText)]
+        encoded: List[Any] = [None] * len(window)
+        for i, ids in zip(short, tokenizer.encode_plain([window[i][0] for i in short])):  # type: ignore[misc]
+            encoded[i] = ids
+        bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
         extra = (bos is not None) + (eos is not None)
-        lengths = [len(ids) + extra for ids in encoded]
-        tokens = np.empty(sum(lengths), dtype=self.dtype)
+        # a long text's ids are written as its pieces are encoded, into room for as many ids as it has UTF-8 bytes
+        # (a token holds at least one): pages never written take no memory
+        room = sum(len(ids) if ids is not None else utf8_length(*window[i][0]) for i, ids in enumerate(encoded))
+        tokens = np.empty(room + extra * len(window), dtype=self.dtype)
+        lengths: List[int] = []
         pos = 0
-        for ids in encoded:
+        for doc, ids in zip(window, encoded):
+            begin = pos
             if bos is not None:
                 tokens[pos] = bos
                 pos += 1
-            tokens[pos : pos + len(ids)] = ids
-            pos += len(ids)
+            for piece in (ids,) if ids is not None else tokenizer.encode_long(*doc[0]):
+                tokens[pos : pos + len(piece)] = piece
+                pos += len(piece)
             if eos is not None:
                 tokens[pos] = eos
                 pos += 1
+            lengths.append(pos - begin)
+        tokens = tokens[:pos]
         writer.write(tokens, lengths, [(doc_id, src, loc) for _, doc_id, src, loc in window])
         counts["documents_out"] += len(window)
         counts["tokens"] += len(tokens)
