@@ -7,7 +7,7 @@ bytes, and a boolean mask drops the unused leading digit columns. Each document'
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Set, Tuple
 
 import msgspec
 import numpy as np
@@ -16,7 +16,7 @@ from dolma.core.errors import ConfigError
 from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
 from dolma.core.records import is_side_file
 
-__all__ = ["format_unit_spans", "attribute_lines", "attributes_path", "documents_files"]
+__all__ = ["format_unit_spans", "format_scored_spans", "attribute_lines", "attribute_chunks", "attributes_path", "documents_files"]
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -69,13 +69,19 @@ _SPANS_AT_ONCE = 1 << 16  # spans formatted in one go: their digit matrices stay
 def format_unit_spans(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]:
     """The JSON array ``[[s,e,1],...]`` of each group of spans; group ``g`` is rows ``cuts[g]:cuts[g + 1]``
     (``cuts`` ascending, starting at 0 and ending at ``len(start)``, groups non-empty). Whole groups are
-    formatted about ``_SPANS_AT_ONCE`` spans at a time, so memory stays bounded."""
+    formatted about ``_SPANS_AT_ONCE`` spans at a time, and a larger group in pieces of that size, so memory stays
+    bounded."""
     out: List[bytes] = []
     g, groups = 0, len(cuts) - 1
     while g < groups:
         h = max(g + 1, int(np.searchsorted(cuts, cuts[g] + _SPANS_AT_ONCE, side="right")) - 1)
         a, b = int(cuts[g]), int(cuts[h])
-        out += _format(start[a:b], end[a:b], cuts[g : h + 1] - a)
+        if b - a > _SPANS_AT_ONCE:  # one document's many spans: its array's pieces, without their brackets, joined
+            pieces = [_format(start[x : x + _SPANS_AT_ONCE], end[x : x + _SPANS_AT_ONCE], np.array([0, min(_SPANS_AT_ONCE, b - x)]))[0][1:-1]
+                      for x in range(a, b, _SPANS_AT_ONCE)]
+            out.append(b"[" + b",".join(pieces) + b"]")
+        else:
+            out += _format(start[a:b], end[a:b], cuts[g : h + 1] - a)
         g = h
     return out
 
@@ -105,14 +111,110 @@ def _format(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]
     return [b"[" + blob[a : b - 1] + b"]" for a, b in zip(offsets[:-1], offsets[1:])]
 
 
+class _Index(dict):  # type: ignore[type-arg]
+    """Each new key numbered in order of arrival: ``map(index.__getitem__, keys)`` numbers a list in C."""
+
+    def __missing__(self, key: float) -> int:
+        number = self[key] = len(self)
+        return number
+
+
+def format_scored_spans(start: np.ndarray, end: np.ndarray, score: np.ndarray, cuts: np.ndarray) -> List[bytes]:
+    """:func:`format_unit_spans` with a score per span, ``[[s,e,score],...]`` as msgspec writes it: the scores (a
+    few distinct fractions) are encoded once each and placed from a table like the digits."""
+    out: List[bytes] = []
+    g, groups = 0, len(cuts) - 1
+    while g < groups:
+        h = max(g + 1, int(np.searchsorted(cuts, cuts[g] + _SPANS_AT_ONCE, side="right")) - 1)
+        a, b = int(cuts[g]), int(cuts[h])
+        if b - a > _SPANS_AT_ONCE:
+            pieces = [_format_scored(start[x : x + _SPANS_AT_ONCE], end[x : x + _SPANS_AT_ONCE], score[x : x + _SPANS_AT_ONCE],
+                                     np.array([0, min(_SPANS_AT_ONCE, b - x)]))[0][1:-1]
+                      for x in range(a, b, _SPANS_AT_ONCE)]
+            out.append(b"[" + b",".join(pieces) + b"]")
+        else:
+            out += _format_scored(start[a:b], end[a:b], score[a:b], cuts[g : h + 1] - a)
+        g = h
+    return out
+
+
+def _format_scored(start: np.ndarray, end: np.ndarray, score: np.ndarray, cuts: np.ndarray) -> List[bytes]:
+    n = len(start)
+    if n == 0:
+        return []
+    index = _Index()
+    codes = np.fromiter(map(index.__getitem__, score.tolist()), dtype=np.int64, count=n)
+    texts = [_ENCODER.encode(value) for value in index]
+    wf = max(map(len, texts))
+    table = np.zeros((len(texts), wf), dtype=np.uint8)
+    for i, text in enumerate(texts):
+        table[i, : len(text)] = np.frombuffer(text, dtype=np.uint8)
+    uf = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))[codes]
+    ds, us = _digits(start)
+    de, ue = _digits(end)
+    ws, we = ds.shape[1], de.shape[1]
+    width = 1 + ws + 1 + we + 1 + wf + 2  # "[" start "," end "," score "],"
+    rows = np.empty((n, width), dtype=np.uint8)
+    rows[:, 0] = ord("[")
+    rows[:, 1 : 1 + ws] = ds
+    rows[:, 1 + ws] = ord(",")
+    rows[:, 2 + ws : 2 + ws + we] = de
+    rows[:, 2 + ws + we] = ord(",")
+    rows[:, 3 + ws + we : 3 + ws + we + wf] = table[codes]
+    rows[:, -2:] = np.frombuffer(b"],", dtype=np.uint8)
+    keep = np.ones((n, width), dtype=bool)
+    keep[:, 1 : 1 + ws] = np.arange(ws) >= (ws - us)[:, None]
+    keep[:, 2 + ws : 2 + ws + we] = np.arange(we) >= (we - ue)[:, None]
+    keep[:, 3 + ws + we : 3 + ws + we + wf] = np.arange(wf) < uf[:, None]
+    blob = rows[keep].tobytes()
+    ends = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(width - (ws - us) - (we - ue) - (wf - uf), out=ends[1:])
+    offsets = ends[cuts].tolist()
+    return [b"[" + blob[a : b - 1] + b"]" for a, b in zip(offsets[:-1], offsets[1:])]
+
+
 def attribute_lines(ids: Sequence[str], attribute: str, values: Dict[int, bytes], bad: Sequence[int]) -> bytes:
     """One ``{"id":...,"attributes":{attribute:value}}`` line per document: ``values[i]`` is line ``i``'s JSON
     value (``[]`` when absent); lines in ``bad`` (0-based) get empty attributes so they stay aligned."""
-    id_json = _ENCODER.encode_lines(list(ids)).split(b"\n")  # JSON escapes newlines, so this split is safe
+    return b"".join(attribute_chunks(ids, attribute, values, bad))
+
+
+_LINES_AT_ONCE = 1 << 12
+
+
+def attribute_chunks(
+    ids: Sequence[str], attribute: str, values: Dict[int, bytes], bad: Sequence[int]
+) -> Iterator[bytes]:
+    """:func:`attribute_lines` a few thousand lines at a time, for a writer: a file's lines never exist all at
+    once, besides their values."""
     head = b',"attributes":{' + _ENCODER.encode(attribute) + b":"
-    out = []
-    for i in range(len(ids)):
-        out.append(b'{"id":' + id_json[i] + head + values.get(i, b"[]") + b"}}\n")
-    for i in bad:
-        out[i] = b'{"id":' + id_json[i] + b',"attributes":{}}\n'
-    return b"".join(out)
+    broken = set(bad)
+    for a in range(0, len(ids), _LINES_AT_ONCE):
+        chunk = list(ids[a : a + _LINES_AT_ONCE])
+        id_json = _ENCODER.encode_lines(chunk).split(b"\n")  # JSON escapes newlines, so this split is safe
+        big = [i for i in range(a, a + len(chunk)) if len(values.get(i, b"")) > _BIG_VALUE]
+        if big:  # a very large document's value is written as it is, not copied into its line and the chunk
+            yield from _lines_around_big_values(id_json, a, head, values, broken, big)
+            continue
+        out = [b'{"id":' + x + head + values.get(i, b"[]") + b"}}\n" for i, x in enumerate(id_json[: len(chunk)], a)]
+        for i in broken.intersection(range(a, a + len(chunk))):
+            out[i - a] = b'{"id":' + id_json[i - a] + b',"attributes":{}}\n'
+        yield b"".join(out)
+
+
+_BIG_VALUE = 1 << 20
+
+
+def _lines_around_big_values(
+    id_json: List[bytes], a: int, head: bytes, values: Dict[int, bytes], broken: Set[int], big: List[int]
+) -> Iterator[bytes]:
+    """The lines ``a``, ``a + 1``... of :func:`attribute_chunks`, the values of lines ``big`` handed on alone."""
+    for i, x in enumerate(id_json[:-1], a):
+        if i in broken:
+            yield b'{"id":' + x + b',"attributes":{}}\n'
+        elif i in big:
+            yield b'{"id":' + x + head
+            yield values[i]
+            yield b"}}\n"
+        else:
+            yield b'{"id":' + x + head + values.get(i, b"[]") + b"}}\n"

@@ -40,6 +40,7 @@ __all__ = [
     "BloomParams",
     "BloomFilter",
     "hash_keys",
+    "key_hashes",
     "hash_slices",
     "with_h2",
     "fill_false_positive_rate",
@@ -115,17 +116,24 @@ class BloomParams:
 def hash_keys(keys: Sequence[bytes], seed: int = 0, wide: bool = False) -> np.ndarray:
     """The ``(n, 2)`` uint64 array of ``h1 = xxh3_64(key)`` and ``h2 = splitmix64(h1)`` for each key; ``wide``:
     the two halves of ``xxh3_128(key)`` instead (128 bits that tell keys apart, for exact dedupe)."""
+    hashes = key_hashes(keys, seed, wide)
+    return hashes if wide else with_h2(hashes)
+
+
+def key_hashes(keys: Sequence[bytes], seed: int = 0, wide: bool = False) -> np.ndarray:
+    """What dedupe keeps of each key: its ``h1`` (a Bloom filter derives ``h2`` from it when probing), or with
+    ``wide`` the ``(n, 2)`` halves of its ``xxh3_128``."""
     if wide:
         return _wide(map(_xxh3_128(seed), keys), len(keys))
-    return with_h2(np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(keys)))
+    return np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(keys))
 
 
 def hash_slices(buffer: bytes, starts: np.ndarray, ends: np.ndarray, seed: int = 0, wide: bool = False) -> np.ndarray:
-    """:func:`hash_keys` of the keys ``buffer[starts[i]:ends[i]]``, sliced and hashed in C (no Python loop)."""
+    """:func:`key_hashes` of the keys ``buffer[starts[i]:ends[i]]``, sliced and hashed in C (no Python loop)."""
     keys = map(buffer.__getitem__, map(slice, starts.tolist(), ends.tolist()))
     if wide:
         return _wide(map(_xxh3_128(seed), keys), len(starts))
-    return with_h2(np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(starts)))
+    return np.fromiter(map(_xxh3(seed), keys), dtype=np.uint64, count=len(starts))
 
 
 def _xxh3_128(seed: int) -> Callable[[bytes], bytes]:
@@ -186,8 +194,8 @@ class BloomFilter:
         """For each key in order: was it seen before? And how many distinct keys there were. Inserts the keys
         when ``insert``.
 
-        The distinct keys are probed once each, in ``h1`` order, in chunks of ``CHUNK`` (cache-sized numpy work): a
-        key is seen when all its bits were set before its chunk; its later occurrences are seen when ``insert``
+        The distinct keys are probed once each, in the order of their first occurrences, in chunks of ``CHUNK``
+        (cache-sized numpy work): a key is seen when all its bits were set before its chunk; its later occurrences are seen when ``insert``
         (its first occurrence put it in the filter) and otherwise get its first occurrence's answer. The result
         depends only on the keys and their order, never on how the work is split between processes.
 
@@ -197,7 +205,8 @@ class BloomFilter:
         if n == 0:
             return np.zeros(0, dtype=bool), 0
         h1 = hashes if hashes.ndim == 1 else hashes[:, 0]
-        first, group = _first_occurrences(h1, groups=not insert)
+        first_of = first_occurrences(h1)
+        first = np.flatnonzero(first_of == np.arange(n, dtype=first_of.dtype))
         distinct = h1[first]
         found = np.empty(len(first), dtype=bool)
         k = self.params.k
@@ -205,23 +214,28 @@ class BloomFilter:
             pos = self.positions(with_h2(distinct[start : start + CHUNK])).ravel()
             byte = pos >> 3
             mask = np.left_shift(np.uint8(1), (pos & 7).astype(np.uint8))
-            got = self.bits[byte] & mask
-            found[start : start + CHUNK] = got.reshape(-1, k).all(axis=1)
+            values = self.bits[byte]
+            found[start : start + CHUNK] = (values & mask).reshape(-1, k).all(axis=1)
             if insert:
-                unset = got == 0
-                self._set(byte[unset], mask[unset])
+                values |= mask
+                self._set(byte, mask, values)
         if insert:  # a key's later occurrences were put in the filter by its first
             seen = np.ones(n, dtype=bool)
             seen[first] = found
         else:
-            assert group is not None
-            seen = found[group]
+            answer = np.zeros(n, dtype=bool)
+            answer[first] = found
+            seen = answer[first_of]
         return seen, len(first)
 
-    def _set(self, byte: np.ndarray, mask: np.ndarray) -> None:
-        # a fancy-indexed |= loses all but one update to a repeated byte: redo those until none is missing
-        # (much faster than np.bitwise_or.at, and rarely more than two rounds)
+    def _set(self, byte: np.ndarray, mask: np.ndarray, values: np.ndarray) -> None:
+        """Set the bits ``mask`` of the bytes ``byte``, whose new values are ``values`` (their values as read, with
+        the bit set): one scatter. Where a byte repeats, only one of its writes lands: the bits that others meant to
+        set are set again until none is missing (much faster than np.bitwise_or.at, and rarely two rounds)."""
         bits = self.bits
+        bits[byte] = values
+        missing = np.flatnonzero((bits[byte] & mask) == 0)  # a few of a chunk's thousands of probes, if any
+        byte, mask = byte[missing], mask[missing]
         while len(byte):
             bits[byte] |= mask
             missing = (bits[byte] & mask) == 0
@@ -300,22 +314,83 @@ def describe(p: BloomParams) -> str:
     return f"m={p.m:,} bits ({p.nbytes:,} bytes), k={p.k}, seed={p.seed}"
 
 
-def _first_occurrences(h1: np.ndarray, groups: bool = True) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """``(first, group)``: the index of each distinct key's first occurrence, in ``h1`` order, and (when
-    ``groups``) for every key the number of its distinct key in that order (``h1[first][group] == h1``).
-    Keys are told apart by ``h1`` alone, since :func:`hash_keys` derives ``h2`` from it."""
-    order = np.argsort(h1)  # the unstable sort is SIMD-accelerated, several times faster than a stable one
-    s = h1[order]
-    new = np.ones(len(order), dtype=bool)
-    np.not_equal(s[1:], s[:-1], out=new[1:])
-    del s
-    starts = np.flatnonzero(new)
-    first = order[starts] if len(starts) == len(order) else np.minimum.reduceat(order, starts)
-    if not groups:
-        return first, None
-    group = np.empty(len(order), dtype=np.int64)
-    group[order] = np.cumsum(new) - 1
-    return first, group
+# odd multipliers that scatter the hashes over a round's table differently each round (the first takes the top bits)
+_ROUND_MULTIPLIERS = (1, 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
+
+
+def first_occurrences(h1: np.ndarray) -> np.ndarray:
+    """For each key, the index of its key's first occurrence (``h1[f[i]] == h1[i]``, ``f[i] <= i``); keys are told
+    apart by ``h1`` alone, since :func:`hash_keys` derives ``h2`` from it.
+
+    A hash table in numpy, in O(n) instead of a sort: each key's slot (``n`` to ``2n`` slots, from its hash's top
+    bits) gets the index of the slot's first key, written in reverse so that the first write wins; a key whose slot
+    went to another key tries again in a new, smaller table with other bits of its hash. All copies of a key share
+    their slots, so a round resolves them together. Over a million keys, the keys are split by their hash's low 3
+    bits (equal keys share them) and each eighth gets its own table: an eighth of the memory at a time."""
+    n = len(h1)
+    if n <= _PIECE:
+        return _first_occurrences(h1)
+    first = np.empty(n, dtype=np.int32 if n < 1 << 31 else np.int64)
+    low = (h1 & np.uint64(7)).astype(np.uint8)
+    for group in range(8):
+        where = np.flatnonzero(low == group)
+        if len(where):
+            first[where] = where[_first_occurrences(h1[where])]
+    return first
+
+
+def _first_occurrences(h1: np.ndarray) -> np.ndarray:
+    """:func:`first_occurrences` by one table (and its rounds)."""
+    n = len(h1)
+    index = np.int32 if n < 1 << 31 else np.int64  # 32-bit indices: half the memory and the table's cache footprint
+    first: np.ndarray = np.zeros(0, dtype=index)
+    todo: Optional[np.ndarray] = None  # the keys still unresolved (None: all of them, in the first round)
+    keys = h1
+    for multiplier in _ROUND_MULTIPLIERS:
+        t = len(keys)
+        if not t:
+            return first
+        bits = max(4, (t - 1).bit_length())  # t to 2t slots: a fuller table, some more rounds, half the memory
+        slot = np.empty(t, dtype=index)
+        for a in range(0, t, _PIECE):  # in pieces: no 64-bit temporary the size of the keys
+            slot[a : a + _PIECE] = (keys[a : a + _PIECE] * np.uint64(multiplier)) >> np.uint64(64 - bits)
+        local = np.arange(t, dtype=index)
+        table = np.empty(1 << bits, dtype=index)
+        table[slot[::-1]] = local[::-1]  # a repeated slot keeps its last write: the earliest key
+        owner = table[slot]
+        same = _same_key(keys, owner)
+        if not np.all(owner[same] <= local[same]):  # numpy left a repeated index's order unspecified: be exact
+            table.fill(t)
+            np.minimum.at(table, slot, local)
+            owner = table[slot]
+            same = _same_key(keys, owner)
+        del table, slot, local
+        if todo is None:  # the first round's owners are the answer for the keys it resolved
+            first = owner
+            todo = np.flatnonzero(~same).astype(index)
+        else:
+            first[todo[same]] = todo[owner[same]]
+            todo = todo[~same]
+        keys = h1[todo]
+    if todo is not None and len(todo):  # keys whose slots collided in every round (practically never): sort them
+        order = np.argsort(keys, kind="stable")
+        s = keys[order]
+        new = np.ones(len(s), dtype=bool)
+        np.not_equal(s[1:], s[:-1], out=new[1:])
+        run_start = np.maximum.accumulate(np.where(new, np.arange(len(s)), 0))
+        first[todo[order]] = todo[order[run_start]]
+    return first
+
+
+_PIECE = 1 << 20
+
+
+def _same_key(keys: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """``keys[owner] == keys``, a piece at a time (no gathered copy of all the keys)."""
+    same = np.empty(len(keys), dtype=bool)
+    for a in range(0, len(keys), _PIECE):
+        np.equal(keys[owner[a : a + _PIECE]], keys[a : a + _PIECE], out=same[a : a + _PIECE])
+    return same
 
 
 def _sampled_fill(bits: np.ndarray, samples: int = 1 << 22) -> float:

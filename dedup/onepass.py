@@ -79,6 +79,7 @@ class _KeysStage(Stage[int]):
     """Step 1: each input file's keys, bucketed by partition, and its layout."""
 
     name = "dedupe (hashing)"
+    fork_workers = True
 
     def __init__(self, reader: DedupeStage, files: _Files, order: List[str]) -> None:
         self.reader, self.files, self.order = reader, files, order
@@ -117,6 +118,7 @@ class _MarksStage(Stage[int]):
     """Step 2: one partition's marks, its files in input order; its Bloom filter saved (or exact marks)."""
 
     name = "dedupe (marking)"
+    fork_workers = True
 
     def __init__(self, stages: List[DedupeStage], files: _Files, order: List[str]) -> None:
         self.stages, self.files, self.order = stages, files, order

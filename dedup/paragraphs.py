@@ -53,15 +53,24 @@ def split_paragraphs(texts: List[str], sep: str) -> Paragraphs:
         joined = sepb.join(parts)
     n = len(parts)
     seplen = len(sepb)
-    plen = np.fromiter(map(len, parts), dtype=np.int64, count=n)
+    data = np.frombuffer(joined, dtype=np.uint8)
+    if seplen == 1:  # the paragraphs' bounds are the separator's bytes, found by numpy (no length per object)
+        cut = np.flatnonzero(data == sepb[0])
+        pstart = np.zeros(n, dtype=np.int64)
+        pstart[1:] = cut + 1
+        pend = np.empty(n, dtype=np.int64)
+        pend[:-1] = cut
+        pend[-1] = len(joined)
+        plen = pend - pstart
+    else:
+        plen = np.fromiter(map(len, parts), dtype=np.int64, count=n)
+        pstart = np.cumsum(plen + seplen) - (plen + seplen)  # byte offsets in ``joined``
+        pend = pstart + plen
     tlen = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    pstart = np.cumsum(plen + seplen) - (plen + seplen)  # byte offsets in ``joined``
     tstart = np.cumsum(tlen + seplen) - (tlen + seplen)
     doc = np.searchsorted(tstart, pstart, side="right") - 1
-    pend = pstart + plen
     last = pend == tstart[doc] + tlen[doc]
     tail = np.where(last, 0, seplen)
-    data = np.frombuffer(joined, dtype=np.uint8)
     first_byte = np.zeros(n, dtype=np.uint8)
     filled = plen > 0
     first_byte[filled] = data[pstart[filled]]
@@ -71,10 +80,15 @@ def split_paragraphs(texts: List[str], sep: str) -> Paragraphs:
         length = plen
         sep_cp = seplen
     else:
-        cont = np.flatnonzero((data & 0xC0) == 0x80)
+        # continuation bytes (0b10xxxxxx, below -64 as int8) before each paragraph's start; its end's count is the
+        # next paragraph's start's less the separator's own, and a text starts with its first paragraph
+        cont = np.flatnonzero(data.view(np.int8) < -64)
         before_start = np.searchsorted(cont, pstart)
-        before_end = np.searchsorted(cont, pend)
-        start = (pstart - tstart[doc]) - (before_start - np.searchsorted(cont, tstart)[doc])
+        before_end = np.empty(n, dtype=np.int64)
+        before_end[:-1] = before_start[1:] - sum(1 for b in sepb if b & 0xC0 == 0x80)
+        before_end[-1] = len(cont)
+        text_first = np.searchsorted(pstart, tstart)
+        start = (pstart - tstart[doc]) - (before_start - before_start[text_first][doc])
         length = plen - (before_end - before_start)
         sep_cp = len(sep)
     return Paragraphs(

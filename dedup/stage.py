@@ -21,8 +21,10 @@ import contextlib
 import dataclasses
 import fnmatch
 import hashlib
+import itertools
 import logging
 import multiprocessing
+import operator
 import sys
 import time
 from dataclasses import dataclass, field
@@ -45,12 +47,19 @@ from dolma.dedup.bloom import (
     BloomParams,
     describe,
     fill_false_positive_rate,
-    hash_keys,
+    key_hashes,
+    with_h2,
     inserted_keys,
     suggested_count,
 )
 from dolma.dedup.config import DedupeConfig
-from dolma.dedup.attributes import attribute_lines, attributes_path, documents_files, format_unit_spans
+from dolma.dedup.attributes import (
+    attribute_chunks,
+    attributes_path,
+    documents_files,
+    format_scored_spans,
+    format_unit_spans,
+)
 from dolma.dedup.first_occurrence import Firsts, side_file, side_path
 from dolma.dedup.keys import KeyPath, ngram_keys, utf8_words, words
 from dolma.dedup.ngrams import ngram_hashes
@@ -65,6 +74,7 @@ RATE_TOLERANCE = 10.0
 log = logging.getLogger("dolma")
 
 _ENCODER = msgspec.json.Encoder()
+_ID = operator.attrgetter("id")
 _RECORD_FIELDS = set(DocumentRecord.__struct_fields__)
 
 
@@ -107,7 +117,9 @@ class _FileKeys:
         derived where it is needed)."""
         if not self.hashes:
             return np.zeros(0, dtype=np.uint64)
-        return np.concatenate(self.hashes)
+        if len(self.hashes) > 1:  # kept as one array: the batches' pieces are freed now, not held beside it
+            self.hashes = [np.concatenate(self.hashes)]
+        return self.hashes[0]
 
     @staticmethod
     def cat(parts: List[np.ndarray], dtype: Any = np.int64) -> np.ndarray:
@@ -145,12 +157,13 @@ class DedupeStage(Stage[Plan]):
     # keys, so the run stops and a rerun replays it from the start (see `_Turns`)
     rerun_lost_units = False
     ordered = True  # files take the filter in input order, so the marks are deterministic
+    fork_workers = True  # the driver holds only the filter's shared memory, which a forked worker maps as is
 
     @property
     def resources(self) -> Resources:  # type: ignore[override]
-        """384 MB (~280 MB measured at the peak of a dedupe run) and 7.1 bytes per byte of a document measured above
-        that while it deduplicated the paragraphs of one 20 MB document (bench/large_document_memory.py)."""
-        return Resources.for_documents(384 * MiB, 8.0, self.config.max_document_bytes)
+        """384 MB (~280 MB measured at the peak of a dedupe run) and 2.9 bytes per byte of a document measured above
+        that while it deduplicated the paragraphs of one 50 or 200 MB document (bench/large_document_memory.py): 3.5."""
+        return Resources.for_documents(384 * MiB, 3.5, self.config.max_document_bytes)
 
     def __init__(self, config: DedupeConfig) -> None:
         d = config.dedupe
@@ -329,7 +342,7 @@ class DedupeStage(Stage[Plan]):
             return
         assert self._filter is not None
         bloom_file = self.config.bloom_filter.file or ""
-        self._check_rate(report.totals().get("bloom_keys", 0))
+        fill = self._check_rate(report.totals().get("bloom_keys", 0))
         saved = written(self._filter.save(bloom_file))
         assert saved is not None
         earlier = self._covered or set()
@@ -337,12 +350,12 @@ class DedupeStage(Stage[Plan]):
         inputs += [FileEntry(u.key, u.size, "") for u in units]
         manifest = new_manifest("dedupe", self.output_config(), inputs, [saved], {"files": len(inputs)}, 0.0, self.config)
         write_manifest(manifest_path(saved.path), manifest)
-        log.info("dedupe: saved the Bloom filter to %s (%.1f%% of bits set)", bloom_file, 100 * self._filter.fill_ratio())
+        log.info("dedupe: saved the Bloom filter to %s (%.1f%% of bits set)", bloom_file, 100 * fill)
 
-    def _check_rate(self, offered: int) -> None:
-        """Fail the run when the filter, as filled, gives false positives well above the rate asked for: every
-        key inserted from now on (and every key of this run that came after the filter filled) risks being marked
-        a duplicate it is not. Paragraph n-grams insert many keys per document, so a filter sized from a count of
+    def _check_rate(self, offered: int) -> float:
+        """The fraction of the filter's bits set. Fails the run when the filter, as filled, gives false positives
+        well above the rate asked for: every key inserted from now on (and every key of this run that came after the
+        filter filled) risks being marked a duplicate it is not. Paragraph n-grams insert many keys per document, so a filter sized from a count of
         documents is the usual cause."""
         bf = self.config.bloom_filter
         assert self._filter is not None
@@ -368,6 +381,7 @@ class DedupeStage(Stage[Plan]):
                 "dedupe: the Bloom filter's false positive rate is %.2g (%.1f%% full, about %s keys); a larger "
                 "`bloom_filter.size_in_bytes` lowers it", rate, 100 * fill, f"{keys:,}",
             )
+        return fill
 
     # --- work (in a worker) -------------------------------------------------------------------------------
 
@@ -400,7 +414,8 @@ class DedupeStage(Stage[Plan]):
         seen, distinct = self._decided[unit.key]
         offered = distinct if self.insert else 0
         if not plan.replay:
-            counts = self._write(plan.output, keys, _FileKeys.cat(keys.owner), seen, input_entry(reader), started)
+            keys.owner = [_FileKeys.cat(keys.owner, np.int32)]
+            counts = self._write(plan.output, keys, keys.owner[0], seen, input_entry(reader), started)
         # done: the marks kept for a retry of the write go, so the next file does not hold this one's keys
         self._decided.pop(unit.key, None)
         self._last = None
@@ -437,16 +452,13 @@ class DedupeStage(Stage[Plan]):
         keys = _FileKeys()
         reader = DocumentsReader(path, record_type=self._record_type, max_document_bytes=self.config.max_document_bytes)
         for batch in reader:
-            records = []
-            for offset, item in enumerate(batch.items):
-                if isinstance(item, BadLine):
-                    if self.config.on_error == "fail" and not item.oversized:
-                        raise InputError(path, item.line, item.reason)
-                    keys.bad.append(item)
-                    keys.ids.append(item.recovered_id or "")
-                else:
-                    records.append((keys.lines + offset, item))
-                    keys.ids.append(item.id)
+            try:  # every line decoded (the usual case): no Python step per line
+                ids = list(map(_ID, batch.items))
+            except AttributeError:  # a bad line (it has no id)
+                records = self._sort_lines(path, batch.items, keys)
+            else:
+                keys.ids += ids
+                records = list(zip(range(keys.lines, keys.lines + len(ids)), batch.items))
             if self.key is not None:
                 self._document_keys(path, batch.items, records, keys)
             else:
@@ -456,6 +468,21 @@ class DedupeStage(Stage[Plan]):
             progress.update(docs=len(batch.items), nbytes=batch.nbytes)
         return keys, reader
 
+    def _sort_lines(self, path: str, items: List[Any], keys: _FileKeys) -> List[Tuple[int, Any]]:
+        """The decoded lines of a batch holding bad ones, each with its index in the file; the bad lines are kept
+        aside (or fail the run)."""
+        records = []
+        for offset, item in enumerate(items):
+            if isinstance(item, BadLine):
+                if self.config.on_error == "fail" and not item.oversized:
+                    raise InputError(path, item.line, item.reason)
+                keys.bad.append(item)
+                keys.ids.append(item.recovered_id or "")
+            else:
+                records.append((keys.lines + offset, item))
+                keys.ids.append(item.id)
+        return records
+
     def _add_keys(self, keys: _FileKeys, hashes: np.ndarray, owner: np.ndarray, doc_ids: Optional[np.ndarray]) -> None:
         """Keep the keys of this run's partition, or (``split_all``) every key with its partition."""
         d = self.config.dedupe
@@ -464,15 +491,16 @@ class DedupeStage(Stage[Plan]):
             if d.file_partition:
                 assert doc_ids is not None
                 part = doc_ids % np.uint64(d.num_partitions)
-            else:
-                part = (hashes[:, 1] >> np.uint64(32)) % np.uint64(d.num_partitions)
+            else:  # by the top half of h2 (exact keys: of their second half)
+                h2 = hashes[:, 1] if self.exact else with_h2(hashes)[:, 1]
+                part = (h2 >> np.uint64(32)) % np.uint64(d.num_partitions)
         if self.split_all:
             keys.part.append(np.zeros(len(hashes), dtype=np.uint64) if part is None else part)
         elif part is not None:
             mask = part == np.uint64(d.partition_index)
             hashes, owner = hashes[mask], owner[mask]
         # half the memory: an h1 stands for its h2, and a file's lines and paragraphs are counted in 32 bits
-        keys.hashes.append(hashes if self.exact else hashes[:, 0].copy())
+        keys.hashes.append(hashes)
         keys.owner.append(owner.astype(np.int32))
 
     def _doc_partition(self, ids: Sequence[str]) -> Optional[np.ndarray]:
@@ -490,29 +518,38 @@ class DedupeStage(Stage[Plan]):
 
     def _document_keys(self, path: str, items: List[Any], records: List[Tuple[int, Any]], keys: _FileKeys) -> None:
         assert self.key is not None
-        for item in items:
-            text = "" if isinstance(item, BadLine) else item.text
-            keys.text_len.append(len(text))
-            keys.text_bytes.append(len(text) if text.isascii() else len(text.encode()))
-        values: List[bytes] = []
-        owners: List[int] = []
-        for line, rec in records:
-            keys.good += 1
-            if self.key.is_text:
-                value: Any = rec.text
-            else:
-                found, value = self.key.find(_as_dict(rec))
-                if not found:
-                    raise InputError(path, line + 1, f"key {self.key.text} matches nothing in this document")
-                if not isinstance(value, str):
-                    raise InputError(
-                        path, line + 1,
-                        f"key {self.key.text} is {type(value).__name__} {msgspec.json.encode(value)[:40].decode(errors='replace')}, not a string",
-                    )
-            if self._eligible(value):
-                values.append(value.encode())
-                owners.append(line)
-        hashes = hash_keys(values, self.params.seed, self.exact)
+        d = self.config.dedupe
+        # each text's length in code points and UTF-8 bytes (0 for a bad line), each text encoded once
+        base = keys.lines
+        text_len = [0] * len(items)
+        text_bytes = [0] * len(items)
+        encoded = [rec.text.encode() for _, rec in records]
+        for (line, rec), data in zip(records, encoded):
+            text_len[line - base] = len(rec.text)
+            text_bytes[line - base] = len(data)
+        keys.text_len += text_len
+        keys.text_bytes += text_bytes
+        keys.good += len(records)
+        if self.key.is_text and not (d.skip_empty or d.min_length or d.min_words):
+            values, owners = encoded, [line for line, _ in records]
+        else:
+            values, owners = [], []
+            for (line, rec), data in zip(records, encoded):
+                if self.key.is_text:
+                    value: Any = rec.text
+                else:
+                    found, value = self.key.find(_as_dict(rec))
+                    if not found:
+                        raise InputError(path, line + 1, f"key {self.key.text} matches nothing in this document")
+                    if not isinstance(value, str):
+                        raise InputError(
+                            path, line + 1,
+                            f"key {self.key.text} is {type(value).__name__} {msgspec.json.encode(value)[:40].decode(errors='replace')}, not a string",
+                        )
+                if self._eligible(value):
+                    values.append(data if self.key.is_text else value.encode())
+                    owners.append(line)
+        hashes = key_hashes(values, self.params.seed, self.exact)
         owner = np.asarray(owners, dtype=np.int64)
         self._add_keys(keys, hashes, owner, self._doc_partition([keys.ids[o] for o in owners]))
 
@@ -522,8 +559,39 @@ class DedupeStage(Stage[Plan]):
         if not records:
             return
         keys.good += len(records)
-        lines = np.fromiter((line for line, _ in records), dtype=np.int64, count=len(records))
-        paras = split_paragraphs([rec.text for _, rec in records], d.paragraphs.paragraph_separator)
+        sep = d.paragraphs.paragraph_separator
+        lines = [line for line, _ in records]
+        texts = [rec.text for _, rec in records]
+        ids = [rec.id for _, rec in records]
+        if len(sep) != 1 or max(map(len, texts)) <= _PIECE_CHARS:  # the usual case: the batch at once
+            self._paragraph_batch(lines, texts, None, ids, keys)
+            return
+        # a text of more than _PIECE_CHARS code points is cut after separators into pieces of about that size, and
+        # pieces go in groups of about that size: a very large document's per-paragraph arrays stay bounded
+        group: Tuple[List[int], List[str], List[int], List[str]] = ([], [], [], [])
+        size = 0
+        for line, text, id_ in zip(lines, texts, ids):
+            for piece, offset in _pieces(text, sep, _PIECE_CHARS):
+                for column, value in zip(group, (line, piece, offset, id_)):
+                    column.append(value)  # type: ignore[attr-defined]
+                size += len(piece)
+                if size >= _PIECE_CHARS:
+                    self._paragraph_batch(group[0], group[1], group[2], group[3], keys)
+                    group, size = ([], [], [], []), 0
+        if group[0]:
+            self._paragraph_batch(group[0], group[1], group[2], group[3], keys)
+
+    def _paragraph_batch(
+        self, line_list: List[int], texts: List[str], offsets: Optional[List[int]], ids: List[str], keys: _FileKeys
+    ) -> None:
+        """The paragraph keys of ``texts``, the documents of lines ``line_list`` (or pieces of them, cut after a
+        separator, that start ``offsets`` code points into their documents)."""
+        d = self.config.dedupe
+        assert d.paragraphs is not None
+        lines = np.asarray(line_list, dtype=np.int64)
+        paras = split_paragraphs(texts, d.paragraphs.paragraph_separator)
+        if offsets is not None:
+            paras.start += np.asarray(offsets, dtype=np.int64)[paras.doc]
         keep = ~(paras.last & (paras.length == 0))  # no paragraph after a final separator, none in an empty text
         if d.skip_empty:
             keep &= ~unicode_space(paras)
@@ -543,14 +611,17 @@ class DedupeStage(Stage[Plan]):
         keys.para_end.append((paras.start[rows] + paras.width[rows]).astype(np.int32))
         keys.para_bytes.append(paras.nbytes[rows].astype(np.int32))
         keys.rows += len(rows)
-        doc_hash = self._doc_partition([rec.id for _, rec in records])
+        doc_hash = self._doc_partition(ids)
         if self.ngram is None:
-            hashes = hash_keys(
-                paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()], self.params.seed, self.exact
-            )
+            if all_kept or 2 * len(rows) < len(keep):
+                hashes = key_hashes(
+                    paras.parts if all_kept else list(itertools.compress(paras.parts, keep.tolist())), self.params.seed, self.exact
+                )
+            else:  # most are kept (a text's final separator drops one): hashing them all beats listing the kept
+                hashes = key_hashes(paras.parts, self.params.seed, self.exact)[rows]
             owner = np.arange(base, base + len(rows), dtype=np.int64)
         else:
-            kept = paras.parts if all_kept else [paras.parts[i] for i in rows.tolist()]
+            kept = paras.parts if all_kept else list(itertools.compress(paras.parts, keep.tolist()))
             n, stride = self.ngram.ngram_length, self.ngram.stride
             if d.paragraphs.paragraph_separator == "\n" or not any(b"\n" in p for p in kept):
                 hashes, owner = ngram_hashes(
@@ -579,7 +650,7 @@ class DedupeStage(Stage[Plan]):
             g = ngram_keys(tokens, n, stride)
             grams += g
             owners += [base + r] * len(g)
-        return hash_keys(grams, self.params.seed, self.exact), np.asarray(owners, dtype=np.int64)
+        return key_hashes(grams, self.params.seed, self.exact), np.asarray(owners, dtype=np.int64)
 
     # --- step 3: attributes -------------------------------------------------------------------------------
 
@@ -618,10 +689,7 @@ class DedupeStage(Stage[Plan]):
             if self.ngram is None:
                 values = dict(zip(marked, format_unit_spans(start[rows], end[rows], cuts)))
             else:
-                s_l, e_l, f_l = start[rows].tolist(), end[rows].tolist(), frac[rows].tolist()
-                for d, a, b in zip(marked, cuts[:-1].tolist(), cuts[1:].tolist()):
-                    values[d] = _ENCODER.encode([list(t) for t in zip(s_l[a:b], e_l[a:b], f_l[a:b])])
-        body = attribute_lines(keys.ids, self.attribute, values, [b.line - 1 for b in keys.bad])
+                values = dict(zip(marked, format_scored_spans(start[rows], end[rows], frac[rows], cuts)))
         counts = {
             "documents_in": keys.lines,
             "documents_out": keys.lines - len(keys.bad),
@@ -635,7 +703,9 @@ class DedupeStage(Stage[Plan]):
         }
         outputs = [output] if firsts is None else [output, self.first_occurrences_path(entry.path)]
         with UnitOutputs(self.name, self.config, quarantine=output + QUARANTINE_SUFFIX, started=started) as files:
-            files.open(output).write(body)
+            writer = files.open(output)
+            for chunk in attribute_chunks(keys.ids, self.attribute, values, [b.line - 1 for b in keys.bad]):
+                writer.write(chunk)
             if firsts is not None:
                 files.open(outputs[1]).write(self._first_occurrences(keys, owner, seen, firsts))
             files.quarantine(entry.path, keys.bad)
@@ -652,6 +722,24 @@ class DedupeStage(Stage[Plan]):
             _FileKeys.cat(keys.para_doc), _FileKeys.cat(keys.para_start), _FileKeys.cat(keys.para_end))
         threshold = self.ngram.overlap_threshold if self.ngram is not None else None
         return side_file(firsts, self.order, owner, seen, spans, keys.text_len, threshold)
+
+
+_PIECE_CHARS = 1 << 20
+"""A text longer than this (code points) is cut into pieces of about this size, at separators, for its paragraphs."""
+
+
+def _pieces(text: str, sep: str, size: int) -> Iterator[Tuple[str, int]]:
+    """``text`` cut after a separator every ``size`` code points or so, each piece with its offset: every piece but
+    the last ends with the separator, so its last paragraph is whole and what follows (an empty paragraph after a
+    final separator) is dropped like any text's."""
+    start = 0
+    while len(text) - start > size:
+        cut = text.find(sep, start + size)
+        if cut < 0:
+            break
+        yield text[start : cut + len(sep)], start
+        start = cut + len(sep)
+    yield text[start:], start
 
 
 class _TextRecord(msgspec.Struct):

@@ -14,7 +14,7 @@ import pytest
 
 from dolma.cli import main
 from dolma.dedup.attributes import attribute_lines, format_unit_spans
-from dolma.dedup.bloom import HEADER_SIZE, BloomFilter, BloomParams, hash_keys
+from dolma.dedup.bloom import HEADER_SIZE, BloomFilter, BloomParams, hash_keys, key_hashes
 from dolma.dedup.keys import ngram_keys, utf8_words
 from dolma.dedup.ngrams import ngram_hashes
 from dolma.dedup.paragraphs import split_paragraphs, unicode_space
@@ -72,6 +72,66 @@ def test_multi_character_separator_end_to_end(tmp_path: Any) -> None:
     assert got == [[], [[3, 5, 1]]]  # the paragraph "q\n" again
 
 
+@pytest.mark.parametrize("extra", [
+    [],
+    ["--dedupe.skip_empty", "true", "--dedupe.min_words", "2"],
+    ["--dedupe.paragraphs.by_ngram.ngram_length", "3", "--dedupe.paragraphs.by_ngram.overlap_threshold", "0.5"],
+    ["--dedupe.paragraphs.paragraph_separator", "\u2029"],
+])
+def test_long_documents_cut_into_pieces_give_the_same_attributes(tmp_path: Any, monkeypatch: Any, extra: List[str]) -> None:
+    from dolma.dedup import stage
+
+    rng = random.Random(9)
+    words = ["a", "bb", "é", "日本", " ", "  ", "x.y", "\u2029", "\n", "\n", "\n\n", "q r s t", "\u00a0"]
+    docs = [{"id": str(i), "text": "".join(rng.choice(words) for _ in range(rng.randint(0, 400)))} for i in range(40)]
+    docs.append({"id": "end", "text": docs[3]["text"] + "\n"})
+    got = {}
+    for piece in (1 << 22, 7):  # 7 code points: every long text in many pieces, pieces grouped a few at a time
+        monkeypatch.setattr(stage, "_PIECE_CHARS", piece)
+        root = str(tmp_path / f"c{piece}")
+        write_documents(f"{root}/documents/a.jsonl.gz", docs)
+        assert main(["dedupe", "--documents", f"{root}/documents/*.gz", "--bloom_filter.file", f"{root}/f.bin",
+                     "--bloom_filter.size_in_bytes", "65536", "--dedupe.paragraphs.attribute_name", "dup", *extra]) == 0
+        got[piece] = read_jsonl(f"{root}/attributes/dup/a.jsonl.gz")
+    assert got[7] == got[1 << 22]
+    assert any(line["attributes"]["dup"] for line in got[7])
+
+
+def test_large_groups_of_spans_are_formatted_in_pieces(monkeypatch: Any) -> None:
+    from dolma.dedup import attributes
+
+    rng = np.random.default_rng(4)
+    start = np.sort(rng.integers(0, 10**7, 300))
+    end = start + rng.integers(0, 50, 300)
+    cuts = np.array([0, 1, 120, 121, 290, 300])
+    whole = format_unit_spans(start, end, cuts)
+    monkeypatch.setattr(attributes, "_SPANS_AT_ONCE", 16)  # groups of 119 and 169 spans cut into pieces
+    assert format_unit_spans(start, end, cuts) == whole
+    monkeypatch.setattr(attributes, "_BIG_VALUE", 100)  # those groups' lines written around their values
+    lines = attributes.attribute_lines([str(i) for i in range(7)], "a", dict(enumerate(whole)), bad=[4])
+    expected = [{"id": str(i), "attributes": {} if i == 4 else {"a": json.loads(whole[i]) if i < len(whole) else []}}
+                for i in range(7)]
+    assert [json.loads(x) for x in lines.splitlines()] == expected
+
+
+@pytest.mark.parametrize("spans_at_once", [1 << 16, 16])
+def test_scored_spans_are_msgspec_json(spans_at_once: int, monkeypatch: Any) -> None:
+    from dolma.dedup import attributes
+
+    monkeypatch.setattr(attributes, "_SPANS_AT_ONCE", spans_at_once)  # 16: large groups formatted in pieces
+    encoder = msgspec.json.Encoder()
+    rng = np.random.default_rng(8)
+    for _ in range(100):
+        n = int(rng.integers(1, 200))
+        start = np.sort(rng.integers(0, int(10 ** rng.integers(0, 12)), n))
+        end = start + rng.integers(0, 500, n)
+        score = np.minimum(rng.integers(0, 60, n) / rng.integers(1, 60, n), 1.0)  # 1.0, 0.5, 0.3333333333333333...
+        cuts = np.unique(np.concatenate(([0, n], rng.integers(1, n + 1, int(rng.integers(0, 5))))))
+        want = [encoder.encode([[int(s), int(e), float(f)] for s, e, f in zip(start[a:b], end[a:b], score[a:b])])
+                for a, b in zip(cuts[:-1], cuts[1:])]
+        assert attributes.format_scored_spans(start, end, score, cuts) == want
+
+
 def test_attribute_lines_are_msgspec_json() -> None:
     rng = np.random.default_rng(3)
     ids = ["a", 'q"uote', "new\nline", "日本", "\\"]
@@ -108,6 +168,21 @@ def test_distinct_keys_probed_once_and_repeats() -> None:
     assert probe.tolist() == [k in earlier for k in more]  # read-only: repeats answer like their first occurrence
     assert bloom.test_and_set(hash_keys([b"new", b"new"]), insert=False).tolist() == [False, False]
     assert len(bloom.test_and_set(hash_keys([]))) == 0
+
+
+@pytest.mark.parametrize("piece", [1 << 20, 64])
+def test_first_occurrences_by_table(piece: int, monkeypatch: Any) -> None:
+    from dolma.dedup import bloom
+
+    monkeypatch.setattr(bloom, "_PIECE", piece)  # 64: keys split into eighths, each table built in pieces
+    rng = np.random.default_rng(2)
+    for distinct, n in ((1, 10), (50, 5000), (3000, 4000), (10_000, 10_000)):
+        pool = rng.integers(0, 2**63, distinct, dtype=np.int64).astype(np.uint64)
+        h1 = pool[rng.integers(0, distinct, n)]
+        h1[::7] &= np.uint64(0xFFFF)  # keys equal in their top bits: slots collide round after round
+        first_seen: dict = {}
+        want = [first_seen.setdefault(int(x), i) for i, x in enumerate(h1)]
+        assert bloom.first_occurrences(h1).tolist() == want
 
 
 def test_hash_keys_seed_and_shape() -> None:
@@ -178,7 +253,7 @@ def _ngrams_by_paragraph(parts: List[bytes], n: int, stride: int, skip: bool, se
         g = ngram_keys(tokens, n, stride)
         grams += g
         owners += [r] * len(g)
-    return hash_keys(grams, seed), np.asarray(owners, dtype=np.int64)
+    return key_hashes(grams, seed), np.asarray(owners, dtype=np.int64)
 
 
 @pytest.mark.parametrize("alphabet", [
@@ -186,7 +261,11 @@ def _ngrams_by_paragraph(parts: List[bytes], n: int, stride: int, skip: bool, se
      "  ", "\t", ",", ".", "\x1c", "x_y", "\u00a0", "don’t"],
     list("ab1 2_.:;,'\x00\t\r\x0b\x1c\x1f-!Z9"),
 ])
-def test_batched_ngram_keys_are_the_per_paragraph_keys(alphabet: List[str]) -> None:
+@pytest.mark.parametrize("group_bytes", [1 << 20, 40])
+def test_batched_ngram_keys_are_the_per_paragraph_keys(alphabet: List[str], group_bytes: int, monkeypatch: Any) -> None:
+    from dolma.dedup import ngrams
+
+    monkeypatch.setattr(ngrams, "_GROUP_BYTES", group_bytes)  # 40: paragraphs segmented a few at a time
     rng = random.Random(5)
     for _ in range(150):
         parts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))).encode()

@@ -156,15 +156,16 @@ def run_pool(
 ) -> None:
     """Each worker process holds one unit at a time, so a worker that dies (killed, out of memory) costs only
     its own unit: that unit runs again on a new worker, ``retries`` times, then fails alone with the reason."""
-    # spawn: workers start clean (no inherited locks, threads or S3 clients) and load their models once
-    ctx = multiprocessing.get_context("spawn")
+    # spawn: workers start clean (no inherited locks, threads or S3 clients) and load their models once; a stage
+    # whose driver holds none of those may fork them instead, sparing each worker the imports (`fork_workers`)
+    ctx = multiprocessing.get_context("fork" if stage.fork_workers else "spawn")
     progress_queue = ctx.Queue()
     stop = threading.Event()
-    drainer = threading.Thread(target=_drain, args=(progress_queue, add_progress, stop), daemon=True)
-    drainer.start()
     queued = list(todo)
     lost = LostUnits(stage, retries, record)
     workers = [_PoolWorker(ctx, stage, progress_queue, debug, retries) for _ in range(min(processes, len(todo)))]
+    drainer = threading.Thread(target=_drain, args=(progress_queue, add_progress, stop), daemon=True)
+    drainer.start()  # after the first workers: a fork copies no thread of this one
     try:
         while queued or any(w.unit is not None for w in workers):
             for i, w in enumerate(workers):
