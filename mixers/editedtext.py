@@ -8,7 +8,7 @@ Its pieces join to what :func:`~dolma.mixers.spans.replace_spans` returns.
 
 from __future__ import annotations
 
-from typing import Iterator, List, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -23,21 +23,25 @@ _PARTS_AT_A_TIME = 1 << 12  # slices and replacements joined into a piece at mos
 
 
 class EditedText:
-    """``text`` with each region ``[starts[i], ends[i])`` (sorted, disjoint) replaced by ``replacements[rules[i]]``,
-    where ``{}`` stands for the region's old text."""
+    """``text`` with each region ``[start, end)`` (sorted, disjoint) replaced by ``replacements[rule]``, where ``{}``
+    stands for the region's old text. The regions are held as arrays of starts, ends and rules, a batch each, so
+    that the last reading (:meth:`pieces` with ``consume``) lets each batch go once read."""
 
-    __slots__ = ("text", "starts", "ends", "rules", "replacements")
+    __slots__ = ("text", "batches", "replacements")
 
     def __init__(self, text: str, starts: np.ndarray, ends: np.ndarray, rules: np.ndarray, replacements: Sequence[str]) -> None:
         self.text = text
-        self.starts = starts
-        self.ends = ends
-        self.rules = rules
+        self.batches: List[Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]] = [
+            (starts[at : at + _REGIONS_AT_A_TIME].copy(), ends[at : at + _REGIONS_AT_A_TIME].copy(),
+             rules[at : at + _REGIONS_AT_A_TIME].copy())
+            for at in range(0, len(starts), _REGIONS_AT_A_TIME)
+        ]
         self.replacements = [r.split("{}") for r in replacements]  # literal parts around each `{}`
 
-    def pieces(self, chunk_chars: int) -> Iterator[str]:
+    def pieces(self, chunk_chars: int, consume: bool = False) -> Iterator[str]:
         """The new text as non-empty strings, in order, each of at most ``chunk_chars`` characters (plus, at most,
-        one replacement's text around ``{}``)."""
+        one replacement's text around ``{}``). With ``consume``, the text cannot be read again: each batch of
+        regions is let go once read (the regions are not held to the end, next to the whole new text written)."""
         text = self.text
         out: List[str] = []
         size = 0
@@ -66,9 +70,17 @@ class EditedText:
                 a += take
 
         pos = 0
-        for at in range(0, len(self.starts), _REGIONS_AT_A_TIME):
-            batch = slice(at, at + _REGIONS_AT_A_TIME)
-            for start, end, rule in zip(self.starts[batch].tolist(), self.ends[batch].tolist(), self.rules[batch].tolist()):
+        for i in range(len(self.batches)):
+            batch = self.batches[i]
+            if batch is None:
+                raise RuntimeError("an edited text was read again after a reading that let its regions go")
+            starts, ends, rules = batch
+            if consume:
+                self.batches[i] = None
+            del batch
+            regions = zip(starts.tolist(), ends.tolist(), rules.tolist())
+            del starts, ends, rules
+            for start, end, rule in regions:
                 yield from copy(pos, start)
                 parts = self.replacements[rule]
                 yield from add(parts[0])

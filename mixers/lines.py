@@ -101,7 +101,7 @@ def _encode_long(doc: Dict[str, Any], write: Optional[Callable[[bytes], Any]], r
         value = doc[key]
         if type(value) is EditedText:  # the new text, from the old one's pieces (never joined)
             put(b'"')
-            for piece in value.pieces(TEXT_SLICE_CHARS):
+            for piece in value.pieces(TEXT_SLICE_CHARS, consume=release):
                 put(_ENCODE(piece)[1:-1])
             put(b'"')
             if release:

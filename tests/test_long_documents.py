@@ -383,6 +383,7 @@ def test_an_edited_text_reads_as_the_replaced_text(monkeypatch):
 
     monkeypatch.setattr(editedtext, "_PARTS_AT_A_TIME", 3)
     monkeypatch.setattr(editedtext, "TRIM_CHARS", 4)
+    monkeypatch.setattr(editedtext, "_REGIONS_AT_A_TIME", 2)
     rng = random.Random(8)
     rules = [SpanRule("a", None, None, None, ""), SpanRule("b", None, None, None, " <{}|{}> "),
              SpanRule("c", None, None, None, "\u3000")]
@@ -404,6 +405,9 @@ def test_an_edited_text_reads_as_the_replaced_text(monkeypatch):
             assert "".join(pieces) == want and all(0 < len(p) < chunk + len(" <") for p in pieces)
             assert editedtext.edited_length(edited, UNICODE_WHITE_SPACE, chunk) == len(want.strip(UNICODE_WHITE_SPACE).encode("utf-8"))
             assert editedtext.edited_measures(edited, chunk) == (len(want.encode("utf-8")), len(want.split()))
+        assert "".join(edited.pieces(3, consume=True)) == want  # the last reading lets the regions go
+        with pytest.raises(RuntimeError):
+            list(edited.pieces(3))
 
 
 @pytest.mark.parametrize("extension", [".jsonl.gz", ".jsonl.zst", ".jsonl"])
