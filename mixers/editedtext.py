@@ -18,7 +18,7 @@ __all__ = ["EditedText", "TEXT_PIECE_CHARS", "edited_length", "edited_measures"]
 
 TEXT_PIECE_CHARS = 1 << 20  # characters of the new text read at a time
 TRIM_CHARS = 1 << 24  # characters of the new text read between two hand-backs of the C heap's free memory
-_REGIONS_AT_A_TIME = 1 << 16  # regions turned into Python ints at a time
+_REGIONS_AT_A_TIME = 1 << 16  # regions per batch (turned into Python ints a batch at a time)
 _PARTS_AT_A_TIME = 1 << 12  # slices and replacements joined into a piece at most
 
 
