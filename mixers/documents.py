@@ -22,12 +22,12 @@ from dolma.core.utils import UNICODE_WHITE_SPACE
 from dolma.core.units import Progress
 from dolma.mixers.attributes import AttributeLines, decode_raw
 from dolma.mixers.config import StreamConfig
-from dolma.mixers.editedtext import TEXT_PIECE_CHARS, EditedText, edited_length
+from dolma.mixers.edited_text import TEXT_PIECE_CHARS, EditedText, edited_length
 from dolma.mixers.errors import EvaluationError, RegexTimeout
 from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
 from dolma.mixers.jq import DEFAULT_REGEX_TIMEOUT, regex_deadline
-from dolma.mixers import spanarrays
-from dolma.mixers.spanarrays import Spans, plain_attribute, raw_spans, replace_span_arrays
+from dolma.mixers import span_arrays
+from dolma.mixers.span_arrays import Spans, plain_attribute, raw_spans, replace_span_arrays
 from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
 
 __all__ = ["StreamRules", "Refused", "Kept", "bump", "document_problem", "record_provenance", "Rule", "stream_rules",
@@ -117,7 +117,7 @@ def text_length(text: Union[str, EditedText]) -> int:
     (Unicode's White_Space characters) at either end trimmed (a long text measured without copying it)."""
     if type(text) is EditedText:
         return edited_length(text, UNICODE_WHITE_SPACE, TEXT_PIECE_CHARS)
-    if len(text) <= spanarrays.LONG_TEXT_CHARS:
+    if len(text) <= span_arrays.LONG_TEXT_CHARS:
         return len(text.strip(UNICODE_WHITE_SPACE).encode("utf-8", "surrogatepass"))
     return utf8_length(text, *strip_bounds(text, UNICODE_WHITE_SPACE))
 
@@ -261,7 +261,7 @@ class StreamRules:
                 if matched and matched[-1] >= len(self.filter.include):
                     bump(counts, self._dropped[matched[-1]])
                 return reason
-        if self.spans and len(doc["text"]) > spanarrays.LONG_TEXT_CHARS:
+        if self.spans and len(doc["text"]) > span_arrays.LONG_TEXT_CHARS:
             self._replace_long(doc, counts, has_attributes)
         elif self.spans:
             if has_attributes:
@@ -278,7 +278,7 @@ class StreamRules:
 
 
     def _replace_long(self, doc: Dict[str, Any], counts: Dict[str, int], has_attributes: bool) -> None:
-        """Span replacement for a long text: what the rules select as arrays (see :mod:`dolma.mixers.spanarrays`),
+        """Span replacement for a long text: what the rules select as arrays (see :mod:`dolma.mixers.span_arrays`),
         through the plain path for rules or attributes of another shape."""
         attributes = doc.get("attributes")
         arrays: List[Spans] = []

@@ -1,7 +1,7 @@
 """The mix's output lines: the JSON lines of a batch's documents, as msgspec writes them.
 
 A long document's line is written field by field into one buffer, its text a slice at a time (an edited text, see
-:mod:`dolma.mixers.editedtext`, a piece of the new text at a time, read from the old one), and each value that
+:mod:`dolma.mixers.edited_text`, a piece of the new text at a time, read from the old one), and each value that
 was written is let go (the text, each attribute: the raw attribute lines they point into are freed as their last
 value is written), unless a copy of the document (up-sampling) is still to be written. So while the line is built,
 what it holds is in memory about once, not twice. msgspec writes a dict as its keys and values encoded one after
@@ -16,8 +16,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import msgspec
 
 from dolma.core.longlines import release_free_memory
-from dolma.mixers import spanarrays
-from dolma.mixers.editedtext import EditedText, edited_measures
+from dolma.mixers import span_arrays
+from dolma.mixers.edited_text import EditedText, edited_measures
 
 __all__ = ["encode_documents", "encode_dropped", "text_measures"]
 
@@ -81,7 +81,7 @@ def encode_dropped(record: Dict[str, Any]) -> Union[bytes, bytearray]:
 
 def _is_long(text: Any) -> bool:
     """Whether a document's text takes the long path: an edited long text, or a long string."""
-    return type(text) is EditedText or (type(text) is str and len(text) > spanarrays.LONG_TEXT_CHARS)
+    return type(text) is EditedText or (type(text) is str and len(text) > span_arrays.LONG_TEXT_CHARS)
 
 
 def _encode_long(doc: Dict[str, Any], write: Optional[Callable[[bytes], Any]], release: bool) -> int:

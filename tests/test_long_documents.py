@@ -254,7 +254,7 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, k
     import os
 
     from dolma.cli import main
-    from dolma.mixers import spanarrays
+    from dolma.mixers import span_arrays
 
     (tmp_path / "documents").mkdir()
     (tmp_path / "attributes" / "a").mkdir(parents=True)
@@ -288,13 +288,13 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, k
 
     plain = run("plain")
     used = []
-    real = spanarrays.raw_spans
+    real = span_arrays.raw_spans
     monkeypatch.setattr("dolma.mixers.documents.raw_spans", lambda *a: used.append(1) or real(*a))
-    monkeypatch.setattr(spanarrays, "LONG_TEXT_CHARS", 0)
-    monkeypatch.setattr(spanarrays, "RAW_CHUNK_BYTES", 7)
-    monkeypatch.setattr(spanarrays, "_KEY_BITS", key_bits)
-    monkeypatch.setattr(spanarrays, "_UNPACK_AT_A_TIME", 2)
-    monkeypatch.setattr("dolma.mixers.editedtext.TEXT_PIECE_CHARS", 3)
+    monkeypatch.setattr(span_arrays, "LONG_TEXT_CHARS", 0)
+    monkeypatch.setattr(span_arrays, "RAW_CHUNK_BYTES", 7)
+    monkeypatch.setattr(span_arrays, "_KEY_BITS", key_bits)
+    monkeypatch.setattr(span_arrays, "_UNPACK_AT_A_TIME", 2)
+    monkeypatch.setattr("dolma.mixers.edited_text.TEXT_PIECE_CHARS", 3)
     monkeypatch.setattr("dolma.mixers.documents.TEXT_PIECE_CHARS", 3)
     monkeypatch.setattr("dolma.mixers.lines.TEXT_SLICE_CHARS", 2)
     assert run("arrays") == plain
@@ -323,7 +323,7 @@ def test_text_measures_match_the_whole_text(monkeypatch):
 def test_long_lines_encode_as_msgspec_does_and_let_their_values_go(monkeypatch):
     from dolma.mixers import lines
 
-    monkeypatch.setattr(spanarrays_module(), "LONG_TEXT_CHARS", 3)
+    monkeypatch.setattr(span_arrays_module(), "LONG_TEXT_CHARS", 3)
     monkeypatch.setattr(lines, "TEXT_SLICE_CHARS", 2)
     rng = random.Random(6)
     docs = [{"id": f"d{i}", "text": _text(rng, rng.randint(0, 30)), "attributes": {"a": msgspec.Raw(b"[[0,1,1.0]]"), "b": [1]},
@@ -338,10 +338,10 @@ def test_long_lines_encode_as_msgspec_does_and_let_their_values_go(monkeypatch):
     assert docs[4]["text"] and docs[5]["text"] and docs[4]["attributes"]["a"] is not None  # copies keep theirs
 
 
-def spanarrays_module() -> Any:
-    from dolma.mixers import spanarrays
+def span_arrays_module() -> Any:
+    from dolma.mixers import span_arrays
 
-    return spanarrays
+    return span_arrays
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -357,10 +357,10 @@ def spanarrays_module() -> Any:
 ])
 def test_raw_spans(raw, expected, monkeypatch):
     np = pytest.importorskip("numpy")
-    from dolma.mixers import spanarrays
+    from dolma.mixers import span_arrays
 
-    monkeypatch.setattr(spanarrays, "RAW_CHUNK_BYTES", 3)
-    got = spanarrays.raw_spans(msgspec.Raw(raw), 0.5, float("inf"), 6)
+    monkeypatch.setattr(span_arrays, "RAW_CHUNK_BYTES", 3)
+    got = span_arrays.raw_spans(msgspec.Raw(raw), 0.5, float("inf"), 6)
     if expected is None:
         assert got is None
         return
@@ -378,12 +378,12 @@ def test_an_edited_text_reads_as_the_replaced_text(monkeypatch):
     at the ends, many short slices, replacements holding the region's text)."""
     np = pytest.importorskip("numpy")
     from dolma.core.utils import UNICODE_WHITE_SPACE
-    from dolma.mixers import editedtext, spanarrays
+    from dolma.mixers import edited_text, span_arrays
     from dolma.mixers.spans import SpanRule, replace_spans
 
-    monkeypatch.setattr(editedtext, "_PARTS_AT_A_TIME", 3)
-    monkeypatch.setattr(editedtext, "TRIM_CHARS", 4)
-    monkeypatch.setattr(editedtext, "_REGIONS_AT_A_TIME", 2)
+    monkeypatch.setattr(edited_text, "_PARTS_AT_A_TIME", 3)
+    monkeypatch.setattr(edited_text, "TRIM_CHARS", 4)
+    monkeypatch.setattr(edited_text, "_REGIONS_AT_A_TIME", 2)
     rng = random.Random(8)
     rules = [SpanRule("a", None, None, None, ""), SpanRule("b", None, None, None, " <{}|{}> "),
              SpanRule("c", None, None, None, "\u3000")]
@@ -394,17 +394,17 @@ def test_an_edited_text_reads_as_the_replaced_text(monkeypatch):
         doc = {"text": text}
         arrays = [([np.array([a for a, _, k in spans if k == i], np.int64)], [np.array([b for _, b, k in spans if k == i], np.int64)], i)
                   for i in range(3)]
-        assert spanarrays.replace_span_arrays(doc, arrays, rules) == replaced
+        assert span_arrays.replace_span_arrays(doc, arrays, rules) == replaced
         edited = doc["text"]
         if not replaced:
             assert edited == text
             continue
-        assert isinstance(edited, editedtext.EditedText)
+        assert isinstance(edited, edited_text.EditedText)
         for chunk in (1, 2, 5, 1000):
             pieces = list(edited.pieces(chunk))
             assert "".join(pieces) == want and all(0 < len(p) < chunk + len(" <") for p in pieces)
-            assert editedtext.edited_length(edited, UNICODE_WHITE_SPACE, chunk) == len(want.strip(UNICODE_WHITE_SPACE).encode("utf-8"))
-            assert editedtext.edited_measures(edited, chunk) == (len(want.encode("utf-8")), len(want.split()))
+            assert edited_text.edited_length(edited, UNICODE_WHITE_SPACE, chunk) == len(want.strip(UNICODE_WHITE_SPACE).encode("utf-8"))
+            assert edited_text.edited_measures(edited, chunk) == (len(want.encode("utf-8")), len(want.split()))
         assert "".join(edited.pieces(3, consume=True)) == want  # the last reading lets the regions go
         with pytest.raises(RuntimeError):
             list(edited.pieces(3))

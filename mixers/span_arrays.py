@@ -4,7 +4,7 @@ A 200 MB document can carry millions of spans. Decoded the plain way, each is a 
 then a sorted tuple: hundreds of bytes per span, several times the text. Here a span rule that reads one attribute by
 name (``$.attributes.NAME``, jq ``.attributes.NAME``) parses that attribute's raw JSON a chunk at a time into arrays
 of starts and ends (24 bytes per span), and the new text is the old one with its regions replaced, read a piece at a
-time (:class:`~dolma.mixers.editedtext.EditedText`), never joined. The result is that of
+time (:class:`~dolma.mixers.edited_text.EditedText`), never joined. The result is that of
 :func:`~dolma.mixers.spans.collect_spans` and :func:`~dolma.mixers.spans.replace_spans`; an attribute in any other
 shape is handed back to them.
 """
@@ -18,7 +18,7 @@ import msgspec
 import numpy as np
 
 from dolma.core.longlines import release_free_memory
-from dolma.mixers.editedtext import EditedText
+from dolma.mixers.edited_text import EditedText
 from dolma.mixers.spans import SpanRule
 
 __all__ = ["LONG_TEXT_CHARS", "Spans", "plain_attribute", "raw_spans", "replace_span_arrays"]
@@ -144,7 +144,7 @@ def _sorted_spans(spans: List[Spans], n: int, rules: int) -> Tuple[np.ndarray, n
 
 def replace_span_arrays(doc: Dict[str, Any], spans: List[Spans], rules: Sequence[SpanRule]) -> int:
     """Replace the spans in ``doc["text"]`` as :func:`~dolma.mixers.spans.replace_spans` does, by an
-    :class:`~dolma.mixers.editedtext.EditedText` (the old text and the regions replaced: the new text is never
+    :class:`~dolma.mixers.edited_text.EditedText` (the old text and the regions replaced: the new text is never
     joined); returns the number of regions replaced. ``spans`` holds each rule's starts and ends (its index last),
     and is emptied."""
     release_free_memory()  # what decoding the spans left on the heap
