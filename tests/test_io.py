@@ -1,6 +1,9 @@
 import gzip
 import hashlib
 import os
+import pathlib
+import shutil
+import tempfile
 
 import msgspec
 import pytest
@@ -22,6 +25,32 @@ def test_atomic_writer_round_trip_and_checksum(tmp_path, ext):
     assert dio.read_bytes(path) == PAYLOAD
     stored = open(path, "rb").read()
     assert w.sha256 == hashlib.sha256(stored).hexdigest() and w.bytes_written == len(stored)
+
+
+@pytest.mark.parametrize("folder", ["disk", "tmpfs"])
+def test_direct_writer_writes_any_size_past_the_page_cache(tmp_path, monkeypatch, folder):
+    """``direct=True`` (the Bloom filter's file): the same bytes and checksum, whatever the pieces' sizes against the
+    aligned buffer and blocks, and on a file system that refuses O_DIRECT (tmpfs) the ordinary way."""
+    if folder == "tmpfs":
+        if not os.path.isdir("/dev/shm"):
+            pytest.skip("no /dev/shm")
+        tmp_path = pathlib.Path(tempfile.mkdtemp(dir="/dev/shm"))
+    monkeypatch.setattr(dio, "_DIRECT_BUFFER", 3 * 4096)  # many buffer flushes for a small payload
+    data = os.urandom(5 * 4096 + 777)
+    for size in (0, 1, 4096, 3 * 4096, len(data)):
+        path = str(tmp_path / f"f{size}.bin")
+        with dio.AtomicWriter(path, direct=True) as w:
+            for a in range(0, size, 1000):  # pieces that straddle blocks and the buffer
+                w.write(data[a : min(a + 1000, size)])
+        assert open(path, "rb").read() == data[:size]
+        assert w.sha256 == hashlib.sha256(data[:size]).hexdigest() and w.bytes_written == size
+    with pytest.raises(RuntimeError):
+        with dio.AtomicWriter(str(tmp_path / "gone.bin"), direct=True) as w:
+            w.write(data)
+            raise RuntimeError("boom")
+    assert sorted(os.listdir(tmp_path)) == sorted(f"f{n}.bin" for n in (0, 1, 4096, 3 * 4096, len(data)))
+    if folder == "tmpfs":
+        shutil.rmtree(tmp_path)
 
 
 def test_compressed_output_is_deterministic(tmp_path):
