@@ -36,6 +36,7 @@ import xxhash
 
 from dolma.core import io as dio
 from dolma.core.errors import ConfigError, DolmaError, InputError, UnitsFailed
+from dolma.core.longlines import reuse_freed_memory
 from dolma.core.runner import work_processes
 from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, read_manifest, write_manifest, written
@@ -309,6 +310,7 @@ class DedupeStage(Stage[Plan]):
         elif done:
             log.info("dedupe: %d of %d file(s) already done; their keys are re-inserted, in order", done, len(units))
         shared = work_processes(config) > 1 and len(todo) > 1
+        reuse_freed_memory()  # before the workers fork: they inherit it
         if shared:
             self._preload()
         try:

@@ -53,7 +53,29 @@ def map_large_blocks() -> None:
     global _mapping
     if not _mapping and _MALLOPT is not None:
         _MALLOPT(_M_MMAP_THRESHOLD, _MAPPED_BLOCK)
+        if _reusing:  # back to glibc's default: a long line's freed bytes leave the process
+            _MALLOPT(_M_TRIM_THRESHOLD, 128 << 10)
     _mapping = True
+
+
+_M_TRIM_THRESHOLD = -1
+_HEAP_BLOCK = 32 << 20  # glibc's largest mmap threshold on 64-bit systems
+_HEAP_KEEP = 256 << 20
+_reusing = False
+
+
+def reuse_freed_memory() -> None:
+    """Have glibc serve blocks up to 32 MiB from the heap and keep up to 256 MiB of freed heap (elsewhere nothing).
+    A stage that allocates and frees arrays of a few MB per batch otherwise gets each from a fresh mapping, whose
+    pages the kernel faults in and zeroes every time: dedupe's n-gram run on the 143 MB benchmark took 1.27 s of
+    system time for 320,000 page faults, and 0.84 s for 207,000 with this (peak RSS 382 MB against 386 MB). A line
+    longer than a batch still switches to mapped blocks and the default trimming (:func:`map_large_blocks`).
+    Called by the driver before it forks the workers, which inherit the settings."""
+    global _reusing
+    if _MALLOPT is not None and not _mapping:
+        _MALLOPT(_M_MMAP_THRESHOLD, _HEAP_BLOCK)
+        _MALLOPT(_M_TRIM_THRESHOLD, _HEAP_KEEP)
+        _reusing = True
 
 
 def release_free_memory() -> None:
