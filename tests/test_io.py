@@ -3,6 +3,7 @@ import hashlib
 import os
 import pathlib
 import shutil
+import sys
 import tempfile
 
 import msgspec
@@ -10,7 +11,7 @@ import pytest
 
 from dolma.core import io as dio
 from dolma.core.errors import InputError
-from dolma.core.records import BadLine, DocumentRecord, DocumentsReader, _why
+from dolma.core.records import BadLine, DocumentRecord, DocumentsReader, _count_newlines, _why
 from tests.conftest import s3_keys, s3_put, write_bytes
 
 PAYLOAD = b"".join(b'{"id": "%d", "text": "line %d \xc3\xa9"}\n' % (i, i) for i in range(20000))
@@ -195,3 +196,11 @@ def test_bad_line_reasons_come_from_the_bytes_not_the_decoders_exception(raw, re
     JSON error): whatever the decoder raised, the reason is what is wrong with the bytes."""
     exc = decoder_error("utf-8", b"", 0, 1, "x") if decoder_error is UnicodeDecodeError else decoder_error("x")
     assert _why(exc, raw, DocumentRecord).startswith(reason)
+
+
+def test_newlines_counted_by_numpy_leave_the_buffer_resizable(monkeypatch):
+    block = bytearray(b'{"id": "1"}\n\n  \r\n{"id": "2"}\n' * 1000)
+    assert _count_newlines(block) == block.count(b"\n") == 4000
+    del block[10:]  # no numpy view of it is left
+    monkeypatch.delitem(sys.modules, "numpy")  # a process without numpy counts the plain way
+    assert _count_newlines(b"a\nb\n") == 2
