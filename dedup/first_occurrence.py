@@ -29,16 +29,13 @@ reads its own block with one ranged read, :func:`read_firsts`); the attributes s
 
 from __future__ import annotations
 
-import struct
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import msgspec
 import numpy as np
 
-from dolma.core import io as dio
-from dolma.core.errors import InputError
 from dolma.core.paths import CorpusPath, first_occurrences_path
-from dolma.dedup.keyfiles import _read_range
+from dolma.dedup.keyfiles import read_block, write_blocks
 
 __all__ = ["side_path", "exact_marks", "Firsts", "resolve_firsts", "write_firsts", "read_firsts", "side_file"]
 
@@ -136,29 +133,12 @@ def resolve_firsts(
 
 def write_firsts(path: str, blocks: List[Firsts]) -> None:
     """A partition's first occurrences, file after file, with an offsets table (as the marks file)."""
-    data = [msgspec.msgpack.encode(b) for b in blocks]
-    offsets = np.zeros(len(data) + 1, dtype="<u8")
-    np.cumsum([len(d) for d in data], out=offsets[1:])
-    with dio.AtomicWriter(path) as w:
-        w.write(_MAGIC + struct.pack("<Q", len(data)))
-        w.write(offsets.tobytes())
-        for d in data:
-            w.write(d)
+    write_blocks(path, _MAGIC, [msgspec.msgpack.encode(b) for b in blocks])
 
 
 def read_firsts(path: str, index: int) -> Firsts:
-    """Input file ``index``'s block of a partition's first-occurrences file (the header, two offsets, the block)."""
-    head = _read_range(path, 0, 16)
-    if len(head) < 16 or head[:8] != _MAGIC:
-        raise InputError(path, None, "not a dedupe first-occurrences file (bad magic bytes)")
-    (files,) = struct.unpack("<Q", head[8:])
-    if not 0 <= index < files:
-        raise InputError(path, None, f"first occurrences of {files} files, asked for file {index}")
-    start, end = struct.unpack("<QQ", _read_range(path, 16 + 8 * index, 16))
-    data = _read_range(path, 16 + 8 * (files + 1) + start, end - start)
-    if len(data) != end - start:
-        raise InputError(path, None, f"first-occurrences file is truncated (file {index})")
-    return msgspec.msgpack.decode(data, type=Firsts)
+    """Input file ``index``'s block of a partition's first-occurrences file (three ranged reads)."""
+    return msgspec.msgpack.decode(read_block(path, _MAGIC, "first-occurrences", index), type=Firsts)
 
 
 def side_file(

@@ -16,12 +16,13 @@ The same buckets can hold MinHash band signatures (one partition per band, ``W``
 job then reads only its band.
 
 Marks file (one per partition): the bits of every key of the partition, file after file in input order, each file's
-bits packed from a byte boundary; an offsets table lets an attributes job seek straight to its file::
+bits packed from a byte boundary; an offsets table lets an attributes job seek straight to its file (the block file
+of :func:`write_blocks`, which the first-occurrences records use too)::
 
     0           8        magic b"DOLMASEE"
     8           8        F, the number of input files
-    16          8 * (F + 1)   byte offset of each file's bits, from the end of this table
-    ...         ...      the bits (``numpy.packbits`` order)
+    16          8 * (F + 1)   byte offset of each file's block, from the end of this table
+    ...         ...      the blocks (here each file's bits, ``numpy.packbits`` order)
 
 Layout file (one per input file): the ids, bad lines, paragraph spans and each key's owner (line or paragraph),
 in partition order as in the keys file, as msgpack with the arrays as raw bytes.
@@ -39,7 +40,10 @@ from dolma.core import io as dio
 from dolma.core.errors import InputError
 from dolma.core.globs import is_s3, split_s3
 
-__all__ = ["write_keys", "read_partition_keys", "write_marks", "read_marks", "write_layout", "read_layout", "bucket"]
+__all__ = [
+    "write_keys", "read_partition_keys", "write_marks", "read_marks", "write_blocks", "read_block", "read_range",
+    "write_layout", "read_layout", "bucket",
+]
 
 _KEYS_MAGIC = b"DOLMAKEY"
 _MARKS_MAGIC = b"DOLMASEE"
@@ -60,21 +64,21 @@ def write_keys(path: str, buckets: Sequence[np.ndarray]) -> int:
 
 def read_partition_keys(path: str, partition: int) -> np.ndarray:
     """Partition ``partition``'s keys of one keys file, reading only them (and the header)."""
-    head = _read_range(path, 0, _KEYS_HEADER.size)
+    head = read_range(path, 0, _KEYS_HEADER.size)
     if len(head) < _KEYS_HEADER.size or head[:8] != _KEYS_MAGIC:
         raise InputError(path, None, "not a dedupe keys file (bad magic bytes)")
     _, version, parts, width, _ = _KEYS_HEADER.unpack(head)
     if version != 1 or not 0 <= partition < parts:
         raise InputError(path, None, f"keys file version {version} with {parts} partitions, asked for {partition}")
-    counts = np.frombuffer(_read_range(path, _KEYS_HEADER.size, 8 * parts), dtype="<u8").astype(np.int64)
+    counts = np.frombuffer(read_range(path, _KEYS_HEADER.size, 8 * parts), dtype="<u8").astype(np.int64)
     size = int(counts[partition]) * width * 8
-    data = _read_range(path, _KEYS_HEADER.size + 8 * parts + int(counts[:partition].sum()) * width * 8, size)
+    data = read_range(path, _KEYS_HEADER.size + 8 * parts + int(counts[:partition].sum()) * width * 8, size)
     if len(data) != size:
         raise InputError(path, None, f"keys file is truncated ({len(data)} of {size} bytes of partition {partition})")
     return np.frombuffer(data, dtype="<u8").astype(np.uint64).reshape(-1, width)
 
 
-def _read_range(path: str, offset: int, size: int) -> bytes:
+def read_range(path: str, offset: int, size: int) -> bytes:
     """``size`` bytes at ``offset`` (fewer at the end of the file): a seek locally, a ranged GET on S3."""
     if size <= 0:
         return b""
@@ -90,29 +94,41 @@ def _read_range(path: str, offset: int, size: int) -> bytes:
         return f.read(size)
 
 
+def write_blocks(path: str, magic: bytes, blocks: Sequence[bytes]) -> None:
+    """A file of one block per input file: ``magic``, the number of blocks, their offsets table, the blocks."""
+    offsets = np.zeros(len(blocks) + 1, dtype="<u8")
+    np.cumsum([len(b) for b in blocks], out=offsets[1:])
+    with dio.AtomicWriter(path) as w:
+        w.write(magic + struct.pack("<Q", len(blocks)))
+        w.write(offsets.tobytes())
+        for block in blocks:
+            w.write(block)
+
+
+def read_block(path: str, magic: bytes, what: str, index: int) -> bytes:
+    """Block ``index`` of a file :func:`write_blocks` wrote (the header, its two offsets, the block: three reads)."""
+    head = read_range(path, 0, 16)
+    if len(head) < 16 or head[:8] != magic:
+        raise InputError(path, None, f"not a dedupe {what} file (bad magic bytes)")
+    (files,) = struct.unpack("<Q", head[8:])
+    if not 0 <= index < files:
+        raise InputError(path, None, f"{what} of {files} files, asked for file {index}")
+    start, end = struct.unpack("<QQ", read_range(path, 16 + 8 * index, 16))
+    data = read_range(path, 16 + 8 * (files + 1) + start, end - start)
+    if len(data) != end - start:
+        raise InputError(path, None, f"{what} file is truncated (file {index})")
+    return data
+
+
 def write_marks(path: str, marks: Sequence[np.ndarray]) -> None:
     """Write a partition's marks: ``marks[i]`` the booleans of input file ``i``'s keys in this partition."""
-    packed = [np.packbits(m) for m in marks]
-    offsets = np.zeros(len(packed) + 1, dtype="<u8")
-    np.cumsum([len(p) for p in packed], out=offsets[1:])
-    with dio.AtomicWriter(path) as w:
-        w.write(_MARKS_MAGIC + struct.pack("<Q", len(packed)))
-        w.write(offsets.tobytes())
-        for p in packed:
-            w.write(p.tobytes())
+    write_blocks(path, _MARKS_MAGIC, [np.packbits(m).tobytes() for m in marks])
 
 
 def read_marks(path: str, index: int, count: int) -> np.ndarray:
-    """Input file ``index``'s ``count`` marks in a partition's marks file (its two offsets, then its bits)."""
-    head = _read_range(path, 0, 16)
-    if len(head) < 16 or head[:8] != _MARKS_MAGIC:
-        raise InputError(path, None, "not a dedupe marks file (bad magic bytes)")
-    (files,) = struct.unpack("<Q", head[8:])
-    if not 0 <= index < files:
-        raise InputError(path, None, f"marks of {files} files, asked for file {index}")
-    start, end = struct.unpack("<QQ", _read_range(path, 16 + 8 * index, 16))
-    data = _read_range(path, 16 + 8 * (files + 1) + start, end - start)
-    if len(data) != end - start or (end - start) * 8 < count:
+    """Input file ``index``'s ``count`` marks in a partition's marks file."""
+    data = read_block(path, _MARKS_MAGIC, "marks", index)
+    if len(data) * 8 < count:
         raise InputError(path, None, f"marks file is truncated (file {index})")
     return np.unpackbits(np.frombuffer(data, dtype=np.uint8), count=count).astype(bool)
 

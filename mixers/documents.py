@@ -8,7 +8,7 @@ their inputs through it, so they keep the same documents.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Set, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Set, Tuple, Union
 
 import msgspec
 import numpy as np
@@ -22,11 +22,12 @@ from dolma.core.utils import UNICODE_WHITE_SPACE
 from dolma.core.units import Progress
 from dolma.mixers.attributes import AttributeLines, decode_raw
 from dolma.mixers.config import StreamConfig
+from dolma.mixers.edited_text import TEXT_PIECE_CHARS, EditedText, edited_length
 from dolma.mixers.errors import EvaluationError, RegexTimeout
 from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
 from dolma.mixers.jq import DEFAULT_REGEX_TIMEOUT, regex_deadline
-from dolma.mixers import spanarrays
-from dolma.mixers.spanarrays import Spans, plain_attribute, raw_spans, replace_span_arrays
+from dolma.mixers import span_arrays
+from dolma.mixers.span_arrays import Spans, plain_attribute, raw_spans, replace_span_arrays
 from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
 
 __all__ = ["StreamRules", "Refused", "Kept", "bump", "document_problem", "record_provenance", "Rule", "stream_rules",
@@ -111,10 +112,12 @@ def record_provenance(doc: Dict[str, Any], path: str, line: int) -> None:
         raise InputError(path, line, f"`metadata` must be an object to record provenance, not {type(metadata).__name__}")
 
 
-def text_length(text: str) -> int:
+def text_length(text: Union[str, EditedText]) -> int:
     """What ``min_text_length`` compares, as Dolma measures it: the UTF-8 bytes of the text with the white space
     (Unicode's White_Space characters) at either end trimmed (a long text measured without copying it)."""
-    if len(text) <= spanarrays.LONG_TEXT_CHARS:
+    if type(text) is EditedText:
+        return edited_length(text, UNICODE_WHITE_SPACE, TEXT_PIECE_CHARS)
+    if len(text) <= span_arrays.LONG_TEXT_CHARS:
         return len(text.strip(UNICODE_WHITE_SPACE).encode("utf-8", "surrogatepass"))
     return utf8_length(text, *strip_bounds(text, UNICODE_WHITE_SPACE))
 
@@ -258,7 +261,7 @@ class StreamRules:
                 if matched and matched[-1] >= len(self.filter.include):
                     bump(counts, self._dropped[matched[-1]])
                 return reason
-        if self.spans and len(doc["text"]) > spanarrays.LONG_TEXT_CHARS:
+        if self.spans and len(doc["text"]) > span_arrays.LONG_TEXT_CHARS:
             self._replace_long(doc, counts, has_attributes)
         elif self.spans:
             if has_attributes:
@@ -275,7 +278,7 @@ class StreamRules:
 
 
     def _replace_long(self, doc: Dict[str, Any], counts: Dict[str, int], has_attributes: bool) -> None:
-        """Span replacement for a long text: what the rules select as arrays (see :mod:`dolma.mixers.spanarrays`),
+        """Span replacement for a long text: what the rules select as arrays (see :mod:`dolma.mixers.span_arrays`),
         through the plain path for rules or attributes of another shape."""
         attributes = doc.get("attributes")
         arrays: List[Spans] = []
@@ -292,6 +295,7 @@ class StreamRules:
                 attributes[name] = rewritten  # type: ignore[index]
             fast.add(name)  # type: ignore[arg-type]
             arrays.append((starts, ends, i))
+            del got, starts, ends  # held by `arrays` alone, which replace_span_arrays empties
         if slow:
             if has_attributes:
                 names = set(attributes) if self.span_names is None else self.span_names  # type: ignore[arg-type]

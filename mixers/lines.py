@@ -1,6 +1,7 @@
 """The mix's output lines: the JSON lines of a batch's documents, as msgspec writes them.
 
-A long document's line is written field by field into one buffer, its text a slice at a time, and each value that
+A long document's line is written field by field into one buffer, its text a slice at a time (an edited text, see
+:mod:`dolma.mixers.edited_text`, a piece of the new text at a time, read from the old one), and each value that
 was written is let go (the text, each attribute: the raw attribute lines they point into are freed as their last
 value is written), unless a copy of the document (up-sampling) is still to be written. So while the line is built,
 what it holds is in memory about once, not twice. msgspec writes a dict as its keys and values encoded one after
@@ -15,7 +16,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import msgspec
 
 from dolma.core.longlines import release_free_memory
-from dolma.mixers import spanarrays
+from dolma.mixers import span_arrays
+from dolma.mixers.edited_text import EditedText, edited_measures
 
 __all__ = ["encode_documents", "encode_dropped", "text_measures"]
 
@@ -28,8 +30,7 @@ def encode_documents(docs: List[Dict[str, Any]]) -> Union[bytes, mmap.mmap]:
     """``encode_lines(docs)``: JSON lines, each ending in a newline. With a long document among them, the lines are
     measured first and written into an anonymous mapping of that size, whose pages take memory only as they are
     written (a growing buffer would be copied, on the heap, whenever it could not grow in place)."""
-    limit = spanarrays.LONG_TEXT_CHARS
-    long = [i for i, doc in enumerate(docs) if type(doc.get("text")) is str and len(doc["text"]) > limit]
+    long = [i for i, doc in enumerate(docs) if _is_long(doc.get("text"))]
     if not long:
         return _ENCODER.encode_lines(docs) if docs else b""
     parts: List[Any] = []  # encoded runs of short documents, and (long document, whether to let its values go)
@@ -48,6 +49,7 @@ def encode_documents(docs: List[Dict[str, Any]]) -> Union[bytes, mmap.mmap]:
     size = 0
     for part in parts:
         size += len(part) if isinstance(part, bytes) else _encode_long(part[0], None, release=False)
+    release_free_memory()  # what encoding the pieces left on the heap
     out = mmap.mmap(-1, size)
     for part in parts:
         if isinstance(part, bytes):
@@ -64,10 +66,8 @@ def encode_dropped(record: Dict[str, Any]) -> Union[bytes, bytearray]:
     """``encode(record) + b"\\n"`` for a dropped document's record (``reason``, ``provenance``, ``document``): a
     long document is written as in :func:`encode_documents`, its values let go (nothing reads it afterwards)."""
     doc = record["document"]
-    text = doc.get("text")
-    if not (type(text) is str and len(text) > spanarrays.LONG_TEXT_CHARS):
+    if not _is_long(doc.get("text")):
         return _ENCODE(record) + b"\n"
-    del text
     out = bytearray(b"{")
     for key, value in record.items():
         if key != "document":
@@ -77,6 +77,11 @@ def encode_dropped(record: Dict[str, Any]) -> Union[bytes, bytearray]:
     del out[-1:]  # the document's newline: the record's closing brace comes first
     out += b"}\n"
     return out
+
+
+def _is_long(text: Any) -> bool:
+    """Whether a document's text takes the long path: an edited long text, or a long string."""
+    return type(text) is EditedText or (type(text) is str and len(text) > span_arrays.LONG_TEXT_CHARS)
 
 
 def _encode_long(doc: Dict[str, Any], write: Optional[Callable[[bytes], Any]], release: bool) -> int:
@@ -94,7 +99,14 @@ def _encode_long(doc: Dict[str, Any], write: Optional[Callable[[bytes], Any]], r
     for n, key in enumerate(list(doc)):
         put((b"," if n else b"") + _ENCODE(key) + b":")
         value = doc[key]
-        if type(value) is str and len(value) > TEXT_SLICE_CHARS:
+        if type(value) is EditedText:  # the new text, from the old one's pieces (never joined)
+            put(b'"')
+            for piece in value.pieces(TEXT_SLICE_CHARS, consume=release):
+                put(_ENCODE(piece)[1:-1])
+            put(b'"')
+            if release:
+                doc[key] = ""
+        elif type(value) is str and len(value) > TEXT_SLICE_CHARS:
             put(b'"')
             for k in range(0, len(value), TEXT_SLICE_CHARS):
                 put(_ENCODE(value[k : k + TEXT_SLICE_CHARS])[1:-1])
@@ -118,8 +130,10 @@ def _encode_long(doc: Dict[str, Any], write: Optional[Callable[[bytes], Any]], r
     return size
 
 
-def text_measures(text: str) -> Tuple[int, int]:
+def text_measures(text: Union[str, EditedText]) -> Tuple[int, int]:
     """``(len(text.encode("utf-8")), len(text.split()))`` (what a target counts), a slice at a time for a long text."""
+    if type(text) is EditedText:
+        return edited_measures(text, TEXT_SLICE_CHARS)
     if len(text) <= TEXT_SLICE_CHARS:
         return len(text.encode("utf-8")), len(text.split())
     size = words = 0

@@ -21,6 +21,7 @@ from dolma.core.paths import join
 __all__ = ["PartRecord", "UnitRecord", "write_record", "BlockCompressor", "PartWriter", "COUNT_KEYS"]
 
 _MEMBER_BYTES = 1 << 20  # uncompressed bytes per compressed block
+_GZIP_HEADER_BYTES = 10  # a gzip header without optional fields (what igzip writes)
 # every part's manifest has these counts; drops add `dropped: <reason>` keys
 COUNT_KEYS = ("documents_in", "bytes_in", "documents_kept", "documents_out", "bytes_out", "documents_quarantined",
               "spans_replaced", "copies_added")
@@ -60,25 +61,34 @@ def _count_lines(data: Union[bytes, bytearray, mmap.mmap], start: int, end: int)
 
 class BlockCompressor:
     """Compresses one block at a time into a stand-alone gzip member or zstd frame (``extension`` says which;
-    neither: the bytes as they are)."""
+    neither: the bytes as they are), handed back as pieces to write one after the other. A gzip member is its
+    header and then its body: ``igzip.compress`` joins the two, which would hold a long line's compressed bytes
+    twice."""
 
     def __init__(self, extension: str, gzip_level: int) -> None:
         self.extension = extension
         self.level = gzip_level
         self._zstd: Any = None
-        if extension.endswith(".zst"):
+        self._gzip_header = b""
+        if extension.endswith(".gz"):
+            from isal import igzip
+
+            self._gzip_header = igzip.compress(b"", compresslevel=gzip_level, mtime=0)[:_GZIP_HEADER_BYTES]
+        elif extension.endswith(".zst"):
             import zstandard
 
             self._zstd = zstandard.ZstdCompressor(level=3)
 
-    def compress(self, data: bytes) -> bytes:
-        if self.extension.endswith(".gz"):
-            from isal import igzip
+    def compress(self, data: Any) -> List[bytes]:
+        """``data`` compressed (as pieces whose concatenation is ``igzip.compress(data, level, mtime=0)``, or the
+        zstd frame, or ``data``)."""
+        if self._gzip_header:
+            from isal import igzip_lib
 
-            return igzip.compress(data, compresslevel=self.level, mtime=0)
+            return [self._gzip_header, igzip_lib.compress(data, self.level, flag=igzip_lib.COMP_GZIP_NO_HDR)]
         if self._zstd is not None:
-            return self._zstd.compress(data)
-        return data
+            return [self._zstd.compress(data)]
+        return [data]
 
 
 class PartWriter:
@@ -107,7 +117,8 @@ class PartWriter:
         if self._writer is None:
             return
         if self._size == 0:  # a unit that kept nothing still publishes a valid (empty) shard
-            self._writer.write(self.compressor.compress(b""))
+            for piece in self.compressor.compress(b""):
+                self._writer.write(piece)
         entry = self.files.commit(self._writer.path)
         self.parts.append(PartRecord(entry.path, None, entry.bytes, entry.sha256, self.counts))
         self._writer = None
@@ -134,20 +145,22 @@ class PartWriter:
     def _write_block(self, data: Union[bytes, bytearray, mmap.mmap], start: int, end: int) -> None:
         raw = memoryview(data)[start:end]
         compressed = self.compressor.compress(raw)
+        size = sum(len(piece) for piece in compressed)
         lines = _count_lines(data, start, end)
-        if len(compressed) > self.limit and lines > 1:  # too big for any part: halve it
+        if size > self.limit and lines > 1:  # too big for any part: halve it
             cut = sum(len(x) for x in bytes(raw).splitlines(keepends=True)[: lines // 2])
             del compressed, raw
             self._write_block(data, start, start + cut)
             self._write_block(data, start + cut, end)
             return
-        if self._writer is not None and self._size and self._size + len(compressed) > self.limit:
+        if self._writer is not None and self._size and self._size + size > self.limit:
             self._close()
         if self._writer is None:
             self._open()
         assert self._writer is not None
-        self._writer.write(compressed)
-        self._size += len(compressed)
+        for piece in compressed:
+            self._writer.write(piece)
+        self._size += size
         self.counts["documents_out"] += lines
         self.counts["bytes_out"] += end - start
 

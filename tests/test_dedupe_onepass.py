@@ -56,7 +56,7 @@ def test_one_pass_matches_each_partition_run_on_its_own(tmp_path: Any, mode: str
               "0.0001", *MODES[mode]]
     assert main([*common, "--dedupe.one_pass", "true", "--bloom_filter.file", f"{tmp_path}/one.bin"]) == 0
     one_pass = _attributes(root)
-    assert not glob.glob(f"{root}/dedupe_keys/*/*/*")  # the key files are gone after a successful run
+    assert not os.path.exists(f"{root}/dedupe_keys")  # the key files and their folders are gone after a successful run
     for p in range(3):
         assert os.path.exists(f"{tmp_path}/one-p{p}of3.bin")
     for path in glob.glob(f"{root}/attributes/*/*"):

@@ -244,12 +244,17 @@ def _mix_corpus(root: Any) -> None:
     _write(root / "attributes" / "b" / "p.jsonl.gz", b_lines)
 
 
-def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch):
+@pytest.mark.parametrize("key_bits,sampling,compression", [
+    (64, {"sample": 1.0}, "gz"),
+    (8, {"sample": 1.7}, "zst"),  # keys too short to pack: sorted by a permutation; copies and sampling drops
+    (64, {"target": {"tokens": 300}}, "none"),  # a target: the output's text measured
+])
+def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, key_bits, sampling, compression):
     import glob
     import os
 
     from dolma.cli import main
-    from dolma.mixers import spanarrays
+    from dolma.mixers import span_arrays
 
     (tmp_path / "documents").mkdir()
     (tmp_path / "attributes" / "a").mkdir(parents=True)
@@ -269,7 +274,7 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch):
             "output": {"path": str(out), "max_size_in_bytes": 1 << 30, "min_text_length": 5,
                        "dropped_path": str(out / "dropped")},
             "filter": {"exclude": ["$.attributes[?(@.a__x__score[0][2] > 0.9)]"]},
-            "span_replacement": rules,
+            "span_replacement": rules, "compression": {"output": compression}, **sampling,
         }], "processes": 1}
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(config))
@@ -278,21 +283,30 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch):
                  if os.path.isfile(p) and not p.endswith((".manifest.json", "mixture.json"))}
         mixture = json.loads((out / "mixture.json").read_text())["streams"]["s"]
         return {**files, "counts": json.dumps(mixture["counts"], sort_keys=True).encode(),
-                "rules": json.dumps(mixture["rules"]).encode()}
+                "rules": json.dumps(mixture["rules"]).encode(), "rate": json.dumps(mixture["sample_rate"]).encode(),
+                "measured": json.dumps(mixture["measured_before_sampling"], sort_keys=True).encode()}
 
     plain = run("plain")
     used = []
-    real = spanarrays.raw_spans
+    real = span_arrays.raw_spans
     monkeypatch.setattr("dolma.mixers.documents.raw_spans", lambda *a: used.append(1) or real(*a))
-    monkeypatch.setattr(spanarrays, "LONG_TEXT_CHARS", 0)
-    monkeypatch.setattr(spanarrays, "RAW_CHUNK_BYTES", 7)
-    monkeypatch.setattr(spanarrays, "TEXT_CHUNK_CHARS", 3)
+    monkeypatch.setattr(span_arrays, "LONG_TEXT_CHARS", 0)
+    monkeypatch.setattr(span_arrays, "RAW_CHUNK_BYTES", 7)
+    monkeypatch.setattr(span_arrays, "_KEY_BITS", key_bits)
+    monkeypatch.setattr(span_arrays, "_UNPACK_AT_A_TIME", 2)
+    monkeypatch.setattr("dolma.mixers.edited_text.TEXT_PIECE_CHARS", 3)
+    monkeypatch.setattr("dolma.mixers.documents.TEXT_PIECE_CHARS", 3)
     monkeypatch.setattr("dolma.mixers.lines.TEXT_SLICE_CHARS", 2)
     assert run("arrays") == plain
     assert len(used) > 60
     assert b"[" in plain["counts"] or plain["counts"]  # the mix kept documents and replaced spans
     assert json.loads(plain["counts"])["spans_replaced"] > 50
     assert any(k.startswith("dropped/") for k in plain)  # documents the filter and min_text_length dropped
+    counts = json.loads(plain["counts"])
+    if "sample" in sampling and sampling["sample"] > 1:
+        assert counts["copies_added"] > 0
+    if "target" in sampling:
+        assert json.loads(plain["measured"])["text_tokens"] > 300 and json.loads(plain["rate"]) < 1
 
 
 def test_text_measures_match_the_whole_text(monkeypatch):
@@ -309,7 +323,7 @@ def test_text_measures_match_the_whole_text(monkeypatch):
 def test_long_lines_encode_as_msgspec_does_and_let_their_values_go(monkeypatch):
     from dolma.mixers import lines
 
-    monkeypatch.setattr(spanarrays_module(), "LONG_TEXT_CHARS", 3)
+    monkeypatch.setattr(span_arrays_module(), "LONG_TEXT_CHARS", 3)
     monkeypatch.setattr(lines, "TEXT_SLICE_CHARS", 2)
     rng = random.Random(6)
     docs = [{"id": f"d{i}", "text": _text(rng, rng.randint(0, 30)), "attributes": {"a": msgspec.Raw(b"[[0,1,1.0]]"), "b": [1]},
@@ -324,10 +338,10 @@ def test_long_lines_encode_as_msgspec_does_and_let_their_values_go(monkeypatch):
     assert docs[4]["text"] and docs[5]["text"] and docs[4]["attributes"]["a"] is not None  # copies keep theirs
 
 
-def spanarrays_module() -> Any:
-    from dolma.mixers import spanarrays
+def span_arrays_module() -> Any:
+    from dolma.mixers import span_arrays
 
-    return spanarrays
+    return span_arrays
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -343,10 +357,10 @@ def spanarrays_module() -> Any:
 ])
 def test_raw_spans(raw, expected, monkeypatch):
     np = pytest.importorskip("numpy")
-    from dolma.mixers import spanarrays
+    from dolma.mixers import span_arrays
 
-    monkeypatch.setattr(spanarrays, "RAW_CHUNK_BYTES", 3)
-    got = spanarrays.raw_spans(msgspec.Raw(raw), 0.5, float("inf"), 6)
+    monkeypatch.setattr(span_arrays, "RAW_CHUNK_BYTES", 3)
+    got = span_arrays.raw_spans(msgspec.Raw(raw), 0.5, float("inf"), 6)
     if expected is None:
         assert got is None
         return
@@ -354,3 +368,62 @@ def test_raw_spans(raw, expected, monkeypatch):
     assert np.concatenate(starts or [np.zeros(0, np.int64)]).tolist() == expected[0]
     assert np.concatenate(ends or [np.zeros(0, np.int64)]).tolist() == expected[1]
     assert (bytes(rewritten) if rewritten is not None else None) == expected[2]
+
+
+# --- mix: an edited text, read a piece at a time --------------------------------------------------------------------
+
+
+def test_an_edited_text_reads_as_the_replaced_text(monkeypatch):
+    """Its pieces join to what replace_spans returns, and its measures are those of the joined text (white space
+    at the ends, many short slices, replacements holding the region's text)."""
+    np = pytest.importorskip("numpy")
+    from dolma.core.utils import UNICODE_WHITE_SPACE
+    from dolma.mixers import edited_text, span_arrays
+    from dolma.mixers.spans import SpanRule, replace_spans
+
+    monkeypatch.setattr(edited_text, "_PARTS_AT_A_TIME", 3)
+    monkeypatch.setattr(edited_text, "TRIM_CHARS", 4)
+    monkeypatch.setattr(edited_text, "_REGIONS_AT_A_TIME", 2)
+    rng = random.Random(8)
+    rules = [SpanRule("a", None, None, None, ""), SpanRule("b", None, None, None, " <{}|{}> "),
+             SpanRule("c", None, None, None, "\u3000")]
+    for _ in range(300):
+        text = "".join(rng.choice(["a", " ", "\n", "\u3000", "é", "😀", "b c", "\u2028"]) for _ in range(rng.randint(0, 40)))
+        spans = [(rng.randint(-2, len(text) + 2), rng.randint(-2, len(text) + 2), rng.randrange(3)) for _ in range(rng.randint(1, 8))]
+        want, replaced = replace_spans(text, spans, rules)
+        doc = {"text": text}
+        arrays = [([np.array([a for a, _, k in spans if k == i], np.int64)], [np.array([b for _, b, k in spans if k == i], np.int64)], i)
+                  for i in range(3)]
+        assert span_arrays.replace_span_arrays(doc, arrays, rules) == replaced
+        edited = doc["text"]
+        if not replaced:
+            assert edited == text
+            continue
+        assert isinstance(edited, edited_text.EditedText)
+        for chunk in (1, 2, 5, 1000):
+            pieces = list(edited.pieces(chunk))
+            assert "".join(pieces) == want and all(0 < len(p) < chunk + len(" <") for p in pieces)
+            assert edited_text.edited_length(edited, UNICODE_WHITE_SPACE, chunk) == len(want.strip(UNICODE_WHITE_SPACE).encode("utf-8"))
+            assert edited_text.edited_measures(edited, chunk) == (len(want.encode("utf-8")), len(want.split()))
+        assert "".join(edited.pieces(3, consume=True)) == want  # the last reading lets the regions go
+        with pytest.raises(RuntimeError):
+            list(edited.pieces(3))
+
+
+@pytest.mark.parametrize("extension", [".jsonl.gz", ".jsonl.zst", ".jsonl"])
+def test_a_block_is_compressed_as_one_member(extension):
+    """A block's pieces join to the one-call member the mix always wrote (gzip: igzip.compress, header and body)."""
+    import zstandard
+    from isal import igzip
+
+    from dolma.mixers.parts import BlockCompressor
+
+    data = ("".join(_text(random.Random(3), 5000)) * 20).encode("utf-8")
+    for level in (0, 1, 2, 3):
+        got = b"".join(BlockCompressor(extension, level).compress(memoryview(data)))
+        if extension.endswith(".gz"):
+            assert got == igzip.compress(data, compresslevel=level, mtime=0)
+        elif extension.endswith(".zst"):
+            assert got == zstandard.ZstdCompressor(level=3).compress(data)
+        else:
+            assert got == data

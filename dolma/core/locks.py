@@ -100,10 +100,12 @@ def _read_local(path: str) -> Optional[Dict[str, Any]]:
 
 def _try_local(path: str, holder: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     """Take the lock at ``path``: ``None`` when taken, else its live holder."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     for _ in range(10):
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileNotFoundError:
+            continue  # its folder, empty, was removed by a run releasing its lock meanwhile: made again
         except FileExistsError:
             current = _read_local(path)
             if current is None:
@@ -247,6 +249,7 @@ class OutputLocks:
         self.holder = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.time(),
                        "run": uuid.uuid4().hex}
         self._held: List[str] = []
+        self._made: List[str] = []  # local folders this run's locks created, deepest first
         self._stop = threading.Event()
         self._renewer: Optional[threading.Thread] = None
 
@@ -267,6 +270,11 @@ class OutputLocks:
 
     def _take(self, folder: str) -> None:
         path = lock_path(folder)
+        if not is_s3(folder):
+            missing = folder
+            while missing and not os.path.isdir(missing) and missing not in self._made:
+                self._made.append(missing)
+                missing = os.path.dirname(missing)
         told = False
         while True:
             holder = _try_s3(path, dict(self.holder)) if is_s3(folder) else _try_local(path, self.holder)
@@ -305,3 +313,9 @@ class OutputLocks:
             except Exception as exc:  # release the others anyway
                 log.warning("%s: could not release the lock: %s", folder, exc)
         self._held.clear()
+        # a folder made for the lock and left empty by the run (a stage's scratch space cleaned up after success,
+        # outputs that all went elsewhere) goes too, deepest first; one still holding anything stays
+        for folder in sorted(self._made, key=len, reverse=True):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+        self._made.clear()

@@ -1,11 +1,12 @@
-"""Span replacement for very long documents: spans as arrays, and the text rebuilt a slice at a time.
+"""Span replacement for very long documents: spans as arrays, and the new text never joined.
 
 A 200 MB document can carry millions of spans. Decoded the plain way, each is a list of three numbers, then a tuple,
 then a sorted tuple: hundreds of bytes per span, several times the text. Here a span rule that reads one attribute by
 name (``$.attributes.NAME``, jq ``.attributes.NAME``) parses that attribute's raw JSON a chunk at a time into arrays
-of starts and ends (24 bytes per span), and the new text is joined from slices gathered into chunks, after the old
-text is let go. The result is that of :func:`~dolma.mixers.spans.collect_spans` and
-:func:`~dolma.mixers.spans.replace_spans`; an attribute in any other shape is handed back to them.
+of starts and ends (24 bytes per span), and the new text is the old one with its regions replaced, read a piece at a
+time (:class:`~dolma.mixers.edited_text.EditedText`), never joined. The result is that of
+:func:`~dolma.mixers.spans.collect_spans` and :func:`~dolma.mixers.spans.replace_spans`; an attribute in any other
+shape is handed back to them.
 """
 
 from __future__ import annotations
@@ -17,19 +18,20 @@ import msgspec
 import numpy as np
 
 from dolma.core.longlines import release_free_memory
-from dolma.mixers.spans import SpanRule, _replacement
+from dolma.mixers.edited_text import EditedText
+from dolma.mixers.spans import SpanRule
 
 __all__ = ["LONG_TEXT_CHARS", "Spans", "plain_attribute", "raw_spans", "replace_span_arrays"]
 
 LONG_TEXT_CHARS = 1 << 22  # a text longer than this takes these paths
 RAW_CHUNK_BYTES = 1 << 18  # JSON of spans decoded at a time (its Python objects are the transient cost)
-TEXT_CHUNK_CHARS = 1 << 20  # slices of the new text joined at a time
+_UNPACK_AT_A_TIME = 1 << 20  # sorted spans unpacked at a time
+_KEY_BITS = 64  # a span's start, end and rule packed into one unsigned integer
 
 _PLAIN = {
     "jsonpath": re.compile(r"\$\.attributes\.([A-Za-z0-9_]+)"),
     "jq": re.compile(r"\.attributes\.([A-Za-z_][A-Za-z0-9_]*)"),
 }
-_REGIONS_AT_A_TIME = 1 << 16
 _SEPARATOR = re.compile(rb"\],\[")  # between two spans of a list of spans (numbers hold no brackets)
 _TRIPLES = msgspec.json.Decoder(List[Tuple[float, float, float]])
 _ANY = msgspec.json.Decoder()
@@ -98,55 +100,72 @@ def raw_spans(raw: msgspec.Raw, lo: float, hi: float, n: int
     return starts, ends, rewritten
 
 
+def _sorted_spans(spans: List[Spans], n: int, rules: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The starts, ends and rule indexes of ``spans`` (emptied) clamped to ``[0, n]``, without the empty ones, in
+    the order regions are built in: by start, then the longest, then the first rule. Each span is packed into one
+    64-bit key in that order (start, ``n - end``, rule), a chunk at a time, and the keys are sorted in place: a
+    few times less memory than sorting the three arrays by a permutation."""
+    small = np.int32 if n < (1 << 31) - 1 else np.int64  # offsets clamped to the text
+    rule_type = np.uint8 if rules <= 1 << 8 else np.uint16 if rules <= 1 << 16 else np.uint32
+    offset_bits, rule_bits = max(n.bit_length(), 1), max((rules - 1).bit_length(), 0)
+    if 2 * offset_bits + rule_bits > _KEY_BITS:  # a text of billions of characters: sorted by a permutation
+        s = np.concatenate([np.clip(a, 0, n).astype(small) for starts, _, _ in spans for a in starts])
+        e = np.concatenate([np.clip(b, 0, n).astype(small) for _, ends, _ in spans for b in ends])
+        r = np.concatenate([np.full(len(a), i, rule_type) for starts, _, i in spans for a in starts])
+        spans.clear()
+        keep = e > s
+        s, e, r = s[keep], e[keep], r[keep]
+        order = np.lexsort((r, -e, s))
+        return s[order], e[order], r[order]
+    keys = np.empty(sum(len(a) for starts, _, _ in spans for a in starts), np.uint64)  # pages taken as filled
+    count = 0
+    for starts, ends, i in spans:
+        for a, b in zip(starts, ends):
+            a, b = np.clip(a, 0, n), np.clip(b, 0, n)
+            keep = b > a
+            a, b = a[keep], b[keep]
+            packed = a.astype(np.uint64) << np.uint64(offset_bits + rule_bits)
+            packed |= (n - b).astype(np.uint64) << np.uint64(rule_bits)
+            packed |= np.uint64(i)
+            keys[count : count + len(packed)] = packed
+            count += len(packed)
+    spans.clear()
+    keys = keys[:count]
+    keys.sort()  # equal keys are equal spans: the order among them does not matter
+    s, e, r = np.empty(count, small), np.empty(count, small), np.empty(count, rule_type)
+    offset_mask, rule_mask = np.uint64((1 << offset_bits) - 1), np.uint64((1 << rule_bits) - 1)
+    for at in range(0, count, _UNPACK_AT_A_TIME):
+        part = keys[at : at + _UNPACK_AT_A_TIME]
+        s[at : at + len(part)] = part >> np.uint64(offset_bits + rule_bits)
+        e[at : at + len(part)] = n - ((part >> np.uint64(rule_bits)) & offset_mask).astype(np.int64)
+        r[at : at + len(part)] = part & rule_mask
+    return s, e, r
+
+
 def replace_span_arrays(doc: Dict[str, Any], spans: List[Spans], rules: Sequence[SpanRule]) -> int:
-    """Replace the spans in ``doc["text"]`` as :func:`~dolma.mixers.spans.replace_spans` does; returns the number of
-    regions replaced. ``spans`` holds each rule's starts and ends (its index last), and is emptied. The old text
-    leaves the document first, so once the slices are gathered it is freed (when nothing else holds it) before
-    they are joined."""
+    """Replace the spans in ``doc["text"]`` as :func:`~dolma.mixers.spans.replace_spans` does, by an
+    :class:`~dolma.mixers.edited_text.EditedText` (the old text and the regions replaced: the new text is never
+    joined); returns the number of regions replaced. ``spans`` holds each rule's starts and ends (its index last),
+    and is emptied."""
     release_free_memory()  # what decoding the spans left on the heap
     text = doc["text"]
     n = len(text)
-    small = np.int32 if n < (1 << 31) - 1 else np.int64  # offsets clamped to the text
-    s = np.concatenate([np.clip(a, 0, n).astype(small) for starts, _, _ in spans for a in starts])
-    e = np.concatenate([np.clip(b, 0, n).astype(small) for _, ends, _ in spans for b in ends])
-    r = np.concatenate([np.full(len(a), i, np.int32) for starts, _, i in spans for a in starts])
-    spans.clear()
-    keep = e > s  # empty ones, and those outside the text, are dropped
-    s, e, r = s[keep], e[keep], r[keep]
-    del keep
+    s, e, r = _sorted_spans(spans, n, len(rules))
     if not len(s):
         return 0
-    order = np.lexsort((r, -e, s))  # by start, then the longest, then the first rule
-    s, e, r = s[order], e[order], r[order]
-    del order
-    reach = np.maximum.accumulate(e)
-    first = np.flatnonzero(np.concatenate(([True], s[1:] >= reach[:-1])))  # spans that start a region
+    reach = np.maximum.accumulate(e, out=e)  # how far the spans so far reach
+    del e
+    last = np.empty(len(s), bool)  # spans that end a region: the next one starts at or after its reach
+    np.greater_equal(s[1:], reach[:-1], out=last[:-1])
+    last[-1] = True
+    region_end = reach[last]
+    del reach
+    first = np.empty(len(s), bool)  # spans that start a region
+    first[0] = True
+    first[1:] = last[:-1]
+    del last
     region_start, region_rule = s[first], r[first]
-    region_end = reach[np.concatenate((first[1:] - 1, [len(s) - 1]))]
-    del s, e, r, reach, first
-    doc["text"] = ""
-    chunk_chars = TEXT_CHUNK_CHARS
-    chunks: List[str] = []
-    pieces: List[str] = []
-    size = 0
-    pos = 0
-    for at in range(0, len(region_start), _REGIONS_AT_A_TIME):  # as Python ints a batch at a time
-        batch = slice(at, at + _REGIONS_AT_A_TIME)
-        for start, end, rule in zip(region_start[batch].tolist(), region_end[batch].tolist(), region_rule[batch].tolist()):
-            kept = text[pos:start]
-            new = _replacement(rules[rule].replacement, text, start, end)
-            pieces.append(kept)
-            pieces.append(new)
-            size += len(kept) + len(new)
-            pos = end
-            if size >= chunk_chars:
-                chunks.append("".join(pieces))
-                pieces.clear()
-                size = 0
-    pieces.append(text[pos:])
-    chunks.append("".join(pieces))
-    del pieces, text
-    doc["text"] = "".join(chunks)
-    del chunks
-    release_free_memory()
+    del s, r, first
+    doc["text"] = EditedText(text, region_start, region_end, region_rule, [rule.replacement for rule in rules])
+    release_free_memory()  # what sorting the spans left on the heap
     return len(region_start)
