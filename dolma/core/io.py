@@ -223,6 +223,7 @@ class _HashingWriter(io.RawIOBase):
 
 _DIRECT_BLOCK = 1 << 12  # a multiple of every device's logical block size: what O_DIRECT writes must be
 _DIRECT_BUFFER = 1 << 24
+_O_DIRECT = getattr(os, "O_DIRECT", 0)  # 0 where the system has none (macOS): files are then written the usual way
 
 
 class _DirectFile:
@@ -285,9 +286,6 @@ class _DirectFile:
             os.close(self._fd)
             self._view.release()
             self._buf.close()
-
-
-_O_DIRECT = getattr(os, "O_DIRECT", 0)
 
 
 class AtomicWriter:
