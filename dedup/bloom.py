@@ -270,7 +270,7 @@ class BloomFilter:
 
     def save(self, path: str) -> dio.AtomicWriter:
         """Write the filter atomically; the committed writer tells its size and checksum."""
-        with dio.AtomicWriter(path) as w:
+        with dio.AtomicWriter(path, direct=True) as w:  # written once, read back by a later run at most
             w.write(self.params.header())
             view = memoryview(self.bits)
             for start in range(0, self.params.nbytes, _COPY_CHUNK):

@@ -1,13 +1,17 @@
 import gzip
 import hashlib
 import os
+import pathlib
+import shutil
+import sys
+import tempfile
 
 import msgspec
 import pytest
 
 from dolma.core import io as dio
 from dolma.core.errors import InputError
-from dolma.core.records import BadLine, DocumentRecord, DocumentsReader, _why
+from dolma.core.records import BadLine, DocumentRecord, DocumentsReader, _count_newlines, _why
 from tests.conftest import s3_keys, s3_put, write_bytes
 
 PAYLOAD = b"".join(b'{"id": "%d", "text": "line %d \xc3\xa9"}\n' % (i, i) for i in range(20000))
@@ -22,6 +26,32 @@ def test_atomic_writer_round_trip_and_checksum(tmp_path, ext):
     assert dio.read_bytes(path) == PAYLOAD
     stored = open(path, "rb").read()
     assert w.sha256 == hashlib.sha256(stored).hexdigest() and w.bytes_written == len(stored)
+
+
+@pytest.mark.parametrize("folder", ["disk", "tmpfs"])
+def test_direct_writer_writes_any_size_past_the_page_cache(tmp_path, monkeypatch, folder):
+    """``direct=True`` (the Bloom filter's file): the same bytes and checksum, whatever the pieces' sizes against the
+    aligned buffer and blocks, and on a file system that refuses O_DIRECT (tmpfs) the ordinary way."""
+    if folder == "tmpfs":
+        if not os.path.isdir("/dev/shm"):
+            pytest.skip("no /dev/shm")
+        tmp_path = pathlib.Path(tempfile.mkdtemp(dir="/dev/shm"))
+    monkeypatch.setattr(dio, "_DIRECT_BUFFER", 3 * 4096)  # many buffer flushes for a small payload
+    data = os.urandom(5 * 4096 + 777)
+    for size in (0, 1, 4096, 3 * 4096, len(data)):
+        path = str(tmp_path / f"f{size}.bin")
+        with dio.AtomicWriter(path, direct=True) as w:
+            for a in range(0, size, 1000):  # pieces that straddle blocks and the buffer
+                w.write(data[a : min(a + 1000, size)])
+        assert open(path, "rb").read() == data[:size]
+        assert w.sha256 == hashlib.sha256(data[:size]).hexdigest() and w.bytes_written == size
+    with pytest.raises(RuntimeError):
+        with dio.AtomicWriter(str(tmp_path / "gone.bin"), direct=True) as w:
+            w.write(data)
+            raise RuntimeError("boom")
+    assert sorted(os.listdir(tmp_path)) == sorted(f"f{n}.bin" for n in (0, 1, 4096, 3 * 4096, len(data)))
+    if folder == "tmpfs":
+        shutil.rmtree(tmp_path)
 
 
 def test_compressed_output_is_deterministic(tmp_path):
@@ -166,3 +196,14 @@ def test_bad_line_reasons_come_from_the_bytes_not_the_decoders_exception(raw, re
     JSON error): whatever the decoder raised, the reason is what is wrong with the bytes."""
     exc = decoder_error("utf-8", b"", 0, 1, "x") if decoder_error is UnicodeDecodeError else decoder_error("x")
     assert _why(exc, raw, DocumentRecord).startswith(reason)
+
+
+def test_newlines_counted_by_numpy_leave_the_buffer_resizable(monkeypatch):
+    import numpy
+
+    monkeypatch.setitem(sys.modules, "numpy", numpy)
+    block = bytearray(b'{"id": "1"}\n\n  \r\n{"id": "2"}\n' * 1000)
+    assert _count_newlines(block) == block.count(b"\n") == 4000
+    del block[10:]  # no numpy view of it is left
+    monkeypatch.delitem(sys.modules, "numpy")  # a process without numpy counts the plain way
+    assert _count_newlines(b"a\nb\n") == 2

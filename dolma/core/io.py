@@ -8,8 +8,10 @@ final name only on :meth:`AtomicWriter.commit`; a failure leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
+import mmap
 import os
 import uuid
 from typing import IO, Any, Callable, Iterable, Optional
@@ -219,6 +221,73 @@ class _HashingWriter(io.RawIOBase):
         return len(view)
 
 
+_DIRECT_BLOCK = 1 << 12  # a multiple of every device's logical block size: what O_DIRECT writes must be
+_DIRECT_BUFFER = 1 << 24
+_O_DIRECT = getattr(os, "O_DIRECT", 0)  # 0 where the system has none (macOS): files are then written the usual way
+
+
+class _DirectFile:
+    """A new local file written past the page cache (``O_DIRECT``) through a page-aligned buffer, for a large file
+    written once and not read back soon (a Bloom filter): the kernel then copies nothing into cache pages it must
+    first allocate, which cost 0.05 to 0.6 CPU-s of system time for 240 MB on the benchmark machine, against a
+    steady ~0.05 s here. Where the file system refuses ``O_DIRECT`` (tmpfs at open, some others at write) the file
+    is written the ordinary way. :meth:`close` writes the last, partial block padded and truncates the padding."""
+
+    def __init__(self, path: str) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        try:
+            self._fd = os.open(path, flags | _O_DIRECT, 0o666)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            self._fd = os.open(path, flags, 0o666)
+        self._buf = mmap.mmap(-1, _DIRECT_BUFFER)  # anonymous memory: page-aligned, as O_DIRECT requires
+        self._view = memoryview(self._buf)
+        self._fill = 0
+        self._size = 0
+        self._closed = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            n = min(len(view) - done, _DIRECT_BUFFER - self._fill)
+            self._view[self._fill : self._fill + n] = view[done : done + n]
+            self._fill += n
+            done += n
+            if self._fill == _DIRECT_BUFFER:
+                self._flush(self._fill)
+        self._size += done
+        return done
+
+    def _flush(self, n: int) -> None:
+        written = 0
+        while written < n:
+            try:
+                written += os.write(self._fd, self._view[written:n])
+            except OSError as exc:  # a file system that takes O_DIRECT at open but not these writes
+                import fcntl
+
+                if exc.errno != errno.EINVAL or not fcntl.fcntl(self._fd, fcntl.F_GETFL) & _O_DIRECT:
+                    raise
+                fcntl.fcntl(self._fd, fcntl.F_SETFL, fcntl.fcntl(self._fd, fcntl.F_GETFL) & ~_O_DIRECT)
+        self._fill = 0
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            padded = -(-self._fill // _DIRECT_BLOCK) * _DIRECT_BLOCK
+            self._view[self._fill : padded] = bytes(padded - self._fill)
+            self._flush(padded)
+            os.ftruncate(self._fd, self._size)
+        finally:
+            os.close(self._fd)
+            self._view.release()
+            self._buf.close()
+
+
 class AtomicWriter:
     """Write a file that appears under its final name only when :meth:`commit` succeeds.
 
@@ -228,8 +297,11 @@ class AtomicWriter:
     ``sha256``/``bytes_written`` describe the stored bytes once committed.
     """
 
-    def __init__(self, path: str, gzip_level: int = 2, zstd_level: int = 3, compress: bool = True) -> None:
-        """``compress=False`` stores the bytes as given whatever the extension (they are compressed already)."""
+    def __init__(
+        self, path: str, gzip_level: int = 2, zstd_level: int = 3, compress: bool = True, direct: bool = False
+    ) -> None:
+        """``compress=False`` stores the bytes as given whatever the extension (they are compressed already).
+        ``direct``: an uncompressed local file is written past the page cache (see :class:`_DirectFile`)."""
         self.path = path
         self.sha256: Optional[str] = None
         self.bytes_written = 0
@@ -243,7 +315,8 @@ class AtomicWriter:
                 if folder:
                     os.makedirs(folder, exist_ok=True)
                 self._tmp = os.path.join(folder, f".{name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
-                self._sink = open(self._tmp, "wb")
+                plain = not (compress and compression_of(path))
+                self._sink = _DirectFile(self._tmp) if direct and plain and _O_DIRECT else open(self._tmp, "wb")
             except OSError as exc:
                 raise _naming(exc, path) from None
         self._hasher = _HashingWriter(self._sink)

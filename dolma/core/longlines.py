@@ -53,7 +53,30 @@ def map_large_blocks() -> None:
     global _mapping
     if not _mapping and _MALLOPT is not None:
         _MALLOPT(_M_MMAP_THRESHOLD, _MAPPED_BLOCK)
+        if _reusing:  # back to glibc's default: a long line's freed bytes leave the process
+            _MALLOPT(_M_TRIM_THRESHOLD, 128 << 10)
     _mapping = True
+
+
+_M_TRIM_THRESHOLD = -1
+_HEAP_BLOCK = 16 << 20
+_HEAP_KEEP = 32 << 20
+_reusing = False
+
+
+def reuse_freed_memory() -> None:
+    """Have glibc serve blocks up to 16 MiB from the heap and keep up to 32 MiB of freed heap (elsewhere nothing).
+    A stage that allocates and frees arrays of a few MB per batch otherwise gets each from a fresh mapping, whose
+    pages the kernel faults in and zeroes every time: dedupe's n-gram run on the 143 MB benchmark (2 processes)
+    took 1.35 to 1.55 s of system time for about 300,000 page faults, and 0.85 to 1.0 s for 220,000 with this, at
+    the same peak RSS (382 to 387 MB); 32 / 256 MiB saved no more and raised the peak to 390 MB. A line longer
+    than a batch still switches to mapped blocks and the default trimming (:func:`map_large_blocks`). Called by
+    the driver before it forks the workers, which inherit the settings."""
+    global _reusing
+    if _MALLOPT is not None and not _mapping:
+        _MALLOPT(_M_MMAP_THRESHOLD, _HEAP_BLOCK)
+        _MALLOPT(_M_TRIM_THRESHOLD, _HEAP_KEEP)
+        _reusing = True
 
 
 def release_free_memory() -> None:
