@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tag_throughput import TAGGERS, _tree_rss_peak  # noqa: E402  (the quickstart's taggers; the /proc poller)
@@ -86,11 +86,11 @@ def run(args: List[str], cwd: Path) -> Tuple[float, float, int]:
     return seconds, cpu, peak[0]
 
 
-def stage_args(root: Path, limit: int) -> Dict[str, List[str]]:
+def stage_args(root: Path, limit: int, taggers: Sequence[str] = TAGGERS) -> Dict[str, List[str]]:
     common = ["--processes", "1", "--max_document_bytes", str(limit)]
     docs = str(root / "documents" / "*.jsonl.gz")
     tag = ["tag", "--documents", docs, *common]
-    out: Dict[str, List[str]] = {f"tag {t}": [*tag, "--experiment", f"one_{t}", "--taggers", t] for t in TAGGERS}
+    out: Dict[str, List[str]] = {f"tag {t}": [*tag, "--experiment", f"one_{t}", "--taggers", t] for t in taggers}
     out["tag (all six)"] = [*tag, "--experiment", "quality", "--taggers", *TAGGERS]
     out["dedupe paragraphs"] = [
         "dedupe", "--documents", docs, *common, "--dedupe.name", "dedupe_paragraphs",
@@ -139,6 +139,8 @@ def main() -> None:
                     help="use the corpus (and what earlier runs wrote) already in --work instead of writing a new one")
     ap.add_argument("--only", nargs="*", default=None,
                     help="run only stages whose name contains one of these (mix reads what the tag and dedupe runs wrote)")
+    ap.add_argument("--taggers", nargs="*", default=TAGGERS,
+                    help="taggers measured one by one (default: the quickstart's six; any registered name)")
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="bigdoc-"))
     small, big = work / "small", work / "big"
@@ -156,14 +158,14 @@ def main() -> None:
         sizes.write_text(json.dumps([size, limit]))
     print(f"document: {size / 1e6:.1f} MB of UTF-8 (standard-library sources); work: {work}")
     print(f"{'stage':34} {'seconds':>8} {'CPU s':>7} {'MB/s':>7} {'base RSS':>9} {'peak RSS':>9} {'above':>8} {'x doc':>6}")
-    for name, small_args in stage_args(small, limit).items():
+    for name, small_args in stage_args(small, limit, args.taggers).items():
         if args.only and not any(o in name for o in args.only):
             continue
         for root in (small, big):
             for path in outputs_of(name, root):
                 shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         _, _, base = run(small_args, small)
-        seconds, cpu, peak = run(stage_args(big, limit)[name], big)
+        seconds, cpu, peak = run(stage_args(big, limit, args.taggers)[name], big)
         if any(big.rglob("*quarantine*")):
             raise SystemExit(f"{name}: the document went to quarantine, so the figure would not measure it")
         above = max(0, peak - base)
