@@ -18,6 +18,7 @@ so no hub access is needed.
 
 from __future__ import annotations
 
+import json
 from typing import List, Optional, Sequence
 
 from tokenizers import Regex, Tokenizer, pre_tokenizers
@@ -26,6 +27,7 @@ from dolma.core.data_types import DocResult, Document, Span
 from dolma.core.errors import ConfigError
 from dolma.core.registry import add_tagger
 from dolma.core.taggers import BaseTagger, TaggerOptions
+from dolma.core.token_pieces import piece_bounds, piecewise_problem
 from dolma.taggers.length import paragraph_bounds
 from dolma.taggers.models import ModelNotFound, resolve_model
 
@@ -90,15 +92,44 @@ def shipped_tokenizer(file_name: str) -> Tokenizer:
     return Tokenizer.from_str((files("dolma.tokens.data") / file_name).read_text(encoding="utf-8"))
 
 
+# a text longer than this is counted a piece at a time, where that gives the same count (dolma.core.token_pieces):
+# HF tokenizers keeps tens of bytes per token of a text encoded whole, a hundred times the text
+LONG_TEXT_CHARS = 1 << 22
+PIECE_CHARS = 1 << 16
+PIECES_AT_A_TIME = 16  # encoded in one call (HF's fast batch encoding, no offsets)
+
+
 class _ShippedTokenizerCount(BaseTagger):
     FILE_NAME = ""
     SPAN_TYPE = "length"
 
     def __init__(self) -> None:
-        self.tokenizer = shipped_tokenizer(self.FILE_NAME)
+        self._use(shipped_tokenizer(self.FILE_NAME))
+
+    def _use(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self._piecewise = piecewise_problem(json.loads(tokenizer.to_str())) is None
 
     def counts(self, texts: Sequence[str]) -> List[int]:
         raise NotImplementedError
+
+    def _count(self, texts: Sequence[str], add_special_tokens: bool) -> List[int]:
+        """Tokens of each text; a long one a piece at a time (the special tokens added once, after its pieces)."""
+        long = [self._piecewise and len(t) > LONG_TEXT_CHARS for t in texts]
+        short = [t for t, is_long in zip(texts, long) if not is_long]
+        encoded = iter(self.tokenizer.encode_batch_fast(short, add_special_tokens=add_special_tokens) if short else [])
+        return [self._count_long(t, add_special_tokens) if is_long else len(next(encoded)) for t, is_long in zip(texts, long)]
+
+    def _count_long(self, text: str, add_special_tokens: bool) -> int:
+        encode = self.tokenizer.encode_batch_fast
+        bounds = list(piece_bounds(text, 0, len(text), PIECE_CHARS))
+        count = 0
+        for k in range(0, len(bounds), PIECES_AT_A_TIME):
+            pieces = [text[a:b] for a, b in bounds[k : k + PIECES_AT_A_TIME]]
+            count += sum(len(e) for e in encode(pieces, add_special_tokens=False))
+        if add_special_tokens:  # what the post-processor adds to any text (OLMo's: an EOS)
+            count += len(encode(["a"])[0]) - len(encode(["a"], add_special_tokens=False)[0])
+        return count
 
     def predict_batch(self, docs: Sequence[Document]) -> List[DocResult]:
         counts = self.counts([doc.text for doc in docs])
@@ -117,9 +148,8 @@ class DolmaV1Tokenizer(_ShippedTokenizerCount):
 
     def counts(self, texts: Sequence[str]) -> List[int]:
         stripped = [text.strip() for text in texts]
-        encoded = self.tokenizer.encode_batch_fast([t for t in stripped if t])
-        it = iter(encoded)
-        return [len(next(it)) if t else 0 for t in stripped]
+        it = iter(self._count([t for t in stripped if t], add_special_tokens=True))
+        return [next(it) if t else 0 for t in stripped]
 
 
 @add_tagger("dolma_v2_tokenizer")
@@ -135,7 +165,7 @@ class OLMoV1Tokenizer(_ShippedTokenizerCount):
     SPAN_TYPE = "tokens"
 
     def counts(self, texts: Sequence[str]) -> List[int]:
-        return [len(e) for e in self.tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)]
+        return self._count(texts, add_special_tokens=False)
 
 
 class TokenizerOptions(TaggerOptions):
@@ -165,6 +195,6 @@ class GPTNeoX20BTokenizer(OLMoV1Tokenizer):
                 "`tagger_options.tokenizers_EleutherAI_GPT_NeoX_20B.tokenizer` to the copy"
             ) from None
         try:
-            self.tokenizer = Tokenizer.from_file(path)
+            self._use(Tokenizer.from_file(path))
         except Exception as exc:  # tokenizers raises a bare Exception for a file that is not a tokenizer
             raise ConfigError(f"tokenizers_EleutherAI_GPT_NeoX_20B: {spec} is not a tokenizer.json: {exc}") from None

@@ -241,3 +241,23 @@ def test_tag_stage_writes_span_arrays_as_the_lists_bytes(tmp_path, monkeypatch) 
     assert len(written) > 20  # (the stage ran in this process, and wrote the lines' spans from arrays)
     assert arrays.replace(b"arrays__", b"plain__") == plain
     assert b"lines_with_no_ending_punctuation" in plain
+
+
+# ---- token counts ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["dolma_v1_tokenizer", "dolma_v2_tokenizer", "tokenizers_AI2_OLMo_v1"])
+def test_token_counts_of_long_texts_in_pieces_are_the_whole_texts_counts(monkeypatch, name: str) -> None:
+    from dolma.core.registry import TaggerRegistry
+    from dolma.taggers import token_counts
+
+    tagger = TaggerRegistry.get(name)()
+    assert tagger._piecewise  # the shipped tokenizers are all ones pieces are proven for
+    rng = random.Random(name)
+    alphabet = ["a", "b", "é", "1", "23", " ", "  ", "   ", "\n", "\t", ".", "'s", "'", "中", "🙂", "\u00a0", "<|endoftext|>"]
+    texts = ["", " ", "  x  "] + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200))) for _ in range(60)]
+    whole = tagger.counts(texts)
+    monkeypatch.setattr(token_counts, "LONG_TEXT_CHARS", 0)
+    for piece in (1, 2, 7):
+        monkeypatch.setattr(token_counts, "PIECE_CHARS", piece)
+        assert tagger.counts(texts) == whole, piece

