@@ -43,6 +43,7 @@ from typing import Iterator, List, Optional, Tuple
 from dolma.core.data_types import DocResult, Document, Span
 from dolma.core.taggers import BaseTagger
 from dolma.core.registry import add_tagger
+from dolma.taggers.length import SPACE_CHAR, chunk_bounds
 
 __all__ = [
     "PiiRegexV1",
@@ -149,7 +150,8 @@ def find_pii(text: str, check_context: bool) -> List[Span]:
 
 
 def _per_word(count: int, text: str) -> float:
-    words = len(text.split())
+    # len(text.split()), a chunk at a time: a list of every word of a long text is several times its size
+    words = sum(len(text[a:b].split()) for a, b in chunk_bounds(text, SPACE_CHAR))
     return count / words if words else -1.0
 
 

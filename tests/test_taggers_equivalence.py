@@ -115,6 +115,7 @@ def test_long_texts_are_counted_a_chunk_at_a_time_with_the_same_values(monkeypat
     doc = Document(source="s", id="i", text=text + " javascript fuck")
     c4_values = [c4.C4V1().tag(doc), c4.C4V2().tag(doc)]
     tokens = length.count_tokens(text)
+    words = len(text.split())
     paragraphs = length.WhitespaceTokenizerWithParagraphsV2().predict(Document(source="s", id="i", text=text))
     # chunks of characters and of positions, and partitions of the hashes, down to one item each
     for chunk, positions, partition in ((1, 2, 97), (3, 3, 40), (7, 2, 1 << 16), (64, 1 << 20, 150)):
@@ -127,6 +128,7 @@ def test_long_texts_are_counted_a_chunk_at_a_time_with_the_same_values(monkeypat
         for (dolma, empty), values in expected.items():
             assert gopher._large_text_statistics(text, dolma, empty) == values, (chunk, dolma, empty)
         assert length.count_tokens(text) == tokens
+        assert pii._per_word(words, text) == (1.0 if words else -1.0)  # PII per word counts the words in chunks
         assert [c4.C4V1().tag(doc), c4.C4V2().tag(doc)] == c4_values
         again = length.WhitespaceTokenizerWithParagraphsV2().predict(Document(source="s", id="i", text=text))
         assert [(s.start, s.end, s.score) for s in again.spans] == [(s.start, s.end, s.score) for s in paragraphs.spans]
