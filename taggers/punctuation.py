@@ -29,6 +29,7 @@ _ONLY_PUNCT = regex.compile(r"^[[:punct:]\s\U0001F300-\U0001F64F\U0001F680-\U000
 
 @add_tagger("not_alphanum_paragraph_v1")
 class NotAlphanumParagraphV1(BaseTagger):
+    memory_per_document_byte = 5.0  # measured: 4.3x a 20 MB document of source code
     def predict(self, doc: Document) -> DocResult:
         text = doc.text
         spans: List[Span] = []

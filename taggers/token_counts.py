@@ -78,6 +78,7 @@ class OlmoPreTokenizerV1(BaseTagger):
 
 @add_tagger("olmo_pretokenizer_with_paragraphs_v1")
 class OlmoPreTokenizerParagraphsV1(OlmoPreTokenizerV1):
+    memory_per_document_byte = 9.0  # measured: 8.1x a 20 MB document of source code
     def predict(self, doc: Document) -> DocResult:
         text = doc.text
         spans = [Span(s, e, "paragraph", self.count(text[s:e])) for s, e in paragraph_bounds(text)]
@@ -100,6 +101,7 @@ PIECES_AT_A_TIME = 16  # encoded in one call (HF's fast batch encoding, no offse
 
 
 class _ShippedTokenizerCount(BaseTagger):
+    memory_per_document_byte = 5.0  # measured: 4.3x a 20 MB document of source code
     FILE_NAME = ""
     SPAN_TYPE = "length"
 

@@ -82,6 +82,7 @@ class _ProfanityModel:
 
 @add_tagger("profanity_document_v1")
 class ProfanityDocument(BaseTagger):
+    memory_per_document_byte = 10.0  # measured: 9.7x a 20 MB document of source code
     LEVEL: ClassVar[Level] = "document"
 
     def __init__(self) -> None:
@@ -104,4 +105,5 @@ class ProfanityDocument(BaseTagger):
 
 @add_tagger("profanity_sentence_v1")
 class ProfanitySentence(ProfanityDocument):
+    memory_per_document_byte = 43.0  # measured: 42x a 20 MB document of source code
     LEVEL = "sentence"

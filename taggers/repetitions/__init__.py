@@ -54,6 +54,7 @@ def repetitions(text: str, offset: int = 0) -> Iterator[Span]:
 
 @add_tagger("repetitions_v1")
 class RepetitionsTagger(BaseTagger):
+    memory_per_document_byte = 10.0  # measured: 8.1-9.1x a 20 MB document of source code
     def spans(self, text: str) -> List[Span]:
         return list(repetitions(text))
 
