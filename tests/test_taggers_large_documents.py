@@ -261,3 +261,30 @@ def test_token_counts_of_long_texts_in_pieces_are_the_whole_texts_counts(monkeyp
     for piece in (1, 2, 7):
         monkeypatch.setattr(token_counts, "PIECE_CHARS", piece)
         assert tagger.counts(texts) == whole, piece
+
+
+def test_tokenizer_repetitions_of_long_texts_in_pieces_are_the_whole_texts(monkeypatch) -> None:
+    from dolma.core.registry import TaggerRegistry
+    from dolma.taggers import repetitions
+
+    tagger = TaggerRegistry.get("tokenizer_repetitions_v1")()
+    assert tagger._piecewise
+    rng = random.Random(11)
+    units = ["ab ", "ab", " the cat", "x", "中文", "🙂 ", "  ", "\n", "1 2 3 ", "'s "]
+    texts = ["", " ", "word"]
+    for _ in range(40):
+        parts = []
+        for _ in range(rng.randint(0, 12)):
+            parts.append(rng.choice(units) * rng.choice([1, 1, 3, 4, 7]))
+            parts.append(rng.choice([" ", "\n", "", " . "]))
+        texts.append("".join(parts))
+
+    def spans(text: str):
+        return [(s.start, s.end, s.type, s.score) for s in tagger.predict(Document(source="s", id="i", text=text)).spans]
+
+    whole = [spans(text) for text in texts]
+    assert any(len(s) > 3 for s in whole)  # repetitions were found
+    monkeypatch.setattr(repetitions, "LONG_TEXT_CHARS", 0)
+    for piece in (1, 3, 16):
+        monkeypatch.setattr(repetitions, "PIECE_CHARS", piece)
+        assert [spans(text) for text in texts] == whole, piece

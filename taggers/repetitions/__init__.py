@@ -16,14 +16,17 @@ Dolma), so a repetition never crosses a newline except the line's own final one.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Iterator, List, Tuple
 
+import numpy as np
 from tokenizers import Tokenizer
 
 from dolma.core.data_types import DocResult, Document, Span
 from dolma.core.registry import add_tagger
 from dolma.core.taggers import BaseTagger
+from dolma.core.token_pieces import piece_bounds, piecewise_problem
 from dolma.taggers.repetitions.utils import find_periodic_sequences
 
 __all__ = [
@@ -34,6 +37,9 @@ __all__ = [
     "TokenizerRepetitionsSkipEmptyTagger",
 ]
 
+# a text longer than this is tokenized a piece of about PIECE_CHARS characters at a time (tokenizer_repetitions_v1)
+LONG_TEXT_CHARS = 1 << 22
+PIECE_CHARS = 1 << 16
 _REPEATED = re.compile(r"(.+?)(\s?\1){3,}")
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
@@ -92,16 +98,39 @@ class TokenizerRepetitionsTagger(RepetitionsTagger):
 
     MIN_PERIOD = 1
     MAX_PERIOD = 13
+    memory_per_document_byte = 12.0  # measured: 11.2x a 20 MB document of source code (was 155x before pieces)
 
     def __init__(self) -> None:
         self.tokenizer = _pii_tokenizer()
+        self._piecewise = piecewise_problem(json.loads(self.tokenizer.to_str())) is None
 
     def token_spans(self, text: str, shift: int = 0) -> List[Span]:
+        if self._piecewise and len(text) > LONG_TEXT_CHARS:
+            return self._long_token_spans(text, shift)
         encoding = self.tokenizer.encode(text, add_special_tokens=False)
         offsets = encoding.offsets
         return [
             Span(offsets[run.start][0] + shift, offsets[run.end - 1][1] + shift, "repetition", run.times)
             for run in find_periodic_sequences(encoding.ids, self.MAX_PERIOD, self.MIN_PERIOD)
+        ]
+
+    def _long_token_spans(self, text: str, shift: int) -> List[Span]:
+        """:meth:`token_spans` of a long text, encoded a piece at a time (the same tokens: see
+        ``dolma.core.token_pieces``) into arrays of ids and offsets, not one encoding of tens of bytes a token."""
+        ids: List[np.ndarray] = []
+        bounds: List[np.ndarray] = []
+        offset_type = np.int32 if len(text) < 1 << 31 else np.int64
+        for a, b in piece_bounds(text, 0, len(text), PIECE_CHARS):
+            encoding = self.tokenizer.encode(text[a:b], add_special_tokens=False)
+            ids.append(np.asarray(encoding.ids, dtype=np.int32))
+            bounds.append((np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2) + a).astype(offset_type))
+        all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
+        del ids
+        offsets = np.concatenate(bounds) if bounds else np.zeros((0, 2), dtype=offset_type)
+        del bounds
+        return [
+            Span(int(offsets[run.start, 0]) + shift, int(offsets[run.end - 1, 1]) + shift, "repetition", run.times)
+            for run in find_periodic_sequences(all_ids, self.MAX_PERIOD, self.MIN_PERIOD)
         ]
 
     def spans(self, text: str) -> List[Span]:

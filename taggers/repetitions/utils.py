@@ -59,14 +59,21 @@ def find_periodic_sequences(
     full row equal to the one above, is not reported. Periods go from ``min_period`` to
     ``min(max_period, len(arr) // 3)``.
     """
-    values = np.asarray(arr, dtype=np.int64)
+    # 4 bytes a value where they all fit (token ids): a long document has millions of them
+    values = np.asarray(arr)
+    if not (values.dtype == np.int32 and -(1 << 31) <= mask_value < 1 << 31):
+        values = values.astype(np.int64)
+        if values.size and -(1 << 31) <= min(int(values.min()), mask_value) and max(int(values.max()), mask_value) < 1 << 31:
+            values = values.astype(np.int32)
     n = len(values)
     for period in range(min_period, min(max_period, n // 3) + 1):
         rows = n // period + 1
-        grid = np.full(rows * period, mask_value, dtype=np.int64)
+        grid = np.full(rows * period, mask_value, dtype=values.dtype)
         grid[:n] = values
         grid = grid.reshape(rows, period)
-        same = grid == grid[np.arange(rows) - 1]  # each row against the one above (row 0 against the last)
+        same = np.empty(grid.shape, dtype=bool)  # each row against the one above (row 0 against the last)
+        np.equal(grid[1:], grid[:-1], out=same[1:])
+        np.equal(grid[0], grid[-1], out=same[0])
         full = np.flatnonzero(same.all(axis=1))
         if not full.size:
             continue
