@@ -24,6 +24,7 @@ __all__ = ["LanguageTagger", "Prediction"]
 
 # a detector's answer for one text: (language code, score), best first
 Prediction = List[Tuple[str, float]]
+DETECT_GROUP = 4096  # texts sent to a detector at a time
 
 # old or regional codes some detectors use → the code fastText's lid.176 uses
 CANONICAL_CODES = {"iw": "he", "jw": "jv", "in": "id", "ji": "yi", "nb": "no", "zh-Hant": "zh", "zh-Hans": "zh"}
@@ -46,7 +47,7 @@ class LanguageTagger(BaseTagger):
         """Spans in Dolma's order: each unit's languages unit by unit, then the ``not_`` spans, then the document
         scores (an attribute file groups them by type, where only the order within a type shows)."""
         results = []
-        for doc, found, output in zip(docs, *self._by_unit(docs)):
+        for doc, found, output in zip(docs, *self._by_unit(docs, ordered=True)):
             spans = [Span(start, end, kind, score) for start, end, kind, score in found]
             if self.NEGATIVE:
                 spans += [Span(span.start, span.end, f"not_{span.type}", 1.0 - span.score) for span in spans]
@@ -65,34 +66,46 @@ class LanguageTagger(BaseTagger):
                 output.update(_doc_scores(doc.text, output.get("en", [])))
         return outputs
 
-    def _by_unit(self, docs: Sequence[Document]) -> Tuple[List[List[Tuple[int, int, str, float]]], List[TaggerOutput]]:
-        """Per document: its (start, end, language, score) in unit order, and the same grouped by language."""
-        units: List[Tuple[int, int, int, bool]] = []  # (document index, start, end, sent to the detector)
-        asked: List[str] = []
-        for i, doc in enumerate(docs):
-            text = doc.text
-            bounds = paragraph_bounds(text) if self.PARAGRAPHS else [(0, len(text))]
-            for start, end in bounds:
-                piece = text[start:end] if self.PARAGRAPHS else text
-                ask = self.DETECT_BLANK or bool(piece.strip())
-                units.append((i, start, end, ask))
-                if ask:
-                    asked.append(piece)
-        answers = iter(self.detect(asked) if asked else [])
+    def _by_unit(
+        self, docs: Sequence[Document], ordered: bool = False
+    ) -> Tuple[List[List[Tuple[int, int, str, float]]], List[TaggerOutput]]:
+        """Per document: its languages grouped by language, and, ``ordered``, also as (start, end, language, score)
+        in unit order. Units go to the detector ``DETECT_GROUP`` at a time, so a document of a million paragraphs
+        never holds all their texts and full predictions at once."""
         found: List[List[Tuple[int, int, str, float]]] = [[] for _ in docs]
         outputs: List[TaggerOutput] = [{} for _ in docs]
-        for i, start, end, ask in units:
-            prediction: Prediction = next(answers) if ask else []
-            if self.ENGLISH:
-                prediction = [("en", next((s for lang, s in prediction if lang == "en"), 0.0))]
-            output = outputs[i]
-            for lang, score in prediction:
-                found[i].append((start, end, lang, score))
-                values = output.get(lang)
-                if values is None:
-                    output[lang] = [[start, end, score]]
-                else:
-                    values.append([start, end, score])
+        pending: List[Tuple[int, int, int, bool]] = []  # (document index, start, end, sent to the detector)
+        texts: List[str] = []
+
+        def record() -> None:
+            answers = iter(self.detect(texts) if texts else [])
+            for i, start, end, ask in pending:
+                prediction: Prediction = next(answers) if ask else []
+                if self.ENGLISH:
+                    prediction = [("en", next((s for lang, s in prediction if lang == "en"), 0.0))]
+                output = outputs[i]
+                for lang, score in prediction:
+                    if ordered:
+                        found[i].append((start, end, lang, score))
+                    values = output.get(lang)
+                    if values is None:
+                        output[lang] = [[start, end, score]]
+                    else:
+                        values.append([start, end, score])
+            pending.clear()
+            texts.clear()
+
+        for i, doc in enumerate(docs):
+            text = doc.text
+            for start, end in paragraph_bounds(text) if self.PARAGRAPHS else [(0, len(text))]:
+                piece = text[start:end] if self.PARAGRAPHS else text
+                ask = self.DETECT_BLANK or bool(piece.strip())
+                pending.append((i, start, end, ask))
+                if ask:
+                    texts.append(piece)
+                    if len(texts) >= DETECT_GROUP:
+                        record()
+        record()
         return found, outputs
 
 

@@ -288,3 +288,26 @@ def test_tokenizer_repetitions_of_long_texts_in_pieces_are_the_whole_texts(monke
     for piece in (1, 3, 16):
         monkeypatch.setattr(repetitions, "PIECE_CHARS", piece)
         assert [spans(text) for text in texts] == whole, piece
+
+
+# ---- language ID in groups ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["cld2_en_paragraph_with_doc_score_v2", "ft_lang_id_en_paragraph_with_doc_score_v2",
+                                  "ft_lang_id_paragraph_v1", "cld2_doc_v2"])
+def test_language_units_sent_in_groups_give_the_same_attributes(monkeypatch, name: str) -> None:
+    from dolma.core.registry import TaggerRegistry
+    from dolma.taggers import language
+
+    tagger = TaggerRegistry.get(name)()
+    rng = random.Random(name)
+    lines = ["The cat sat on the mat.", "Le chat est sur le tapis.", "Der Hund schläft.", "   ", "", "12345",
+             "El perro duerme en la casa.", "これは日本語です。"]
+    docs = [Document(source="s", id=str(k), text="\n".join(rng.choice(lines) for _ in range(rng.randint(0, 9))))
+            for k in range(12)]
+    expected = tagger.tag_batch(docs)
+    spans = [tagger.predict(doc).spans for doc in docs]
+    for group in (1, 2, 5):
+        monkeypatch.setattr(language, "DETECT_GROUP", group)
+        assert tagger.tag_batch(docs) == expected, group
+        assert [tagger.predict(doc).spans for doc in docs] == spans, group
