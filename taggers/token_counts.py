@@ -93,6 +93,11 @@ def shipped_tokenizer(file_name: str) -> Tokenizer:
     return Tokenizer.from_str((files("dolma.tokens.data") / file_name).read_text(encoding="utf-8"))
 
 
+def pieces_proven(tokenizer: Tokenizer) -> bool:
+    """Whether a long text may be tokenized a piece at a time with the same tokens (``dolma.core.token_pieces``)."""
+    return piecewise_problem(json.loads(tokenizer.to_str())) is None
+
+
 # a text longer than this is counted a piece at a time, where that gives the same count (dolma.core.token_pieces):
 # HF tokenizers keeps tens of bytes per token of a text encoded whole, a hundred times the text
 LONG_TEXT_CHARS = 1 << 22
@@ -110,7 +115,7 @@ class _ShippedTokenizerCount(BaseTagger):
 
     def _use(self, tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
-        self._piecewise = piecewise_problem(json.loads(tokenizer.to_str())) is None
+        self._piecewise = pieces_proven(tokenizer)
 
     def counts(self, texts: Sequence[str]) -> List[int]:
         raise NotImplementedError

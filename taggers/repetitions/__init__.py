@@ -16,18 +16,17 @@ Dolma), so a repetition never crosses a newline except the line's own final one.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Iterator, List, Tuple
 
 import numpy as np
-from tokenizers import Tokenizer
 
 from dolma.core.data_types import DocResult, Document, Span
 from dolma.core.registry import add_tagger
 from dolma.core.taggers import BaseTagger
-from dolma.core.token_pieces import piece_bounds, piecewise_problem
+from dolma.core.token_pieces import piece_bounds
 from dolma.taggers.repetitions.utils import find_periodic_sequences
+from dolma.taggers.token_counts import pieces_proven, shipped_tokenizer
 
 __all__ = [
     "RepetitionsTagger",
@@ -82,14 +81,6 @@ class ParagraphRepetitionsTagger(RepetitionsTagger):
 # ---- repeated token sequences ---------------------------------------------------------------------------------
 
 
-def _pii_tokenizer() -> Tokenizer:
-    from importlib.resources import files
-
-    # OLMo's GPT-NeoX tokenizer with PII special tokens, shipped in dolma/tokens/data/ (read as data)
-    path = files("dolma.tokens.data") / "allenai_eleuther-ai-gpt-neox-20b-pii-special.json"
-    return Tokenizer.from_str(path.read_text(encoding="utf-8"))
-
-
 @add_tagger("tokenizer_repetitions_v1")
 class TokenizerRepetitionsTagger(RepetitionsTagger):
     """Token sequences of 1 to 13 tokens repeated 3 or more times, under OLMo's GPT-NeoX (PII) tokenizer, no
@@ -101,8 +92,9 @@ class TokenizerRepetitionsTagger(RepetitionsTagger):
     memory_per_document_byte = 12.0  # measured: 11.2x a 20 MB document of source code (was 155x before pieces)
 
     def __init__(self) -> None:
-        self.tokenizer = _pii_tokenizer()
-        self._piecewise = piecewise_problem(json.loads(self.tokenizer.to_str())) is None
+        # OLMo's GPT-NeoX tokenizer with PII special tokens, shipped in dolma/tokens/data/ (read as data)
+        self.tokenizer = shipped_tokenizer("allenai_eleuther-ai-gpt-neox-20b-pii-special.json")
+        self._piecewise = pieces_proven(self.tokenizer)
 
     def token_spans(self, text: str, shift: int = 0) -> List[Span]:
         if self._piecewise and len(text) > LONG_TEXT_CHARS:
