@@ -8,6 +8,7 @@ their inputs through it, so they keep the same documents.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Set, Tuple, Union
 
 import msgspec
@@ -281,6 +282,8 @@ class StreamRules:
         """Span replacement for a long text: what the rules select as arrays (see :mod:`dolma.mixers.span_arrays`),
         through the plain path for rules or attributes of another shape."""
         attributes = doc.get("attributes")
+        if len(self.spans) == 1 and self._replace_in_order(doc, attributes, counts, has_attributes):
+            return
         arrays: List[Spans] = []
         fast: Set[str] = set()
         slow: List[int] = []
@@ -310,6 +313,30 @@ class StreamRules:
             bump(counts, self._matched[self._filter_rules + i])
         if arrays:
             counts["spans_replaced"] += replace_span_arrays(doc, arrays, self.spans)
+
+
+    def _replace_in_order(self, doc: Dict[str, Any], attributes: Any, counts: Dict[str, int], has_attributes: bool) -> bool:
+        """The stream's one span rule, when it reads one raw attribute whose spans come in the order regions are
+        built in (as dedupe writes them): the new text's regions are read from that attribute at each reading, never
+        held as arrays (several bytes a span, a good part of the text for millions of spans). False: not so."""
+        rule, name = self.spans[0], self.plain_spans[0]
+        raw = attributes.get(name) if name is not None and has_attributes and type(attributes) is dict else None
+        if type(raw) is not msgspec.Raw:
+            return False
+        n = len(doc["text"])
+        found = span_arrays.in_order(raw, rule.min_score, rule.max_score, n)
+        if found is None:
+            return False
+        if found.rewritten is not None:  # as the plain path writes it: decoded, then encoded
+            attributes[name] = raw = found.rewritten
+        if found.spans:
+            bump(counts, self._matched[self._filter_rules])
+        if found.regions:
+            lo, hi = rule.min_score, rule.max_score
+            regions = partial(span_arrays.ordered_regions, raw, lo, hi, n, 0)
+            doc["text"] = EditedText.from_source(doc["text"], regions, [rule.replacement])
+            counts["spans_replaced"] += found.regions
+        return True
 
 
 def _merge_attributes(
