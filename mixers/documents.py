@@ -27,6 +27,7 @@ from dolma.mixers.edited_text import TEXT_PIECE_CHARS, EditedText, edited_length
 from dolma.mixers.errors import EvaluationError, RegexTimeout
 from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
 from dolma.mixers.jq import DEFAULT_REGEX_TIMEOUT, regex_deadline
+from dolma.mixers.packed import pack_row
 from dolma.mixers import span_arrays
 from dolma.mixers.span_arrays import Spans, plain_attribute, raw_spans, replace_span_arrays
 from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
@@ -155,6 +156,8 @@ class StreamRules:
             more = referenced_names(r.span, r.syntax)
             names = None if names is None or more is None else names | more
         self.span_names = names
+        # the attribute names rules read (None: any), whose values stay raw JSON (long documents pack the others)
+        self.read_names = None if self.filter_names is None or names is None else self.filter_names | names
         # per span rule: the attribute it selects whole, if that is all it does (long texts' spans are read as arrays)
         plain = [plain_attribute(r.span, r.syntax) for r in stream.span_replacement]
         # names the other span rules read (None: any), whose values they need decoded
@@ -193,7 +196,14 @@ class StreamRules:
                   "documents_quarantined": 0, "spans_replaced": 0, "copies_added": 0}
         for count_key, _ in self._present:
             counts[count_key] = 0
-        attr_rows = [a.take(len(batch.items), batch.first_line) for a in attr_readers]
+        long = [i for i, doc in enumerate(batch.items) if _long_text(doc)] if self.read_names is not None else []
+        attr_rows = []
+        for a in attr_readers:  # a long document's values that no rule reads are packed before the next file's row
+            rows = a.take(len(batch.items), batch.first_line)
+            for i in long:
+                pack_row(rows[i], self.read_names)  # type: ignore[arg-type]
+            attr_rows.append(rows)
+            del rows
         keysets: Dict[Tuple[str, ...], int] = {}  # documents per set of attribute keys (few distinct sets)
         kept: Kept = []
         for offset, doc in enumerate(batch.items):
@@ -337,6 +347,11 @@ class StreamRules:
             doc["text"] = EditedText.from_source(doc["text"], regions, [rule.replacement])
             counts["spans_replaced"] += found.regions
         return True
+
+
+def _long_text(doc: Any) -> bool:
+    """Whether a line read is a document whose text takes the long paths."""
+    return type(doc) is dict and type(doc.get("text")) is str and len(doc["text"]) > span_arrays.LONG_TEXT_CHARS
 
 
 def _merge_attributes(

@@ -18,8 +18,9 @@ import msgspec
 from dolma.core.longlines import release_free_memory
 from dolma.mixers import span_arrays
 from dolma.mixers.edited_text import EditedText, edited_measures
+from dolma.mixers.packed import PackedRaw, packed_pieces
 
-__all__ = ["LongLine", "encode_documents", "encode_dropped", "text_measures"]
+__all__ = ["LongLine", "encode_document", "encode_documents", "encode_dropped", "text_measures"]
 
 _ENCODER = msgspec.json.Encoder()
 _ENCODE = _ENCODER.encode
@@ -90,7 +91,7 @@ def _longer_than(doc: Dict[str, Any]) -> int:
     size = len(text) if type(text) is str else 0
     attributes = doc.get("attributes")
     if type(attributes) is dict:
-        size += sum(len(value) for value in attributes.values() if type(value) is msgspec.Raw)
+        size += sum(len(value) for value in attributes.values() if type(value) in (msgspec.Raw, PackedRaw))
     return size
 
 
@@ -110,6 +111,13 @@ def encode_dropped(record: Dict[str, Any]) -> Union[bytes, bytearray]:
     del out[-1:]  # the document's newline: the record's closing brace comes first
     out += b"}\n"
     return out
+
+
+def encode_document(doc: Any) -> bytes:
+    """``encode(doc)`` for any line the mix holds (a long document's values may be packed, its text edited)."""
+    if type(doc) is not dict or not _is_long(doc.get("text")):
+        return _ENCODE(doc)
+    return b"".join(_line_pieces(doc, release=False))[:-1]
 
 
 def _is_long(text: Any) -> bool:
@@ -145,7 +153,10 @@ def _line_pieces(doc: Dict[str, Any], release: bool) -> Iterator[Any]:
                 item = value[name]
                 if release:
                     value[name] = None
-                yield item if type(item) is msgspec.Raw else _ENCODE(item)  # raw JSON is written as it is
+                if type(item) is PackedRaw:
+                    yield from packed_pieces(item)
+                else:
+                    yield item if type(item) is msgspec.Raw else _ENCODE(item)  # raw JSON is written as it is
                 del item
             yield b"}"
         else:

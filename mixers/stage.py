@@ -31,7 +31,7 @@ from dolma.core.records import BadLine, QuarantineLine
 from dolma.core.units import Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.mixers.config import MixConfig, StreamConfig
 from dolma.mixers.documents import SEEN_PREFIX, Kept, StreamRules, bump, rule_count_key, stream_rules
-from dolma.mixers.lines import LongLine, encode_documents, encode_dropped, text_measures
+from dolma.mixers.lines import LongLine, encode_document, encode_documents, encode_dropped, text_measures
 from dolma.mixers.measure import measure
 from dolma.mixers.parts import BlockCompressor, PartWriter, UnitRecord, block_budget, write_record
 from dolma.mixers.plan import (
@@ -46,7 +46,6 @@ __all__ = ["MixStage"]
 
 log = logging.getLogger("dolma")
 
-_ENCODER = msgspec.json.Encoder()
 
 
 class MixStage(Stage[MixUnit]):
@@ -319,7 +318,7 @@ class _Refused:
     def quarantine(self, path: str, line: int, reason: str, item: Any) -> None:
         doc_id = item.get("id") if isinstance(item, dict) else None
         self._csv.writerow((line, doc_id if isinstance(doc_id, str) else "", "quarantined", 0))
-        raw = item.raw.decode("utf-8", "replace") if isinstance(item, BadLine) else _ENCODER.encode(item).decode()
+        raw = item.raw.decode("utf-8", "replace") if isinstance(item, BadLine) else encode_document(item).decode()
         self._files.quarantine_records([QuarantineLine(path, line, reason, raw)])
 
     def flush(self) -> None:

@@ -266,12 +266,14 @@ _UNORDERED = [{"span": "$.attributes.b__y__spans", "min_score": 0.3, "replacemen
 def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, key_bits, sampling, compression, rules,
                                                         part_bytes):
     """The same files, byte for byte, with every text long: lines written a piece at a time (a compressed member
-    per 40 bytes of a line, so that lines are longer than a member), spans read as arrays or in order."""
+    per 40 bytes of a line, so that lines are longer than a member), spans read as arrays or in order, the
+    attribute values no rule reads packed."""
     import glob
     import os
 
     from dolma.cli import main
     from dolma.mixers import span_arrays
+    from dolma.mixers.packed import PackedRaw
 
     (tmp_path / "documents").mkdir()
     (tmp_path / "attributes" / "a").mkdir(parents=True)
@@ -311,7 +313,13 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, k
     monkeypatch.setattr("dolma.mixers.edited_text.TEXT_PIECE_CHARS", 3)
     monkeypatch.setattr("dolma.mixers.documents.TEXT_PIECE_CHARS", 3)
     monkeypatch.setattr("dolma.mixers.lines.TEXT_SLICE_CHARS", 2)
+    monkeypatch.setattr("dolma.mixers.packed.PACK_BYTES", 0)  # every value no rule reads is packed
+    monkeypatch.setattr("dolma.mixers.packed._CHUNK_BYTES", 5)
+    packed = []
+    real_pack = PackedRaw.__init__
+    monkeypatch.setattr(PackedRaw, "__init__", lambda self, raw: packed.append(1) or real_pack(self, raw))
     assert run("arrays") == plain
+    assert len(packed) > 40
     if rules is _ONE_RULE:
         assert len(ordered) > 30 and not used
     elif rules is _UNORDERED:  # spans out of order are sorted as arrays (a few are in order by chance)
@@ -482,3 +490,34 @@ def test_a_block_is_compressed_as_one_member(extension):
             assert got == zstandard.ZstdCompressor(level=3).compress(data)
         else:
             assert got == data
+
+
+def test_a_long_documents_unread_attribute_values_are_packed_and_written_back_as_they_were(monkeypatch):
+    """``pack_row`` compresses the values of a long attribute line no rule reads and copies the others out of the
+    line (which nothing views afterwards); the document's line is written as before."""
+    from dolma.mixers import lines, packed
+
+    monkeypatch.setattr(packed, "PACK_BYTES", 10)
+    monkeypatch.setattr(packed, "_CHUNK_BYTES", 7)
+    monkeypatch.setattr(span_arrays_module(), "LONG_TEXT_CHARS", 3)
+
+    class Row(msgspec.Struct):
+        attributes: Dict[str, msgspec.Raw]
+        id: Any = None
+
+    attributes = b'{"big":[[0,5,1.0],[6,9,0.5]],"read":[[0,1,1.0],[2,3,1.0]],"small":[1]}'
+    line = bytearray(b'{"id":"d","attributes":' + attributes + b"}")
+    row = msgspec.json.decode(line, type=Row)
+    packed.pack_row(row, {"read"})
+    assert type(row.attributes["big"]) is packed.PackedRaw and len(row.attributes["big"].chunks) == 3
+    assert all(type(v) is msgspec.Raw for k, v in row.attributes.items() if k != "big")
+    line += b" "  # nothing views the line's bytes any more: it can be resized (freed)
+    untouched = msgspec.json.decode(b'{"attributes":{"read":[[0,1,1.0],[2,3,1.0]]}}', type=Row)
+    before = untouched.attributes["read"]
+    packed.pack_row(untouched, {"read"})
+    assert untouched.attributes["read"] is before  # nothing to pack: the row is left as it is
+    doc = {"id": "d", "text": "abcdef", "attributes": row.attributes}
+    want = b'{"id":"d","text":"abcdef","attributes":' + attributes + b"}"
+    assert lines.encode_document(doc) == want
+    runs = lines.encode_documents([doc], 0)
+    assert b"".join(r if isinstance(r, bytes) else b"".join(r.pieces(last=True)) for r in runs) == want + b"\n"
