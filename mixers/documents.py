@@ -324,7 +324,6 @@ class StreamRules:
         if arrays:
             counts["spans_replaced"] += replace_span_arrays(doc, arrays, self.spans)
 
-
     def _replace_in_order(self, doc: Dict[str, Any], attributes: Any, counts: Dict[str, int], has_attributes: bool) -> bool:
         """The stream's one span rule, when it reads one raw attribute whose spans come in the order regions are
         built in (as dedupe writes them): the new text's regions are read from that attribute at each reading, never
