@@ -29,11 +29,11 @@ import numpy as np
 
 from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
 from dolma.core.taggers import BaseTagger
+from dolma.taggers.word_ids import WordIds
 from dolma.taggers.length import ALPHA, SPACE, SPACE_CHAR, char_flags, chunk_bounds, code_points
 from dolma.core.registry import add_tagger
 from dolma.taggers.repeats import (
     BYTES_PER_HASH,
-    PrefixHashes,
     most_common,
     partition_count,
     repeated,
@@ -181,7 +181,7 @@ class _WordTable:
 
     def __init__(self, text: str, count: int) -> None:
         self.count = count
-        self.hashes = PrefixHashes(count, CHUNK_POSITIONS)
+        self.ids = WordIds(count, CHUNK_POSITIONS)
         self.lengths = np.empty(count, dtype=np.uint8)
         long_at: List["np.ndarray"] = []
         long_lengths: List["np.ndarray"] = []
@@ -192,7 +192,7 @@ class _WordTable:
             words = text[start:end].split()
             if filled + len(words) > count:
                 raise AssertionError("str.split() found more words than the character classes")
-            self.hashes.extend(word_hashes(words))
+            self.ids.extend(word_hashes(words))
             lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
             long = np.flatnonzero(lengths >= LONG_WORD)
             long_at.append(long + filled)
@@ -206,6 +206,7 @@ class _WordTable:
         self.long_at = np.concatenate([np.zeros(0, dtype=np.int64), *long_at])
         self.long_lengths = np.concatenate([np.zeros(0, dtype=np.int64), *long_lengths])
         self.median = _median(histogram, count)
+        self.ids.finish(lambda: (word_hashes(text[start:end].split()) for start, end in chunk_bounds(text, SPACE_CHAR, CHUNK_CHARS)))
 
     def ends(self, first: int, last: int) -> "np.ndarray":
         """Characters of the words ``first..i-1`` for each ``i`` in ``first..last`` (``last - first + 1`` numbers)."""
@@ -218,7 +219,7 @@ class _WordTable:
 
     def grams(self, n: int, lengths: bool) -> Iterator[Tuple["np.ndarray", "np.ndarray"]]:
         """The hash of each n-gram, a chunk at a time, with its length (characters without spaces) or position."""
-        for first, hashes in self.hashes.runs(n):
+        for first, hashes in self.ids.runs(n):
             last = first + len(hashes)
             if lengths:
                 ends = self.ends(first, last + n - 1)
