@@ -175,8 +175,8 @@ def _partition_size(text: str) -> int:
 
 
 class _WordTable:
-    """A long text's words as prefix sums of their hashes and their lengths, one byte each (a word of
-    LONG_WORD characters or more keeps its length aside), with the counts that need the words themselves; built
+    """A long text's words as exact 32-bit ids (:class:`WordIds`: four bytes a word) and their lengths, one byte
+    each (a word of LONG_WORD characters or more keeps its length aside), with the counts that need the words themselves; built
     from the text a chunk at a time, given the word count (:func:`_word_counts`) so the arrays are allocated once."""
 
     def __init__(self, text: str, count: int) -> None:
@@ -329,7 +329,7 @@ def _duplicate_lines_chunked(
 def _large_text_statistics(text: str, dolma_duplicate_lines: bool, ignore_empty_lines: bool) -> List[Tuple[str, float]]:
     """:func:`gopher_statistics` for a long text, in memory of a few bytes per word and per line plus a bounded
     share of the text's size (:data:`SORT_BYTES_PER_CHAR`): words and lines are read a chunk at a time and kept as
-    hashes and lengths, never as strings, and counted by sorting hashes a partition of their range at a time
+    ids, hashes and lengths, never as strings, and counted by sorting hashes a partition of their range at a time
     (:mod:`dolma.taggers.repeats`). Two different words, n-grams or lines with the same 64-bit hash would count as
     equal (odds given there)."""
     per_partition = _partition_size(text)

@@ -9,9 +9,7 @@ hashes and payloads, sorted together, answer "which items repeat, and how long a
 earliest of the most common ones" without a second look-up. The partition count is the caller's, from a budget
 (:data:`BYTES_PER_HASH` per item of a partition).
 
-N-gram hashes come from one array of prefix sums over the word hashes (:class:`PrefixHashes`): the hash of
-words ``i..i+n-1`` is ``sum(w[i+k] * Q**k) * Q**-i`` modulo 2**64, the same for every occurrence of the same
-words, and each n-gram's hash costs three array operations whatever ``n``. Two different items with the same
+N-gram hashes come from the words' ids (:mod:`dolma.taggers.word_ids`). Two different items with the same
 64-bit hash would count as equal: with ``m`` distinct items the odds of any such pair are about
 ``m**2 / 2**65`` (ten million distinct n-grams: about 1 in 400,000 per order and document).
 """
@@ -24,7 +22,6 @@ import numpy as np
 
 __all__ = [
     "HashChunks",
-    "PrefixHashes",
     "BYTES_PER_HASH",
     "most_common",
     "partition_count",
@@ -42,9 +39,6 @@ HashChunks = Callable[[], Iterable[Tuple["np.ndarray", "np.ndarray"]]]
 BYTES_PER_HASH = 33
 
 _U64 = np.uint64
-# an odd multiplier (the golden ratio's 64-bit fraction), invertible modulo 2**64
-_Q = 0x9E3779B97F4A7C15
-_Q_INVERSE = pow(_Q, -1, 1 << 64)
 
 
 def word_hashes(words: List[str]) -> "np.ndarray":
@@ -117,45 +111,3 @@ def most_common(sorted_hashes: "np.ndarray") -> Tuple[int, "np.ndarray"]:
     counts = np.diff(starts, append=n)
     top = int(counts.max())
     return top, starts[counts == top]
-
-
-def _powers(base: int, count: int) -> "np.ndarray":
-    """``base**0 .. base**(count-1)`` modulo 2**64."""
-    out = np.full(count, base, dtype=_U64)
-    out[:1] = 1
-    return np.cumprod(out, dtype=_U64)
-
-
-class PrefixHashes:
-    """Prefix sums ``G[i] = sum(w[k] * Q**k for k < i)`` (modulo 2**64) of a sequence's item hashes ``w``,
-    filled a chunk at a time, from which the hash of any run of consecutive items comes in O(1)."""
-
-    def __init__(self, count: int, chunk: int) -> None:
-        self.prefix = np.zeros(count + 1, dtype=_U64)
-        self.filled = 0
-        self.chunk = chunk
-        self._q = _powers(_Q, chunk)
-        self._p = _powers(_Q_INVERSE, chunk)
-
-    def extend(self, hashes: "np.ndarray") -> None:
-        """Append the next items' hashes."""
-        for a in range(0, len(hashes), self.chunk):
-            piece = hashes[a : a + self.chunk]
-            start = self.filled
-            scale = _U64(pow(_Q, start, 1 << 64))
-            target = self.prefix[start + 1 : start + 1 + len(piece)]
-            np.multiply(piece, self._q[: len(piece)], out=target)
-            target *= scale
-            np.cumsum(target, out=target)
-            target += self.prefix[start]
-            self.filled += len(piece)
-
-    def runs(self, n: int) -> Iterator[Tuple[int, "np.ndarray"]]:
-        """``(first position, hashes)`` of the runs of ``n`` items at positions ``0..count-n``, a chunk at a time."""
-        positions = len(self.prefix) - n  # count - n + 1
-        for a in range(0, positions, self.chunk):
-            b = min(a + self.chunk, positions)
-            hashes = self.prefix[a + n : b + n] - self.prefix[a:b]
-            hashes *= self._p[: b - a]
-            hashes *= _U64(pow(_Q_INVERSE, a, 1 << 64))
-            yield a, hashes

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dolma.core.data_types import Document
-from dolma.taggers import c4, gopher, length, repeats, span_arrays
+from dolma.taggers import c4, gopher, length, repeats, span_arrays, word_ids
 from tests.conftest import write_documents
 
 
@@ -61,20 +61,45 @@ def test_partitions_sort_every_hash_once_with_its_payload_in_sequence_order(seed
         assert sorted(seen) == list(range(len(values)))
 
 
+def fed(hashes: np.ndarray, chunk: int, piece: int = 7) -> word_ids.WordIds:
+    """WordIds of ``hashes``, given ``piece`` at a time."""
+    ids = word_ids.WordIds(len(hashes), chunk)
+    pieces = lambda: (hashes[a : a + piece] for a in range(0, len(hashes), piece))  # noqa: E731
+    for p in pieces():
+        ids.extend(p)
+    ids.finish(pieces)
+    return ids
+
+
 @pytest.mark.parametrize("chunk", [1, 2, 5, 64])
-def test_prefix_hashes_are_equal_exactly_for_equal_runs_of_items(chunk: int) -> None:
+def test_word_ids_hash_equal_runs_of_words_equally(monkeypatch, chunk: int) -> None:
+    monkeypatch.setattr(word_ids, "_MIN_PENDING", 3)  # the distinct hashes merged every few pieces
     rng = random.Random(chunk)
     words = [rng.choice("abcd") for _ in range(200)]
-    prefix = repeats.PrefixHashes(len(words), chunk)
-    for a in range(0, len(words), 7):  # filled in pieces unrelated to the chunk size
-        prefix.extend(repeats.word_hashes(words[a : a + 7]))
+    ids = fed(repeats.word_hashes(words), chunk)
     for n in (1, 2, 3, 5, 10):
-        hashes = np.concatenate([h for _, h in prefix.runs(n)]).tolist()
+        hashes = np.concatenate([h for _, h in ids.runs(n)]).tolist()
         grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
         assert len(hashes) == len(grams)
         first_hash = dict(zip(grams, hashes))
         assert [first_hash[g] for g in grams] == hashes  # equal n-grams, equal hashes
         assert len(set(hashes)) == len(set(grams))  # and different ones differ
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_word_ids_are_exact_when_distinct_hashes_share_their_low_half(monkeypatch, seed: int) -> None:
+    monkeypatch.setattr(word_ids, "_MIN_PENDING", 5)
+    rng = np.random.default_rng(seed)
+    # 0, 1 and 2 share their low 32 bits with other values (as the fresh ids 0..k could be), 3 and 4 do not
+    low = np.array([0, 1, 2, 3, 4], dtype=np.uint64)
+    high = rng.integers(1, 2**31, size=(5, 3)).astype(np.uint64) << np.uint64(32)
+    distinct = np.concatenate([low[:3, None] + high[:3], low[3:, None] + high[3:, :1]], axis=None)
+    hashes = distinct[rng.integers(0, len(distinct), size=300)]
+    ids = fed(hashes, 16).ids
+    pairs = set(zip(hashes.tolist(), ids.tolist()))
+    assert len(pairs) == len(set(hashes.tolist())) == len(set(ids.tolist()))  # a word, an id; an id, a word
+    unshared = np.isin(hashes & np.uint64(0xFFFFFFFF), low[3:])
+    assert (ids[unshared] == hashes[unshared].astype(np.uint32)).all()  # unshared low halves kept as ids
 
 
 # ---- gopher ------------------------------------------------------------------------------------------------
