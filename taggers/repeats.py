@@ -20,6 +20,8 @@ from typing import Callable, Iterable, Iterator, List, Tuple
 
 import numpy as np
 
+from dolma.core.longlines import release_free_memory
+
 __all__ = [
     "HashChunks",
     "BYTES_PER_HASH",
@@ -87,6 +89,7 @@ def sorted_partitions(
         del order
         yield keys, values
         del keys, values
+        release_free_memory()  # (partitions differ in size: the heap would otherwise grow around the old ones)
 
 
 def repeated(sorted_hashes: "np.ndarray") -> "np.ndarray":

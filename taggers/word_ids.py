@@ -97,12 +97,13 @@ class WordIds:
         if n > MAX_RUN:
             raise ValueError(f"runs of {n} words: at most {MAX_RUN}")
         positions = len(self.ids) - n + 1
+        buffer = np.zeros(self.chunk + n, dtype=_U64)  # (one type throughout: a uint32 operand costs 5x the time)
         for a in range(0, positions, self.chunk):
             b = min(a + self.chunk, positions)
-            prefix = np.empty(b - a + n, dtype=_U64)
-            prefix[0] = 0
+            prefix = buffer[: b - a + n]
             terms = prefix[1:]
-            np.multiply(self.ids[a : b + n - 1], self._q[: len(terms)], out=terms)
+            terms[...] = self.ids[a : b + n - 1]
+            terms *= self._q[: len(terms)]
             np.cumsum(terms, out=terms)
             hashes = prefix[n:] - prefix[: b - a]
             hashes *= self._p[: b - a]
