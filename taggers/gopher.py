@@ -188,7 +188,8 @@ class _WordTable:
         histogram: Counter = Counter()
         self.required = self.chars = 0
         filled = 0
-        for start, end in chunk_bounds(text, SPACE_CHAR, CHUNK_CHARS):
+        pieces = list(chunk_bounds(text, SPACE_CHAR, CHUNK_CHARS))
+        for start, end in pieces:
             words = text[start:end].split()
             if filled + len(words) > count:
                 raise AssertionError("str.split() found more words than the character classes")
@@ -206,7 +207,7 @@ class _WordTable:
         self.long_at = np.concatenate([np.zeros(0, dtype=np.int64), *long_at])
         self.long_lengths = np.concatenate([np.zeros(0, dtype=np.int64), *long_lengths])
         self.median = _median(histogram, count)
-        self.ids.finish(lambda: (word_hashes(text[start:end].split()) for start, end in chunk_bounds(text, SPACE_CHAR, CHUNK_CHARS)))
+        self.ids.finish(lambda i: word_hashes(text[pieces[i][0] : pieces[i][1]].split()))
 
     def ends(self, first: int, last: int) -> "np.ndarray":
         """Characters of the words ``first..i-1`` for each ``i`` in ``first..last`` (``last - first + 1`` numbers)."""

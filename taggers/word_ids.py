@@ -2,7 +2,7 @@
 
 Each word's id is the low half of its 64-bit hash (:func:`dolma.taggers.repeats.word_hashes`), unless another
 distinct word has the same low half: with a million distinct words a few hundred pairs do, so those words get
-fresh ids that no other word has (found by replaying the words' hashes once more). Equal words get equal ids and
+fresh ids that no other word has (the hashes of the pieces of text holding such words are computed again). Equal words get equal ids and
 different words different ones, as exactly as their 64-bit hashes tell them apart; four bytes a word instead of the
 eight of 64-bit prefix sums.
 
@@ -13,9 +13,11 @@ and a few array operations per chunk whatever ``n``.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, List, Tuple
+from typing import Callable, Iterator, List, Tuple
 
 import numpy as np
+
+from dolma.core.longlines import release_free_memory
 
 __all__ = ["WordIds"]
 
@@ -25,7 +27,7 @@ _U32 = np.uint32
 _Q = 0x9E3779B97F4A7C15
 _Q_INVERSE = pow(_Q, -1, 1 << 64)
 # the distinct hashes seen are merged into one sorted array once this many (or as many as it holds) are pending
-_MIN_PENDING = 1 << 18
+_MIN_PENDING = 1 << 16
 # the longest run :meth:`WordIds.runs` gives (gopher's longest n-gram)
 MAX_RUN = 10
 
@@ -47,50 +49,65 @@ class WordIds:
         self.ids = np.empty(count, dtype=_U32)
         self.filled = 0
         self.chunk = chunk
+        self._pieces: List[int] = []  # where each piece given to extend() starts
         self._distinct = np.zeros(0, dtype=_U64)  # sorted distinct hashes merged so far
-        self._pending: List["np.ndarray"] = []
+        self._pending: List["np.ndarray"] = []  # distinct hashes of the pieces since, not among those
         self._pending_size = 0
         self._q = _powers(_Q, chunk + MAX_RUN)
         self._p = _powers(_Q_INVERSE, chunk)
 
     def extend(self, hashes: "np.ndarray") -> None:
-        """Append the next words' 64-bit hashes."""
+        """Append the next piece of words' 64-bit hashes."""
+        self._pieces.append(self.filled)
         self.ids[self.filled : self.filled + len(hashes)] = hashes  # (the low 32 bits)
         self.filled += len(hashes)
-        self._pending.append(np.unique(hashes))
-        self._pending_size += len(self._pending[-1])
-        if self._pending_size >= max(_MIN_PENDING, len(self._distinct)):
+        new = np.unique(hashes)
+        if len(self._distinct):
+            at = np.minimum(np.searchsorted(self._distinct, new), len(self._distinct) - 1)
+            new = new[self._distinct[at] != new]
+        self._pending.append(new)
+        self._pending_size += len(new)
+        if self._pending_size >= max(_MIN_PENDING, len(self._distinct) // 4):
             self._merge()
 
     def _merge(self) -> None:
-        self._distinct = np.unique(np.concatenate([self._distinct, *self._pending]))
+        """Add the pending hashes to the sorted distinct ones, growing that array in place (a large one is remapped,
+        not copied) and sorting its two sorted runs together."""
+        new = np.unique(np.concatenate([np.zeros(0, dtype=_U64), *self._pending]))
         self._pending, self._pending_size = [], 0
+        old = len(self._distinct)
+        self._distinct.resize(old + len(new), refcheck=False)
+        self._distinct[old:] = new
+        del new
+        self._distinct.sort(kind="stable")
+        release_free_memory()
 
-    def finish(self, replay: Callable[[], Iterable["np.ndarray"]]) -> None:
-        """Give fresh ids to the words whose low 32 bits another distinct word shares; ``replay`` gives the same
-        hashes as :meth:`extend` was given, in order (called only when some are shared)."""
+    def finish(self, replay: Callable[[int], "np.ndarray"]) -> None:
+        """Give fresh ids to the words whose low 32 bits another distinct word shares; ``replay(i)`` gives the
+        hashes :meth:`extend` was given the ``i``-th time (called only for the pieces holding such words)."""
         self._merge()
         low = self._distinct.astype(_U32)
-        del self._distinct
-        low.sort()
-        shared = np.unique(low[1:][low[1:] == low[:-1]])
+        ordered = np.sort(low)
+        shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
         if not len(shared):
+            del self._distinct
             return
-        used = np.unique(low)
-        del low
-        clashing: List["np.ndarray"] = []  # the distinct hashes whose low half is shared
-        for hashes in replay():
-            clashing.append(np.unique(hashes[np.isin(hashes.astype(_U32), shared)]))
-        clashing_hashes = np.unique(np.concatenate(clashing))
-        del clashing
-        fresh = np.setdiff1d(np.arange(len(used) + len(clashing_hashes), dtype=_U32), used, assume_unique=True)
-        fresh = fresh[: len(clashing_hashes)]
-        del used
-        at = 0
-        for hashes in replay():
-            mine = np.flatnonzero(np.isin(hashes.astype(_U32), shared))
-            self.ids[at + mine] = fresh[np.searchsorted(clashing_hashes, hashes[mine])]
-            at += len(hashes)
+        clashing = self._distinct[np.isin(low, shared)]  # (sorted)
+        del self._distinct, low
+        fresh = np.zeros(0, dtype=_U32)  # the smallest numbers that are no word's low half
+        start = 0
+        while len(fresh) < len(clashing):
+            candidates = np.arange(start, start + 2 * len(clashing) + 64, dtype=_U32)
+            at = np.minimum(np.searchsorted(ordered, candidates), len(ordered) - 1)
+            fresh = np.concatenate([fresh, candidates[ordered[at] != candidates]])
+            start += len(candidates)
+        fresh = fresh[: len(clashing)]
+        del ordered
+        for i, (first, last) in enumerate(zip(self._pieces, [*self._pieces[1:], self.filled])):
+            mine = np.flatnonzero(np.isin(self.ids[first:last], shared))
+            if len(mine):
+                hashes = replay(i)[mine]
+                self.ids[first + mine] = fresh[np.searchsorted(clashing, hashes)]
 
     def runs(self, n: int) -> Iterator[Tuple[int, "np.ndarray"]]:
         """``(first position, hashes)`` of the runs of ``n`` words at positions ``0..count-n``, a chunk at a time."""

@@ -64,10 +64,10 @@ def test_partitions_sort_every_hash_once_with_its_payload_in_sequence_order(seed
 def fed(hashes: np.ndarray, chunk: int, piece: int = 7) -> word_ids.WordIds:
     """WordIds of ``hashes``, given ``piece`` at a time."""
     ids = word_ids.WordIds(len(hashes), chunk)
-    pieces = lambda: (hashes[a : a + piece] for a in range(0, len(hashes), piece))  # noqa: E731
-    for p in pieces():
+    pieces = [hashes[a : a + piece] for a in range(0, len(hashes), piece)]
+    for p in pieces:
         ids.extend(p)
-    ids.finish(pieces)
+    ids.finish(pieces.__getitem__)
     return ids
 
 
