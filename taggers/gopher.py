@@ -443,9 +443,9 @@ DOLMA_PRECISION = 5
 class GopherV3(BaseTagger):
     """Dolma's statistics with a true duplicate-line fraction, at full precision."""
 
-    # the text, 9 bytes per word (a hash and a length) and a third of the text for sorting: 2.5 measured (200 MB of
-    # source code, 12 characters per word), about 3.1 on prose (5.7 per word); covers texts of 2.5 or more
-    # characters per word, its separator included
+    # the text, 5 bytes per word (a 32-bit id and a length) and a third of the text for sorting: 2.2 measured (20 MB of
+    # source code, 12 characters per word), 2.5-2.7 on prose (5.6 per word, 20 to 200 MB), 5.3 on one-letter words
+    # (2 per word, 20 MB); covers texts of about 2.2 or more characters per word, its separator included
     memory_per_document_byte = 5.0
 
     def __init__(self) -> None:
