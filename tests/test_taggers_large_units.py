@@ -1,0 +1,96 @@
+"""Taggers with a span per paragraph, line, sentence or match give a long text's values as arrays
+(``dolma.taggers.unit_arrays``): the same attribute JSON as the plain path, with thresholds, chunks and batches small
+enough that every boundary case occurs."""
+
+from __future__ import annotations
+
+import random
+from typing import List, Tuple
+
+import msgspec
+import numpy as np
+import pytest
+
+from dolma.core.data_types import Document, TaggerOutput
+from dolma.core.registry import TaggerRegistry
+from dolma.taggers import span_arrays, unit_arrays
+from dolma.taggers.length import paragraph_bounds
+
+
+def encoded(output: TaggerOutput) -> List[Tuple[str, bytes]]:
+    """Each key with the JSON bytes the tag stage writes for its value (a SpanArray a chunk at a time)."""
+    out = []
+    for key, value in output.items():
+        if isinstance(value, span_arrays.SpanArray):
+            out.append((key, b"".join(value.json_pieces(msgspec.json.encode))))
+        else:
+            out.append((key, msgspec.json.encode(value)))
+    return out
+
+
+def texts(seed: int, pieces: List[str], count: int = 40) -> List[str]:
+    rng = random.Random(seed)
+    out = ["", "\n", " \n\n", "x", "a\n", "!!!\n\n...", "\u3000\n\u00a0x\n"]
+    for _ in range(count):
+        out.append("".join(rng.choice(pieces) for _ in range(rng.randint(0, 120))))
+    return out
+
+
+PIECES = ["a", "bb", " ", "  ", "\n", "\n\n", "\t", "\u3000", "\x1c", ".", "!?", "--", "\u2603", "\u00e9", "1",
+          "ab ab ab ab", "x x x x ", "....", "\u2026", "\U0001F600", " \n", "\r\n", "Fuck off.", "The cat sat. "]
+
+
+def small_pieces(monkeypatch, chars: int, spans: int) -> None:
+    monkeypatch.setattr(unit_arrays, "LONG_TEXT_CHARS", 0)
+    monkeypatch.setattr(unit_arrays, "CHUNK_CHARS", chars)
+    monkeypatch.setattr(span_arrays, "MIN_SPAN_ARRAY", 1)
+    monkeypatch.setattr(span_arrays, "CHUNK_SPANS", spans)
+
+
+def test_paragraph_arrays_are_the_paragraph_bounds(monkeypatch) -> None:
+    for chars in (1, 2, 5, 1 << 20):
+        monkeypatch.setattr(unit_arrays, "CHUNK_CHARS", chars)
+        for text in texts(1, PIECES):
+            starts, ends = unit_arrays.paragraph_arrays(text)
+            assert list(zip(starts.tolist(), ends.tolist())) == paragraph_bounds(text), (chars, text)
+
+
+def test_scored_span_arrays_encode_as_their_lists(monkeypatch) -> None:
+    starts, ends = np.array([0, 5, 9], dtype=np.uint32), np.array([5, 9, 12], dtype=np.uint32)
+    spans = unit_arrays.ScoredSpanArray(starts, ends, np.array([5.0, 0.25, 3.0]))
+    plain = [[0, 5, 5.0], [5, 9, 0.25], [9, 12, 3.0]]
+    assert len(spans) == 3 and spans == plain
+    for size in (1, 2, 3, 10):
+        monkeypatch.setattr(span_arrays, "CHUNK_SPANS", size)
+        assert b"".join(spans.json_pieces(msgspec.json.encode)) == msgspec.json.encode(plain)
+    assert isinstance(unit_arrays.scored_span_values(starts, ends, np.zeros(3)), list)  # short: a plain list
+    with pytest.raises(ValueError):
+        unit_arrays.ScoredSpanArray(starts, ends, np.zeros(2))
+
+
+def test_span_collector_keeps_every_span_in_order(monkeypatch) -> None:
+    monkeypatch.setattr(unit_arrays.SpanCollector, "BATCH", 3)
+    collector = unit_arrays.SpanCollector(100, np.float64)
+    assert [a.tolist() for a in collector.arrays()] == [[], [], []]
+    for k in range(10):
+        collector.add(k, k + 2, k / 4)
+    starts, ends, scores = collector.arrays()
+    assert starts.tolist() == list(range(10)) and ends.tolist() == list(range(2, 12))
+    assert scores.tolist() == [k / 4 for k in range(10)]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["char_length_with_paragraphs_v1", "not_alphanum_paragraph_v1", "olmo_pretokenizer_with_paragraphs_v1"],
+)
+def test_long_text_path_writes_the_plain_values(monkeypatch, name: str) -> None:
+    tagger = TaggerRegistry.get(name)()
+    docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts(name.__len__(), PIECES))]
+    docs.append(Document(source="s", id="punct", text="...\n!!\n\n--\n"))  # every paragraph tagged
+    expected = [encoded(tagger.tag(doc)) for doc in docs]
+    assert expected == [encoded(out) for out in tagger.tag_batch(docs)]  # short texts: the plain path
+    for chars, spans in ((1, 1), (3, 2), (7, 5), (1 << 20, 1 << 16)):
+        small_pieces(monkeypatch, chars, spans)
+        outputs = tagger.tag_batch(docs)
+        assert any(isinstance(v, span_arrays.SpanArray) for out in outputs for v in out.values())
+        assert [encoded(out) for out in outputs] == expected, (chars, spans)
