@@ -100,7 +100,8 @@ class SpanCollector:
     BATCH = 1 << 16
 
     def __init__(self, text_length: int, score_dtype: Any) -> None:
-        self._dtype = offsets_dtype(text_length + 1)
+        # signed: a span may start before the text (paragraph_tokenizer_repetitions_v1's at -1)
+        self._dtype = np.dtype(np.int32 if text_length < 1 << 31 else np.int64)
         self._score_dtype = np.dtype(score_dtype)
         self._parts: List[Tuple["np.ndarray", "np.ndarray", "np.ndarray"]] = []
         self._starts: List[int] = []

@@ -45,6 +45,7 @@ def small_pieces(monkeypatch, chars: int, spans: int) -> None:
     monkeypatch.setattr(unit_arrays, "CHUNK_CHARS", chars)
     monkeypatch.setattr(span_arrays, "MIN_SPAN_ARRAY", 1)
     monkeypatch.setattr(span_arrays, "CHUNK_SPANS", spans)
+    monkeypatch.setattr(unit_arrays.SpanCollector, "BATCH", spans)
 
 
 def test_paragraph_arrays_are_the_paragraph_bounds(monkeypatch) -> None:
@@ -81,10 +82,15 @@ def test_span_collector_keeps_every_span_in_order(monkeypatch) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["char_length_with_paragraphs_v1", "not_alphanum_paragraph_v1", "olmo_pretokenizer_with_paragraphs_v1"],
+    [
+        "char_length_with_paragraphs_v1", "not_alphanum_paragraph_v1", "olmo_pretokenizer_with_paragraphs_v1",
+        "repetitions_v1", "paragraph_repetitions_v1", "tokenizer_repetitions_v1", "paragraph_tokenizer_repetitions_v1",
+    ],
 )
 def test_long_text_path_writes_the_plain_values(monkeypatch, name: str) -> None:
     tagger = TaggerRegistry.get(name)()
+    if name.startswith("tokenizer"):  # the whole text tokenized at once, as a short text is
+        monkeypatch.setattr("dolma.taggers.repetitions.LONG_TEXT_CHARS", 1 << 30)
     docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts(name.__len__(), PIECES))]
     docs.append(Document(source="s", id="punct", text="...\n!!\n\n--\n"))  # every paragraph tagged
     expected = [encoded(tagger.tag(doc)) for doc in docs]
