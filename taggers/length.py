@@ -191,8 +191,7 @@ class CharLengthWithParagraphsV1(BaseTagger):
     @staticmethod
     def _long_values(text: str) -> TaggerOutput:
         starts, ends = paragraph_arrays(text)
-        lengths = np.subtract(ends, starts, dtype=np.float64)
-        out: TaggerOutput = {"paragraph": scored_span_values(starts, ends, lengths)} if len(starts) else {}
+        out: TaggerOutput = {"paragraph": scored_span_values(starts, ends, ends - starts)} if len(starts) else {}
         out["document"] = [[0, len(text), float(len(text))]]
         return out
 

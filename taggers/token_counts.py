@@ -95,10 +95,10 @@ class OlmoPreTokenizerParagraphsV1(OlmoPreTokenizerV1):
     def _long_values(self, text: str) -> TaggerOutput:
         starts, ends = paragraph_arrays(text)
         counts = np.fromiter(
-            (self.count(text[a:b]) for a, b in iter_bounds(starts, ends)), dtype=np.float64, count=len(starts)
+            (self.count(text[a:b]) for a, b in iter_bounds(starts, ends)), dtype=np.int64, count=len(starts)
         )
         out: TaggerOutput = {"paragraph": scored_span_values(starts, ends, counts)} if len(starts) else {}
-        out["document"] = [[0, len(text), float(counts.sum())]]
+        out["document"] = [[0, len(text), float(counts.sum())]]  # (a sum of whole numbers: exact either way)
         return out
 
 

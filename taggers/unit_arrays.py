@@ -25,13 +25,15 @@ __all__ = [
 LONG_TEXT_CHARS = 1 << 20
 # characters of whole lines looked at a time: what is held per unit of a chunk stays this small
 CHUNK_CHARS = 1 << 20
+# spans turned into Python lists at a time (to encode them, or to look at their units): a few MB at most
+CHUNK_SPANS = 1 << 13
 # a paragraph: a line holding a non-whitespace character, with its newline (dolma.taggers.length.paragraph_bounds)
 _PARAGRAPH = re.compile(r"^[^\S\n]*\S[^\n]*\n?", re.MULTILINE)
 
 
 class ScoredSpanArray(SpanArray):
-    """Spans ``[starts[i], ends[i], scores[i]]``; a score reads as ``scores.tolist()`` gives it, so a float array
-    gives the floats a :class:`~dolma.core.data_types.Span` holds."""
+    """Spans ``[starts[i], ends[i], scores[i]]``; the scores (of any numeric type: counts may be held as 4-byte
+    integers) read as floats, as a :class:`~dolma.core.data_types.Span` holds them."""
 
     __slots__ = ("scores",)
 
@@ -42,10 +44,10 @@ class ScoredSpanArray(SpanArray):
         self.scores = scores
 
     def chunks(self) -> Iterator[List[List[Any]]]:
-        step = span_arrays.CHUNK_SPANS
+        step = CHUNK_SPANS
         for a in range(0, len(self.starts), step):
             b = a + step
-            yield list(map(list, zip(self.starts[a:b].tolist(), self.ends[a:b].tolist(), self.scores[a:b].tolist())))
+            yield list(map(list, zip(self.starts[a:b].tolist(), self.ends[a:b].tolist(), self.scores[a:b].astype(np.float64).tolist())))
 
     def __repr__(self) -> str:
         return f"ScoredSpanArray({len(self)} spans)"
@@ -58,7 +60,7 @@ def is_long(text: str) -> bool:
 
 def iter_bounds(starts: "np.ndarray", ends: "np.ndarray") -> Iterator[Tuple[int, int]]:
     """``(start, end)`` as Python ints, turned into them a chunk of units at a time."""
-    step = span_arrays.CHUNK_SPANS
+    step = CHUNK_SPANS
     for a in range(0, len(starts), step):
         yield from zip(starts[a : a + step].tolist(), ends[a : a + step].tolist())
 
@@ -97,13 +99,13 @@ def paragraph_arrays(text: str) -> Tuple["np.ndarray", "np.ndarray"]:
 class SpanCollector:
     """Spans appended one at a time (a count not known beforehand), kept as arrays a batch at a time."""
 
-    BATCH = 1 << 16
+    BATCH = 1 << 13
 
     def __init__(self, text_length: int, score_dtype: Any) -> None:
         # signed: a span may start before the text (paragraph_tokenizer_repetitions_v1's at -1)
         self._dtype = np.dtype(np.int32 if text_length < 1 << 31 else np.int64)
         self._score_dtype = np.dtype(score_dtype)
-        self._parts: List[Tuple["np.ndarray", "np.ndarray", "np.ndarray"]] = []
+        self._parts: Tuple[List["np.ndarray"], List["np.ndarray"], List["np.ndarray"]] = ([], [], [])
         self._starts: List[int] = []
         self._ends: List[int] = []
         self._scores: List[Any] = []
@@ -117,18 +119,18 @@ class SpanCollector:
 
     def _flush(self) -> None:
         if self._starts:
-            self._parts.append((
-                np.array(self._starts, dtype=self._dtype),
-                np.array(self._ends, dtype=self._dtype),
-                np.array(self._scores, dtype=self._score_dtype),
-            ))
+            self._parts[0].append(np.array(self._starts, dtype=self._dtype))
+            self._parts[1].append(np.array(self._ends, dtype=self._dtype))
+            self._parts[2].append(np.array(self._scores, dtype=self._score_dtype))
             self._starts, self._ends, self._scores = [], [], []
 
     def arrays(self) -> Tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
-        """(starts, ends, scores) of every span added, in order."""
+        """(starts, ends, scores) of every span added, in order (joined one of the three at a time, each freeing
+        its parts, so the peak is the spans and one array more)."""
         self._flush()
-        if not self._parts:
-            empty = np.zeros(0, dtype=self._dtype)
-            return empty, empty, np.zeros(0, dtype=self._score_dtype)
-        parts, self._parts = self._parts, []
-        return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
+        out = []
+        for k, dtype in enumerate((self._dtype, self._dtype, self._score_dtype)):
+            parts = self._parts[k]
+            out.append(np.concatenate(parts) if parts else np.zeros(0, dtype=dtype))
+            parts.clear()
+        return out[0], out[1], out[2]

@@ -45,6 +45,7 @@ def small_pieces(monkeypatch, chars: int, spans: int) -> None:
     monkeypatch.setattr(unit_arrays, "CHUNK_CHARS", chars)
     monkeypatch.setattr(span_arrays, "MIN_SPAN_ARRAY", 1)
     monkeypatch.setattr(span_arrays, "CHUNK_SPANS", spans)
+    monkeypatch.setattr(unit_arrays, "CHUNK_SPANS", spans)
     monkeypatch.setattr(unit_arrays.SpanCollector, "BATCH", spans)
 
 
@@ -62,7 +63,7 @@ def test_scored_span_arrays_encode_as_their_lists(monkeypatch) -> None:
     plain = [[0, 5, 5.0], [5, 9, 0.25], [9, 12, 3.0]]
     assert len(spans) == 3 and spans == plain
     for size in (1, 2, 3, 10):
-        monkeypatch.setattr(span_arrays, "CHUNK_SPANS", size)
+        monkeypatch.setattr(unit_arrays, "CHUNK_SPANS", size)
         assert b"".join(spans.json_pieces(msgspec.json.encode)) == msgspec.json.encode(plain)
     assert isinstance(unit_arrays.scored_span_values(starts, ends, np.zeros(3)), list)  # short: a plain list
     with pytest.raises(ValueError):

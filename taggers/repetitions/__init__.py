@@ -85,7 +85,7 @@ class RepetitionsTagger(BaseTagger):
 
     def _long_values(self, text: str) -> TaggerOutput:
         n = len(text)
-        found = SpanCollector(n, np.float64)
+        found = SpanCollector(n, np.int32)  # scores are counts
         for start, end, score in self.matches(text):
             found.add(start, end, score)
         starts, ends, scores = found.arrays()
