@@ -12,14 +12,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, List, Optional, Sequence, Tuple
 
-from dolma.core.data_types import DocResult, Document, Span
+import numpy as np
+
+from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
 from dolma.core.taggers import BaseTagger, TaggerOptions
 from dolma.taggers.classifier import ClassifierOptions, FastTextClassifier
 from dolma.taggers.models import require
 from dolma.core.registry import add_tagger
+from dolma.taggers.length import SPACE_CHAR, chunk_bounds
+from dolma.taggers.long_sentences import window_sentence_bounds
 from dolma.taggers.segments import Level, unit_bounds
+from dolma.taggers.unit_arrays import SpanCollector, is_long, scored_span_values
 
 __all__ = ["JigsawOptions", "JigsawHatespeechDocument", "ProfanityDocument"]
 
@@ -79,6 +85,26 @@ class _ProfanityModel:
     def scores(self, texts: List[str]) -> List[float]:
         return self._model.predict_proba(self._vectorizer.transform(texts))[:, 1].tolist()
 
+    def long_text_score(self, text: str) -> float:
+        """``scores([text])[0]``, the words counted a chunk of the text at a time.
+
+        The vectorizer lower-cases the text and counts its words (``\\b\\w\\w+\\b``, stop words left out): chunks cut
+        at white space, which no word holds and across which lower-casing has no context, give counts that add up to
+        the text's; TF-IDF weighting and the classifier then see the same counts as for the whole text."""
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        counts = None
+        for start, end in chunk_bounds(text, SPACE_CHAR):
+            chunk = CountVectorizer.transform(self._vectorizer, [text[start:end]])
+            counts = chunk if counts is None else counts + chunk
+        features = self._vectorizer._tfidf.transform(counts, copy=False)
+        return float(self._model.predict_proba(features)[0, 1])
+
+
+# a long text's sentences scored at a time
+SENTENCES_AT_A_TIME = 4096
+_NON_SPACE = re.compile(r"\S")  # a character that is not str.isspace: what makes str.strip() leave something
+
 
 @add_tagger("profanity_document_v1")
 class ProfanityDocument(BaseTagger):
@@ -102,8 +128,40 @@ class ProfanityDocument(BaseTagger):
                 results[i].spans.append(Span(start, end, "profanity", score))
         return results
 
+    def tag_batch(self, docs: Sequence[Document]) -> List[TaggerOutput]:
+        """As ``tag``; a long text is scored in pieces (``_long_values``), the others together."""
+        long = [is_long(doc.text) for doc in docs]
+        short = iter(self.predict_batch([doc for doc, is_long_text in zip(docs, long) if not is_long_text]))
+        return [self._long_values(doc.text) if is_long_text else self.group_by_type(next(short)) for doc, is_long_text in zip(docs, long)]
+
+    def _long_values(self, text: str) -> TaggerOutput:
+        if _NON_SPACE.search(text) is None:
+            return {}
+        return {"profanity": [[0, len(text), self._model.long_text_score(text)]]}
+
 
 @add_tagger("profanity_sentence_v1")
 class ProfanitySentence(ProfanityDocument):
     memory_per_document_byte = 43.0  # measured: 42x a 20 MB document of source code
     LEVEL = "sentence"
+
+    def _long_values(self, text: str) -> TaggerOutput:
+        """Sentences found a window at a time (``dolma.taggers.long_sentences``), scored a batch at a time, kept
+        as arrays."""
+        found = SpanCollector(len(text), np.float64)
+        batch: List[Tuple[int, int]] = []
+
+        def score() -> None:
+            for (start, end), value in zip(batch, self._model.scores([text[a:b] for a, b in batch])):
+                found.add(start, end, value)
+            batch.clear()
+
+        for start, end in window_sentence_bounds(text):
+            if _NON_SPACE.search(text, start, end) is not None:
+                batch.append((start, end))
+                if len(batch) >= SENTENCES_AT_A_TIME:
+                    score()
+        if batch:
+            score()
+        starts, ends, scores = found.arrays()
+        return {"profanity": scored_span_values(starts, ends, scores)} if len(starts) else {}

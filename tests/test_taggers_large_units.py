@@ -101,3 +101,38 @@ def test_long_text_path_writes_the_plain_values(monkeypatch, name: str) -> None:
         outputs = tagger.tag_batch(docs)
         assert any(isinstance(v, span_arrays.SpanArray) for out in outputs for v in out.values())
         assert [encoded(out) for out in outputs] == expected, (chars, spans)
+
+
+PROSE = ["The cat sat on the mat.", "You are a fucking idiot!", "Mr. Smith went to Washington.", "what the hell",
+         "Is it?", "\n", "\n\n", " ", "  ", "e.g. this one", "Σ", "İSTANBUL", "ΟΔΟΣ.", "x", "a-b", "\u3000", "3.14", "shit"]
+
+
+@pytest.mark.parametrize("name", ["profanity_document_v1", "profanity_sentence_v1"])
+def test_profanity_of_long_texts_in_pieces_is_the_whole_texts(monkeypatch, name: str) -> None:
+    pytest.importorskip("profanity_check")
+    from dolma.taggers import length, long_sentences, toxicity
+
+    tagger = TaggerRegistry.get(name)()
+    docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts(5, PROSE, count=30))]
+    expected = [encoded(tagger.tag(doc)) for doc in docs]
+    assert any(b"profanity" in str(e).encode() for e in expected)
+    for chars, window, batch in ((1, 8, 1), (7, 40, 2), (64, 200, 3)):
+        small_pieces(monkeypatch, chars, batch)
+        monkeypatch.setattr(length, "CHUNK_CHARS", chars)
+        monkeypatch.setattr(long_sentences, "WINDOW_CHARS", window)
+        monkeypatch.setattr(long_sentences, "MARGIN_CHARS", window // 4)
+        monkeypatch.setattr(toxicity, "SENTENCES_AT_A_TIME", batch)
+        assert [encoded(out) for out in tagger.tag_batch(docs)] == expected, (chars, window, batch)
+
+
+def test_sentence_windows_give_the_whole_texts_sentences(monkeypatch) -> None:
+    from dolma.taggers import long_sentences
+    from dolma.taggers.segments import sentence_bounds
+
+    for text in texts(6, PROSE, count=60) + ["\x05", "\x05\x05", "\u3000\x05", "a\x05\x05\x05\x05b. C", "x. " + "\u3000" * 40 + "y. Z"]:
+        whole = sentence_bounds(text)
+        for window in (4, 16, 50, 1 << 20):
+            monkeypatch.setattr(long_sentences, "WINDOW_CHARS", window)
+            monkeypatch.setattr(long_sentences, "MARGIN_CHARS", window // 4)
+            found = [(a, b) for a, b in long_sentences.window_sentence_bounds(text) if text[a:b].strip()]
+            assert found == whole, (window, text)
