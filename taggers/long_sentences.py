@@ -5,9 +5,9 @@ three integers per character, the offsets Python asks for); a text of hundreds o
 splits windows of ``WINDOW_CHARS`` characters. Of a window's sentences, those followed by a sentence that starts
 ``MARGIN_CHARS`` or more before the window's end are kept (a boundary depends on a few characters around it, never
 on text thousands of characters away; white space after a sentence's end is no boundary until text follows it), and
-the next window starts at the start of the last ``OVERLAP_SENTENCES`` kept, which it must find again with the same
-bounds before its own count: so each window starts where the splitter agrees with what came before. A window in
-which no sentence ends before the margin is doubled.
+the next window starts ``MARGIN_CHARS`` before the first sentence not kept, so that its boundaries see the text
+before them too. A sentence longer than a window is followed into the next windows the same way; where a sentence
+ends but none starts before the margin (a run of white space), the window is doubled.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ import blingfire
 
 __all__ = ["window_sentence_bounds"]
 
-WINDOW_CHARS = 1 << 20
+WINDOW_CHARS = 1 << 18
 MARGIN_CHARS = 1 << 12
-OVERLAP_SENTENCES = 4
 
 
 # a character blingfire does not take for white space (its __FAIsWhiteSpace__; NUL it reads as a space): a window
@@ -37,23 +36,23 @@ def _split(text: str, start: int, end: int) -> List[Tuple[int, int]]:
 
 
 def window_sentence_bounds(text: str) -> Iterator[Tuple[int, int]]:
-    """``(start, end)`` of each sentence blingfire finds in ``text`` (blank ones included), a window at a time.
-
-    Where a window does not find the previous window's last sentences again (which did not happen on any text we
-    tried), its own sentences after them are taken: the result is still a split of the whole text."""
+    """``(start, end)`` of each sentence blingfire finds in ``text`` (blank ones included), a window at a time."""
     n = len(text)
     if n and _BLINGFIRE_TEXT.search(text) is None:
         # what blingfire's wrapper makes of a text it finds no sentence in: one span from its unset offsets
         yield 0, 1 if ord(text[0]) < 0x80 else n
         return
-    tail: List[Tuple[int, int]] = []  # the last sentences kept, which the next window starts with
+    settled = 0  # every boundary before this is known, and a sentence starts here (unless `inside`)
+    inside = -1  # or: the start of a sentence known to run on past `settled` (one longer than a window)
     start, window = 0, WINDOW_CHARS
     while True:
         end = n if n - start <= window else start + window
-        found = _split(text, start, end)
-        if tail:
-            agreed = len(tail) if found[: len(tail)] == tail else 0
-            found = found[agreed:] if agreed else [s for s in found if s[0] >= tail[-1][1]]
+        # the window holds a margin of text before `settled`: what ends there was taken from an earlier window
+        found = [s for s in _split(text, start, end) if s[1] > settled]
+        if found:
+            first = inside if inside >= 0 else settled
+            if found[0][0] < first or inside >= 0:
+                found[0] = (first, found[0][1])
         if end == n:
             yield from found
             return
@@ -62,9 +61,13 @@ def window_sentence_bounds(text: str) -> Iterator[Tuple[int, int]]:
         keep = 0
         while keep + 1 < len(found) and found[keep + 1][0] <= limit:
             keep += 1
-        if not keep:
+        if keep:
+            yield from found[:keep]
+            settled, inside = found[keep][0], -1
+        elif found and found[0][0] <= limit < found[0][1]:
+            # a sentence runs on past the margin: the next window starts inside it
+            settled, inside = limit, found[0][0]
+        else:  # a sentence ends but none starts before the margin (white space follows): a longer window
             window *= 2
             continue
-        yield from found[:keep]
-        tail = (tail + found[:keep])[-OVERLAP_SENTENCES:]
-        start, window = tail[0][0], WINDOW_CHARS
+        start, window = max(0, settled - MARGIN_CHARS), WINDOW_CHARS

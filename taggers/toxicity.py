@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, List, Optional, Sequence, Tuple
+from typing import Any, ClassVar, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -22,7 +22,8 @@ from dolma.core.taggers import BaseTagger, TaggerOptions
 from dolma.taggers.classifier import ClassifierOptions, FastTextClassifier
 from dolma.taggers.models import require
 from dolma.core.registry import add_tagger
-from dolma.taggers.length import SPACE_CHAR, chunk_bounds
+from dolma.taggers import length
+from dolma.taggers.length import SPACE_CHAR
 from dolma.taggers.long_sentences import window_sentence_bounds
 from dolma.taggers.segments import Level, unit_bounds
 from dolma.taggers.unit_arrays import SpanCollector, is_long, scored_span_values
@@ -85,8 +86,8 @@ class _ProfanityModel:
     def scores(self, texts: List[str]) -> List[float]:
         return self._model.predict_proba(self._vectorizer.transform(texts))[:, 1].tolist()
 
-    def long_text_score(self, text: str) -> float:
-        """``scores([text])[0]``, the words counted a chunk of the text at a time.
+    def long_text_score(self, text: str, start: int = 0, end: Optional[int] = None) -> float:
+        """``scores([text[start:end]])[0]``, the words counted a chunk of the text at a time.
 
         The vectorizer lower-cases the text and counts its words (``\\b\\w\\w+\\b``, stop words left out): chunks cut
         at white space, which no word holds and across which lower-casing has no context, give counts that add up to
@@ -94,15 +95,29 @@ class _ProfanityModel:
         from sklearn.feature_extraction.text import CountVectorizer
 
         counts = None
-        for start, end in chunk_bounds(text, SPACE_CHAR):
-            chunk = CountVectorizer.transform(self._vectorizer, [text[start:end]])
+        for a, b in _chunks_at_spaces(text, start, len(text) if end is None else end):
+            chunk = CountVectorizer.transform(self._vectorizer, [text[a:b]])
             counts = chunk if counts is None else counts + chunk
         features = self._vectorizer._tfidf.transform(counts, copy=False)
         return float(self._model.predict_proba(features)[0, 1])
 
 
-# a long text's sentences scored at a time
+def _chunks_at_spaces(text: str, start: int, end: int) -> Iterator[Tuple[int, int]]:
+    """``(start, end)`` of consecutive pieces of ``text[start:end]`` of about ``length.CHUNK_CHARS`` characters, cut
+    at (and without) a white-space character; an empty range gives one empty piece."""
+    while True:
+        m = SPACE_CHAR.search(text, start + length.CHUNK_CHARS, end) if start + length.CHUNK_CHARS < end else None
+        if m is None:
+            yield start, end
+            return
+        yield start, m.start()
+        start = m.end()
+
+
+# a long text's sentences scored at a time: this many, or fewer holding this many characters (the vectorizer
+# holds tens of bytes per word of what it scores)
 SENTENCES_AT_A_TIME = 4096
+CHARS_AT_A_TIME = 1 << 18
 _NON_SPACE = re.compile(r"\S")  # a character that is not str.isspace: what makes str.strip() leave something
 
 
@@ -147,21 +162,30 @@ class ProfanitySentence(ProfanityDocument):
 
     def _long_values(self, text: str) -> TaggerOutput:
         """Sentences found a window at a time (``dolma.taggers.long_sentences``), scored a batch at a time, kept
-        as arrays."""
+        as arrays (scores do not depend on what else is in a batch)."""
         found = SpanCollector(len(text), np.float64)
         batch: List[Tuple[int, int]] = []
+        chars = 0
 
         def score() -> None:
-            for (start, end), value in zip(batch, self._model.scores([text[a:b] for a, b in batch])):
-                found.add(start, end, value)
+            nonlocal chars
+            if batch:
+                for (start, end), value in zip(batch, self._model.scores([text[a:b] for a, b in batch])):
+                    found.add(start, end, value)
             batch.clear()
+            chars = 0
 
         for start, end in window_sentence_bounds(text):
-            if _NON_SPACE.search(text, start, end) is not None:
+            if _NON_SPACE.search(text, start, end) is None:
+                continue
+            if end - start > CHARS_AT_A_TIME:  # a long sentence alone, its words counted in chunks
+                score()
+                found.add(start, end, self._model.long_text_score(text, start, end))
+            else:
                 batch.append((start, end))
-                if len(batch) >= SENTENCES_AT_A_TIME:
+                chars += end - start
+                if len(batch) >= SENTENCES_AT_A_TIME or chars >= CHARS_AT_A_TIME:
                     score()
-        if batch:
-            score()
+        score()
         starts, ends, scores = found.arrays()
         return {"profanity": scored_span_values(starts, ends, scores)} if len(starts) else {}

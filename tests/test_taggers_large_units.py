@@ -116,12 +116,13 @@ def test_profanity_of_long_texts_in_pieces_is_the_whole_texts(monkeypatch, name:
     docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts(5, PROSE, count=30))]
     expected = [encoded(tagger.tag(doc)) for doc in docs]
     assert any(b"profanity" in str(e).encode() for e in expected)
-    for chars, window, batch in ((1, 8, 1), (7, 40, 2), (64, 200, 3)):
+    for chars, window, batch in ((1, 40, 1), (7, 100, 2), (64, 1 << 20, 3)):
         small_pieces(monkeypatch, chars, batch)
         monkeypatch.setattr(length, "CHUNK_CHARS", chars)
         monkeypatch.setattr(long_sentences, "WINDOW_CHARS", window)
         monkeypatch.setattr(long_sentences, "MARGIN_CHARS", window // 4)
         monkeypatch.setattr(toxicity, "SENTENCES_AT_A_TIME", batch)
+        monkeypatch.setattr(toxicity, "CHARS_AT_A_TIME", window)
         assert [encoded(out) for out in tagger.tag_batch(docs)] == expected, (chars, window, batch)
 
 
@@ -131,7 +132,7 @@ def test_sentence_windows_give_the_whole_texts_sentences(monkeypatch) -> None:
 
     for text in texts(6, PROSE, count=60) + ["\x05", "\x05\x05", "\u3000\x05", "a\x05\x05\x05\x05b. C", "x. " + "\u3000" * 40 + "y. Z"]:
         whole = sentence_bounds(text)
-        for window in (4, 16, 50, 1 << 20):
+        for window in (40, 100, 1 << 20):
             monkeypatch.setattr(long_sentences, "WINDOW_CHARS", window)
             monkeypatch.setattr(long_sentences, "MARGIN_CHARS", window // 4)
             found = [(a, b) for a, b in long_sentences.window_sentence_bounds(text) if text[a:b].strip()]
