@@ -137,3 +137,49 @@ def test_sentence_windows_give_the_whole_texts_sentences(monkeypatch) -> None:
             monkeypatch.setattr(long_sentences, "MARGIN_CHARS", window // 4)
             found = [(a, b) for a, b in long_sentences.window_sentence_bounds(text) if text[a:b].strip()]
             assert found == whole, (window, text)
+
+
+SECRET_LINES = [
+    'aws_access_key_id = "AKIAIOSFODNN7EXAMPLE"', 'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"',
+    'password = "hunter2hunter2"', "token: ghp_abcdefghijklmnopqrstuvwxyz0123456789", "x = 1", "", "   ",
+    'slack = "xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx"', "# pragma: allowlist nextline secret",
+    'api_key = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"', "  secret = 'f8c3de3d-1fea-4d7c-a8b0-29f63c4c3454'",
+]
+
+
+def test_code_secrets_in_batches_of_lines_are_the_whole_files(monkeypatch) -> None:
+    pytest.importorskip("detect_secrets")
+    from detect_secrets.core.scan import _process_line_based_plugins
+    from detect_secrets.core.secrets_collection import SecretsCollection
+    from detect_secrets.settings import default_settings
+
+    from dolma.taggers import code_secrets
+
+    def whole_file(text: str) -> list:  # detect-secrets on all the lines at once
+        found = SecretsCollection()
+        with default_settings():
+            for secret in _process_line_based_plugins(lines=list(enumerate(text.splitlines(), 1)), filename="code_str.yml"):
+                found["code_str.yml"].add(secret)
+        return [(s.line_number, s.type, s.secret_value or "") for _, s in found]
+
+    rng = random.Random(8)
+    separators = ["\n", "\n", "\r\n", "\r", "\x0c", "\u2028"]
+    texts_ = ["".join(rng.choice(SECRET_LINES) + rng.choice(separators) for _ in range(rng.randint(0, 40))) for _ in range(12)]
+    expected = [whole_file(text) for text in texts_]
+    assert sum(map(len, expected)) > 20
+    def placed(text: str, secrets: list) -> list:  # Dolma's placement, from the whole lines list
+        lines, spans = text.splitlines(), []
+        for number, kind, value in secrets:
+            start = text.find(lines[number - 1]) + lines[number - 1].find(value)
+            if text[start : start + len(value)] == value:
+                spans.append((start, start + len(value), "SECRET_" + kind.replace(" ", "_"), 1.0))
+        words = len(text.split())
+        return spans + [(0, len(text), "doc", len(spans) / words if words else -1.0)]
+
+    tagger = TaggerRegistry.get("code_secrets_v1")()
+    spans = [placed(text, secrets) for text, secrets in zip(texts_, expected)]
+    for chars, lines in ((1, 1), (5, 2), (60, 7), (1 << 20, 1 << 14)):
+        monkeypatch.setattr(unit_arrays, "CHUNK_CHARS", chars)
+        monkeypatch.setattr(code_secrets, "LINES_AT_A_TIME", lines)
+        assert [code_secrets.find_secrets(text) for text in texts_] == expected, (chars, lines)
+        assert [[(s.start, s.end, s.type, s.score) for s in tagger.predict(Document("s", "i", t)).spans] for t in texts_] == spans
