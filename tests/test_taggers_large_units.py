@@ -183,3 +183,31 @@ def test_code_secrets_in_batches_of_lines_are_the_whole_files(monkeypatch) -> No
         monkeypatch.setattr(code_secrets, "LINES_AT_A_TIME", lines)
         assert [code_secrets.find_secrets(text) for text in texts_] == expected, (chars, lines)
         assert [[(s.start, s.end, s.type, s.score) for s in tagger.predict(Document("s", "i", t)).spans] for t in texts_] == spans
+
+
+def test_tokenizer_repetitions_grow_their_ids_and_find_offsets_again(monkeypatch) -> None:
+    from dolma.taggers import repetitions
+
+    tagger = TaggerRegistry.get("tokenizer_repetitions_v1")()
+    # more tokens than the ids array first holds (a third of the characters), and runs in many pieces
+    text = "".join(("中文字 " if k % 7 else "ab ab ab ab cd ") * (k % 4 + 1) for k in range(900))
+    whole = encoded(tagger.tag(Document("s", "i", text)))
+    monkeypatch.setattr(repetitions, "LONG_TEXT_CHARS", 0)
+    for piece in (5, 64, 1000):
+        monkeypatch.setattr(repetitions, "PIECE_CHARS", piece)
+        assert encoded(tagger.tag(Document("s", "i", text))) == whole, piece
+
+
+def test_rows_compared_with_the_row_above_without_a_padded_copy() -> None:
+    from dolma.taggers.repetitions.utils import _rows_equal_above
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        values = rng.integers(-1, 3, size=int(rng.integers(3, 60))).astype(np.int32)
+        for period in range(1, len(values) // 3 + 1):
+            rows = len(values) // period + 1
+            grid = np.full(rows * period, -1, dtype=np.int32)
+            grid[: len(values)] = values
+            grid = grid.reshape(rows, period)
+            expected = np.vstack([grid[0] == grid[-1], grid[1:] == grid[:-1]])
+            assert (_rows_equal_above(values, period, -1) == expected).all()

@@ -17,7 +17,7 @@ Dolma), so a repetition never crosses a newline except the line's own final one.
 from __future__ import annotations
 
 import re
-from typing import Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -153,20 +153,41 @@ class TokenizerRepetitionsTagger(RepetitionsTagger):
 
     def _long_token_matches(self, text: str, shift: int) -> Iterator[Tuple[int, int, int]]:
         """:meth:`token_matches` of a long text, encoded a piece at a time (the same tokens: see
-        ``dolma.core.token_pieces``) into arrays of ids and offsets, not one encoding of tens of bytes a token."""
-        ids: List[np.ndarray] = []
-        bounds: List[np.ndarray] = []
-        offset_type = np.int32 if len(text) < 1 << 31 else np.int64
-        for a, b in piece_bounds(text, 0, len(text), PIECE_CHARS):
-            encoding = self.tokenizer.encode(text[a:b], add_special_tokens=False)
-            ids.append(np.asarray(encoding.ids, dtype=np.int32))
-            bounds.append((np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2) + a).astype(offset_type))
-        all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
+        ``dolma.core.token_pieces``) into one array of ids, not one encoding of tens of bytes a token. Offsets are
+        only needed where runs start and end: the pieces holding those tokens are encoded again for them."""
+        pieces = list(piece_bounds(text, 0, len(text), PIECE_CHARS))
+        firsts = np.zeros(len(pieces) + 1, dtype=np.int64)  # each piece's first token
+        ids = np.empty(len(text) // 3 + 1024, dtype=np.int32)  # grown when a text has more tokens
+        for k, (a, b) in enumerate(pieces):
+            piece_ids = self.tokenizer.encode(text[a:b], add_special_tokens=False).ids
+            count = int(firsts[k]) + len(piece_ids)
+            if count > len(ids):
+                grown = np.empty(max(count, len(ids) * 5 // 4), dtype=np.int32)
+                grown[: firsts[k]] = ids[: firsts[k]]
+                ids = grown
+            ids[firsts[k] : count] = piece_ids
+            firsts[k + 1] = count
+        ids = ids[: firsts[-1]]
+        runs = [(run.start, run.end - 1, run.times) for run in find_periodic_sequences(ids, self.MAX_PERIOD, self.MIN_PERIOD)]
         del ids
-        offsets = np.concatenate(bounds) if bounds else np.zeros((0, 2), dtype=offset_type)
-        del bounds
-        for run in find_periodic_sequences(all_ids, self.MAX_PERIOD, self.MIN_PERIOD):
-            yield int(offsets[run.start, 0]) + shift, int(offsets[run.end - 1, 1]) + shift, run.times
+        offsets = self._offsets_of(text, pieces, firsts, {token for run in runs for token in run[:2]})
+        for first, last, times in runs:
+            yield offsets[first][0] + shift, offsets[last][1] + shift, times
+
+    def _offsets_of(
+        self, text: str, pieces: List[Tuple[int, int]], firsts: np.ndarray, tokens: Set[int]
+    ) -> Dict[int, Tuple[int, int]]:
+        """The text offsets of these tokens, from the pieces (encoded again) that hold them."""
+        wanted = np.array(sorted(tokens), dtype=np.int64)
+        out: Dict[int, Tuple[int, int]] = {}
+        holders = np.searchsorted(firsts, wanted, side="right") - 1
+        for k in np.unique(holders).tolist():
+            a, b = pieces[k]
+            piece_offsets = self.tokenizer.encode(text[a:b], add_special_tokens=False).offsets
+            for token in wanted[holders == k].tolist():
+                start, end = piece_offsets[token - int(firsts[k])]
+                out[token] = (start + a, end + a)
+        return out
 
     def matches(self, text: str) -> Iterator[Tuple[int, int, int]]:
         return self.token_matches(text)
