@@ -123,7 +123,6 @@ _NON_SPACE = re.compile(r"\S")  # a character that is not str.isspace: what make
 
 @add_tagger("profanity_document_v1")
 class ProfanityDocument(BaseTagger):
-    memory_per_document_byte = 10.0  # measured: 9.7x a 20 MB document of source code
     LEVEL: ClassVar[Level] = "document"
 
     def __init__(self) -> None:
@@ -157,7 +156,6 @@ class ProfanityDocument(BaseTagger):
 
 @add_tagger("profanity_sentence_v1")
 class ProfanitySentence(ProfanityDocument):
-    memory_per_document_byte = 43.0  # measured: 42x a 20 MB document of source code
     LEVEL = "sentence"
 
     def _long_values(self, text: str) -> TaggerOutput:

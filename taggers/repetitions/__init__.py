@@ -66,8 +66,6 @@ def repetition_matches(text: str, offset: int = 0) -> Iterator[Tuple[int, int, i
 
 @add_tagger("repetitions_v1")
 class RepetitionsTagger(BaseTagger):
-    memory_per_document_byte = 10.0  # measured: 8.1-9.1x a 20 MB document of source code
-
     def matches(self, text: str) -> Iterator[Tuple[int, int, int]]:
         """``(start, end, score)`` of each repetition span, in the order they are tagged."""
         return repetition_matches(text)
@@ -131,7 +129,6 @@ class TokenizerRepetitionsTagger(RepetitionsTagger):
 
     MIN_PERIOD = 1
     MAX_PERIOD = 13
-    memory_per_document_byte = 12.0  # measured: 11.2x a 20 MB document of source code (was 155x before pieces)
 
     def __init__(self) -> None:
         # OLMo's GPT-NeoX tokenizer with PII special tokens, shipped in dolma/tokens/data/ (read as data)
