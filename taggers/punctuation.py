@@ -38,7 +38,8 @@ def _all_punct(para: str) -> bool:
 class NotAlphanumParagraphV1(BaseTagger):
     def predict(self, doc: Document) -> DocResult:
         text = doc.text
-        spans = [Span(start, end, "all_punct", 1) for start, end in paragraph_bounds(text) if _all_punct(text[start:end])]
+        bounds = paragraph_bounds(text)
+        spans = [Span(start, end, "all_punct", 1) for start, end in bounds if _all_punct(text[start:end])]
         if not spans:
             spans.append(Span(0, len(text), "all_punct", 0))
         return DocResult(doc=doc, spans=spans)

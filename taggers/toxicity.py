@@ -146,7 +146,10 @@ class ProfanityDocument(BaseTagger):
         """As ``tag``; a long text is scored in pieces (``_long_values``), the others together."""
         long = [is_long(doc.text) for doc in docs]
         short = iter(self.predict_batch([doc for doc, is_long_text in zip(docs, long) if not is_long_text]))
-        return [self._long_values(doc.text) if is_long_text else self.group_by_type(next(short)) for doc, is_long_text in zip(docs, long)]
+        return [
+            self._long_values(doc.text) if is_long_text else self.group_by_type(next(short))
+            for doc, is_long_text in zip(docs, long)
+        ]
 
     def _long_values(self, text: str) -> TaggerOutput:
         if _NON_SPACE.search(text) is None:

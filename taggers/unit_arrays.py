@@ -18,7 +18,8 @@ from dolma.taggers import span_arrays
 from dolma.taggers.span_arrays import SpanArray, offsets_dtype
 
 __all__ = [
-    "ScoredSpanArray", "SpanCollector", "is_long", "iter_bounds", "line_chunks", "paragraph_arrays", "scored_span_values"
+    "ScoredSpanArray", "SpanCollector", "is_long", "iter_bounds", "line_chunks", "paragraph_arrays",
+    "scored_span_values",
 ]
 
 # a text longer than this has its units' spans found and written as arrays (shorter ones: the plain way is faster)
@@ -47,7 +48,8 @@ class ScoredSpanArray(SpanArray):
         step = CHUNK_SPANS
         for a in range(0, len(self.starts), step):
             b = a + step
-            yield list(map(list, zip(self.starts[a:b].tolist(), self.ends[a:b].tolist(), self.scores[a:b].astype(np.float64).tolist())))
+            scores = self.scores[a:b].astype(np.float64).tolist()
+            yield list(map(list, zip(self.starts[a:b].tolist(), self.ends[a:b].tolist(), scores)))
 
     def __repr__(self) -> str:
         return f"ScoredSpanArray({len(self)} spans)"

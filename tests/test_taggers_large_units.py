@@ -104,7 +104,8 @@ def test_long_text_path_writes_the_plain_values(monkeypatch, name: str) -> None:
 
 
 PROSE = ["The cat sat on the mat.", "You are a fucking idiot!", "Mr. Smith went to Washington.", "what the hell",
-         "Is it?", "\n", "\n\n", " ", "  ", "e.g. this one", "Σ", "İSTANBUL", "ΟΔΟΣ.", "x", "a-b", "\u3000", "3.14", "shit"]
+         "Is it?", "\n", "\n\n", " ", "  ", "e.g. this one", "Σ", "İSTANBUL", "ΟΔΟΣ.", "x", "a-b", "\u3000", "3.14",
+         "shit"]
 
 
 @pytest.mark.parametrize("name", ["profanity_document_v1", "profanity_sentence_v1"])
@@ -130,7 +131,8 @@ def test_sentence_windows_give_the_whole_texts_sentences(monkeypatch) -> None:
     from dolma.taggers import long_sentences
     from dolma.taggers.segments import sentence_bounds
 
-    for text in texts(6, PROSE, count=60) + ["\x05", "\x05\x05", "\u3000\x05", "a\x05\x05\x05\x05b. C", "x. " + "\u3000" * 40 + "y. Z"]:
+    odd = ["\x05", "\x05\x05", "\u3000\x05", "a\x05\x05\x05\x05b. C", "x. " + "\u3000" * 40 + "y. Z"]
+    for text in texts(6, PROSE, count=60) + odd:
         whole = sentence_bounds(text)
         for window in (40, 100, 1 << 20):
             monkeypatch.setattr(long_sentences, "WINDOW_CHARS", window)
@@ -158,13 +160,16 @@ def test_code_secrets_in_batches_of_lines_are_the_whole_files(monkeypatch) -> No
     def whole_file(text: str) -> list:  # detect-secrets on all the lines at once
         found = SecretsCollection()
         with default_settings():
-            for secret in _process_line_based_plugins(lines=list(enumerate(text.splitlines(), 1)), filename="code_str.yml"):
+            lines = list(enumerate(text.splitlines(), 1))
+            for secret in _process_line_based_plugins(lines=lines, filename="code_str.yml"):
                 found["code_str.yml"].add(secret)
         return [(s.line_number, s.type, s.secret_value or "") for _, s in found]
 
     rng = random.Random(8)
     separators = ["\n", "\n", "\r\n", "\r", "\x0c", "\u2028"]
-    texts_ = ["".join(rng.choice(SECRET_LINES) + rng.choice(separators) for _ in range(rng.randint(0, 40))) for _ in range(12)]
+    texts_ = [
+        "".join(rng.choice(SECRET_LINES) + rng.choice(separators) for _ in range(rng.randint(0, 40))) for _ in range(12)
+    ]
     expected = [whole_file(text) for text in texts_]
     assert sum(map(len, expected)) > 20
     def placed(text: str, secrets: list) -> list:  # Dolma's placement, from the whole lines list
@@ -182,7 +187,8 @@ def test_code_secrets_in_batches_of_lines_are_the_whole_files(monkeypatch) -> No
         monkeypatch.setattr(unit_arrays, "CHUNK_CHARS", chars)
         monkeypatch.setattr(code_secrets, "LINES_AT_A_TIME", lines)
         assert [code_secrets.find_secrets(text) for text in texts_] == expected, (chars, lines)
-        assert [[(s.start, s.end, s.type, s.score) for s in tagger.predict(Document("s", "i", t)).spans] for t in texts_] == spans
+        got = [[(s.start, s.end, s.type, s.score) for s in tagger.predict(Document("s", "i", t)).spans] for t in texts_]
+        assert got == spans
 
 
 def test_tokenizer_repetitions_grow_their_ids_and_find_offsets_again(monkeypatch) -> None:

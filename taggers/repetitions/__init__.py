@@ -165,7 +165,8 @@ class TokenizerRepetitionsTagger(RepetitionsTagger):
             ids[firsts[k] : count] = piece_ids
             firsts[k + 1] = count
         ids = ids[: firsts[-1]]
-        runs = [(run.start, run.end - 1, run.times) for run in find_periodic_sequences(ids, self.MAX_PERIOD, self.MIN_PERIOD)]
+        found = find_periodic_sequences(ids, self.MAX_PERIOD, self.MIN_PERIOD)
+        runs = [(run.start, run.end - 1, run.times) for run in found]
         del ids
         offsets = self._offsets_of(text, pieces, firsts, {token for run in runs for token in run[:2]})
         for first, last, times in runs:
