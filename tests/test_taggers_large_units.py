@@ -4,6 +4,7 @@ enough that every boundary case occurs."""
 
 from __future__ import annotations
 
+import gzip
 import random
 from typing import List, Tuple
 
@@ -217,3 +218,30 @@ def test_rows_compared_with_the_row_above_without_a_padded_copy() -> None:
             grid = grid.reshape(rows, period)
             expected = np.vstack([grid[0] == grid[-1], grid[1:] == grid[:-1]])
             assert (_rows_equal_above(values, period, -1) == expected).all()
+
+
+def test_tag_stage_writes_the_long_path_as_the_plain_bytes(tmp_path, monkeypatch) -> None:
+    from tests.conftest import write_documents
+    from tests.test_tag_stage import run_tag
+
+    rng = random.Random(9)
+    docs = [{"id": f"d{i}", "text": text, "source": "s"} for i, text in enumerate(texts(9, PIECES, count=12))]
+    write_documents(str(tmp_path / "documents" / "a.jsonl.gz"), docs)
+    taggers = ["char_length_with_paragraphs_v1", "repetitions_v1", "not_alphanum_paragraph_v1"]
+
+    def tag(folder: str) -> bytes:
+        report = run_tag(documents=[str(tmp_path / "documents" / "*.gz")], taggers=taggers, experiment=folder,
+                         processes=1, tagger_modules=[])
+        assert report.ok
+        with gzip.open(tmp_path / "attributes" / folder / "a.jsonl.gz", "rb") as f:
+            return f.read()
+
+    plain = tag("plain")
+    small_pieces(monkeypatch, rng.choice([1, 3]), 2)
+    written = []
+    chunks = unit_arrays.ScoredSpanArray.chunks
+    monkeypatch.setattr(unit_arrays.ScoredSpanArray, "chunks", lambda self: written.append(self) or chunks(self))
+    arrays = tag("arrays")
+    assert len(written) > 10  # (the stage ran in this process, and wrote spans from arrays)
+    assert arrays.replace(b"arrays__", b"plain__") == plain
+    assert b"plain__repetitions_v1__repetition" in plain and b"plain__char_length_with_paragraphs_v1__paragraph" in plain
