@@ -42,6 +42,7 @@ class Paragraphs:
 def split_paragraphs(texts: List[str], sep: str) -> Paragraphs:
     """Paragraphs of ``texts`` cut at ``sep`` (a text of n separators has n + 1 paragraphs)."""
     sepb = sep.encode()
+    seplen = len(sepb)
     encoded = [t.encode() for t in texts]
     if len(sep) == 1:
         # a single code point cannot straddle the join: UTF-8 is prefix-free, so a match starts and ends inside
@@ -52,44 +53,48 @@ def split_paragraphs(texts: List[str], sep: str) -> Paragraphs:
         parts = [p for e in encoded for p in e.split(sepb)]
         joined = sepb.join(parts)
     n = len(parts)
-    seplen = len(sepb)
     data = np.frombuffer(joined, dtype=np.uint8)
+    pstart = np.empty(n, dtype=np.int64)  # byte offsets in ``joined``
     if seplen == 1:  # the paragraphs' bounds are the separator's bytes, found by numpy (no length per object)
         cut = np.flatnonzero(data == sepb[0])
-        pstart = np.zeros(n, dtype=np.int64)
-        pstart[1:] = cut + 1
-        pend = np.empty(n, dtype=np.int64)
-        pend[:-1] = cut
-        pend[-1] = len(joined)
-        plen = pend - pstart
+        pstart[0] = 0
+        np.add(cut, 1, out=pstart[1:])
+        plen = np.empty(n, dtype=np.int64)
+        np.subtract(cut, pstart[:-1], out=plen[:-1])
+        plen[-1] = len(joined) - pstart[-1]
     else:
         plen = np.fromiter(map(len, parts), dtype=np.int64, count=n)
-        pstart = np.cumsum(plen + seplen) - (plen + seplen)  # byte offsets in ``joined``
-        pend = pstart + plen
+        np.cumsum(plen + seplen, out=pstart)
+        pstart -= plen + seplen
     tlen = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     tstart = np.cumsum(tlen + seplen) - (tlen + seplen)
-    doc = np.searchsorted(tstart, pstart, side="right") - 1
-    last = pend == tstart[doc] + tlen[doc]
+    # each text's first paragraph starts where the text does: a text's paragraphs are a run of rows, so the rows'
+    # texts and last paragraphs come from one search per text, not one per paragraph
+    text_first = np.searchsorted(pstart, tstart)
+    counts = np.diff(text_first, append=n)
+    doc = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
+    last = np.zeros(n, dtype=bool)
+    last[text_first[1:] - 1] = True
+    last[-1] = True
     tail = np.where(last, 0, seplen)
     first_byte = np.zeros(n, dtype=np.uint8)
     filled = plen > 0
     first_byte[filled] = data[pstart[filled]]
-    is_ascii = joined.isascii()
+    start = pstart - np.repeat(tstart, counts)
+    # continuation bytes (0b10xxxxxx, below -64 as int8) of each paragraph and the separator after it, counted by
+    # finding each one's paragraph (there are far fewer of them than paragraphs in most text)
+    cont = np.flatnonzero(data.view(np.int8) < -64)
+    is_ascii = not len(cont)
     if is_ascii:
-        start = pstart - tstart[doc]
         length = plen
         sep_cp = seplen
     else:
-        # continuation bytes (0b10xxxxxx, below -64 as int8) before each paragraph's start; its end's count is the
-        # next paragraph's start's less the separator's own, and a text starts with its first paragraph
-        cont = np.flatnonzero(data.view(np.int8) < -64)
-        before_start = np.searchsorted(cont, pstart)
-        before_end = np.empty(n, dtype=np.int64)
-        before_end[:-1] = before_start[1:] - sum(1 for b in sepb if b & 0xC0 == 0x80)
-        before_end[-1] = len(cont)
-        text_first = np.searchsorted(pstart, tstart)
-        start = (pstart - tstart[doc]) - (before_start - before_start[text_first][doc])
-        length = plen - (before_end - before_start)
+        per = np.bincount(np.searchsorted(pstart, cont, side="right") - 1, minlength=n)
+        before = np.cumsum(per) - per  # continuation bytes before each paragraph
+        sep_cont = sum(1 for b in sepb if b & 0xC0 == 0x80)
+        start -= before - np.repeat(before[text_first], counts)
+        length = plen - per + sep_cont  # every paragraph but the batch's last has a separator after it
+        length[-1] -= sep_cont
         sep_cp = len(sep)
     return Paragraphs(
         parts=parts,
