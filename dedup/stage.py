@@ -753,8 +753,9 @@ def _pieces(text: str, sep: str, size: int) -> Iterator[Tuple[str, int]]:
     yield text[start:], start
 
 
-class _TextRecord(msgspec.Struct):
-    """What paragraphs and `$.text` keys need; other fields are skipped by the decoder, not built."""
+class _TextRecord(msgspec.Struct, gc=False):
+    """What paragraphs and `$.text` keys need; other fields are skipped by the decoder, not built. Two strings
+    cannot form a reference cycle, so the garbage collector does not track the records (fewer collections)."""
 
     id: str
     text: str
