@@ -225,7 +225,7 @@ class DocumentsReader:
 
     def __iter__(self) -> Iterator[LineBatch]:
         self._hashing = dio.HashingReader(dio.open_raw(self.path))
-        with dio.open_read(self.path, raw=self._hashing) as stream:  # type: ignore[arg-type]
+        with dio.open_read(self.path, raw=self._hashing, buffered=False) as stream:  # type: ignore[arg-type]
             yield from self._batches(stream)
 
     def _batches(self, stream: IO[bytes]) -> Iterator[LineBatch]:
