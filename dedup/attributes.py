@@ -100,10 +100,13 @@ def _format(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]
     rows[:, 1 + ws] = ord(",")
     rows[:, 2 + ws : 2 + ws + we] = de
     rows[:, 2 + ws + we :] = np.frombuffer(b",1],", dtype=np.uint8)
-    keep = np.ones((n, width), dtype=bool)
-    keep[:, 1 : 1 + ws] = np.arange(ws) >= (ws - us)[:, None]
-    keep[:, 2 + ws : 2 + ws + we] = np.arange(we) >= (we - ue)[:, None]
-    blob = rows[keep].tobytes()
+    # which bytes of a row are kept depends only on how many digits its two numbers have: a table of the masks
+    # of every pair of digit counts, one row of it gathered per span
+    table = np.ones((ws + 1, we + 1, width), dtype=bool)
+    table[:, :, 1 : 1 + ws] = (np.arange(ws) >= ws - np.arange(ws + 1)[:, None])[:, None, :]
+    table[:, :, 2 + ws : 2 + ws + we] = (np.arange(we) >= we - np.arange(we + 1)[:, None])[None, :, :]
+    keep = table.reshape(-1, width)[us * (we + 1) + ue]
+    blob = memoryview(rows[keep])  # sliced below: bytes + a view copies the slice once
     ends = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(width - (ws - us) - (we - ue), out=ends[1:])
     offsets = ends[cuts].tolist()
