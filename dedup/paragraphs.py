@@ -28,9 +28,17 @@ class Paragraphs:
     nbytes: np.ndarray  # UTF-8 bytes of its span (separator included, as in ``width``)
     last: np.ndarray  # the last paragraph of its text
     ascii: bool  # every paragraph is ASCII (code points == bytes)
-    first_byte: np.ndarray  # first byte of each paragraph (0 when empty)
     _texts: List[str]
     _sep: str
+    _joined: bytes  # the paragraphs joined by the separator, UTF-8
+    _pstart: np.ndarray  # each paragraph's byte offset in ``_joined``
+
+    def first_byte(self) -> np.ndarray:
+        """The first byte of each paragraph (0 when empty): computed only for the few settings that look at it."""
+        out = np.zeros(len(self.parts), dtype=np.uint8)
+        filled = self.length > 0
+        out[filled] = np.frombuffer(self._joined, dtype=np.uint8)[self._pstart[filled]]
+        return out
 
     def strings(self) -> List[str]:
         """The paragraphs as ``str``, aligned with ``parts`` (for word-level work)."""
@@ -77,9 +85,6 @@ def split_paragraphs(texts: List[str], sep: str) -> Paragraphs:
     last[text_first[1:] - 1] = True
     last[-1] = True
     tail = np.where(last, 0, seplen)
-    first_byte = np.zeros(n, dtype=np.uint8)
-    filled = plen > 0
-    first_byte[filled] = data[pstart[filled]]
     start = pstart - np.repeat(tstart, counts)
     # continuation bytes (0b10xxxxxx, below -64 as int8) of each paragraph and the separator after it, counted by
     # finding each one's paragraph (there are far fewer of them than paragraphs in most text)
@@ -105,9 +110,10 @@ def split_paragraphs(texts: List[str], sep: str) -> Paragraphs:
         nbytes=plen + tail,
         last=last,
         ascii=is_ascii,
-        first_byte=first_byte,
         _texts=texts,
         _sep=sep,
+        _joined=joined,
+        _pstart=pstart,
     )
 
 
@@ -120,7 +126,7 @@ def unicode_space(paras: Paragraphs) -> np.ndarray:
     space |= paras.length == 0
     # bytes.isspace knows only ASCII whitespace: a paragraph that starts with any whitespace or a non-ASCII byte
     # (U+00A0, U+3000, U+001C, ...) may still be all whitespace; decode just those
-    fb = paras.first_byte
+    fb = paras.first_byte()
     maybe = ~space & ((fb >= 0x80) | np.isin(fb, _SPACE_LEADS))
     for i in np.flatnonzero(maybe).tolist():
         space[i] = paras.parts[i].decode().isspace()
