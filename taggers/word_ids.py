@@ -1,10 +1,11 @@
 """A long sequence's words as exact 32-bit ids, and the 64-bit hash of any run of ``n`` consecutive words.
 
 Each word's id is the low half of its 64-bit hash (:func:`dolma.taggers.repeats.word_hashes`), unless another
-distinct word has the same low half: with a million distinct words a few hundred pairs do, so those words get
-fresh ids that no other word has (the hashes of the pieces of text holding such words are computed again). Equal words get equal ids and
-different words different ones, as exactly as their 64-bit hashes tell them apart; four bytes a word instead of the
-eight of 64-bit prefix sums.
+distinct word has the same low half: with a million distinct words a hundred pairs or so do, so those words get
+fresh ids that no other word has (the hashes of the pieces of text holding such words are computed again). Equal
+words get equal ids and different words different ones, as exactly as their 64-bit hashes tell them apart: four
+bytes a word instead of the eight of 64-bit prefix sums, and the distinct words' hashes (eight bytes each) only
+while the ids are made.
 
 The hash of words ``i..i+n-1`` is ``sum(id[i+k] * Q**k)`` modulo 2**64, computed a chunk of positions at a time
 from prefix sums over the chunk alone (:meth:`WordIds.runs`): the same for every occurrence of the same words,
@@ -26,7 +27,7 @@ _U32 = np.uint32
 # an odd multiplier (the golden ratio's 64-bit fraction), invertible modulo 2**64
 _Q = 0x9E3779B97F4A7C15
 _Q_INVERSE = pow(_Q, -1, 1 << 64)
-# the distinct hashes seen are merged into one sorted array once this many (or as many as it holds) are pending
+# the distinct hashes seen are merged into one sorted array once this many (or a quarter of what it holds) are new
 _MIN_PENDING = 1 << 16
 # the longest run :meth:`WordIds.runs` gives (gopher's longest n-gram)
 MAX_RUN = 10
