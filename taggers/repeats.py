@@ -55,7 +55,10 @@ def partition_count(total: int, per_partition: int) -> int:
 
 def _partition_of(hashes: "np.ndarray", parts: int) -> "np.ndarray":
     """The partition (``0..parts-1``) of each hash, from its high 32 bits (the well-mixed ones)."""
-    return ((hashes >> _U64(32)) * _U64(parts)) >> _U64(32)
+    out = hashes >> _U64(32)
+    out *= _U64(parts)
+    out >>= _U64(32)
+    return out
 
 
 def sorted_partitions(
