@@ -55,6 +55,7 @@ from dolma.dedup.bloom import (
 )
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import (
+    Value,
     attribute_chunks,
     attributes_path,
     documents_files,
@@ -121,6 +122,15 @@ class _FileKeys:
         if len(self.hashes) > 1:  # kept as one array: the batches' pieces are freed now, not held beside it
             self.hashes = [np.concatenate(self.hashes)]
         return self.hashes[0]
+
+    def column(self, name: str) -> np.ndarray:
+        """The per-paragraph column ``name`` (``para_doc``...) as one array, kept so: the batches' pieces are freed
+        as soon as it is joined, so a file's columns are never held twice (a very large document has millions of
+        paragraphs)."""
+        parts: List[np.ndarray] = getattr(self, name)
+        if len(parts) != 1:
+            parts[:] = [self.cat(parts)]
+        return parts[0]
 
     @staticmethod
     def cat(parts: List[np.ndarray], dtype: Any = np.int64) -> np.ndarray:
@@ -672,7 +682,7 @@ class DedupeStage(Stage[Plan]):
     ) -> Dict[str, int]:
         """Publish the attributes of one documents file (``entry``) from its keys' owners and marks, and with
         ``firsts`` (exact mode) where each marked key first occurred, beside them."""
-        values: Dict[int, bytes] = {}
+        values: Dict[int, Value] = {}
         bytes_marked = 0
         spans = 0
         if self.key is not None:
@@ -681,10 +691,7 @@ class DedupeStage(Stage[Plan]):
                 bytes_marked += keys.text_bytes[line]
             spans = len(values)
         else:
-            doc = _FileKeys.cat(keys.para_doc)
-            start = _FileKeys.cat(keys.para_start)
-            end = _FileKeys.cat(keys.para_end)
-            pbytes = _FileKeys.cat(keys.para_bytes)
+            doc, start, end, pbytes = (keys.column(c) for c in ("para_doc", "para_start", "para_end", "para_bytes"))
             if self.ngram is None:
                 rows = owner[seen]  # owners are ascending paragraph rows, so rows are in document order
             else:
@@ -699,9 +706,9 @@ class DedupeStage(Stage[Plan]):
             cuts = np.concatenate(([0], np.flatnonzero(np.diff(docs)) + 1, [len(docs)])) if len(docs) else np.zeros(1, np.int64)
             marked = docs[cuts[:-1]].tolist()
             if self.ngram is None:
-                values = dict(zip(marked, format_unit_spans(start[rows], end[rows], cuts)))
+                values = dict(zip(marked, format_unit_spans(start[rows], end[rows], cuts, lazy=True)))
             else:
-                values = dict(zip(marked, format_scored_spans(start[rows], end[rows], frac[rows], cuts)))
+                values = dict(zip(marked, format_scored_spans(start[rows], end[rows], frac[rows], cuts, lazy=True)))
         counts = {
             "documents_in": keys.lines,
             "documents_out": keys.lines - len(keys.bad),
@@ -731,7 +738,7 @@ class DedupeStage(Stage[Plan]):
 
     def _first_occurrences(self, keys: _FileKeys, owner: np.ndarray, seen: np.ndarray, firsts: Firsts) -> bytes:
         spans = None if self.key is not None else (
-            _FileKeys.cat(keys.para_doc), _FileKeys.cat(keys.para_start), _FileKeys.cat(keys.para_end))
+            keys.column("para_doc"), keys.column("para_start"), keys.column("para_end"))
         threshold = self.ngram.overlap_threshold if self.ngram is not None else None
         return side_file(firsts, self.order, owner, seen, spans, keys.text_len, threshold)
 
