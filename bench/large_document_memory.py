@@ -106,7 +106,7 @@ def stage_args(root: Path, limit: int, taggers: Sequence[str] = TAGGERS) -> Dict
     ]
     out["dedupe documents"] = [
         "dedupe", "--documents", docs, *common, "--dedupe.name", "dedupe_documents",
-        "--dedupe.documents.attribute_name", "bff_duplicate_documents",
+        "--dedupe.documents.attribute_name", "bff_duplicate_documents", "--dedupe.documents.key", "$.text",
         "--bloom_filter.file", str(root / "bloom_documents.bin"), "--bloom_filter.estimated_doc_count", "5000000",
         "--bloom_filter.desired_false_positive_rate", "0.001",
     ]

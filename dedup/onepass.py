@@ -97,10 +97,15 @@ class _KeysStage(Stage[int]):
         hashes = keys.all_hashes()
         partitions = self.reader.config.dedupe.num_partitions
         order, slices = bucket(_FileKeys.cat(keys.part, np.uint64).astype(np.int64), partitions)
+        keys.part, keys.hashes = [], []  # reordered below: a very large document's keys are not held twice
         hashes, owner = hashes[order], _FileKeys.cat(keys.owner)[order]
+        keys.owner = []
+        del order
         # a Bloom filter key is its h1 (h2 is derived from it); an exact key is both halves of its xxh3_128
         words = hashes if self.reader.exact else hashes[:, None]
         stored = write_keys(self.files.keys(unit.payload), [words[s] for s in slices])
+        count = len(hashes)
+        del hashes, words
         entry = input_entry(reader)
         write_layout(self.files.layout(unit.payload), {
             "input": [entry.path, entry.bytes, entry.sha256],
@@ -108,10 +113,9 @@ class _KeysStage(Stage[int]):
             "text_len": keys.text_len, "text_bytes": keys.text_bytes,
             "rows": keys.rows, "lines": keys.lines, "nbytes": keys.nbytes, "good": keys.good,
             "owner": owner, "counts": np.array([s.stop - s.start for s in slices], dtype=np.int64),
-            "para_doc": _FileKeys.cat(keys.para_doc), "para_start": _FileKeys.cat(keys.para_start),
-            "para_end": _FileKeys.cat(keys.para_end), "para_bytes": _FileKeys.cat(keys.para_bytes),
+            **{c: keys.column(c) for c in ("para_doc", "para_start", "para_end", "para_bytes")},
         })
-        return {"documents_in": keys.lines, "bytes_in": keys.nbytes, "keys": len(hashes), "key_file_bytes": stored}
+        return {"documents_in": keys.lines, "bytes_in": keys.nbytes, "keys": count, "key_file_bytes": stored}
 
 
 class _MarksStage(Stage[int]):
