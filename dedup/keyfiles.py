@@ -31,7 +31,7 @@ in partition order as in the keys file, as msgpack with the arrays as raw bytes.
 from __future__ import annotations
 
 import struct
-from typing import Any, Dict, List, Sequence, Tuple, Union
+from typing import Any, Dict, List, Sequence, Tuple
 
 import msgspec
 import numpy as np
@@ -135,7 +135,7 @@ def read_marks(path: str, index: int, count: int) -> np.ndarray:
 
 class _Array(msgspec.Struct, array_like=True):
     dtype: str
-    data: Union[bytes, memoryview]  # written from a view of the array (no copy); read back as bytes
+    data: bytes  # written from a memoryview of the array, which msgspec encodes as these bytes without a copy
 
 
 def _pack(value: Any) -> Any:

@@ -95,12 +95,15 @@ class _KeysStage(Stage[int]):
     def run(self, unit: WorkUnit[int], progress: Progress) -> Dict[str, int]:
         keys, reader = self.reader._read(unit.key, progress)
         hashes = keys.all_hashes()
+        owner = keys.column("owner", np.int32)
         partitions = self.reader.config.dedupe.num_partitions
-        order, slices = bucket(_FileKeys.cat(keys.part, np.uint64).astype(np.int64), partitions)
-        keys.part, keys.hashes = [], []  # reordered below: a very large document's keys are not held twice
-        hashes, owner = hashes[order], _FileKeys.cat(keys.owner)[order]
-        keys.owner = []
-        del order
+        if partitions == 1:  # one partition: its keys in input order are all the keys, as they are
+            slices = [slice(0, len(hashes))]
+        else:
+            order, slices = bucket(_FileKeys.cat(keys.part, np.uint64).astype(np.int64), partitions)
+            keys.part, keys.hashes, keys.owner = [], [], []  # reordered: a large document's keys not held twice
+            hashes, owner = hashes[order], owner[order]
+            del order
         # a Bloom filter key is its h1 (h2 is derived from it); an exact key is both halves of its xxh3_128
         words = hashes if self.reader.exact else hashes[:, None]
         stored = write_keys(self.files.keys(unit.payload), [words[s] for s in slices])
