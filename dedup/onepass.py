@@ -34,7 +34,7 @@ from dolma.core.outputs import input_entry
 from dolma.core.paths import CorpusPath
 from dolma.core.records import BadLine
 from dolma.core.runner import summarise, work_processes
-from dolma.core.units import Progress, RunReport, Stage, WorkUnit
+from dolma.core.units import Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.dedup.bloom import (
     BloomFilter,
     describe,
@@ -83,6 +83,11 @@ class _KeysStage(Stage[int]):
 
     def __init__(self, reader: DedupeStage, files: _Files, order: List[str]) -> None:
         self.reader, self.files, self.order = reader, files, order
+
+    @property
+    def resources(self) -> Resources:  # type: ignore[override]
+        """A worker reads and hashes a file as the plain dedupe does: the same reservation."""
+        return self.reader.resources
 
     def units(self) -> List[WorkUnit[int]]:
         return [WorkUnit(key=path, size=dio.schedule_size(path), payload=i,
@@ -227,6 +232,12 @@ class OnePassStage(Stage[int]):
         self.order: List[str] = []
         self.outputs: List[List[str]] = []
         self.files = _Files("", 0)
+
+    @property
+    def resources(self) -> Resources:  # type: ignore[override]
+        """A worker writes a file's attributes (and first occurrences) from its layout, holding about what the plain
+        dedupe's write holds: the same reservation (measured at 2.1 bytes a document byte, exact paragraphs)."""
+        return self.reader.resources
 
     def units(self) -> List[WorkUnit[int]]:
         per_partition = [stage.units() for stage in self.stages]
