@@ -175,7 +175,7 @@ class DedupeStage(Stage[Plan]):
 
     @property
     def resources(self) -> Resources:  # type: ignore[override]
-        """384 MB (~280 MB measured at the peak of a dedupe run) and 2.0-2.1 bytes per byte of a document measured
+        """384 MB (~280 MB measured at the peak of a dedupe run) and 1.9-2.1 bytes per byte of a document measured
         above that while it deduplicated one 50 or 200 MB document (paragraphs with a Bloom filter, the quickstart's
         exact paragraphs, documents; bench/large_document_memory.py): 2.5."""
         return Resources.for_documents(384 * MiB, 2.5, self.config.max_document_bytes)
