@@ -311,3 +311,51 @@ def test_language_units_sent_in_groups_give_the_same_attributes(monkeypatch, nam
         monkeypatch.setattr(language, "DETECT_GROUP", group)
         assert tagger.tag_batch(docs) == expected, group
         assert [tagger.predict(doc).spans for doc in docs] == spans, group
+
+
+# ---- language ID of long texts: scores in arrays -----------------------------------------------------------
+
+LANGUAGE_LINES = ["The cat sat on the mat.", "Le chat est sur le tapis.", "Der Hund schläft.", "   ", "", "12345",
+                  "El perro duerme en la casa.", "これは日本語です。", "\t", "Ok"]
+
+
+@pytest.mark.parametrize("name", ["cld2_en_paragraph_with_doc_score_v2", "ft_lang_id_en_paragraph_with_doc_score_v2",
+                                  "cld3_en_paragraph_with_doc_score_v2", "ft_lang_id_paragraph_v1",
+                                  "cld2_paragraph_v2", "langdetect_en_paragraph_v1", "langdetect_paragraph_v1"])
+def test_long_texts_paragraph_scores_as_arrays_are_the_lists(monkeypatch, name: str) -> None:
+    from dolma.core.registry import TaggerRegistry
+    from dolma.taggers import language, unit_scores
+
+    tagger = TaggerRegistry.get(name)()
+    rng = random.Random(name)
+    texts = ["", "\n", "  \n\n", "x"] + ["\n".join(rng.choice(LANGUAGE_LINES) for _ in range(rng.randint(1, 14)))
+                                         for _ in range(10)]
+    docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts)]
+    expected = tagger.tag_batch(docs)
+    monkeypatch.setattr(language, "LONG_TEXT_CHARS", 0)
+    for group in (1, 3, 4096):
+        monkeypatch.setattr(language, "DETECT_GROUP", group)
+        outputs = tagger.tag_batch(docs)
+        assert any(isinstance(v, unit_scores.ScoredSpans) for out in outputs for v in out.values())
+        assert [list(out) for out in outputs] == [list(out) for out in expected], group  # keys in the same order
+        assert outputs == expected, group
+        for out, plain in zip(outputs, expected):  # written as the same JSON bytes
+            for key, values in out.items():
+                if isinstance(values, span_arrays.SpanArray):
+                    assert b"".join(values.json_pieces(msgspec.json.encode)) == msgspec.json.encode(plain[key])
+
+
+def test_unit_scores_keep_exact_scores_and_the_units_given() -> None:
+    from dolma.taggers import unit_scores
+
+    assert unit_scores.compact_scores([0.5, 0.25]).dtype == np.float32  # exact in 32 bits
+    assert unit_scores.compact_scores([0.1, 0.25]).dtype == np.float64
+    table = unit_scores.UnitScores(100, 8)
+    table.add_group([(0, 3), (3, 9), (9, 10)], [[("en", 0.5), ("fr", 0.1)], [("fr", 0.2)], [("en", 0.75), ("en", 0.1)]])
+    table.add_group([(10, 20)], [[("de", 1.0)]])
+    spans = table.spans()
+    assert list(spans) == ["en", "fr", "de"]
+    assert spans["en"] == [[0, 3, 0.5], [9, 10, 0.75], [9, 10, 0.1]] and len(spans["en"]) == 3
+    assert spans["fr"] == [[0, 3, 0.1], [3, 9, 0.2]] and spans["de"] == [[10, 20, 1.0]]
+    assert table.spans(negate=True)["not_fr"] == [[0, 3, 1.0 - 0.1], [3, 9, 1.0 - 0.2]]
+    assert spans["en"].weighted_sum() == sum((e - s) * v for s, e, v in spans["en"].tolist())
