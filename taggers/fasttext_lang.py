@@ -13,20 +13,55 @@ written). Dolma's ``ft_lang_id_doc_v1`` writes a score for each of the 176 langu
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional, Tuple
+import re
+from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple, Union
 
 from dolma.core.taggers import TaggerOptions
 from dolma.taggers.language import LanguageTagger, Prediction
 from dolma.taggers.models import LID_176_FTZ, load_fasttext
 from dolma.core.registry import add_tagger
 
-__all__ = ["FastTextLangIdOptions", "FastTextLangId", "fasttext_text"]
+__all__ = ["FastTextLangIdOptions", "FastTextLangId", "fasttext_text", "fasttext_line", "predict_lines"]
+
+# a text this long or longer is cleaned a chunk of about CHUNK_CHARS characters at a time (``fasttext_line``)
+LONG_TEXT_CHARS = 1 << 20
+CHUNK_CHARS = 1 << 16
+_CUT = re.compile("[ \n]")  # a chunk ends after one: no lower-casing context crosses a space
+_NOT_SPACE = re.compile(r"\S")  # (re's \s is str.isspace, what strip() strips)
 
 
 def fasttext_text(text: str, lowercase: bool = False) -> str:
     """fastText classifies one line: newlines become spaces."""
     text = text.replace("\n", " ").strip()
     return text.lower() if lowercase else text
+
+
+def fasttext_line(text: str, lowercase: bool = False) -> Union[str, bytearray]:
+    """What fastText's ``predict`` sends its model for ``fasttext_text(text, lowercase)``: that line, ended by a
+    newline. A long text's line is built a chunk at a time as UTF-8 bytes (the model reads either): ``str.lower``
+    of a whole non-ASCII text holds four bytes per character while it works, and fastText's own ``predict``
+    copies the text once more to add the newline."""
+    if len(text) < LONG_TEXT_CHARS:
+        return fasttext_text(text, lowercase) + "\n"
+    line = bytearray()
+    first = _NOT_SPACE.search(text)
+    start, end = (first.start(), len(text)) if first else (0, 0)
+    while end and text[end - 1].isspace():  # trailing whitespace, stripped
+        end -= 1
+    while start < end:
+        cut = _CUT.search(text, start + CHUNK_CHARS, end) if start + CHUNK_CHARS < end else None
+        stop = cut.end() if cut else end
+        piece = text[start:stop].replace("\n", " ")
+        line += (piece.lower() if lowercase else piece).encode("utf-8")
+        start = stop
+    line += b"\n"
+    return line
+
+
+def predict_lines(model: Any, lines: Sequence[Union[str, bytearray]], k: int, threshold: float) -> Tuple[List[List[str]], List[Any]]:
+    """fastText's ``predict`` (labels, scores) of lines ``fasttext_line`` made: its own call, without its copy of
+    each text."""
+    return model.f.multilinePredict(lines, k, threshold, "strict")  # type: ignore[no-any-return]
 
 
 class FastTextLangIdOptions(TaggerOptions):
@@ -56,28 +91,31 @@ class FastTextLangId(LanguageTagger):
 
     def detect(self, texts: List[str]) -> List[Prediction]:
         lowercase = self.options.lowercase
-        texts = [fasttext_text(t, lowercase) for t in texts]
+        lines = [fasttext_line(t, lowercase) for t in texts]
         if self.ENGLISH:
-            return [[("en", score)] for score in self._english(texts)]
-        labels, scores = self.model.predict(texts, k=self._k, threshold=self._threshold)
+            return [[("en", score)] for score in self._english(lines)]
+        labels, scores = self._predict(lines, self._k, self._threshold)
         codes = self._codes
         digits = self.ROUND
         if digits is None:
             return [list(zip([codes[label] for label in ls], s.tolist())) for ls, s in zip(labels, scores)]
         return [[(codes[label], round(v, digits)) for label, v in zip(ls, s.tolist())] for ls, s in zip(labels, scores)]
 
-    def _english(self, texts: List[str]) -> List[float]:
-        """fastText's ``en`` probability of each text, as its full distribution (k=-1, threshold 0) gives it.
+    def _predict(self, lines: Sequence[Union[str, bytearray]], k: int, threshold: float) -> Tuple[List[List[str]], List[Any]]:
+        return predict_lines(self.model, lines, k, threshold)
+
+    def _english(self, lines: Sequence[Union[str, bytearray]]) -> List[float]:
+        """fastText's ``en`` probability of each line, as its full distribution (k=-1, threshold 0) gives it.
 
         Turning 176 labels per text into Python strings costs more than the prediction, so a first pass
         asks only for languages scoring at least EN_FIRST_PASS; fastText's score for a label does not depend on
         the threshold (the threshold only drops labels), so the texts whose ``en`` it dropped are asked again
         with threshold 0, and the two passes give exactly the single full pass's scores.
         """
-        out: List[Optional[float]] = _label_scores(self.model.predict(texts, k=-1, threshold=EN_FIRST_PASS))
+        out: List[Optional[float]] = _label_scores(self._predict(lines, -1, EN_FIRST_PASS))
         again = [i for i, score in enumerate(out) if score is None]
         if again:
-            for i, score in zip(again, _label_scores(self.model.predict([texts[i] for i in again], k=-1, threshold=0.0))):
+            for i, score in zip(again, _label_scores(self._predict([lines[i] for i in again], -1, 0.0))):
                 out[i] = 0.0 if score is None else score
         return out  # type: ignore[return-value]
 

@@ -359,3 +359,36 @@ def test_unit_scores_keep_exact_scores_and_the_units_given() -> None:
     assert spans["fr"] == [[0, 3, 0.1], [3, 9, 0.2]] and spans["de"] == [[10, 20, 1.0]]
     assert table.spans(negate=True)["not_fr"] == [[0, 3, 1.0 - 0.1], [3, 9, 1.0 - 0.2]]
     assert spans["en"].weighted_sum() == sum((e - s) * v for s, e, v in spans["en"].tolist())
+
+
+def test_fasttext_line_of_a_long_text_in_chunks_is_the_plain_line(monkeypatch) -> None:
+    from dolma.taggers import fasttext_lang
+
+    rng = random.Random(3)
+    alphabet = ["a", "B", "\u03a3", "\u03c3", "\u0130", "\u00c9", "'", ".", " ", "  ", "\n", "\t", "\u3000", "\u00a0", "x\u0301", "1"]
+    texts = ["", " ", "\n \n", "\u03a3", " \u03a3 \u03a3\u03a3 \n"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(80)]
+    expected = [[fasttext_lang.fasttext_text(t, lowercase) + "\n" for t in texts] for lowercase in (False, True)]
+    monkeypatch.setattr(fasttext_lang, "LONG_TEXT_CHARS", 0)
+    for chunk in (1, 2, 5, 100):
+        monkeypatch.setattr(fasttext_lang, "CHUNK_CHARS", chunk)
+        for lowercase, plain in zip((False, True), expected):
+            lines = [fasttext_lang.fasttext_line(t, lowercase) for t in texts]
+            assert all(isinstance(line, bytearray) for line in lines)
+            assert [line.decode("utf-8") for line in lines] == plain, chunk
+
+
+@pytest.mark.parametrize("name", ["ft_lang_id_doc_v1", "ft_lang_id_en_doc_v2", "lang_ensemble_v1"])
+def test_fasttext_scores_of_long_lines_are_the_plain_scores(monkeypatch, name: str) -> None:
+    from dolma.core.registry import TaggerRegistry
+    from dolma.taggers import fasttext_lang
+
+    tagger = TaggerRegistry.get(name)()
+    rng = random.Random(name)
+    texts = ["", "  \n", "\u03a3\u039f\u03a3 \u039f\u03a3"] + [" \n".join(rng.choice(LANGUAGE_LINES) for _ in range(rng.randint(1, 14)))
+                                                             for _ in range(8)]
+    docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts)]
+    expected = tagger.tag_batch(docs)
+    monkeypatch.setattr(fasttext_lang, "LONG_TEXT_CHARS", 0)
+    monkeypatch.setattr(fasttext_lang, "CHUNK_CHARS", 4)
+    assert tagger.tag_batch(docs) == expected
