@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple, Union
 
 from dolma.core.taggers import TaggerOptions
 from dolma.taggers.language import LanguageTagger, Prediction
+from dolma.taggers.long_text import pieces, strip_bounds
 from dolma.taggers.models import LID_176_FTZ, load_fasttext
 from dolma.core.registry import add_tagger
 
@@ -27,7 +28,6 @@ __all__ = ["FastTextLangIdOptions", "FastTextLangId", "fasttext_text", "fasttext
 LONG_TEXT_CHARS = 1 << 20
 CHUNK_CHARS = 1 << 16
 _CUT = re.compile("[ \n]")  # a chunk ends after one: no lower-casing context crosses a space
-_NOT_SPACE = re.compile(r"\S")  # (re's \s is str.isspace, what strip() strips)
 
 
 def fasttext_text(text: str, lowercase: bool = False) -> str:
@@ -44,16 +44,10 @@ def fasttext_line(text: str, lowercase: bool = False) -> Union[str, bytearray]:
     if len(text) < LONG_TEXT_CHARS:
         return fasttext_text(text, lowercase) + "\n"
     line = bytearray()
-    first = _NOT_SPACE.search(text)
-    start, end = (first.start(), len(text)) if first else (0, 0)
-    while end and text[end - 1].isspace():  # trailing whitespace, stripped
-        end -= 1
-    while start < end:
-        cut = _CUT.search(text, start + CHUNK_CHARS, end) if start + CHUNK_CHARS < end else None
-        stop = cut.end() if cut else end
-        piece = text[start:stop].replace("\n", " ")
+    start, end = strip_bounds(text)
+    for a, b in pieces(text, start, end, _CUT, CHUNK_CHARS):
+        piece = text[a:b].replace("\n", " ")
         line += (piece.lower() if lowercase else piece).encode("utf-8")
-        start = stop
     line += b"\n"
     return line
 

@@ -392,3 +392,31 @@ def test_fasttext_scores_of_long_lines_are_the_plain_scores(monkeypatch, name: s
     monkeypatch.setattr(fasttext_lang, "LONG_TEXT_CHARS", 0)
     monkeypatch.setattr(fasttext_lang, "CHUNK_CHARS", 4)
     assert tagger.tag_batch(docs) == expected
+
+
+def test_tag_stage_writes_long_texts_language_scores_as_the_lists_bytes(tmp_path, monkeypatch) -> None:
+    from dolma.taggers import language
+    from tests.test_tag_stage import run_tag
+
+    rng = random.Random(5)
+    docs = [{"id": f"d{i}", "text": "\n".join(rng.choice(LANGUAGE_LINES) for _ in range(rng.randint(0, 12))), "source": "s"}
+            for i in range(8)]
+    write_documents(str(tmp_path / "documents" / "a.jsonl.gz"), docs)
+    taggers = ["ft_lang_id_en_paragraph_with_doc_score_v2", "cld2_paragraph_v2", "ft_lang_id_paragraph_v1"]
+
+    def tag(folder: str) -> bytes:
+        report = run_tag(documents=[str(tmp_path / "documents" / "*.gz")], taggers=taggers, experiment=folder,
+                         processes=1, tagger_modules=[])
+        assert report.ok
+        with gzip.open(tmp_path / "attributes" / folder / "a.jsonl.gz", "rb") as f:
+            return f.read()
+
+    plain = tag("plain")
+    monkeypatch.setattr(language, "LONG_TEXT_CHARS", 0)
+    monkeypatch.setattr(language, "DETECT_GROUP", 16)  # (two units a group for every-language layouts)
+    written = []
+    pieces = span_arrays.SpanArray.json_pieces
+    monkeypatch.setattr(span_arrays.SpanArray, "json_pieces", lambda self, encode: written.append(self) or pieces(self, encode))
+    assert tag("arrays").replace(b"arrays__", b"plain__") == plain
+    assert len(written) > 100  # (the stage ran in this process, and wrote the scores from arrays)
+    assert b"plain__ft_lang_id_paragraph_v1__fr" in plain and b"doc_not_en" in plain
