@@ -420,3 +420,36 @@ def test_tag_stage_writes_long_texts_language_scores_as_the_lists_bytes(tmp_path
     assert tag("arrays").replace(b"arrays__", b"plain__") == plain
     assert len(written) > 100  # (the stage ran in this process, and wrote the scores from arrays)
     assert b"plain__ft_lang_id_paragraph_v1__fr" in plain and b"doc_not_en" in plain
+
+
+# ---- uniseg word counts of long texts ----------------------------------------------------------------------
+
+UNISEG_ALPHABET = ["a", "Bc", "1", "2.5", " ", "  ", "\n", "\r", "\r\n", "'", ".", ",", ":", "\u0301", "\u200d", "\u00ad",
+                   "\U0001f1fa", "\U0001f1f8", "\u05d0", '"', "\u30a2", "_", "\u3000", "\U0001f44d", "\t", "\u00a0"]
+
+
+@pytest.mark.parametrize("name", ["uniseg_length_v1", "uniseg_length_paragraphs_v1", "uniseg_length_paragraphs_with_empty_v1",
+                                  "uniseg_length_paragraphs_with_doc_length_v1"])
+def test_uniseg_counts_of_long_texts_in_pieces_are_the_whole_texts(monkeypatch, name: str) -> None:
+    from dolma.core.registry import TaggerRegistry
+    from dolma.taggers import uniseg_length, unit_scores
+
+    tagger = TaggerRegistry.get(name)()
+    rng = random.Random(name)
+    texts = ["", " ", "\n\n", " a ", "a\n"] + ["".join(rng.choice(UNISEG_ALPHABET) for _ in range(rng.randint(0, 120)))
+                                               for _ in range(60)]
+    docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts)]
+    expected = [tagger.tag(doc) for doc in docs]
+    monkeypatch.setattr(uniseg_length, "LONG_TEXT_CHARS", 0)
+    monkeypatch.setattr(span_arrays, "CHUNK_SPANS", 2)
+    for chunk in (1, 3, 50):
+        monkeypatch.setattr(uniseg_length, "CHUNK_CHARS", chunk)
+        outputs = tagger.tag_batch(docs)
+        assert [list(out) for out in outputs] == [list(out) for out in expected], chunk
+        assert outputs == expected, chunk
+        for out, plain in zip(outputs, expected):  # written as the same JSON bytes
+            for key, values in out.items():
+                if isinstance(values, unit_scores.CountSpans):
+                    assert b"".join(values.json_pieces(msgspec.json.encode)) == msgspec.json.encode(plain[key])
+        if name == "uniseg_length_v1":
+            assert [tagger.tag(doc) for doc in docs] == expected, chunk
