@@ -453,3 +453,29 @@ def test_uniseg_counts_of_long_texts_in_pieces_are_the_whole_texts(monkeypatch, 
                     assert b"".join(values.json_pieces(msgspec.json.encode)) == msgspec.json.encode(plain[key])
         if name == "uniseg_length_v1":
             assert [tagger.tag(doc) for doc in docs] == expected, chunk
+
+
+# ---- langdetect: a long text's prefix ---------------------------------------------------------------------
+
+LANGDETECT_PIECES = ["the", "cat", "sat", "le", "chat", "der", "Hund", "http://x.org/a?b=c", "https://", "me@mail.com", "@",
+                     "a\u0301", "o\u0323", "Vi\u1ec7t", " ", " ", " ", "\n", "\t", "日本語", "-_."]
+
+
+@pytest.mark.parametrize("name", ["langdetect_doc_v1", "langdetect_doc_en_v1"])
+def test_langdetect_of_a_long_texts_prefix_is_the_whole_texts(monkeypatch, name: str) -> None:
+    from dolma.core.registry import TaggerRegistry
+    from dolma.taggers import langdetect_lang
+
+    tagger = TaggerRegistry.get(name)()
+    tagger.detector.max_text_length = 40  # what langdetect reads of a text, so that prefixes are short
+    rng = random.Random(name)
+    texts = ["", " ", "http://x.org " * 9 + "the cat sat"] + ["".join(rng.choice(LANGDETECT_PIECES) for _ in range(rng.randint(0, 80)))
+                                                             for _ in range(40)]
+    docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts)]
+    expected = tagger.tag_batch(docs)
+    assert any(expected)
+    monkeypatch.setattr(langdetect_lang, "LONG_TEXT_CHARS", 0)
+    for size in (1, 7, 40):
+        monkeypatch.setattr(langdetect_lang, "PREFIX_CHARS", size)
+        assert tagger.tag_batch(docs) == expected, size
+    assert len(tagger._prefix(texts[2] * 10)) < len(texts[2] * 10)
