@@ -43,7 +43,7 @@ __all__ = [
 
 
 LONG_TEXT_CHARS = 1 << 17  # (pieces cost no time: only memory is saved)
-CHUNK_CHARS = 1 << 16
+CHUNK_CHARS = 1 << 14  # (uniseg holds about 50 bytes a character of a piece)
 _WORD_CUT = re.compile(r"\n| (?=[A-Za-z0-9])")  # a piece ends after the line feed or the space
 _LINE_CUT = re.compile(r"\n")
 
