@@ -80,8 +80,9 @@ class LanguageTagger(BaseTagger):
         (:mod:`dolma.taggers.unit_scores`), written as the lists would be."""
         table = UnitScores(len(text), text.count("\n") + 1)
         bounds = iter_paragraph_bounds(text)
-        # a group's predictions are Python objects: an eighth as many units when each can have every language
-        size = DETECT_GROUP if self.ENGLISH else max(1, DETECT_GROUP // 8)
+        # a group's predictions are Python objects, up to one per language and unit (Lingua's English taggers
+        # too): an eighth as many units as a batch of short documents
+        size = max(1, DETECT_GROUP // 8)
         while True:
             group = list(islice(bounds, size))
             if not group:
