@@ -28,7 +28,7 @@ __all__ = ["LanguageTagger", "Prediction"]
 Prediction = List[Tuple[str, float]]
 DETECT_GROUP = 4096  # texts sent to a detector at a time
 # a text this long or longer has its paragraphs' scores kept as arrays (``tag_batch``)
-LONG_TEXT_CHARS = 1 << 20
+LONG_TEXT_CHARS = 1 << 16
 
 # old or regional codes some detectors use → the code fastText's lid.176 uses
 CANONICAL_CODES = {"iw": "he", "jw": "jv", "in": "id", "ji": "yi", "nb": "no", "zh-Hant": "zh", "zh-Hans": "zh"}
