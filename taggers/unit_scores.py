@@ -25,10 +25,16 @@ Piece = Tuple[int, Optional["np.ndarray"], "np.ndarray"]
 
 
 def compact_scores(scores: Sequence[float]) -> "np.ndarray":
-    """The scores as 32-bit floats when that changes none of them, else as 64-bit ones."""
+    """The scores as 32-bit floats when that changes none of them, else as 64-bit ones; scores that are all the
+    same (bit for bit: ``-0.0`` is not ``0.0`` in JSON) as one value read as many (Lingua gives most languages
+    0.0 on every line)."""
     wide = np.array(scores, dtype=np.float64)
     narrow = wide.astype(np.float32)
-    return narrow if np.array_equal(narrow.astype(np.float64), wide) else wide
+    held = narrow if np.array_equal(narrow.astype(np.float64), wide) else wide
+    bits = held.view(np.uint32 if held.dtype == np.float32 else np.uint64)
+    if len(bits) > 1 and bool((bits == bits[0]).all()):
+        return np.broadcast_to(held[:1].copy(), held.shape)
+    return held
 
 
 class ScoredSpans(SpanArray):
