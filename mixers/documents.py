@@ -8,6 +8,7 @@ their inputs through it, so they keep the same documents.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Protocol, Sequence, Set, Tuple, Union
 
 import msgspec
@@ -26,6 +27,7 @@ from dolma.mixers.edited_text import TEXT_PIECE_CHARS, EditedText, edited_length
 from dolma.mixers.errors import EvaluationError, RegexTimeout
 from dolma.mixers.filters import DocFilter, compile_selector, referenced_names
 from dolma.mixers.jq import DEFAULT_REGEX_TIMEOUT, regex_deadline
+from dolma.mixers.packed import pack_row
 from dolma.mixers import span_arrays
 from dolma.mixers.span_arrays import Spans, plain_attribute, raw_spans, replace_span_arrays
 from dolma.mixers.spans import SpanError, SpanRule, collect_spans, replace_spans
@@ -154,6 +156,8 @@ class StreamRules:
             more = referenced_names(r.span, r.syntax)
             names = None if names is None or more is None else names | more
         self.span_names = names
+        # the attribute names rules read (None: any), whose values stay raw JSON (long documents pack the others)
+        self.read_names = None if self.filter_names is None or names is None else self.filter_names | names
         # per span rule: the attribute it selects whole, if that is all it does (long texts' spans are read as arrays)
         plain = [plain_attribute(r.span, r.syntax) for r in stream.span_replacement]
         # names the other span rules read (None: any), whose values they need decoded
@@ -192,7 +196,14 @@ class StreamRules:
                   "documents_quarantined": 0, "spans_replaced": 0, "copies_added": 0}
         for count_key, _ in self._present:
             counts[count_key] = 0
-        attr_rows = [a.take(len(batch.items), batch.first_line) for a in attr_readers]
+        long = [i for i, doc in enumerate(batch.items) if _long_text(doc)] if self.read_names is not None else []
+        attr_rows = []
+        for a in attr_readers:  # a long document's values that no rule reads are packed before the next file's row
+            rows = a.take(len(batch.items), batch.first_line)
+            for i in long:
+                pack_row(rows[i], self.read_names)  # type: ignore[arg-type]
+            attr_rows.append(rows)
+            del rows
         keysets: Dict[Tuple[str, ...], int] = {}  # documents per set of attribute keys (few distinct sets)
         kept: Kept = []
         for offset, doc in enumerate(batch.items):
@@ -281,6 +292,8 @@ class StreamRules:
         """Span replacement for a long text: what the rules select as arrays (see :mod:`dolma.mixers.span_arrays`),
         through the plain path for rules or attributes of another shape."""
         attributes = doc.get("attributes")
+        if len(self.spans) == 1 and self._replace_in_order(doc, attributes, counts, has_attributes):
+            return
         arrays: List[Spans] = []
         fast: Set[str] = set()
         slow: List[int] = []
@@ -310,6 +323,34 @@ class StreamRules:
             bump(counts, self._matched[self._filter_rules + i])
         if arrays:
             counts["spans_replaced"] += replace_span_arrays(doc, arrays, self.spans)
+
+    def _replace_in_order(self, doc: Dict[str, Any], attributes: Any, counts: Dict[str, int], has_attributes: bool) -> bool:
+        """The stream's one span rule, when it reads one raw attribute whose spans come in the order regions are
+        built in (as dedupe writes them): the new text's regions are read from that attribute at each reading, never
+        held as arrays (several bytes a span, a good part of the text for millions of spans). False: not so."""
+        rule, name = self.spans[0], self.plain_spans[0]
+        raw = attributes.get(name) if name is not None and has_attributes and type(attributes) is dict else None
+        if type(raw) is not msgspec.Raw:
+            return False
+        n = len(doc["text"])
+        found = span_arrays.in_order(raw, rule.min_score, rule.max_score, n)
+        if found is None:
+            return False
+        if found.rewritten is not None:  # as the plain path writes it: decoded, then encoded
+            attributes[name] = raw = found.rewritten
+        if found.spans:
+            bump(counts, self._matched[self._filter_rules])
+        if found.regions:
+            lo, hi = rule.min_score, rule.max_score
+            regions = partial(span_arrays.ordered_regions, raw, lo, hi, n, 0)
+            doc["text"] = EditedText.from_source(doc["text"], regions, [rule.replacement])
+            counts["spans_replaced"] += found.regions
+        return True
+
+
+def _long_text(doc: Any) -> bool:
+    """Whether a line read is a document whose text takes the long paths."""
+    return type(doc) is dict and type(doc.get("text")) is str and len(doc["text"]) > span_arrays.LONG_TEXT_CHARS
 
 
 def _merge_attributes(

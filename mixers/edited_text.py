@@ -8,13 +8,13 @@ Its pieces join to what :func:`~dolma.mixers.spans.replace_spans` returns.
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from dolma.core.longlines import release_free_memory
 
-__all__ = ["EditedText", "TEXT_PIECE_CHARS", "edited_length", "edited_measures"]
+__all__ = ["EditedText", "Regions", "TEXT_PIECE_CHARS", "edited_length", "edited_measures"]
 
 TEXT_PIECE_CHARS = 1 << 20  # characters of the new text read at a time
 TRIM_CHARS = 1 << 24  # characters of the new text read between two hand-backs of the C heap's free memory
@@ -22,12 +22,17 @@ _REGIONS_AT_A_TIME = 1 << 16  # regions per batch (turned into Python ints a bat
 _PARTS_AT_A_TIME = 1 << 12  # slices and replacements joined into a piece at most
 
 
+Regions = Iterator[Tuple[np.ndarray, np.ndarray, np.ndarray]]
+"""Batches of regions: their starts, ends and rules (arrays), in order."""
+
+
 class EditedText:
     """``text`` with each region ``[start, end)`` (sorted, disjoint) replaced by ``replacements[rule]``, where ``{}``
     stands for the region's old text. The regions are held as arrays of starts, ends and rules, a batch each, so
-    that the last reading (:meth:`pieces` with ``consume``) lets each batch go once read."""
+    that the last reading (:meth:`pieces` with ``consume``) lets each batch go once read; or they are read again
+    at each reading from where they come (:meth:`from_source`: a span attribute's raw JSON, never held as arrays)."""
 
-    __slots__ = ("text", "batches", "replacements")
+    __slots__ = ("text", "batches", "source", "replacements")
 
     def __init__(self, text: str, starts: np.ndarray, ends: np.ndarray, rules: np.ndarray, replacements: Sequence[str]) -> None:
         self.text = text
@@ -36,7 +41,34 @@ class EditedText:
              rules[at : at + _REGIONS_AT_A_TIME].copy())
             for at in range(0, len(starts), _REGIONS_AT_A_TIME)
         ]
+        self.source: Optional[Callable[[], Regions]] = None
         self.replacements = [r.split("{}") for r in replacements]  # literal parts around each `{}`
+
+    @classmethod
+    def from_source(cls, text: str, source: Callable[[], Regions], replacements: Sequence[str]) -> "EditedText":
+        """The regions are ``source()``'s batches, produced anew at each reading (a reading with ``consume`` lets
+        ``source`` go)."""
+        empty = np.zeros(0, np.int64)
+        edited = cls(text, empty, empty, empty, replacements)
+        edited.source = source
+        return edited
+
+    def _regions(self, consume: bool) -> Regions:
+        if self.source is not None:
+            source = self.source
+            if consume:
+                self.source = None
+                self.batches.append(None)  # read: a later reading fails
+            yield from source()
+            return
+        for i in range(len(self.batches)):
+            batch = self.batches[i]
+            if batch is None:
+                raise RuntimeError("an edited text was read again after a reading that let its regions go")
+            if consume:
+                self.batches[i] = None
+            yield batch
+            del batch
 
     def pieces(self, chunk_chars: int, consume: bool = False) -> Iterator[str]:
         """The new text as non-empty strings, in order, each of at most ``chunk_chars`` characters (plus, at most,
@@ -70,14 +102,7 @@ class EditedText:
                 a += take
 
         pos = 0
-        for i in range(len(self.batches)):
-            batch = self.batches[i]
-            if batch is None:
-                raise RuntimeError("an edited text was read again after a reading that let its regions go")
-            starts, ends, rules = batch
-            if consume:
-                self.batches[i] = None
-            del batch
+        for starts, ends, rules in self._regions(consume):
             regions = zip(starts.tolist(), ends.tolist(), rules.tolist())
             del starts, ends, rules
             for start, end, rule in regions:

@@ -1,70 +1,103 @@
 """The mix's output lines: the JSON lines of a batch's documents, as msgspec writes them.
 
-A long document's line is written field by field into one buffer, its text a slice at a time (an edited text, see
-:mod:`dolma.mixers.edited_text`, a piece of the new text at a time, read from the old one), and each value that
-was written is let go (the text, each attribute: the raw attribute lines they point into are freed as their last
-value is written), unless a copy of the document (up-sampling) is still to be written. So while the line is built,
-what it holds is in memory about once, not twice. msgspec writes a dict as its keys and values encoded one after
-the other, and a string character by character, so the line is byte for byte what ``encode_lines`` writes.
+A long document's line is never held whole: it is a :class:`LongLine`, whose pieces (each value encoded in turn,
+its text a slice at a time, an edited text, see :mod:`dolma.mixers.edited_text`, a piece of the new text at a time,
+read from the old one) go straight to the output's compressor. On its last reading each value that was written is
+let go (the text, each attribute: the raw attribute lines they point into are freed as their last value is
+written), unless a copy of the document (up-sampling) is still to be written. msgspec writes a dict as its keys and
+values encoded one after the other, and a string character by character, so the pieces join to the line
+``encode_lines`` writes.
 """
 
 from __future__ import annotations
 
-import mmap
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import msgspec
 
 from dolma.core.longlines import release_free_memory
 from dolma.mixers import span_arrays
 from dolma.mixers.edited_text import EditedText, edited_measures
+from dolma.mixers.packed import PackedRaw, packed_pieces
 
-__all__ = ["encode_documents", "encode_dropped", "text_measures"]
+__all__ = ["LongLine", "encode_document", "encode_documents", "encode_dropped", "text_measures"]
 
 _ENCODER = msgspec.json.Encoder()
 _ENCODE = _ENCODER.encode
 TEXT_SLICE_CHARS = 1 << 20  # characters of a long text encoded at a time
 
 
-def encode_documents(docs: List[Dict[str, Any]]) -> Union[bytes, mmap.mmap]:
-    """``encode_lines(docs)``: JSON lines, each ending in a newline. With a long document among them, the lines are
-    measured first and written into an anonymous mapping of that size, whose pages take memory only as they are
-    written (a growing buffer would be copied, on the heap, whenever it could not grow in place)."""
+class LongLine:
+    """The JSON line of a long document (its newline included), read as pieces: :meth:`pieces` joins to what
+    ``encode_lines([doc])`` writes. Its last reading (``last``) lets the document's values go, with ``release``."""
+
+    __slots__ = ("doc", "release", "_size")
+
+    def __init__(self, doc: Dict[str, Any], release: bool) -> None:
+        self.doc = doc
+        self.release = release
+        self._size: Optional[int] = None
+
+    @property
+    def size(self) -> int:
+        """The line's length in bytes (measured by encoding it once, without holding it)."""
+        if self._size is None:
+            self._size = sum(len(piece) for piece in _line_pieces(self.doc, release=False))
+            release_free_memory()  # what encoding the pieces left on the heap
+        return self._size
+
+    def pieces(self, last: bool) -> Iterator[Any]:
+        """The line as bytes-like pieces, in order."""
+        return _line_pieces(self.doc, release=last and self.release)
+
+
+def encode_documents(docs: List[Dict[str, Any]], alone_over: int) -> List[Union[bytes, LongLine]]:
+    """The lines of ``docs``, each ending in a newline: runs of lines joined (``encode_lines``), and the line of
+    each long document longer than ``alone_over`` bytes as a :class:`LongLine` (one that is not is joined with its
+    neighbours: the lines come out as they would all joined, cut only where a line is written alone anyway)."""
     long = [i for i, doc in enumerate(docs) if _is_long(doc.get("text"))]
     if not long:
-        return _ENCODER.encode_lines(docs) if docs else b""
-    parts: List[Any] = []  # encoded runs of short documents, and (long document, whether to let its values go)
+        return [_ENCODER.encode_lines(docs)] if docs else []
+    out: List[Union[bytes, LongLine]] = []
+    joined: List[bytes] = []  # encoded lines not yet joined into a run
     done = 0
     for i in long:
         if done < i:
-            parts.append(_ENCODER.encode_lines(docs[done:i]))
+            joined.append(_ENCODER.encode_lines(docs[done:i]))
         doc = docs[i]
         text = doc["text"]
         shared = any(other is not doc and other.get("text") is text for other in docs)  # its up-sampled copies
         del text
-        parts.append((doc, not shared))
+        line = LongLine(doc, release=not shared)
+        if _longer_than(doc) > alone_over or line.size > alone_over:  # measured only when it has to be
+            if joined:
+                out.append(b"".join(joined))
+                joined = []
+            out.append(line)
+        else:
+            joined.append(b"".join(line.pieces(last=True)))
         done = i + 1
     if done < len(docs):
-        parts.append(_ENCODER.encode_lines(docs[done:]))
-    size = 0
-    for part in parts:
-        size += len(part) if isinstance(part, bytes) else _encode_long(part[0], None, release=False)
-    release_free_memory()  # what encoding the pieces left on the heap
-    out = mmap.mmap(-1, size)
-    for part in parts:
-        if isinstance(part, bytes):
-            out.write(part)
-        else:
-            _encode_long(part[0], out.write, release=part[1])
-    assert out.tell() == size
-    del parts
-    release_free_memory()
+        joined.append(_ENCODER.encode_lines(docs[done:]))
+    if joined:
+        out.append(b"".join(joined))
     return out
+
+
+def _longer_than(doc: Dict[str, Any]) -> int:
+    """A length the line of ``doc`` is known to pass without encoding it: its text's, when a string, and its raw
+    attribute values'."""
+    text = doc.get("text")
+    size = len(text) if type(text) is str else 0
+    attributes = doc.get("attributes")
+    if type(attributes) is dict:
+        size += sum(len(value) for value in attributes.values() if type(value) in (msgspec.Raw, PackedRaw))
+    return size
 
 
 def encode_dropped(record: Dict[str, Any]) -> Union[bytes, bytearray]:
     """``encode(record) + b"\\n"`` for a dropped document's record (``reason``, ``provenance``, ``document``): a
-    long document is written as in :func:`encode_documents`, its values let go (nothing reads it afterwards)."""
+    long document is written from its line's pieces, its values let go (nothing reads it afterwards)."""
     doc = record["document"]
     if not _is_long(doc.get("text")):
         return _ENCODE(record) + b"\n"
@@ -73,10 +106,18 @@ def encode_dropped(record: Dict[str, Any]) -> Union[bytes, bytearray]:
         if key != "document":
             out += _ENCODE(key) + b":" + _ENCODE(value) + b","
     out += _ENCODE("document") + b":"
-    _encode_long(doc, out.extend, release=True)
+    for piece in _line_pieces(doc, release=True):
+        out += piece
     del out[-1:]  # the document's newline: the record's closing brace comes first
     out += b"}\n"
     return out
+
+
+def encode_document(doc: Any) -> bytes:
+    """``encode(doc)`` for any line the mix holds (a long document's values may be packed, its text edited)."""
+    if type(doc) is not dict or not _is_long(doc.get("text")):
+        return _ENCODE(doc)
+    return b"".join(_line_pieces(doc, release=False))[:-1]
 
 
 def _is_long(text: Any) -> bool:
@@ -84,50 +125,44 @@ def _is_long(text: Any) -> bool:
     return type(text) is EditedText or (type(text) is str and len(text) > span_arrays.LONG_TEXT_CHARS)
 
 
-def _encode_long(doc: Dict[str, Any], write: Optional[Callable[[bytes], Any]], release: bool) -> int:
-    """Write ``doc``'s line through ``write`` (None: only measure it); returns its length. With ``release``, each
-    written value leaves ``doc`` (its key stays, holding an empty value)."""
-    size = 0
-
-    def put(data: Any) -> None:
-        nonlocal size
-        size += len(data)
-        if write is not None:
-            write(data)
-
-    put(b"{")
+def _line_pieces(doc: Dict[str, Any], release: bool) -> Iterator[Any]:
+    """``doc``'s line, a piece at a time. With ``release``, each written value leaves ``doc`` (its key stays,
+    holding an empty value)."""
+    yield b"{"
     for n, key in enumerate(list(doc)):
-        put((b"," if n else b"") + _ENCODE(key) + b":")
+        yield (b"," if n else b"") + _ENCODE(key) + b":"
         value = doc[key]
         if type(value) is EditedText:  # the new text, from the old one's pieces (never joined)
-            put(b'"')
+            yield b'"'
             for piece in value.pieces(TEXT_SLICE_CHARS, consume=release):
-                put(_ENCODE(piece)[1:-1])
-            put(b'"')
+                yield _ENCODE(piece)[1:-1]
+            yield b'"'
             if release:
                 doc[key] = ""
         elif type(value) is str and len(value) > TEXT_SLICE_CHARS:
-            put(b'"')
+            yield b'"'
             for k in range(0, len(value), TEXT_SLICE_CHARS):
-                put(_ENCODE(value[k : k + TEXT_SLICE_CHARS])[1:-1])
-            put(b'"')
+                yield _ENCODE(value[k : k + TEXT_SLICE_CHARS])[1:-1]
+            yield b'"'
             if release:
                 doc[key] = ""
         elif type(value) is dict:  # item by item: a whole attributes object would be one more copy
-            put(b"{")
+            yield b"{"
             for m, name in enumerate(list(value)):
-                put((b"," if m else b"") + _ENCODE(name) + b":")
+                yield (b"," if m else b"") + _ENCODE(name) + b":"
                 item = value[name]
-                put(item if type(item) is msgspec.Raw else _ENCODE(item))  # raw JSON is written as it is
-                del item
                 if release:
                     value[name] = None
-            put(b"}")
+                if type(item) is PackedRaw:
+                    yield from packed_pieces(item)
+                else:
+                    yield item if type(item) is msgspec.Raw else _ENCODE(item)  # raw JSON is written as it is
+                del item
+            yield b"}"
         else:
-            put(_ENCODE(value))
+            yield _ENCODE(value)
         del value
-    put(b"}\n")
-    return size
+    yield b"}\n"
 
 
 def text_measures(text: Union[str, EditedText]) -> Tuple[int, int]:

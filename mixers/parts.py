@@ -4,12 +4,16 @@ A unit writes its JSON lines as blocks (gzip members, zstd frames or plain bytes
 ``<prefix>-pNNNN<extension>.part``, starting a new part before one would pass ``max_size_in_bytes``; since every
 block stands alone, parts joined by plain byte concatenation are a valid file. Each part is published through the
 unit's :class:`~dolma.core.outputs.UnitOutputs` as soon as it is full, and described by a :class:`PartRecord`.
+
+A block is whole lines of at most about 1 MiB, or one longer line. A line longer than 1 MiB is compressed as one
+member (frame) per MiB of it, so that a long document's line is compressed as it is produced, never held whole
+(:class:`~dolma.mixers.lines.LongLine`): neither isal nor zstd compress a stream fed in pieces to the bytes they
+give for the same data in one call, but a member per fixed MiB is the same whichever way the line comes.
 """
 
 from __future__ import annotations
 
-import mmap
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 import msgspec
 
@@ -17,10 +21,11 @@ from dolma.core import io as dio
 from dolma.core.manifest import FileEntry
 from dolma.core.outputs import UnitOutputs
 from dolma.core.paths import join
+from dolma.mixers.lines import LongLine
 
-__all__ = ["PartRecord", "UnitRecord", "write_record", "BlockCompressor", "PartWriter", "COUNT_KEYS"]
+__all__ = ["PartRecord", "UnitRecord", "write_record", "BlockCompressor", "PartWriter", "COUNT_KEYS", "block_budget"]
 
-_MEMBER_BYTES = 1 << 20  # uncompressed bytes per compressed block
+_MEMBER_BYTES = 1 << 20  # uncompressed bytes per compressed block (per member of a longer line)
 _GZIP_HEADER_BYTES = 10  # a gzip header without optional fields (what igzip writes)
 # every part's manifest has these counts; drops add `dropped: <reason>` keys
 COUNT_KEYS = ("documents_in", "bytes_in", "documents_kept", "documents_out", "bytes_out", "documents_quarantined",
@@ -47,16 +52,39 @@ def write_record(path: str, record: UnitRecord) -> None:
     dio.write_bytes_atomic(path, msgspec.json.encode(record))
 
 
-def _count_lines(data: Union[bytes, bytearray, mmap.mmap], start: int, end: int) -> int:
-    """Newlines in ``data[start:end]`` (a mapping has no ``count``: its lines are found one by one)."""
-    if not isinstance(data, mmap.mmap):
-        return data.count(b"\n", start, end)
-    lines = 0
-    at = data.find(b"\n", start, end)
-    while at >= 0:
-        lines += 1
-        at = data.find(b"\n", at + 1, end)
-    return lines
+def block_budget(limit: int) -> int:
+    """The bytes of lines a block holds at most (a part of at most ``limit`` bytes takes two at least): a line
+    longer than this is a block alone."""
+    return min(_MEMBER_BYTES, max(limit // 2, 1))
+
+
+def _compressed_bound(size: int) -> int:
+    """More than the compressed size of ``size`` bytes of a line, members and their headers included (deflate and
+    zstd store what they cannot shrink, a few bytes per 64 KiB; a Huffman code spends at most 9 bits a byte)."""
+    return size + size // 4 + 1024 * (size // _MEMBER_BYTES + 2)
+
+
+def _slices(pieces: Iterable[Any], size: int) -> Iterator[Any]:
+    """The bytes of ``pieces`` (bytes-like) cut into consecutive slices of ``size`` bytes, the last one shorter:
+    views of a piece where a slice lies within it, else joined."""
+    held = bytearray()
+    for piece in pieces:
+        view = memoryview(piece).cast("B")
+        at = 0
+        if held:
+            at = min(size - len(held), len(view))
+            held += view[:at]
+            if len(held) < size:
+                continue
+            yield held
+            held = bytearray()
+        while len(view) - at >= size:
+            yield view[at : at + size]
+            at += size
+        held += view[at:]
+        del view
+    if held:
+        yield held
 
 
 class BlockCompressor:
@@ -78,6 +106,11 @@ class BlockCompressor:
             import zstandard
 
             self._zstd = zstandard.ZstdCompressor(level=3)
+
+    def members(self, pieces: Iterable[Any]) -> Iterator[List[bytes]]:
+        """The blocks of one line (given as bytes-like pieces): one per ``_MEMBER_BYTES`` of it, compressed."""
+        for data in _slices(pieces, _MEMBER_BYTES):
+            yield self.compress(data)
 
     def compress(self, data: Any) -> List[bytes]:
         """``data`` compressed (as pieces whose concatenation is ``igzip.compress(data, level, mtime=0)``, or the
@@ -129,11 +162,10 @@ class PartWriter:
             self._open()
         return self.counts
 
-    def write_lines(self, data: Union[bytes, bytearray, mmap.mmap]) -> None:
+    def write_lines(self, data: bytes) -> None:
         """JSON lines go into blocks of about ``_MEMBER_BYTES`` (at least one line each, whole lines only); a
-        block that does not fit starts a new part. Blocks are views of ``data``, not copies (a block can be one
-        line of hundreds of MB)."""
-        budget = min(_MEMBER_BYTES, max(self.limit // 2, 1))
+        block that does not fit starts a new part. Blocks are views of ``data``, not copies."""
+        budget = block_budget(self.limit)
         start, n = 0, len(data)
         while start < n:
             end = data.rfind(b"\n", start, start + budget) + 1 if start + budget < n else n
@@ -142,11 +174,39 @@ class PartWriter:
             self._write_block(data, start, end)
             start = end
 
-    def _write_block(self, data: Union[bytes, bytearray, mmap.mmap], start: int, end: int) -> None:
+    def write_line(self, line: LongLine) -> None:
+        """One line longer than a block's budget, as :meth:`write_lines` writes it, compressed as it is produced:
+        where it may not fit in the part begun, it is measured, and compressed once first to know its size."""
+        if self._writer is not None and self._size and self._size + _compressed_bound(line.size) > self.limit:
+            compressed = sum(len(piece) for member in self.compressor.members(line.pieces(last=False)) for piece in member)
+            if self._size + compressed > self.limit:
+                self._close()
+        if self._writer is None:
+            self._open()
+        assert self._writer is not None
+        size = 0
+
+        def counted(pieces: Iterator[Any]) -> Iterator[Any]:
+            nonlocal size
+            for piece in pieces:
+                size += len(piece)
+                yield piece
+
+        for member in self.compressor.members(counted(line.pieces(last=True))):
+            for piece in member:
+                self._writer.write(piece)
+                self._size += len(piece)
+        self.counts["documents_out"] += 1
+        self.counts["bytes_out"] += size
+
+    def _write_block(self, data: bytes, start: int, end: int) -> None:
         raw = memoryview(data)[start:end]
-        compressed = self.compressor.compress(raw)
+        if len(raw) > _MEMBER_BYTES:  # one long line: a member per MiB of it
+            compressed = [piece for member in self.compressor.members([raw]) for piece in member]
+        else:
+            compressed = self.compressor.compress(raw)
         size = sum(len(piece) for piece in compressed)
-        lines = _count_lines(data, start, end)
+        lines = data.count(b"\n", start, end)
         if size > self.limit and lines > 1:  # too big for any part: halve it
             cut = sum(len(x) for x in bytes(raw).splitlines(keepends=True)[: lines // 2])
             del compressed, raw

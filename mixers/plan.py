@@ -27,11 +27,12 @@ MIXTURE_FILE = "mixture.json"  # what each stream of the mix holds, beside its s
 
 
 def mix_resources(config: MixConfig) -> Resources:
-    """A worker of the mix (or of its measuring pass): one peaked at ~160 MB mixing the benchmark corpus, and at 3.55
-    and 3.14 bytes per byte of a document above that while it mixed one 20 MB and one 200 MB document,
-    each with a span per duplicate paragraph and the quickstart's six taggers' attributes (1.45 times the text, carried
-    into the output; bench/large_document_memory.py)."""
-    return Resources.for_documents(256 * MiB, 4.0, config.max_document_bytes)
+    """A worker of the mix (or of its measuring pass): one peaked at ~160 MB mixing the benchmark corpus, and at 2.18
+    and 2.27 bytes per byte of a document above that while it mixed one 20 MB and one 200 MB document, each with a
+    span per duplicate paragraph and the quickstart's six taggers' attributes (1.45 times the text, carried into the
+    output; bench/large_document_memory.py). 3 per byte leaves room for rules that read the large attributes (those
+    stay raw, not packed: about 2.6 on the same document)."""
+    return Resources.for_documents(256 * MiB, 3.0, config.max_document_bytes)
 
 
 @dataclass(frozen=True)

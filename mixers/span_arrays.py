@@ -12,16 +12,17 @@ shape is handed back to them.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import msgspec
 import numpy as np
 
 from dolma.core.longlines import release_free_memory
-from dolma.mixers.edited_text import EditedText
+from dolma.mixers.edited_text import EditedText, Regions
 from dolma.mixers.spans import SpanRule
 
-__all__ = ["LONG_TEXT_CHARS", "Spans", "plain_attribute", "raw_spans", "replace_span_arrays"]
+__all__ = ["LONG_TEXT_CHARS", "Spans", "InOrder", "in_order", "ordered_regions", "plain_attribute", "raw_spans",
+           "replace_span_arrays"]
 
 LONG_TEXT_CHARS = 1 << 22  # a text longer than this takes these paths
 RAW_CHUNK_BYTES = 1 << 18  # JSON of spans decoded at a time (its Python objects are the transient cost)
@@ -61,6 +62,46 @@ Spans = Tuple[List[np.ndarray], List[np.ndarray], int]
 """A rule's spans: its starts and its ends (integer arrays, a chunk each), and the rule's index."""
 
 
+class _NotSpans(Exception):
+    """The raw attribute is not a list of ``[start, end, score]`` numbers this module reads."""
+
+
+def _raw_chunks(raw: msgspec.Raw, lo: float, hi: float, n: int, canonical: Optional[List[bool]] = None
+                ) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    """Per chunk of ``raw``'s JSON, the starts and ends (clamped to ``[0, n]``) of its spans whose score is in
+    ``[lo, hi)``; raises :class:`_NotSpans` for any other JSON. With ``canonical``, its one flag is cleared when a
+    chunk is not as msgspec writes it."""
+    offsets = np.int32 if n < (1 << 31) - 1 else np.int64
+    view = memoryview(raw)  # type: ignore[arg-type]
+    if bytes(view[:2]) == b"[]" and len(view) == 2:
+        return
+    if len(view) < 4 or bytes(view[:2]) != b"[[" or bytes(view[-2:]) != b"]]":
+        raise _NotSpans
+    content = view[1:-1]
+    try:
+        for a, b in _chunks(content, RAW_CHUNK_BYTES):
+            piece = b"[" + content[a:b] + b"]"
+            triples = np.array(_TRIPLES.decode(piece), dtype=np.float64).reshape(-1, 3)
+            if len(triples) and not (np.abs(triples) < _EXACT).all():
+                raise _NotSpans
+            keep = (lo <= triples[:, 2]) & (triples[:, 2] < hi)
+            if canonical is not None and canonical[0] and _ENCODE(_ANY.decode(piece)) != piece:
+                canonical[0] = False
+            yield np.clip(np.trunc(triples[keep, 0]), 0, n).astype(offsets), np.clip(np.trunc(triples[keep, 1]), 0, n).astype(offsets)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise _NotSpans from None
+
+
+def _rewritten(raw: msgspec.Raw, canonical: bool) -> Optional[msgspec.Raw]:
+    """The attribute as the plain path writes it after decoding it (decoded, then encoded): None when that is
+    ``raw`` itself (``canonical``: it is as msgspec writes it)."""
+    if canonical:
+        return None
+    content = memoryview(raw)[1:-1]  # type: ignore[arg-type]
+    parts = [_ENCODE(_ANY.decode(b"[" + content[a:b] + b"]"))[1:-1] for a, b in _chunks(content, RAW_CHUNK_BYTES)]
+    return msgspec.Raw(b"[" + b",".join(parts) + b"]")
+
+
 def raw_spans(raw: msgspec.Raw, lo: float, hi: float, n: int
               ) -> Optional[Tuple[List[np.ndarray], List[np.ndarray], Optional[msgspec.Raw]]]:
     """The starts and ends, clamped to ``[0, n]`` (the text's length), of the spans of ``raw``, a JSON list of
@@ -68,36 +109,100 @@ def raw_spans(raw: msgspec.Raw, lo: float, hi: float, n: int
     as the plain path would write it after decoding it: None when that is ``raw`` itself (it is as msgspec writes
     it), else a new Raw. None for any other JSON (one span alone, spans of another length, values that are not
     numbers, integers too large for a float)."""
-    offsets = np.int32 if n < (1 << 31) - 1 else np.int64
-    chunk_bytes = RAW_CHUNK_BYTES
-    view = memoryview(raw)  # type: ignore[arg-type]
-    if bytes(view[:2]) == b"[]" and len(view) == 2:
-        return [], [], None
-    if len(view) < 4 or bytes(view[:2]) != b"[[" or bytes(view[-2:]) != b"]]":
-        return None
-    content = view[1:-1]
     starts: List[np.ndarray] = []
     ends: List[np.ndarray] = []
-    canonical = True
+    canonical = [True]
     try:
-        for a, b in _chunks(content, chunk_bytes):
-            piece = b"[" + content[a:b] + b"]"
-            triples = np.array(_TRIPLES.decode(piece), dtype=np.float64).reshape(-1, 3)
-            if len(triples) and not (np.abs(triples) < _EXACT).all():
-                return None
-            keep = (lo <= triples[:, 2]) & (triples[:, 2] < hi)
-            starts.append(np.clip(np.trunc(triples[keep, 0]), 0, n).astype(offsets))
-            ends.append(np.clip(np.trunc(triples[keep, 1]), 0, n).astype(offsets))
-            if canonical and _ENCODE(_ANY.decode(piece)) != piece:
-                canonical = False
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        for a, b in _raw_chunks(raw, lo, hi, n, canonical):
+            starts.append(a)
+            ends.append(b)
+    except _NotSpans:
         return None
     release_free_memory()  # what the chunks' Python objects left on the heap
-    rewritten = None
-    if not canonical:  # written again as the plain path would: decoded, then encoded
-        parts = [_ENCODE(_ANY.decode(b"[" + content[a:b] + b"]"))[1:-1] for a, b in _chunks(content, chunk_bytes)]
-        rewritten = msgspec.Raw(b"[" + b",".join(parts) + b"]")
-    return starts, ends, rewritten
+    return starts, ends, _rewritten(raw, canonical[0])
+
+
+class InOrder(NamedTuple):
+    """What :func:`in_order` found of a rule's spans that are in the order regions are built in."""
+
+    spans: int  # spans whose score is in range
+    regions: int  # regions they replace
+    rewritten: Optional[msgspec.Raw]  # the attribute as the plain path writes it (None: as it is)
+
+
+def in_order(raw: msgspec.Raw, lo: float, hi: float, n: int) -> Optional[InOrder]:
+    """For one rule's spans (as :func:`raw_spans` reads them): when, clamped and without the empty ones, they
+    are already in the order :func:`replace_span_arrays` sorts them in (by start, then the longest first), their
+    counts; None when they are not, or are not spans. Read a chunk at a time: nothing of them is held."""
+    canonical = [True]
+    spans = regions = 0
+    try:
+        for got in _regions_of(_raw_chunks(raw, lo, hi, n, canonical), 0, spans_seen=True):
+            if got is None:
+                return None
+            kept, starts, _, _ = got
+            spans += kept
+            regions += len(starts)
+    except _NotSpans:
+        return None
+    release_free_memory()
+    return InOrder(spans, regions, _rewritten(raw, canonical[0]))
+
+
+def ordered_regions(raw: msgspec.Raw, lo: float, hi: float, n: int, rule: int) -> Regions:
+    """The regions of one rule's spans that :func:`in_order` found in order, a batch per chunk of JSON: what
+    :func:`replace_span_arrays` makes of them (for :meth:`EditedText.from_source`, read anew at each reading)."""
+    for got in _regions_of(_raw_chunks(raw, lo, hi, n), rule, spans_seen=False):
+        assert got is not None
+        _, starts, ends, rules = got
+        if len(starts):
+            yield starts, ends, rules
+
+
+def _regions_of(chunks: Iterator[Tuple[np.ndarray, np.ndarray]], rule: int, spans_seen: bool
+                ) -> Iterator[Optional[Tuple[int, np.ndarray, np.ndarray, np.ndarray]]]:
+    """Per chunk of spans in order: the spans in it (before the empty ones are left out) and the regions
+    completed in it (a region ends where a span starts at or after the reach of the spans before it); the last
+    region comes after the last chunk. None (and no more) where a span is out of order (only with
+    ``spans_seen``, which checks it)."""
+    last_start, last_end = -1, 0  # the previous span (the order is checked across chunks)
+    open_start = -1  # the region not yet ended (-1: none)
+    reach = 0
+    for starts, ends in chunks:
+        kept = len(starts)
+        real = ends > starts
+        s, e = starts[real].astype(np.int64), ends[real].astype(np.int64)
+        del starts, ends, real
+        if not len(s):
+            yield kept, s, s, s.astype(np.uint8)
+            continue
+        if spans_seen:
+            before_s = np.concatenate(([last_start], s[:-1]))
+            before_e = np.concatenate(([last_end], e[:-1]))
+            if not ((s > before_s) | ((s == before_s) & (e <= before_e))).all():
+                yield None
+                return
+            del before_s, before_e
+        last_start, last_end = int(s[-1]), int(e[-1])
+        reaches = np.maximum.accumulate(np.maximum(e, reach))
+        before = np.concatenate(([reach], reaches[:-1]))
+        first = s >= before  # spans that start a region
+        if open_start < 0:
+            first[0] = True
+        at = np.flatnonzero(first)
+        # each region started here ends where the next one starts; the one open before ends at the first start
+        region_starts = s[at]
+        region_ends = before[at]
+        if open_start >= 0:
+            region_starts = np.concatenate(([open_start], region_starts))
+        else:
+            region_ends = region_ends[1:]
+        open_start = int(region_starts[-1])
+        reach = int(reaches[-1])
+        done_starts, done_ends = region_starts[:-1], region_ends
+        yield kept, done_starts, done_ends, np.full(len(done_starts), rule, np.uint8)
+    if open_start >= 0:
+        yield 0, np.array([open_start], np.int64), np.array([reach], np.int64), np.array([rule], np.uint8)
 
 
 def _sorted_spans(spans: List[Spans], n: int, rules: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ import difflib
 import io
 import logging
 import sys
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import msgspec
 
@@ -31,9 +31,9 @@ from dolma.core.records import BadLine, QuarantineLine
 from dolma.core.units import Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.mixers.config import MixConfig, StreamConfig
 from dolma.mixers.documents import SEEN_PREFIX, Kept, StreamRules, bump, rule_count_key, stream_rules
-from dolma.mixers.lines import encode_documents, encode_dropped, text_measures
+from dolma.mixers.lines import LongLine, encode_document, encode_documents, encode_dropped, text_measures
 from dolma.mixers.measure import measure
-from dolma.mixers.parts import BlockCompressor, PartWriter, UnitRecord, write_record
+from dolma.mixers.parts import BlockCompressor, PartWriter, UnitRecord, block_budget, write_record
 from dolma.mixers.plan import (
     MIXTURE_FILE, MixUnit, decisions_path, extension, mix_resources, plan_stream, record_path, staging_dir,
     unit_prefix, work_units,
@@ -46,7 +46,6 @@ __all__ = ["MixStage"]
 
 log = logging.getLogger("dolma")
 
-_ENCODER = msgspec.json.Encoder()
 
 
 class MixStage(Stage[MixUnit]):
@@ -208,7 +207,11 @@ class MixStage(Stage[MixUnit]):
             for doc_path, attr_paths in zip(mix_unit.documents, mix_unit.attributes):
                 for batch_counts, lines in self._output(mix_unit.stream, doc_path, attr_paths, inputs, side, progress):
                     counts = out.ensure_open()
-                    out.write_lines(lines)
+                    for run in lines:
+                        if isinstance(run, LongLine):
+                            out.write_line(run)
+                        else:
+                            out.write_lines(run)
                     side.flush()
                     # input-side counts go to the part the batch started in
                     for k, v in batch_counts.items():
@@ -225,10 +228,12 @@ class MixStage(Stage[MixUnit]):
 
     def _output(
         self, s: int, doc_path: str, attr_paths: Sequence[str], inputs: List[FileEntry], side: "_Refused", progress: Progress
-    ) -> Iterator[Tuple[Dict[str, int], bytes]]:
-        """Per batch of ``doc_path``: its counts, and the JSON lines of the documents stream ``s`` keeps, sampled."""
+    ) -> Iterator[Tuple[Dict[str, int], List[Union[bytes, LongLine]]]]:
+        """Per batch of ``doc_path``: its counts, and the JSON lines of the documents stream ``s`` keeps, sampled
+        (runs of lines, and long lines to write a piece at a time)."""
         sampler = self._samplers[s]
-        discard = self.config.streams[s].output.discard_fields
+        stream = self.config.streams[s]
+        discard = stream.output.discard_fields
         for kept, counts in self._rules[s].batches(doc_path, attr_paths, inputs, side, progress):
             if sampler.identity and not discard:
                 counts["documents_kept"] += len(kept)
@@ -241,7 +246,7 @@ class MixStage(Stage[MixUnit]):
                 measures = [text_measures(d["text"]) for d in docs]
                 counts["text_bytes_out"] = counts.get("text_bytes_out", 0) + sum(m[0] for m in measures)
                 counts["text_tokens_out"] = counts.get("text_tokens_out", 0) + sum(m[1] for m in measures)
-            yield counts, encode_documents(docs)
+            yield counts, encode_documents(docs, block_budget(stream.output.max_size_in_bytes))
 
     # --- finalisation (in the parent) --------------------------------------------------------------------
 
@@ -313,7 +318,7 @@ class _Refused:
     def quarantine(self, path: str, line: int, reason: str, item: Any) -> None:
         doc_id = item.get("id") if isinstance(item, dict) else None
         self._csv.writerow((line, doc_id if isinstance(doc_id, str) else "", "quarantined", 0))
-        raw = item.raw.decode("utf-8", "replace") if isinstance(item, BadLine) else _ENCODER.encode(item).decode()
+        raw = item.raw.decode("utf-8", "replace") if isinstance(item, BadLine) else encode_document(item).decode()
         self._files.quarantine_records([QuarantineLine(path, line, reason, raw)])
 
     def flush(self) -> None:

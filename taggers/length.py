@@ -20,7 +20,7 @@ import re
 import sys
 import unicodedata
 from functools import lru_cache
-from typing import Callable, Iterator, List, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -109,12 +109,13 @@ def token_start_chunks(text: str) -> Iterator[Tuple[int, "np.ndarray"]]:
 SPACE_CHAR = re.compile(r"\s")  # one str.isspace character: what str.split() splits at
 
 
-def chunk_bounds(text: str, separator: "re.Pattern[str]") -> Iterator[Tuple[int, int]]:
-    """``(start, end)`` of consecutive pieces of about ``CHUNK_CHARS`` characters, each but the last ending at a
-    match of ``separator`` (which belongs to no piece): splitting the pieces splits the text."""
+def chunk_bounds(text: str, separator: "re.Pattern[str]", chars: Optional[int] = None) -> Iterator[Tuple[int, int]]:
+    """``(start, end)`` of consecutive pieces of about ``chars`` characters (default ``CHUNK_CHARS``), each but the
+    last ending at a match of ``separator`` (which belongs to no piece): splitting the pieces splits the text."""
+    size = CHUNK_CHARS if chars is None else chars
     start = 0
     while True:
-        m = separator.search(text, start + CHUNK_CHARS) if start + CHUNK_CHARS < len(text) else None
+        m = separator.search(text, start + size) if start + size < len(text) else None
         if m is None:
             yield start, len(text)
             return

@@ -237,41 +237,55 @@ def _mix_corpus(root: Any) -> None:
         a = {"a__x__spans": _spans(rng, len(text)), "a__x__other": [[0, 3, 1]], "a__x__score": [[0, 1, i / 50]]}
         compact = rng.random() < 0.5  # as msgspec writes it, or with spaces (the plain path rewrites those)
         a_lines.append(json.dumps({"id": f"d{i}", "attributes": a}, separators=(",", ":") if compact else None).encode())
-        b = {"b__y__spans": _spans(rng, len(text), odd=False)}
+        ordered = sorted(_spans(rng, len(text), odd=False), key=lambda t: (t[0], -t[1]))  # as dedupe writes them
+        b = {"b__y__spans": _spans(rng, len(text), odd=False), "b__z__ordered": ordered}
         b_lines.append(msgspec.json.encode({"id": f"d{i}", "attributes": b}))
     _write(root / "documents" / "p.jsonl.gz", docs)
     _write(root / "attributes" / "a" / "p.jsonl.gz", a_lines)
     _write(root / "attributes" / "b" / "p.jsonl.gz", b_lines)
 
 
-@pytest.mark.parametrize("key_bits,sampling,compression", [
-    (64, {"sample": 1.0}, "gz"),
-    (8, {"sample": 1.7}, "zst"),  # keys too short to pack: sorted by a permutation; copies and sampling drops
-    (64, {"target": {"tokens": 300}}, "none"),  # a target: the output's text measured
+_RULES = [
+    {"span": "$.attributes.a__x__spans", "min_score": 0.5, "replacement": ""},
+    {"span": "$.attributes.b__y__spans", "min_score": 0.3, "max_score": 0.9, "replacement": "[{}]"},
+    {"span": ".attributes.a__x__other", "syntax": "jq", "min_score": 0, "replacement": "#"},
+    {"span": "$.attributes.b__y__spans[0:100]", "max_score": 0.6, "replacement": "<{}>"},  # not a plain attribute: the plain path
+]
+_ONE_RULE = [{"span": "$.attributes.b__z__ordered", "min_score": 0.3, "max_score": 0.9, "replacement": "[{}]"}]
+_UNORDERED = [{"span": "$.attributes.b__y__spans", "min_score": 0.3, "replacement": ""}]
+
+
+@pytest.mark.parametrize("key_bits,sampling,compression,rules,part_bytes", [
+    (64, {"sample": 1.0}, "gz", _RULES, 1 << 30),
+    (8, {"sample": 1.7}, "zst", _RULES, 1 << 30),  # keys too short to pack: sorted by a permutation; copies and sampling drops
+    (64, {"target": {"tokens": 300}}, "none", _RULES, 1 << 30),  # a target: the output's text measured
+    (64, {"sample": 1.0}, "gz", _ONE_RULE, 3000),  # spans in order: regions read from the raw attribute; many parts
+    (64, {"sample": 1.6}, "zst", _ONE_RULE, 1 << 30),
+    (64, {"target": {"tokens": 300}}, "gz", _UNORDERED, 700),  # one rule, spans out of order: sorted as arrays
 ])
-def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, key_bits, sampling, compression):
+def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, key_bits, sampling, compression, rules,
+                                                        part_bytes):
+    """The same files, byte for byte, with every text long: lines written a piece at a time (a compressed member
+    per 40 bytes of a line, so that lines are longer than a member), spans read as arrays or in order, the
+    attribute values no rule reads packed."""
     import glob
     import os
 
     from dolma.cli import main
     from dolma.mixers import span_arrays
+    from dolma.mixers.packed import PackedRaw
 
     (tmp_path / "documents").mkdir()
     (tmp_path / "attributes" / "a").mkdir(parents=True)
     (tmp_path / "attributes" / "b").mkdir(parents=True)
     _mix_corpus(tmp_path)
-    rules = [
-        {"span": "$.attributes.a__x__spans", "min_score": 0.5, "replacement": ""},
-        {"span": "$.attributes.b__y__spans", "min_score": 0.3, "max_score": 0.9, "replacement": "[{}]"},
-        {"span": ".attributes.a__x__other", "syntax": "jq", "min_score": 0, "replacement": "#"},
-        {"span": "$.attributes.b__y__spans[0:100]", "max_score": 0.6, "replacement": "<{}>"},  # not a plain attribute: the plain path
-    ]
+    monkeypatch.setattr("dolma.mixers.parts._MEMBER_BYTES", 40)  # in both runs: lines longer than a member
 
     def run(name: str) -> Dict[str, bytes]:
         out = tmp_path / name
         config = {"streams": [{
             "name": "s", "documents": [str(tmp_path / "documents" / "*.gz")], "attributes": ["a", "b"],
-            "output": {"path": str(out), "max_size_in_bytes": 1 << 30, "min_text_length": 5,
+            "output": {"path": str(out), "max_size_in_bytes": part_bytes, "min_text_length": 5,
                        "dropped_path": str(out / "dropped")},
             "filter": {"exclude": ["$.attributes[?(@.a__x__score[0][2] > 0.9)]"]},
             "span_replacement": rules, "compression": {"output": compression}, **sampling,
@@ -288,8 +302,10 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, k
 
     plain = run("plain")
     used = []
-    real = span_arrays.raw_spans
+    ordered = []
+    real, real_ordered = span_arrays.raw_spans, span_arrays.ordered_regions
     monkeypatch.setattr("dolma.mixers.documents.raw_spans", lambda *a: used.append(1) or real(*a))
+    monkeypatch.setattr(span_arrays, "ordered_regions", lambda *a: ordered.append(1) or real_ordered(*a))
     monkeypatch.setattr(span_arrays, "LONG_TEXT_CHARS", 0)
     monkeypatch.setattr(span_arrays, "RAW_CHUNK_BYTES", 7)
     monkeypatch.setattr(span_arrays, "_KEY_BITS", key_bits)
@@ -297,16 +313,56 @@ def test_a_long_texts_spans_as_arrays_give_the_same_mix(tmp_path, monkeypatch, k
     monkeypatch.setattr("dolma.mixers.edited_text.TEXT_PIECE_CHARS", 3)
     monkeypatch.setattr("dolma.mixers.documents.TEXT_PIECE_CHARS", 3)
     monkeypatch.setattr("dolma.mixers.lines.TEXT_SLICE_CHARS", 2)
+    monkeypatch.setattr("dolma.mixers.packed.PACK_BYTES", 0)  # every value no rule reads is packed
+    monkeypatch.setattr("dolma.mixers.packed._CHUNK_BYTES", 5)
+    packed = []
+    real_pack = PackedRaw.__init__
+    monkeypatch.setattr(PackedRaw, "__init__", lambda self, raw: packed.append(1) or real_pack(self, raw))
     assert run("arrays") == plain
-    assert len(used) > 60
-    assert b"[" in plain["counts"] or plain["counts"]  # the mix kept documents and replaced spans
-    assert json.loads(plain["counts"])["spans_replaced"] > 50
-    assert any(k.startswith("dropped/") for k in plain)  # documents the filter and min_text_length dropped
+    assert len(packed) > 40
+    if rules is _ONE_RULE:
+        assert len(ordered) > 30 and not used
+    elif rules is _UNORDERED:  # spans out of order are sorted as arrays (a few are in order by chance)
+        assert len(used) > 20 and ordered
+    else:
+        assert len(used) > 30 and not ordered
     counts = json.loads(plain["counts"])
+    assert counts["spans_replaced"] > 50
+    assert any(k.startswith("dropped/") for k in plain)  # documents the filter and min_text_length dropped
+    assert sum(k.endswith(compression if compression != "none" else "jsonl") for k in plain) > (3 if part_bytes < 5000 else 0)
     if "sample" in sampling and sampling["sample"] > 1:
         assert counts["copies_added"] > 0
     if "target" in sampling:
         assert json.loads(plain["measured"])["text_tokens"] > 300 and json.loads(plain["rate"]) < 1
+
+
+@pytest.mark.parametrize("extension", [".jsonl.gz", ".jsonl.zst", ".jsonl"])
+def test_a_line_is_compressed_a_member_per_fixed_slice_however_it_comes(extension, monkeypatch):
+    """A line longer than a member is compressed as one member (frame) per ``_MEMBER_BYTES`` of it, the same
+    members whether it comes whole or in pieces of any size, and they decompress to the line."""
+    import zstandard
+
+    from dolma.mixers import parts
+
+    monkeypatch.setattr(parts, "_MEMBER_BYTES", 1000)
+    rng = random.Random(5)
+    line = _text(rng, 9000).encode("utf-8") + b"\n"
+    compressor = parts.BlockCompressor(extension, 2)
+    whole = [b"".join(member) for member in compressor.members([line])]
+    assert len(whole) == -(-len(line) // 1000)
+    for _ in range(20):
+        cuts = sorted(rng.sample(range(1, len(line)), rng.randint(1, 40)))
+        pieces = [line[a:b] for a, b in zip([0, *cuts], [*cuts, len(line)])]
+        assert [b"".join(member) for member in compressor.members(pieces)] == whole
+    joined = b"".join(whole)
+    if extension.endswith(".gz"):
+        assert gzip.decompress(joined) == line
+    elif extension.endswith(".zst"):
+        import io
+
+        assert zstandard.ZstdDecompressor().stream_reader(io.BytesIO(joined), read_across_frames=True).read() == line
+    else:
+        assert joined == line
 
 
 def test_text_measures_match_the_whole_text(monkeypatch):
@@ -320,7 +376,10 @@ def test_text_measures_match_the_whole_text(monkeypatch):
             assert lines.text_measures(text) == (len(text.encode("utf-8")), len(text.split()))
 
 
-def test_long_lines_encode_as_msgspec_does_and_let_their_values_go(monkeypatch):
+@pytest.mark.parametrize("alone_over", [0, 40, 1 << 20])
+def test_long_lines_encode_as_msgspec_does_and_let_their_values_go(monkeypatch, alone_over):
+    """Runs of lines and long lines (written a piece at a time) join to ``encode_lines``; a long line no longer
+    than ``alone_over`` is joined with its neighbours, the others come alone."""
     from dolma.mixers import lines
 
     monkeypatch.setattr(span_arrays_module(), "LONG_TEXT_CHARS", 3)
@@ -331,8 +390,12 @@ def test_long_lines_encode_as_msgspec_does_and_let_their_values_go(monkeypatch):
     docs.insert(5, dict(docs[4], id="copy"))  # an up-sampled copy shares the text and the attributes
     want = msgspec.json.Encoder().encode_lines(docs)
     long = [d for d in docs if len(d["text"]) > 3 and d["id"] not in ("d4", "copy")]
-    got = lines.encode_documents(docs)
-    assert got[:] == want
+    alone = [len(msgspec.json.encode(d)) + 1 > alone_over for d in docs if len(d["text"]) > 3]
+    runs = lines.encode_documents(docs, alone_over)
+    assert sum(isinstance(run, lines.LongLine) for run in runs) == sum(alone)
+    assert all(run.size > alone_over for run in runs if isinstance(run, lines.LongLine))
+    got = b"".join(run if isinstance(run, bytes) else b"".join(run.pieces(last=True)) for run in runs)
+    assert got == want
     assert long
     assert all(d["text"] == "" and list(d["attributes"].values()) == [None, None] for d in long)
     assert docs[4]["text"] and docs[5]["text"] and docs[4]["attributes"]["a"] is not None  # copies keep theirs
@@ -427,3 +490,34 @@ def test_a_block_is_compressed_as_one_member(extension):
             assert got == zstandard.ZstdCompressor(level=3).compress(data)
         else:
             assert got == data
+
+
+def test_a_long_documents_unread_attribute_values_are_packed_and_written_back_as_they_were(monkeypatch):
+    """``pack_row`` compresses the values of a long attribute line no rule reads and copies the others out of the
+    line (which nothing views afterwards); the document's line is written as before."""
+    from dolma.mixers import lines, packed
+
+    monkeypatch.setattr(packed, "PACK_BYTES", 10)
+    monkeypatch.setattr(packed, "_CHUNK_BYTES", 7)
+    monkeypatch.setattr(span_arrays_module(), "LONG_TEXT_CHARS", 3)
+
+    class Row(msgspec.Struct):
+        attributes: Dict[str, msgspec.Raw]
+        id: Any = None
+
+    attributes = b'{"big":[[0,5,1.0],[6,9,0.5]],"read":[[0,1,1.0],[2,3,1.0]],"small":[1]}'
+    line = bytearray(b'{"id":"d","attributes":' + attributes + b"}")
+    row = msgspec.json.decode(line, type=Row)
+    packed.pack_row(row, {"read"})
+    assert type(row.attributes["big"]) is packed.PackedRaw and len(row.attributes["big"].chunks) == 3
+    assert all(type(v) is msgspec.Raw for k, v in row.attributes.items() if k != "big")
+    line += b" "  # nothing views the line's bytes any more: it can be resized (freed)
+    untouched = msgspec.json.decode(b'{"attributes":{"read":[[0,1,1.0],[2,3,1.0]]}}', type=Row)
+    before = untouched.attributes["read"]
+    packed.pack_row(untouched, {"read"})
+    assert untouched.attributes["read"] is before  # nothing to pack: the row is left as it is
+    doc = {"id": "d", "text": "abcdef", "attributes": row.attributes}
+    want = b'{"id":"d","text":"abcdef","attributes":' + attributes + b"}"
+    assert lines.encode_document(doc) == want
+    runs = lines.encode_documents([doc], 0)
+    assert b"".join(r if isinstance(r, bytes) else b"".join(r.pieces(last=True)) for r in runs) == want + b"\n"

@@ -119,6 +119,7 @@ _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeErr
 _STREAM_ERRORS = (EOFError, OSError, zlib.error, ValueError)
 _PIECE_BYTES = 1 << 16  # decompressed bytes read at a time: what a corrupt block can hide of the lines before it
 _OVERSIZED_PREFIX = 1024  # what an oversized line's BadLine (and its quarantine line) keeps of it
+_COUNT_BYTES = 1 << 22  # bytes whose newlines are counted at a time
 LONG_LINE_BYTES = 16 << 20  # a line longer than this has its text decoded in pieces (see dolma.core.longlines)
 TEXT_PIECE_BYTES = 1 << 20  # the JSON of a long line's text decoded at a time
 _ID_KEY = re.compile(rb'[{,]\s*"id"\s*:\s*("(?:[^"\\]|\\.){0,512}")')  # a top-level-looking string id in a line's first KiB
@@ -171,8 +172,10 @@ def _count_newlines(block: Union[bytes, bytearray]) -> int:
     np = sys.modules.get("numpy")
     if np is None:
         return block.count(b"\n")
-    # the array is a temporary: the bytearray is free to be resized again once this returns
-    return int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == 10))
+    # the arrays are temporaries of at most a batch each (a long line's block whole would be one more copy of it):
+    # the bytearray is free to be resized again once this returns
+    view = np.frombuffer(block, dtype=np.uint8)
+    return sum(int(np.count_nonzero(view[at : at + _COUNT_BYTES] == 10)) for at in range(0, len(view), _COUNT_BYTES))
 
 
 def _converts(value: Any, type_: Any) -> bool:
