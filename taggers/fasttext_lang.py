@@ -30,13 +30,16 @@ CHUNK_CHARS = 1 << 16
 _CUT = re.compile("[ \n]")  # a chunk ends after one: no lower-casing context crosses a space
 
 
+Line = Union[str, bytearray]  # a line fastText reads, as fasttext_line gives it
+
+
 def fasttext_text(text: str, lowercase: bool = False) -> str:
     """fastText classifies one line: newlines become spaces."""
     text = text.replace("\n", " ").strip()
     return text.lower() if lowercase else text
 
 
-def fasttext_line(text: str, lowercase: bool = False) -> Union[str, bytearray]:
+def fasttext_line(text: str, lowercase: bool = False) -> Line:
     """What fastText's ``predict`` sends its model for ``fasttext_text(text, lowercase)``: that line, ended by a
     newline. A long text's line is built a chunk at a time as UTF-8 bytes (the model reads either): ``str.lower``
     of a whole non-ASCII text holds four bytes per character while it works, and fastText's own ``predict``
@@ -52,7 +55,7 @@ def fasttext_line(text: str, lowercase: bool = False) -> Union[str, bytearray]:
     return line
 
 
-def predict_lines(model: Any, lines: Sequence[Union[str, bytearray]], k: int, threshold: float) -> Tuple[List[List[str]], List[Any]]:
+def predict_lines(model: Any, lines: Sequence[Line], k: int, threshold: float) -> Tuple[List[List[str]], List[Any]]:
     """fastText's ``predict`` (labels, scores) of lines ``fasttext_line`` made: its own call, without its copy of
     each text."""
     return model.f.multilinePredict(lines, k, threshold, "strict")  # type: ignore[no-any-return]
@@ -97,10 +100,10 @@ class FastTextLangId(LanguageTagger):
             return [list(zip([codes[label] for label in ls], s.tolist())) for ls, s in zip(labels, scores)]
         return [[(codes[label], round(v, digits)) for label, v in zip(ls, s.tolist())] for ls, s in zip(labels, scores)]
 
-    def _predict(self, lines: Sequence[Union[str, bytearray]], k: int, threshold: float) -> Tuple[List[List[str]], List[Any]]:
+    def _predict(self, lines: Sequence[Line], k: int, threshold: float) -> Tuple[List[List[str]], List[Any]]:
         return predict_lines(self.model, lines, k, threshold)
 
-    def _english(self, lines: Sequence[Union[str, bytearray]]) -> List[float]:
+    def _english(self, lines: Sequence[Line]) -> List[float]:
         """fastText's ``en`` probability of each line, as its full distribution (k=-1, threshold 0) gives it.
 
         Turning 176 labels per text into Python strings costs more than the prediction, so a first pass

@@ -66,7 +66,8 @@ class UnisegLengthV1(_Uniseg):
             score = sum(1 for _ in self.wordbreak.words(stripped)) if stripped else 0
         else:
             start, end = strip_bounds(text)
-            score = sum(sum(1 for _ in self.wordbreak.words(text[a:b])) for a, b in pieces(text, start, end, _WORD_CUT, CHUNK_CHARS))
+            words = self.wordbreak.words
+            score = sum(sum(1 for _ in words(text[a:b])) for a, b in pieces(text, start, end, _WORD_CUT, CHUNK_CHARS))
         return DocResult(doc=doc, spans=[Span(0, len(text), "length", score)])
 
 
@@ -110,7 +111,10 @@ class UnisegParagraphsV1(_Uniseg):
         if not n:
             return {}
         starts, ends, counts = starts[:n], ends[:n], counts[:n]
-        return {"paragraph": CountSpans(starts, ends, counts), "negative_paragraph": CountSpans(starts, ends, counts, -1)}
+        return {
+            "paragraph": CountSpans(starts, ends, counts),
+            "negative_paragraph": CountSpans(starts, ends, counts, -1),
+        }
 
 
 @add_tagger("uniseg_length_paragraphs_with_empty_v1")

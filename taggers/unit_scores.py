@@ -132,7 +132,8 @@ class CountSpans(SpanArray):
         size = span_arrays.CHUNK_SPANS
         for a in range(0, len(self.starts), size):
             counts = (self.counts[a : a + size].astype(np.int64) * self.sign).astype(np.float64)
-            yield [list(span) for span in zip(self.starts[a : a + size].tolist(), self.ends[a : a + size].tolist(), counts.tolist())]
+            starts, ends = self.starts[a : a + size].tolist(), self.ends[a : a + size].tolist()
+            yield [list(span) for span in zip(starts, ends, counts.tolist())]
 
     def __repr__(self) -> str:
         return f"CountSpans({len(self)} spans, sign={self.sign})"
