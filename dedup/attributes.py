@@ -7,7 +7,7 @@ bytes, and a boolean mask drops the unused leading digit columns. Each document'
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Sequence, Set
 
 import msgspec
 import numpy as np
@@ -45,13 +45,17 @@ def attributes_path(path: str, document_dir: str, set_name: str) -> str:
     return parsed.sibling(ATTRIBUTES_DIR, set_name)
 
 
-def _digits(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Right-aligned ASCII digits of non-negative ints as an ``(n, D)`` uint8 matrix, and how many are used."""
-    top = int(x.max()) if len(x) else 0
-    width = len(str(top))
-    out = np.empty((len(x), width), dtype=np.uint8)
+def _width(x: np.ndarray) -> int:
+    """The digits of the largest of non-negative ints ``x``."""
+    return len(str(int(x.max()) if len(x) else 0))
+
+
+def _digits(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Write the right-aligned ASCII digits of non-negative ints ``x`` into ``out``, an ``(n, _width(x))`` uint8
+    matrix (the columns of a row table: no copy); how many digits each number uses."""
+    width = out.shape[1]
     # unsigned division by a constant is vectorised by numpy (libdivide); uint32 when it fits is faster still
-    v = x.astype(np.uint32 if top < 1 << 32 else np.uint64)
+    v = x.astype(np.uint32 if width < 10 else np.uint64)
     for col in range(width - 1, -1, -1):
         q = v // 10
         out[:, col] = v - q * 10
@@ -60,7 +64,7 @@ def _digits(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     used = np.ones(len(x), dtype=np.int64)
     for power in range(1, width):
         used += x >= 10**power
-    return out, used
+    return used
 
 
 _SPANS_AT_ONCE = 1 << 16  # spans formatted in one go: their digit matrices stay a few MB
@@ -90,20 +94,21 @@ def _format(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]
     n = len(start)
     if n == 0:
         return []
-    ds, us = _digits(start)
-    de, ue = _digits(end)
-    ws, we = ds.shape[1], de.shape[1]
+    ws, we = _width(start), _width(end)
     width = 1 + ws + 1 + we + 4  # "[" start "," end ",1],"
     rows = np.empty((n, width), dtype=np.uint8)
     rows[:, 0] = ord("[")
-    rows[:, 1 : 1 + ws] = ds
+    us = _digits(start, rows[:, 1 : 1 + ws])
     rows[:, 1 + ws] = ord(",")
-    rows[:, 2 + ws : 2 + ws + we] = de
+    ue = _digits(end, rows[:, 2 + ws : 2 + ws + we])
     rows[:, 2 + ws + we :] = np.frombuffer(b",1],", dtype=np.uint8)
-    keep = np.ones((n, width), dtype=bool)
-    keep[:, 1 : 1 + ws] = np.arange(ws) >= (ws - us)[:, None]
-    keep[:, 2 + ws : 2 + ws + we] = np.arange(we) >= (we - ue)[:, None]
-    blob = rows[keep].tobytes()
+    # which bytes of a row are kept depends only on how many digits its two numbers have: a table of the masks
+    # of every pair of digit counts, one row of it gathered per span
+    table = np.ones((ws + 1, we + 1, width), dtype=bool)
+    table[:, :, 1 : 1 + ws] = (np.arange(ws) >= ws - np.arange(ws + 1)[:, None])[:, None, :]
+    table[:, :, 2 + ws : 2 + ws + we] = (np.arange(we) >= we - np.arange(we + 1)[:, None])[None, :, :]
+    keep = table.reshape(-1, width)[us * (we + 1) + ue]
+    blob = memoryview(rows[keep])  # sliced below: bytes + a view copies the slice once
     ends = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(width - (ws - us) - (we - ue), out=ends[1:])
     offsets = ends[cuts].tolist()
@@ -150,15 +155,13 @@ def _format_scored(start: np.ndarray, end: np.ndarray, score: np.ndarray, cuts: 
     for i, text in enumerate(texts):
         table[i, : len(text)] = np.frombuffer(text, dtype=np.uint8)
     uf = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))[codes]
-    ds, us = _digits(start)
-    de, ue = _digits(end)
-    ws, we = ds.shape[1], de.shape[1]
+    ws, we = _width(start), _width(end)
     width = 1 + ws + 1 + we + 1 + wf + 2  # "[" start "," end "," score "],"
     rows = np.empty((n, width), dtype=np.uint8)
     rows[:, 0] = ord("[")
-    rows[:, 1 : 1 + ws] = ds
+    us = _digits(start, rows[:, 1 : 1 + ws])
     rows[:, 1 + ws] = ord(",")
-    rows[:, 2 + ws : 2 + ws + we] = de
+    ue = _digits(end, rows[:, 2 + ws : 2 + ws + we])
     rows[:, 2 + ws + we] = ord(",")
     rows[:, 3 + ws + we : 3 + ws + we + wf] = table[codes]
     rows[:, -2:] = np.frombuffer(b"],", dtype=np.uint8)
@@ -166,7 +169,7 @@ def _format_scored(start: np.ndarray, end: np.ndarray, score: np.ndarray, cuts: 
     keep[:, 1 : 1 + ws] = np.arange(ws) >= (ws - us)[:, None]
     keep[:, 2 + ws : 2 + ws + we] = np.arange(we) >= (we - ue)[:, None]
     keep[:, 3 + ws + we : 3 + ws + we + wf] = np.arange(wf) < uf[:, None]
-    blob = rows[keep].tobytes()
+    blob = memoryview(rows[keep])
     ends = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(width - (ws - us) - (we - ue) - (wf - uf), out=ends[1:])
     offsets = ends[cuts].tolist()

@@ -59,6 +59,7 @@ _HEADER = struct.Struct("<8sIIQQ16s16x")
 _DEFAULT_K = 7  # when only a size is given: optimal for ~10 bits per key (about 1% false positives)
 _COPY_CHUNK = 1 << 26
 CHUNK = 1 << 10  # distinct keys probed together: their positions stay in the CPU cache
+_BLOCK = 16 * CHUNK  # distinct keys whose positions are computed together (~1.7 MB of them at k = 13)
 
 
 @dataclass(frozen=True)
@@ -210,15 +211,18 @@ class BloomFilter:
         distinct = h1[first]
         found = np.empty(len(first), dtype=bool)
         k = self.params.k
-        for start in range(0, len(first), CHUNK):
-            pos = self.positions(with_h2(distinct[start : start + CHUNK])).ravel()
-            byte = pos >> 3
-            mask = np.left_shift(np.uint8(1), (pos & 7).astype(np.uint8))
-            values = self.bits[byte]
-            found[start : start + CHUNK] = (values & mask).reshape(-1, k).all(axis=1)
-            if insert:
-                values |= mask
-                self._set(byte, mask, values)
+        for block in range(0, len(first), _BLOCK):  # positions a block of chunks at a time: fewer numpy calls
+            pos = self.positions(with_h2(distinct[block : block + _BLOCK])).ravel()
+            bytes_ = pos >> 3
+            masks = np.left_shift(np.uint8(1), (pos & 7).astype(np.uint8))
+            for start in range(block, min(block + _BLOCK, len(first)), CHUNK):
+                byte = bytes_[(start - block) * k : (start - block + CHUNK) * k]
+                mask = masks[(start - block) * k : (start - block + CHUNK) * k]
+                values = self.bits[byte]
+                found[start : start + CHUNK] = (values & mask).reshape(-1, k).all(axis=1)
+                if insert:
+                    values |= mask
+                    self._set(byte, mask, values)
         if insert:  # a key's later occurrences were put in the filter by its first
             seen = np.ones(n, dtype=bool)
             seen[first] = found

@@ -23,6 +23,7 @@ import fnmatch
 import hashlib
 import itertools
 import logging
+import mmap
 import multiprocessing
 import operator
 import sys
@@ -128,10 +129,11 @@ class _FileKeys:
 
 
 class _Turns:
-    """Hands the test-and-set step from one file to the next, across processes."""
+    """Hands the test-and-set step from one file to the next, across the forked worker processes (a fork context's
+    locks are unnamed semaphores: no resource tracker process is started for them)."""
 
     def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
+        ctx = multiprocessing.get_context("fork")
         self.cond = ctx.Condition()
         self.next = ctx.RawValue("q", 0)
         self.failed = ctx.RawValue("q", -1)  # index of the first file that failed before its turn
@@ -195,7 +197,6 @@ class DedupeStage(Stage[Plan]):
         self.split_all = False  # keep every partition's keys, each with its partition (the one-pass flow)
         self.order: List[str] = []
         self.turns: Optional[_Turns] = None
-        self.shm_name: Optional[str] = None
         self._filter: Optional[BloomFilter] = None
         self._shm: Any = None
         self._covered: Optional[Set[str]] = None  # documents files whose keys the saved filter already holds
@@ -315,11 +316,10 @@ class DedupeStage(Stage[Plan]):
             self._preload()
         try:
             if shared:
-                from multiprocessing import shared_memory
-
-                self._shm = shared_memory.SharedMemory(create=True, size=self.params.nbytes)
-                self._filter = BloomFilter(self.params, self._shm.buf)
-                self.shm_name = self._shm.name
+                # an anonymous shared mapping, which the forked workers inherit: unlike a named SharedMemory segment
+                # it needs no resource tracker (a Python process of its own, ~40 ms of CPU) and leaves nothing behind
+                self._shm = mmap.mmap(-1, self.params.nbytes)
+                self._filter = BloomFilter(self.params, self._shm)
                 if self.insert:
                     self.turns = _Turns()
             else:
@@ -332,7 +332,6 @@ class DedupeStage(Stage[Plan]):
             self._filter = None
             if self._shm is not None:
                 self._shm.close()
-                self._shm.unlink()
                 self._shm = None
 
     def _preload(self) -> None:
@@ -396,16 +395,6 @@ class DedupeStage(Stage[Plan]):
         return fill
 
     # --- work (in a worker) -------------------------------------------------------------------------------
-
-    def setup(self) -> None:
-        if self._filter is not None:
-            return
-        from multiprocessing import shared_memory
-
-        assert self.shm_name is not None
-        # workers share the parent's resource tracker, which unlinks the segment only if the parent does not
-        self._shm = shared_memory.SharedMemory(name=self.shm_name)
-        self._filter = BloomFilter(self.params, self._shm.buf)
 
     def run(self, unit: WorkUnit, progress: Progress) -> Dict[str, int]:
         started = time.monotonic()
@@ -625,12 +614,13 @@ class DedupeStage(Stage[Plan]):
         keys.rows += len(rows)
         doc_hash = self._doc_partition(ids)
         if self.ngram is None:
-            if all_kept or 2 * len(rows) < len(keep):
-                hashes = key_hashes(
-                    paras.parts if all_kept else list(itertools.compress(paras.parts, keep.tolist())), self.params.seed, self.exact
-                )
-            else:  # most are kept (a text's final separator drops one): hashing them all beats listing the kept
-                hashes = key_hashes(paras.parts, self.params.seed, self.exact)[rows]
+            if 2 * len(rows) < len(keep):  # most are dropped: only the kept are hashed
+                hashes = key_hashes(list(itertools.compress(paras.parts, keep.tolist())), self.params.seed, self.exact)
+            else:  # a group of paragraphs at a time, each freed before the next is cut (see dedup/paragraphs.py)
+                pieces = [key_hashes(group, self.params.seed, self.exact) for group in paras.groups()]
+                hashes = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+                if not all_kept:  # a text's final separator drops a row: hashing them all beats listing the kept
+                    hashes = hashes[rows]
             owner = np.arange(base, base + len(rows), dtype=np.int64)
         else:
             kept = paras.parts if all_kept else list(itertools.compress(paras.parts, keep.tolist()))
@@ -764,8 +754,9 @@ def _pieces(text: str, sep: str, size: int) -> Iterator[Tuple[str, int]]:
     yield text[start:], start
 
 
-class _TextRecord(msgspec.Struct):
-    """What paragraphs and `$.text` keys need; other fields are skipped by the decoder, not built."""
+class _TextRecord(msgspec.Struct, gc=False):
+    """What paragraphs and `$.text` keys need; other fields are skipped by the decoder, not built. Two strings
+    cannot form a reference cycle, so the garbage collector does not track the records (fewer collections)."""
 
     id: str
     text: str

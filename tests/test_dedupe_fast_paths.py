@@ -54,6 +54,16 @@ def test_split_paragraphs_matches_str_split(sep: str, seed: int) -> None:
     assert unicode_space(paras).tolist() == [not r[6] or r[6].isspace() for r in rows]
 
 
+@pytest.mark.parametrize("sep", ["\n", "\n\n", "日"])
+@pytest.mark.parametrize("size", [1, 7, 64, 1 << 16])
+def test_paragraph_groups_are_the_parts_in_order(sep: str, size: int) -> None:
+    texts = _texts(3) + ["", sep, "x" + sep, sep + sep]
+    groups = list(split_paragraphs(texts, sep).groups(size))
+    assert [p for g in groups for p in g] == split_paragraphs(texts, sep).parts
+    if sep == "\n" and size < 64:  # cut lazily, a few bytes of the batch at a time
+        assert len(groups) > 1
+
+
 def test_multi_character_separator_end_to_end(tmp_path: Any) -> None:
     # "\n\n" joined after a text ending in "\n" must not cut inside the first text
     root = str(tmp_path / "c")

@@ -23,7 +23,6 @@ import textwrap
 from typing import Any, ClassVar, Dict, List, Literal, Optional, Sequence, Type, TypeVar
 
 import msgspec
-import yaml
 
 from dolma.core.errors import ConfigError
 from dolma.core.interpolate import interpolate
@@ -184,6 +183,14 @@ def field_descriptions(schema: type) -> Dict[str, str]:
     return {k: v for k, v in out.items() if k in fields}
 
 
+def _yaml() -> Any:
+    """PyYAML, imported when YAML is first read or written (~35 ms of start-up): a run from a JSON config file
+    needs none of it."""
+    import yaml
+
+    return yaml
+
+
 def load_file(path: str) -> Dict[str, Any]:
     """A YAML or JSON config file as a dict (``.json`` is parsed as JSON, anything else as YAML)."""
     try:
@@ -191,14 +198,23 @@ def load_file(path: str) -> Dict[str, Any]:
             text = f.read()
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    if path.endswith(".json"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        return _mapping(data, path)
+    yaml = _yaml()
     try:
-        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else path
         raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    return _mapping(data, path)
+
+
+def _mapping(data: Any, path: str) -> Dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -279,6 +295,7 @@ _FLAG = re.compile(r"^--([A-Za-z_][\w.-]*)(?:=(.*))?$", re.S)
 
 def _scalar(text: str) -> Any:
     """A flag value for a free-form field, read as a YAML scalar (``3`` → 3, ``true`` → True, ``a`` → "a")."""
+    yaml = _yaml()
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:
@@ -414,4 +431,4 @@ def render(config: msgspec.Struct) -> str:
     data = to_dict(config)
     shared = shared_keys(type(config))
     data = {**{k: v for k, v in data.items() if k not in shared}, **{k: v for k, v in data.items() if k in shared}}
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    return _yaml().safe_dump(data, sort_keys=False, default_flow_style=False)

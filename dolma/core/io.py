@@ -128,6 +128,28 @@ class FramedReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
+        if not self._fill():
+            return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def read1(self, size: int = -1) -> bytes:
+        """At most ``size`` decompressed bytes (``-1``: all those at hand), decompressing the next piece only when
+        none are at hand, as ``BufferedReader.read1`` does but without its buffer: one copy of the bytes fewer, and
+        none when a whole piece is taken."""
+        if not self._fill():
+            return b""
+        if 0 <= size < len(self._pending):
+            out = bytes(self._pending[:size])
+            self._pending = self._pending[size:]
+            return out
+        view, self._pending = self._pending, memoryview(b"")
+        return view.obj if len(view) == len(view.obj) else bytes(view)  # type: ignore[return-value]
+
+    def _fill(self) -> bool:
+        """Decompress pieces until some bytes are at hand; False at the end of the file."""
         while not self._pending:
             chunk = self._raw.read(_FEED_CHUNK)  # small: a corrupt block loses only what this one decompressed
             if not chunk:
@@ -139,12 +161,9 @@ class FramedReader(io.RawIOBase):
                     continue
                 if self._in_frame:
                     self.truncated()
-                return 0
+                return False
             self._pending = memoryview(self._feed(chunk))
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
+        return True
 
     def truncated(self) -> None:
         raise EOFError(f"compressed file ended before the end of its last {self._frame}")
@@ -182,20 +201,22 @@ def open_raw(path: str) -> IO[bytes]:
         raise InputError(path, None, "no such file") from None
 
 
-def open_read(path: str, raw: Optional[IO[bytes]] = None) -> IO[bytes]:
-    """A buffered, decompressed binary stream over ``path`` (or over ``raw``, the stored bytes of ``path``)."""
+def open_read(path: str, raw: Optional[IO[bytes]] = None, buffered: bool = True) -> IO[bytes]:
+    """A buffered, decompressed binary stream over ``path`` (or over ``raw``, the stored bytes of ``path``).
+    ``buffered=False``: a compressed file's :class:`FramedReader` itself, for a reader that takes its bytes with
+    ``read1`` only (no buffer to copy them through)."""
     raw = open_raw(path) if raw is None else raw
     kind = compression_of(path)
     if kind == "gzip":  # gzip members decoded here (not by a GzipFile), so a truncated file loses no line read
         from isal import isal_zlib
 
         reader = FramedReader(raw, lambda: isal_zlib.decompressobj(31), "gzip member")
-        return io.BufferedReader(reader, buffer_size=_READ_CHUNK)
+        return io.BufferedReader(reader, buffer_size=_READ_CHUNK) if buffered else reader  # type: ignore[return-value]
     if kind == "zstd":
         import zstandard
 
         reader = FramedReader(raw, zstandard.ZstdDecompressor().decompressobj, "zstd frame")
-        return io.BufferedReader(reader, buffer_size=_READ_CHUNK)
+        return io.BufferedReader(reader, buffer_size=_READ_CHUNK) if buffered else reader  # type: ignore[return-value]
     return raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw, buffer_size=_READ_CHUNK)  # type: ignore[arg-type]
 
 

@@ -14,7 +14,6 @@ whole, which also says what is wrong with it. Also here: what stages measure of 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -32,9 +31,11 @@ _CUT = re.compile(rb'[^"\\/bfnrtu0-9a-fA-F\x80-\xbf]|(?<!\\)(?:\\\\)*(\\)(?!u[dD
 
 
 def _libc(name: str) -> Optional[Callable[..., int]]:
+    """A C library function from the process's own symbols (libc's among them), not from a library found by name:
+    ``ctypes.util.find_library`` runs ``ldconfig -p`` in a subprocess at every call."""
     try:
-        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)  # type: ignore[no-any-return]
-    except (OSError, AttributeError):  # not glibc
+        return getattr(ctypes.CDLL(None), name)  # type: ignore[no-any-return]
+    except (OSError, TypeError, AttributeError):  # not glibc (or no dlopen of the process)
         return None
 
 

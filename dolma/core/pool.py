@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any, Callable, List, Optional, Tuple
 
+from dolma.core.environment import output_environment
 from dolma.core.units import LostUnits, Stage, WorkUnit, describe_error, run_unit
 
 __all__ = ["run_inline", "run_pool", "AddProgress", "Record"]
@@ -159,6 +160,8 @@ def run_pool(
     # spawn: workers start clean (no inherited locks, threads or S3 clients) and load their models once; a stage
     # whose driver holds none of those may fork them instead, sparing each worker the imports (`fork_workers`)
     ctx = multiprocessing.get_context("fork" if stage.fork_workers else "spawn")
+    if stage.fork_workers:  # what every worker's manifests record, looked up once (~20 ms) for the forks to inherit
+        output_environment()
     progress_queue = ctx.Queue()
     stop = threading.Event()
     queued = list(todo)

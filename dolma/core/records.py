@@ -117,7 +117,7 @@ def encode_lines(objects: List[Any], encoder: msgspec.json.Encoder = msgspec.jso
 
 _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
 _STREAM_ERRORS = (EOFError, OSError, zlib.error, ValueError)
-_PIECE_BYTES = 1 << 16  # decompressed bytes read at a time: what a corrupt block can hide of the lines before it
+_PIECE_BYTES = 1 << 20  # decompressed bytes read at a time (at most): a compressed file's pieces of 64 KiB decompress to less, so a whole one is taken without a copy
 _OVERSIZED_PREFIX = 1024  # what an oversized line's BadLine (and its quarantine line) keeps of it
 _COUNT_BYTES = 1 << 22  # bytes whose newlines are counted at a time
 LONG_LINE_BYTES = 16 << 20  # a line longer than this has its text decoded in pieces (see dolma.core.longlines)
@@ -228,7 +228,7 @@ class DocumentsReader:
 
     def __iter__(self) -> Iterator[LineBatch]:
         self._hashing = dio.HashingReader(dio.open_raw(self.path))
-        with dio.open_read(self.path, raw=self._hashing) as stream:  # type: ignore[arg-type]
+        with dio.open_read(self.path, raw=self._hashing, buffered=False) as stream:  # type: ignore[arg-type]
             yield from self._batches(stream)
 
     def _batches(self, stream: IO[bytes]) -> Iterator[LineBatch]:
