@@ -14,7 +14,7 @@ it is pinned to the release Dolma 1.2.1 was tested with, as another release may 
 uniseg holds about 50 bytes per character of the text it segments, so a long text (``LONG_TEXT_CHARS``) is
 segmented a piece of about ``CHUNK_CHARS`` characters at a time, cut where UAX #29 always breaks and no rule
 looks across (after a line feed, WB3a; between a space and an ASCII letter or digit, which no rule joins): the
-counts are the whole text's. Its paragraphs' counts are kept in arrays (``unit_scores.CountSpans``).
+counts are the whole text's. Its paragraphs' counts are kept in arrays (``unit_arrays.ScoredSpanArray``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from dolma.taggers.long_text import pieces, strip_bounds
 from dolma.taggers.models import require
 from dolma.taggers.repetitions import lines
 from dolma.taggers.span_arrays import offsets_dtype
-from dolma.taggers.unit_scores import CountSpans
+from dolma.taggers.unit_arrays import ScoredSpanArray
 
 __all__ = [
     "UnisegLengthV1",
@@ -111,10 +111,8 @@ class UnisegParagraphsV1(_Uniseg):
         if not n:
             return {}
         starts, ends, counts = starts[:n], ends[:n], counts[:n]
-        return {
-            "paragraph": CountSpans(starts, ends, counts),
-            "negative_paragraph": CountSpans(starts, ends, counts, -1),
-        }
+        negative = -counts  # (an int: 0, never -0.0)
+        return {"paragraph": ScoredSpanArray(starts, ends, counts), "negative_paragraph": ScoredSpanArray(starts, ends, negative)}
 
 
 @add_tagger("uniseg_length_paragraphs_with_empty_v1")
@@ -140,7 +138,7 @@ class UnisegParagraphsWithDocLengthV1(UnisegParagraphsV1):
     def long_text(self, text: str) -> TaggerOutput:
         output = super().long_text(text)
         paragraphs = output.get("paragraph")
-        total = int(paragraphs.counts.astype(np.int64).sum()) if isinstance(paragraphs, CountSpans) else 0
+        total = int(paragraphs.scores.astype(np.int64).sum()) if isinstance(paragraphs, ScoredSpanArray) else 0
         n = len(text)
         output.update({"document": [[0, n, float(total)]], "negative_document": [[0, n, float(-total)]]})
         return output

@@ -15,10 +15,9 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from dolma.taggers import span_arrays
 from dolma.taggers.span_arrays import SpanArray, offsets_dtype
 
-__all__ = ["CountSpans", "ScoredSpans", "UnitScores", "compact_scores"]
+__all__ = ["ScoredSpans", "UnitScores", "compact_scores"]
 
 # (first unit of the group, units of the group it holds or None for all of them from the first, scores)
 Piece = Tuple[int, Optional["np.ndarray"], "np.ndarray"]
@@ -114,26 +113,3 @@ class UnitScores:
         prefix = "not_" if negate else ""
         return {prefix + lang: ScoredSpans(starts, ends, pieces, negate) for lang, pieces in self._pieces.items()}
 
-
-class CountSpans(SpanArray):
-    """Spans ``[starts[i], ends[i], sign * counts[i]]`` of a count per unit, ``sign`` 1 or -1, scored as the float
-    a :class:`~dolma.core.data_types.Span` makes of it (``0.0``, never ``-0.0``)."""
-
-    __slots__ = ("counts", "sign")
-
-    def __init__(self, starts: "np.ndarray", ends: "np.ndarray", counts: "np.ndarray", sign: int = 1) -> None:
-        super().__init__(starts, ends, 0)
-        if len(counts) != len(starts):
-            raise ValueError("starts, ends and counts must have the same length")
-        self.counts = counts
-        self.sign = sign
-
-    def chunks(self) -> Iterator[List[List[Any]]]:
-        size = span_arrays.CHUNK_SPANS
-        for a in range(0, len(self.starts), size):
-            counts = (self.counts[a : a + size].astype(np.int64) * self.sign).astype(np.float64)
-            starts, ends = self.starts[a : a + size].tolist(), self.ends[a : a + size].tolist()
-            yield [list(span) for span in zip(starts, ends, counts.tolist())]
-
-    def __repr__(self) -> str:
-        return f"CountSpans({len(self)} spans, sign={self.sign})"

@@ -437,7 +437,7 @@ UNISEG_ALPHABET = ["a", "Bc", "1", "2.5", " ", "  ", "\n", "\r", "\r\n", "'", ".
                                   "uniseg_length_paragraphs_with_doc_length_v1"])
 def test_uniseg_counts_of_long_texts_in_pieces_are_the_whole_texts(monkeypatch, name: str) -> None:
     from dolma.core.registry import TaggerRegistry
-    from dolma.taggers import uniseg_length, unit_scores
+    from dolma.taggers import uniseg_length, unit_arrays
 
     tagger = TaggerRegistry.get(name)()
     rng = random.Random(name)
@@ -446,7 +446,7 @@ def test_uniseg_counts_of_long_texts_in_pieces_are_the_whole_texts(monkeypatch, 
     docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts)]
     expected = [tagger.tag(doc) for doc in docs]
     monkeypatch.setattr(uniseg_length, "LONG_TEXT_CHARS", 0)
-    monkeypatch.setattr(span_arrays, "CHUNK_SPANS", 2)
+    monkeypatch.setattr(unit_arrays, "CHUNK_SPANS", 2)
     for chunk in (1, 3, 50):
         monkeypatch.setattr(uniseg_length, "CHUNK_CHARS", chunk)
         outputs = tagger.tag_batch(docs)
@@ -454,7 +454,7 @@ def test_uniseg_counts_of_long_texts_in_pieces_are_the_whole_texts(monkeypatch, 
         assert outputs == expected, chunk
         for out, plain in zip(outputs, expected):  # written as the same JSON bytes
             for key, values in out.items():
-                if isinstance(values, unit_scores.CountSpans):
+                if isinstance(values, span_arrays.SpanArray):
                     assert b"".join(values.json_pieces(msgspec.json.encode)) == msgspec.json.encode(plain[key])
         if name == "uniseg_length_v1":
             assert [tagger.tag(doc) for doc in docs] == expected, chunk
