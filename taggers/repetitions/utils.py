@@ -67,13 +67,8 @@ def find_periodic_sequences(
             values = values.astype(np.int32)
     n = len(values)
     for period in range(min_period, min(max_period, n // 3) + 1):
-        rows = n // period + 1
-        grid = np.full(rows * period, mask_value, dtype=values.dtype)
-        grid[:n] = values
-        grid = grid.reshape(rows, period)
-        same = np.empty(grid.shape, dtype=bool)  # each row against the one above (row 0 against the last)
-        np.equal(grid[1:], grid[:-1], out=same[1:])
-        np.equal(grid[0], grid[-1], out=same[0])
+        same = _rows_equal_above(values, period, mask_value)
+        rows = len(same)
         full = np.flatnonzero(same.all(axis=1))
         if not full.size:
             continue
@@ -87,3 +82,20 @@ def find_periodic_sequences(
             times = (end - start) // period
             if times > 2:
                 yield PeriodicRun(start, end, period, times)
+
+
+def _rows_equal_above(values: np.ndarray, period: int, mask_value: int) -> np.ndarray:
+    """For the values laid out in rows of ``period`` (the last row padded with ``mask_value``), each row compared
+    with the one above it, row 0 with the last row: a (rows, period) array of bools, computed from the values
+    themselves (an element and the one ``period`` before it) without a padded copy of them."""
+    n = len(values)
+    rows = n // period + 1
+    size = rows * period
+    last = size - period  # where the last row starts: n - period < last <= n
+    same = np.empty(size, dtype=bool)
+    np.equal(values[period:], values[:-period], out=same[period:n])
+    np.equal(values[n - period : last], mask_value, out=same[n:])  # padding under the row above's values
+    real = n - last  # values in the last row
+    np.equal(values[:real], values[last:], out=same[:real])
+    np.equal(values[real:period], mask_value, out=same[real:period])  # row 0 against the last row's padding
+    return same.reshape(rows, period)
