@@ -4,7 +4,6 @@ every boundary case occurs."""
 
 from __future__ import annotations
 
-import gzip
 import random
 from typing import List, Tuple
 
@@ -212,7 +211,7 @@ def test_span_arrays_read_and_encode_as_their_lists(monkeypatch) -> None:
 
 
 def test_tag_stage_writes_span_arrays_as_the_lists_bytes(tmp_path, monkeypatch) -> None:
-    from tests.test_tag_stage import run_tag
+    from tests.test_tag_stage import tagged_bytes
 
     rng = random.Random(7)
     docs = [
@@ -223,13 +222,7 @@ def test_tag_stage_writes_span_arrays_as_the_lists_bytes(tmp_path, monkeypatch) 
     write_documents(str(tmp_path / "documents" / "a.jsonl.gz"), docs)
 
     def tag(folder: str) -> bytes:
-        report = run_tag(
-            documents=[str(tmp_path / "documents" / "*.gz")], taggers=["c4_v2", "gopher_v1", "c4_v1"],
-            experiment=folder, processes=1, on_error="skip", tagger_modules=[],
-        )
-        assert report.ok
-        with gzip.open(tmp_path / "attributes" / folder / "a.jsonl.gz", "rb") as f:
-            return f.read()
+        return tagged_bytes(tmp_path, ["c4_v2", "gopher_v1", "c4_v1"], folder, on_error="skip")
 
     plain = tag("plain")
     monkeypatch.setattr(span_arrays, "MIN_SPAN_ARRAY", 1)
@@ -401,7 +394,7 @@ def test_fasttext_scores_of_long_lines_are_the_plain_scores(monkeypatch, name: s
 
 def test_tag_stage_writes_long_texts_language_scores_as_the_lists_bytes(tmp_path, monkeypatch) -> None:
     from dolma.taggers import language
-    from tests.test_tag_stage import run_tag
+    from tests.test_tag_stage import tagged_bytes
 
     rng = random.Random(5)
     docs = [{"id": f"d{i}", "text": "\n".join(rng.choice(LANGUAGE_LINES) for _ in range(rng.randint(0, 12))), "source": "s"}
@@ -410,11 +403,7 @@ def test_tag_stage_writes_long_texts_language_scores_as_the_lists_bytes(tmp_path
     taggers = ["ft_lang_id_en_paragraph_with_doc_score_v2", "cld2_paragraph_v2", "ft_lang_id_paragraph_v1"]
 
     def tag(folder: str) -> bytes:
-        report = run_tag(documents=[str(tmp_path / "documents" / "*.gz")], taggers=taggers, experiment=folder,
-                         processes=1, tagger_modules=[])
-        assert report.ok
-        with gzip.open(tmp_path / "attributes" / folder / "a.jsonl.gz", "rb") as f:
-            return f.read()
+        return tagged_bytes(tmp_path, taggers, folder)
 
     plain = tag("plain")
     monkeypatch.setattr(language, "LONG_TEXT_CHARS", 0)
