@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Peak memory of one very large document through the quickstart's stages: each tagger alone, then tag (all six),
-dedupe (paragraphs), mix (a filter and a span replacement) and tokens (GPT-2), each a separate `dolma` run.
+dedupe (paragraphs with a Bloom filter; the quickstart's exact paragraphs; documents), mix (a filter and a span replacement) and tokens (GPT-2), each a separate `dolma` run.
 
     python bench/large_document_memory.py [--mb 200] [--work DIR] [--reuse] [--only STAGE ...]
 
@@ -98,6 +98,18 @@ def stage_args(root: Path, limit: int, taggers: Sequence[str] = TAGGERS) -> Dict
         "--bloom_filter.file", str(root / "bloom.bin"), "--bloom_filter.estimated_doc_count", "5000000",
         "--bloom_filter.desired_false_positive_rate", "0.001",
     ]
+    # the quickstart's own dedupe (configs/quickstart.yaml): exact keys, empty paragraphs skipped, first occurrences
+    out["dedupe paragraphs (exact, quickstart)"] = [
+        "dedupe", "--documents", docs, *common, "--dedupe.name", "dedupe_exact",
+        "--dedupe.paragraphs.attribute_name", "bff_duplicate_paragraph_spans", "--dedupe.skip_empty", "true",
+        "--dedupe.exact", "true",
+    ]
+    out["dedupe documents"] = [
+        "dedupe", "--documents", docs, *common, "--dedupe.name", "dedupe_documents",
+        "--dedupe.documents.attribute_name", "bff_duplicate_documents", "--dedupe.documents.key", "$.text",
+        "--bloom_filter.file", str(root / "bloom_documents.bin"), "--bloom_filter.estimated_doc_count", "5000000",
+        "--bloom_filter.desired_false_positive_rate", "0.001",
+    ]
     out["mix"] = ["mix", "-c", str(root / "mix.yaml"), *common]
     out["tokens (gpt2)"] = [
         "tokens", "--documents", docs, "--destination", str(root / "tokens"),
@@ -113,7 +125,9 @@ def outputs_of(name: str, root: Path) -> List[Path]:
     if name.startswith("tag "):
         return [root / "attributes" / f"one_{name[4:]}"]
     if name.startswith("dedupe"):
-        return [root / "attributes" / "dedupe_paragraphs", *root.glob("bloom.bin*")]
+        set_name = {"dedupe paragraphs": "dedupe_paragraphs", "dedupe documents": "dedupe_documents"}.get(name, "dedupe_exact")
+        return [root / "attributes" / set_name, root / "first_occurrences" / set_name, root / "dedupe_keys" / set_name,
+                *root.glob("bloom*.bin*")]
     return [root / ("mixed" if name == "mix" else "tokens")]
 
 

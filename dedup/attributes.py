@@ -7,7 +7,7 @@ bytes, and a boolean mask drops the unused leading digit columns. Each document'
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Sequence, Set
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Union
 
 import msgspec
 import numpy as np
@@ -16,7 +16,7 @@ from dolma.core.errors import ConfigError
 from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
 from dolma.core.records import is_side_file
 
-__all__ = ["format_unit_spans", "format_scored_spans", "attribute_lines", "attribute_chunks", "attributes_path", "documents_files"]
+__all__ = ["SpanChunks", "Value", "format_unit_spans", "format_scored_spans", "attribute_lines", "attribute_chunks", "attributes_path", "documents_files"]
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -70,20 +70,50 @@ def _digits(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 _SPANS_AT_ONCE = 1 << 16  # spans formatted in one go: their digit matrices stay a few MB
 
 
-def format_unit_spans(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]:
+class SpanChunks:
+    """One document's JSON array of more than ``_SPANS_AT_ONCE`` spans (``[[s,e,1],...]``, or with ``score``
+    ``[[s,e,score],...]``), formatted ``_SPANS_AT_ONCE`` spans at a time as it is written: a very large document's
+    formatted spans (about 20 bytes each, a good part of the document's size) never exist whole."""
+
+    __slots__ = ("start", "end", "score")
+
+    def __init__(self, start: np.ndarray, end: np.ndarray, score: Optional[np.ndarray] = None) -> None:
+        self.start, self.end, self.score = start, end, score
+
+    def chunks(self) -> Iterator[bytes]:
+        """The array's bytes, in pieces: ``[``, each piece's spans (comma-separated), ``]``."""
+        yield b"["
+        n = len(self.start)
+        for x in range(0, n, _SPANS_AT_ONCE):
+            y = min(x + _SPANS_AT_ONCE, n)
+            one = np.array([0, y - x])
+            if self.score is None:
+                piece = _format(self.start[x:y], self.end[x:y], one)[0]
+            else:
+                piece = _format_scored(self.start[x:y], self.end[x:y], self.score[x:y], one)[0]
+            if x:
+                yield b","
+            yield piece[1:-1]
+        yield b"]"
+
+
+Value = Union[bytes, SpanChunks]
+"""A document's attribute value: its JSON, or a very large array of spans formatted as it is written."""
+
+
+def format_unit_spans(start: np.ndarray, end: np.ndarray, cuts: np.ndarray, lazy: bool = False) -> List[Value]:
     """The JSON array ``[[s,e,1],...]`` of each group of spans; group ``g`` is rows ``cuts[g]:cuts[g + 1]``
     (``cuts`` ascending, starting at 0 and ending at ``len(start)``, groups non-empty). Whole groups are
     formatted about ``_SPANS_AT_ONCE`` spans at a time, and a larger group in pieces of that size, so memory stays
-    bounded."""
-    out: List[bytes] = []
+    bounded. ``lazy``: a larger group is a :class:`SpanChunks`, formatted only as it is written (never whole)."""
+    out: List[Value] = []
     g, groups = 0, len(cuts) - 1
     while g < groups:
         h = max(g + 1, int(np.searchsorted(cuts, cuts[g] + _SPANS_AT_ONCE, side="right")) - 1)
         a, b = int(cuts[g]), int(cuts[h])
-        if b - a > _SPANS_AT_ONCE:  # one document's many spans: its array's pieces, without their brackets, joined
-            pieces = [_format(start[x : x + _SPANS_AT_ONCE], end[x : x + _SPANS_AT_ONCE], np.array([0, min(_SPANS_AT_ONCE, b - x)]))[0][1:-1]
-                      for x in range(a, b, _SPANS_AT_ONCE)]
-            out.append(b"[" + b",".join(pieces) + b"]")
+        if b - a > _SPANS_AT_ONCE:  # one document's many spans: formatted a piece at a time
+            value = SpanChunks(start[a:b], end[a:b])
+            out.append(value if lazy else b"".join(value.chunks()))
         else:
             out += _format(start[a:b], end[a:b], cuts[g : h + 1] - a)
         g = h
@@ -124,19 +154,19 @@ class _Index(dict):  # type: ignore[type-arg]
         return number
 
 
-def format_scored_spans(start: np.ndarray, end: np.ndarray, score: np.ndarray, cuts: np.ndarray) -> List[bytes]:
+def format_scored_spans(
+    start: np.ndarray, end: np.ndarray, score: np.ndarray, cuts: np.ndarray, lazy: bool = False
+) -> List[Value]:
     """:func:`format_unit_spans` with a score per span, ``[[s,e,score],...]`` as msgspec writes it: the scores (a
     few distinct fractions) are encoded once each and placed from a table like the digits."""
-    out: List[bytes] = []
+    out: List[Value] = []
     g, groups = 0, len(cuts) - 1
     while g < groups:
         h = max(g + 1, int(np.searchsorted(cuts, cuts[g] + _SPANS_AT_ONCE, side="right")) - 1)
         a, b = int(cuts[g]), int(cuts[h])
         if b - a > _SPANS_AT_ONCE:
-            pieces = [_format_scored(start[x : x + _SPANS_AT_ONCE], end[x : x + _SPANS_AT_ONCE], score[x : x + _SPANS_AT_ONCE],
-                                     np.array([0, min(_SPANS_AT_ONCE, b - x)]))[0][1:-1]
-                      for x in range(a, b, _SPANS_AT_ONCE)]
-            out.append(b"[" + b",".join(pieces) + b"]")
+            value = SpanChunks(start[a:b], end[a:b], score[a:b])
+            out.append(value if lazy else b"".join(value.chunks()))
         else:
             out += _format_scored(start[a:b], end[a:b], score[a:b], cuts[g : h + 1] - a)
         g = h
@@ -176,7 +206,7 @@ def _format_scored(start: np.ndarray, end: np.ndarray, score: np.ndarray, cuts: 
     return [b"[" + blob[a : b - 1] + b"]" for a, b in zip(offsets[:-1], offsets[1:])]
 
 
-def attribute_lines(ids: Sequence[str], attribute: str, values: Dict[int, bytes], bad: Sequence[int]) -> bytes:
+def attribute_lines(ids: Sequence[str], attribute: str, values: Dict[int, Value], bad: Sequence[int]) -> bytes:
     """One ``{"id":...,"attributes":{attribute:value}}`` line per document: ``values[i]`` is line ``i``'s JSON
     value (``[]`` when absent); lines in ``bad`` (0-based) get empty attributes so they stay aligned."""
     return b"".join(attribute_chunks(ids, attribute, values, bad))
@@ -186,7 +216,7 @@ _LINES_AT_ONCE = 1 << 12
 
 
 def attribute_chunks(
-    ids: Sequence[str], attribute: str, values: Dict[int, bytes], bad: Sequence[int]
+    ids: Sequence[str], attribute: str, values: Dict[int, Value], bad: Sequence[int]
 ) -> Iterator[bytes]:
     """:func:`attribute_lines` a few thousand lines at a time, for a writer: a file's lines never exist all at
     once, besides their values."""
@@ -195,7 +225,7 @@ def attribute_chunks(
     for a in range(0, len(ids), _LINES_AT_ONCE):
         chunk = list(ids[a : a + _LINES_AT_ONCE])
         id_json = _ENCODER.encode_lines(chunk).split(b"\n")  # JSON escapes newlines, so this split is safe
-        big = [i for i in range(a, a + len(chunk)) if len(values.get(i, b"")) > _BIG_VALUE]
+        big = [i for i in range(a, a + len(chunk)) if _is_big(values.get(i, b""))]
         if big:  # a very large document's value is written as it is, not copied into its line and the chunk
             yield from _lines_around_big_values(id_json, a, head, values, broken, big)
             continue
@@ -208,8 +238,12 @@ def attribute_chunks(
 _BIG_VALUE = 1 << 20
 
 
+def _is_big(value: Value) -> bool:
+    return isinstance(value, SpanChunks) or len(value) > _BIG_VALUE
+
+
 def _lines_around_big_values(
-    id_json: List[bytes], a: int, head: bytes, values: Dict[int, bytes], broken: Set[int], big: List[int]
+    id_json: List[bytes], a: int, head: bytes, values: Dict[int, Value], broken: Set[int], big: List[int]
 ) -> Iterator[bytes]:
     """The lines ``a``, ``a + 1``... of :func:`attribute_chunks`, the values of lines ``big`` handed on alone."""
     for i, x in enumerate(id_json[:-1], a):
@@ -217,7 +251,11 @@ def _lines_around_big_values(
             yield b'{"id":' + x + b',"attributes":{}}\n'
         elif i in big:
             yield b'{"id":' + x + head
-            yield values[i]
+            value = values[i]
+            if isinstance(value, SpanChunks):
+                yield from value.chunks()
+            else:
+                yield value
             yield b"}}\n"
         else:
             yield b'{"id":' + x + head + values.get(i, b"[]") + b"}}\n"

@@ -29,6 +29,7 @@ reads its own block with one ranged read, :func:`read_firsts`); the attributes s
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import msgspec
@@ -37,7 +38,7 @@ import numpy as np
 from dolma.core.paths import CorpusPath, first_occurrences_path
 from dolma.dedup.keyfiles import read_block, write_blocks
 
-__all__ = ["side_path", "exact_marks", "Firsts", "resolve_firsts", "write_firsts", "read_firsts", "side_file"]
+__all__ = ["side_path", "exact_marks", "Firsts", "resolve_firsts", "write_firsts", "read_firsts", "side_file", "msgpack_pieces"]
 
 _MAGIC = b"DOLMAFST"
 
@@ -77,7 +78,8 @@ class Firsts(msgspec.Struct, array_like=True):
     """One file's marked keys' first occurrences (in the order of its marked keys in the partition)."""
 
     cols: bytes
-    """``(n, 4)`` little-endian int32: input file index, line (0-based), span start, span end."""
+    """``(n, 4)`` little-endian int32: input file index, line (0-based), span start, span end (written from a
+    memoryview of the table, which msgspec encodes as these bytes without a copy)."""
     documents: bytes
     """The documents holding them, sorted: little-endian int64 ``file index << 32 | line``."""
     ids: List[str]
@@ -91,7 +93,10 @@ class Firsts(msgspec.Struct, array_like=True):
 
 
 def _code(file: np.ndarray, line: np.ndarray) -> np.ndarray:
-    return (file.astype(np.int64) << 32) | line.astype(np.int64)
+    code = file.astype(np.int64)
+    code <<= 32  # in place: one array of the keys' size, not four
+    code |= line
+    return code
 
 
 def resolve_firsts(
@@ -102,16 +107,20 @@ def resolve_firsts(
     ``sizes`` each file's key count there, ``owners_of(j)`` file ``j``'s owner of each of its keys in the partition
     and its layout (read once per file that holds a first occurrence)."""
     offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
-    every = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.int64)
-    file_of = np.searchsorted(offsets, every, side="right") - 1
+    every = firsts[0] if len(firsts) == 1 else np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.int64)
     table = np.zeros((len(every), 4), dtype="<i4")  # a layout holds lines and offsets in 32 bits too
-    table[:, 0] = file_of
     ids: Dict[int, str] = {}
-    by_file = np.argsort(file_of, kind="stable")
-    present = np.unique(file_of)
-    bounds = np.searchsorted(file_of[by_file], np.append(present, len(offsets)))
-    for j, a, b in zip(present.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
-        at = by_file[a:b]
+    groups: List[Tuple[int, Any]] = []  # each file holding first occurrences, and where they are in ``every``
+    if len(sizes) == 1:  # one file (a very large document's own): all of them, and no array to sort them by file
+        groups = [(0, slice(None))] if len(every) else []
+    else:
+        file_of = np.searchsorted(offsets, every, side="right") - 1
+        table[:, 0] = file_of
+        by_file = np.argsort(file_of, kind="stable")
+        present = np.unique(file_of)
+        bounds = np.searchsorted(file_of[by_file], np.append(present, len(offsets)))
+        groups = [(j, by_file[a:b]) for j, a, b in zip(present.tolist(), bounds[:-1].tolist(), bounds[1:].tolist())]
+    for j, at in groups:
         owner, layout = owners_of(j)
         own = owner[every[at] - offsets[j]]
         if documents:
@@ -127,7 +136,9 @@ def resolve_firsts(
     out = []
     for block in np.split(table, cuts) if firsts else []:
         codes = np.unique(_code(block[:, 0], block[:, 1]))
-        out.append(Firsts(block.tobytes(), codes.astype("<i8").tobytes(), [ids[c] for c in codes.tolist()]))
+        # the block's rows as a view (encoded without a copy)
+        cols: Any = memoryview(block.reshape(-1).view(np.uint8))
+        out.append(Firsts(cols, codes.astype("<i8").tobytes(), [ids[c] for c in codes.tolist()]))
     return out
 
 
@@ -144,18 +155,19 @@ def read_firsts(path: str, index: int) -> Firsts:
 def side_file(
     firsts: Firsts, files: Sequence[str], owner: np.ndarray, seen: np.ndarray,
     spans: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]], text_len: Sequence[int], threshold: Optional[float],
-) -> bytes:
-    """The first-occurrences file of one attribute file (format in the module docstring), built with numpy.
+) -> List[Any]:
+    """The first-occurrences file of one attribute file (format in the module docstring), built with numpy, in
+    pieces to write one after another (:func:`msgpack_pieces`).
 
     ``owner`` and ``seen`` are the file's keys' owners (lines in document mode, paragraph rows otherwise) and
     marks; ``spans`` the paragraph rows' (line, start, end), ``None`` in document mode; ``threshold`` the n-gram
     overlap that marks a paragraph (``None``: every marked key marks its owner)."""
     table = firsts.table()
-    dup_owner = owner[seen].astype(np.int64)
+    dup_owner = owner[seen]
     if len(table) != len(dup_owner):
         raise ValueError(f"{len(table)} first occurrences for {len(dup_owner)} marked keys")
     codes = firsts.codes()
-    doc = np.searchsorted(codes, _code(table[:, 0], table[:, 1]))
+    doc = _i4(np.searchsorted(codes, _code(table[:, 0], table[:, 1])))
     total = np.bincount(owner) if len(owner) else np.zeros(0, dtype=np.int64)
     if threshold is not None:
         hit = np.bincount(dup_owner, minlength=len(total))
@@ -164,7 +176,7 @@ def side_file(
         dup_owner, doc, table = dup_owner[keep], doc[keep], table[keep]
     # one row per (marked span, earlier span it repeats): in line order, and the earlier spans in input order. A
     # document or a paragraph is one key, and a file's keys come in its order: then its rows are its marked keys
-    first_keys = np.ones(len(doc), dtype=np.int64)
+    first_keys = np.ones(len(doc), dtype="<i4")
     if threshold is not None:
         order = np.lexsort((table[:, 2], doc, dup_owner))
         dup_owner, doc, table = dup_owner[order], doc[order], table[order]
@@ -179,7 +191,7 @@ def side_file(
     else:
         line, start, end = spans[0][dup_owner], spans[1][dup_owner], spans[2][dup_owner]
     used, doc_file = np.unique(codes >> 32, return_inverse=True)
-    return msgspec.msgpack.encode({
+    return msgpack_pieces({
         "format": 1,
         "files": [files[i] for i in used.tolist()],
         "documents": {"file": _i4(doc_file), "line": _i4((codes & 0xFFFFFFFF) + 1), "id": firsts.ids},
@@ -189,6 +201,32 @@ def side_file(
     })
 
 
-def _i4(values: np.ndarray) -> bytes:
+def _i4(values: np.ndarray) -> np.ndarray:
     """Little-endian int32: lines, code points of one document and key counts fit (a layout holds them in 32 bits)."""
-    return np.ascontiguousarray(values, dtype="<i4").tobytes()
+    return np.ascontiguousarray(values, dtype="<i4")
+
+
+def msgpack_pieces(value: Any) -> List[Any]:
+    """``msgspec.msgpack.encode(value)`` in pieces, for a writer: a map's entries one after another and a numpy
+    array's bytes (where the encoded value has ``bytes``) as a view of the array after its ``bin`` header, so that
+    a very large document's columns are never copied into one buffer. Maps and ``bin`` take msgpack's shortest
+    header, as msgspec writes them."""
+    out: List[Any] = []
+    _append_pieces(value, out)
+    return out
+
+
+def _append_pieces(value: Any, out: List[Any]) -> None:
+    if isinstance(value, dict):
+        n = len(value)
+        out.append(bytes([0x80 | n]) if n < 16 else struct.pack(">BH", 0xDE, n) if n < 1 << 16 else struct.pack(">BI", 0xDF, n))
+        for key, item in value.items():
+            out.append(msgspec.msgpack.encode(key))
+            _append_pieces(item, out)
+    elif isinstance(value, np.ndarray):
+        data = memoryview(np.ascontiguousarray(value).reshape(-1).view(np.uint8))
+        n = len(data)
+        out.append(struct.pack(">BB", 0xC4, n) if n < 1 << 8 else struct.pack(">BH", 0xC5, n) if n < 1 << 16 else struct.pack(">BI", 0xC6, n))
+        out.append(data)
+    else:
+        out.append(msgspec.msgpack.encode(value))

@@ -58,7 +58,7 @@ def write_keys(path: str, buckets: Sequence[np.ndarray]) -> int:
         w.write(_KEYS_HEADER.pack(_KEYS_MAGIC, 1, len(buckets), width, 0))
         w.write(counts.tobytes())
         for bucket in buckets:
-            w.write(np.ascontiguousarray(bucket, dtype="<u8").tobytes())
+            w.write(_raw(np.ascontiguousarray(bucket, dtype="<u8")))
     return _KEYS_HEADER.size + 8 * len(buckets) + int(counts.sum()) * width * 8
 
 
@@ -135,13 +135,18 @@ def read_marks(path: str, index: int, count: int) -> np.ndarray:
 
 class _Array(msgspec.Struct, array_like=True):
     dtype: str
-    data: bytes
+    data: bytes  # written from a memoryview of the array, which msgspec encodes as these bytes without a copy
 
 
 def _pack(value: Any) -> Any:
     if isinstance(value, np.ndarray):
-        return _Array(value.dtype.str, value.tobytes())
+        return _Array(value.dtype.str, _raw(value))
     return value
+
+
+def _raw(array: np.ndarray) -> memoryview:
+    """The bytes of ``array`` (C order) as a view: written or encoded without a copy when it is contiguous."""
+    return memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
 
 
 def write_layout(path: str, fields: Dict[str, Any]) -> None:
@@ -151,11 +156,11 @@ def write_layout(path: str, fields: Dict[str, Any]) -> None:
 
 def read_layout(path: str, arrays: Sequence[str]) -> Dict[str, Any]:
     """The fields of a layout file; those named in ``arrays`` come back as numpy arrays."""
-    raw = msgspec.msgpack.decode(dio.read_bytes(path))
-    out: Dict[str, Any] = dict(raw)
-    for name in arrays:
-        dtype, data = out[name]
+    out: Dict[str, Any] = msgspec.msgpack.decode(dio.read_bytes(path), type=Dict[str, Any])
+    for name in arrays:  # each array's bytes freed once copied: a very large document's arrays are not held twice
+        dtype, data = out.pop(name)
         out[name] = np.frombuffer(data, dtype=np.dtype(dtype)).copy()
+        del data
     return out
 
 

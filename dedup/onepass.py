@@ -34,7 +34,7 @@ from dolma.core.outputs import input_entry
 from dolma.core.paths import CorpusPath
 from dolma.core.records import BadLine
 from dolma.core.runner import summarise, work_processes
-from dolma.core.units import Progress, RunReport, Stage, WorkUnit
+from dolma.core.units import Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.dedup.bloom import (
     BloomFilter,
     describe,
@@ -84,6 +84,11 @@ class _KeysStage(Stage[int]):
     def __init__(self, reader: DedupeStage, files: _Files, order: List[str]) -> None:
         self.reader, self.files, self.order = reader, files, order
 
+    @property
+    def resources(self) -> Resources:  # type: ignore[override]
+        """A worker reads and hashes a file as the plain dedupe does: the same reservation."""
+        return self.reader.resources
+
     def units(self) -> List[WorkUnit[int]]:
         return [WorkUnit(key=path, size=dio.schedule_size(path), payload=i,
                          outputs=(self.files.keys(i), self.files.layout(i)), inputs=(path,))
@@ -95,12 +100,20 @@ class _KeysStage(Stage[int]):
     def run(self, unit: WorkUnit[int], progress: Progress) -> Dict[str, int]:
         keys, reader = self.reader._read(unit.key, progress)
         hashes = keys.all_hashes()
+        owner = keys.column("owner", np.int32)
         partitions = self.reader.config.dedupe.num_partitions
-        order, slices = bucket(_FileKeys.cat(keys.part, np.uint64).astype(np.int64), partitions)
-        hashes, owner = hashes[order], _FileKeys.cat(keys.owner)[order]
+        if partitions == 1:  # one partition: its keys in input order are all the keys, as they are
+            slices = [slice(0, len(hashes))]
+        else:
+            order, slices = bucket(_FileKeys.cat(keys.part, np.uint64).astype(np.int64), partitions)
+            keys.part, keys.hashes, keys.owner = [], [], []  # reordered: a large document's keys not held twice
+            hashes, owner = hashes[order], owner[order]
+            del order
         # a Bloom filter key is its h1 (h2 is derived from it); an exact key is both halves of its xxh3_128
         words = hashes if self.reader.exact else hashes[:, None]
         stored = write_keys(self.files.keys(unit.payload), [words[s] for s in slices])
+        count = len(hashes)
+        del hashes, words
         entry = input_entry(reader)
         write_layout(self.files.layout(unit.payload), {
             "input": [entry.path, entry.bytes, entry.sha256],
@@ -108,10 +121,9 @@ class _KeysStage(Stage[int]):
             "text_len": keys.text_len, "text_bytes": keys.text_bytes,
             "rows": keys.rows, "lines": keys.lines, "nbytes": keys.nbytes, "good": keys.good,
             "owner": owner, "counts": np.array([s.stop - s.start for s in slices], dtype=np.int64),
-            "para_doc": _FileKeys.cat(keys.para_doc), "para_start": _FileKeys.cat(keys.para_start),
-            "para_end": _FileKeys.cat(keys.para_end), "para_bytes": _FileKeys.cat(keys.para_bytes),
+            **{c: keys.column(c) for c in ("para_doc", "para_start", "para_end", "para_bytes")},
         })
-        return {"documents_in": keys.lines, "bytes_in": keys.nbytes, "keys": len(hashes), "key_file_bytes": stored}
+        return {"documents_in": keys.lines, "bytes_in": keys.nbytes, "keys": count, "key_file_bytes": stored}
 
 
 class _MarksStage(Stage[int]):
@@ -220,6 +232,12 @@ class OnePassStage(Stage[int]):
         self.order: List[str] = []
         self.outputs: List[List[str]] = []
         self.files = _Files("", 0)
+
+    @property
+    def resources(self) -> Resources:  # type: ignore[override]
+        """A worker writes a file's attributes (and first occurrences) from its layout, holding about what the plain
+        dedupe's write holds: the same reservation (measured at 2.1 bytes a document byte, exact paragraphs)."""
+        return self.reader.resources
 
     def units(self) -> List[WorkUnit[int]]:
         per_partition = [stage.units() for stage in self.stages]

@@ -37,7 +37,7 @@ import xxhash
 
 from dolma.core import io as dio
 from dolma.core.errors import ConfigError, DolmaError, InputError, UnitsFailed
-from dolma.core.longlines import reuse_freed_memory
+from dolma.core.longlines import release_free_memory, reuse_freed_memory
 from dolma.core.runner import work_processes
 from dolma.core.units import MiB, Progress, Resources, RunReport, Stage, WorkUnit
 from dolma.core.manifest import FileEntry, config_hash, manifest_path, new_manifest, read_manifest, write_manifest, written
@@ -56,6 +56,7 @@ from dolma.dedup.bloom import (
 )
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import (
+    Value,
     attribute_chunks,
     attributes_path,
     documents_files,
@@ -109,6 +110,7 @@ class _FileKeys:
     para_end: List[np.ndarray] = field(default_factory=list)
     para_bytes: List[np.ndarray] = field(default_factory=list)
     part: List[np.ndarray] = field(default_factory=list)  # key → its partition (when every partition is kept)
+    long_text: bool = False  # a text was cut into pieces (longer than _PIECE_CHARS)
     rows: int = 0  # paragraphs so far
     lines: int = 0
     nbytes: int = 0
@@ -119,9 +121,18 @@ class _FileKeys:
         derived where it is needed)."""
         if not self.hashes:
             return np.zeros(0, dtype=np.uint64)
-        if len(self.hashes) > 1:  # kept as one array: the batches' pieces are freed now, not held beside it
-            self.hashes = [np.concatenate(self.hashes)]
-        return self.hashes[0]
+        return self.column("hashes", np.uint64)
+
+    def column(self, name: str, dtype: Any = np.int64) -> np.ndarray:
+        """The per-key or per-paragraph column ``name`` (``hashes``, ``owner``, ``para_doc``...) as one array, kept
+        so: the batches' pieces are freed as soon as it is joined, so a file's columns are never held twice (a very
+        large document has millions of paragraphs)."""
+        parts: List[np.ndarray] = getattr(self, name)
+        if len(parts) != 1:
+            parts[:] = [self.cat(parts, dtype)]
+            if self.long_text:  # the pieces, a few per piece of the text, lie scattered on the C heap between
+                release_free_memory()  # arrays still held: glibc keeps their pages unless asked
+        return parts[0]
 
     @staticmethod
     def cat(parts: List[np.ndarray], dtype: Any = np.int64) -> np.ndarray:
@@ -164,9 +175,10 @@ class DedupeStage(Stage[Plan]):
 
     @property
     def resources(self) -> Resources:  # type: ignore[override]
-        """384 MB (~280 MB measured at the peak of a dedupe run) and 2.9 bytes per byte of a document measured above
-        that while it deduplicated the paragraphs of one 50 or 200 MB document (bench/large_document_memory.py): 3.5."""
-        return Resources.for_documents(384 * MiB, 3.5, self.config.max_document_bytes)
+        """384 MB (~280 MB measured at the peak of a dedupe run) and 1.9-2.1 bytes per byte of a document measured
+        above that while it deduplicated one 50 or 200 MB document (paragraphs with a Bloom filter, the quickstart's
+        exact paragraphs, documents; bench/large_document_memory.py): 2.5."""
+        return Resources.for_documents(384 * MiB, 2.5, self.config.max_document_bytes)
 
     def __init__(self, config: DedupeConfig) -> None:
         d = config.dedupe
@@ -415,8 +427,7 @@ class DedupeStage(Stage[Plan]):
         seen, distinct = self._decided[unit.key]
         offered = distinct if self.insert else 0
         if not plan.replay:
-            keys.owner = [_FileKeys.cat(keys.owner, np.int32)]
-            counts = self._write(plan.output, keys, keys.owner[0], seen, input_entry(reader), started)
+            counts = self._write(plan.output, keys, keys.column("owner", np.int32), seen, input_entry(reader), started)
         # done: the marks kept for a retry of the write go, so the next file does not hold this one's keys
         self._decided.pop(unit.key, None)
         self._last = None
@@ -495,8 +506,8 @@ class DedupeStage(Stage[Plan]):
             else:  # by the top half of h2 (exact keys: of their second half)
                 h2 = hashes[:, 1] if self.exact else with_h2(hashes)[:, 1]
                 part = (h2 >> np.uint64(32)) % np.uint64(d.num_partitions)
-        if self.split_all:
-            keys.part.append(np.zeros(len(hashes), dtype=np.uint64) if part is None else part)
+        if self.split_all and part is not None:  # (one partition: every key is in it, nothing to note)
+            keys.part.append(part)
         elif part is not None:
             mask = part == np.uint64(d.partition_index)
             hashes, owner = hashes[mask], owner[mask]
@@ -569,6 +580,7 @@ class DedupeStage(Stage[Plan]):
             return
         # a text of more than _PIECE_CHARS code points is cut after separators into pieces of about that size, and
         # pieces go in groups of about that size: a very large document's per-paragraph arrays stay bounded
+        keys.long_text = True
         group: Tuple[List[int], List[str], List[int], List[str]] = ([], [], [], [])
         size = 0
         for line, text, id_ in zip(lines, texts, ids):
@@ -662,7 +674,7 @@ class DedupeStage(Stage[Plan]):
     ) -> Dict[str, int]:
         """Publish the attributes of one documents file (``entry``) from its keys' owners and marks, and with
         ``firsts`` (exact mode) where each marked key first occurred, beside them."""
-        values: Dict[int, bytes] = {}
+        values: Dict[int, Value] = {}
         bytes_marked = 0
         spans = 0
         if self.key is not None:
@@ -671,10 +683,7 @@ class DedupeStage(Stage[Plan]):
                 bytes_marked += keys.text_bytes[line]
             spans = len(values)
         else:
-            doc = _FileKeys.cat(keys.para_doc)
-            start = _FileKeys.cat(keys.para_start)
-            end = _FileKeys.cat(keys.para_end)
-            pbytes = _FileKeys.cat(keys.para_bytes)
+            doc, start, end, pbytes = (keys.column(c) for c in ("para_doc", "para_start", "para_end", "para_bytes"))
             if self.ngram is None:
                 rows = owner[seen]  # owners are ascending paragraph rows, so rows are in document order
             else:
@@ -689,9 +698,9 @@ class DedupeStage(Stage[Plan]):
             cuts = np.concatenate(([0], np.flatnonzero(np.diff(docs)) + 1, [len(docs)])) if len(docs) else np.zeros(1, np.int64)
             marked = docs[cuts[:-1]].tolist()
             if self.ngram is None:
-                values = dict(zip(marked, format_unit_spans(start[rows], end[rows], cuts)))
+                values = dict(zip(marked, format_unit_spans(start[rows], end[rows], cuts, lazy=True)))
             else:
-                values = dict(zip(marked, format_scored_spans(start[rows], end[rows], frac[rows], cuts)))
+                values = dict(zip(marked, format_scored_spans(start[rows], end[rows], frac[rows], cuts, lazy=True)))
         counts = {
             "documents_in": keys.lines,
             "documents_out": keys.lines - len(keys.bad),
@@ -709,7 +718,9 @@ class DedupeStage(Stage[Plan]):
             for chunk in attribute_chunks(keys.ids, self.attribute, values, [b.line - 1 for b in keys.bad]):
                 writer.write(chunk)
             if firsts is not None:
-                files.open(outputs[1]).write(self._first_occurrences(keys, owner, seen, firsts))
+                side = files.open(outputs[1])
+                for piece in self._first_occurrences(keys, owner, seen, firsts):
+                    side.write(piece)
             files.quarantine(entry.path, keys.bad)
         files.write_manifest(manifest_path(output), self.output_config(), [entry], outputs, counts)
         return counts
@@ -719,9 +730,9 @@ class DedupeStage(Stage[Plan]):
         """Where exact mode records the first occurrences of a documents file's duplicates."""
         return side_path(documents, self.config.dedupe.document_dir, self.set_name)
 
-    def _first_occurrences(self, keys: _FileKeys, owner: np.ndarray, seen: np.ndarray, firsts: Firsts) -> bytes:
+    def _first_occurrences(self, keys: _FileKeys, owner: np.ndarray, seen: np.ndarray, firsts: Firsts) -> List[Any]:
         spans = None if self.key is not None else (
-            _FileKeys.cat(keys.para_doc), _FileKeys.cat(keys.para_start), _FileKeys.cat(keys.para_end))
+            keys.column("para_doc"), keys.column("para_start"), keys.column("para_end"))
         threshold = self.ngram.overlap_threshold if self.ngram is not None else None
         return side_file(firsts, self.order, owner, seen, spans, keys.text_len, threshold)
 

@@ -11,10 +11,16 @@ probability; a text langdetect cannot read (no letters) gets none. The span layo
   included).
 - ``langdetect_doc_en_v1``, ``langdetect_en_paragraph_v1``: only ``en`` (0 when it is not reported), then, after all
   of them, ``not_en`` = 1 - that score on the same spans.
+
+langdetect reads only the first 10,000 characters of a text once it has replaced its URLs and e-mail addresses by
+spaces (and joined Vietnamese letters with their marks), but does those replacements on the whole text first; a
+long text is therefore given only the shortest prefix, ending at a whitespace character, that still holds those
+10,000 characters (no replacement crosses whitespace, so the prefix's come out the same): the same scores.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, List
 
 from dolma.core.registry import add_tagger
@@ -22,6 +28,12 @@ from dolma.taggers.language import LanguageTagger, Prediction
 from dolma.taggers.models import require
 
 __all__ = ["LangdetectTagger", "LangdetectEnglishTagger", "LangdetectTaggerParagraph", "LangdetectEnglishTaggerParagraph"]
+
+
+# a text this long or longer is given to langdetect as a prefix of at least PREFIX_CHARS characters
+LONG_TEXT_CHARS = 1 << 16
+PREFIX_CHARS = 1 << 15
+_SPACE = re.compile(r"\s")
 
 
 @add_tagger("langdetect_doc_v1")
@@ -33,6 +45,7 @@ class LangdetectTagger(LanguageTagger):
         factory.set_seed(0)
         self.detector = factory.create()
         self.error = langdetect.LangDetectException
+        self._normalize_vi = langdetect.utils.ngram.NGram.normalize_vi
 
     def detect(self, texts: List[str]) -> List[Prediction]:
         return [self._languages(text) for text in texts]
@@ -40,13 +53,29 @@ class LangdetectTagger(LanguageTagger):
     def _languages(self, text: str) -> Prediction:
         detector = self.detector
         try:
-            detector.append(text)
+            detector.append(self._prefix(text) if len(text) >= LONG_TEXT_CHARS else text)
             return [(str(r.lang.strip().lower()), float(r.prob)) for r in detector.get_probabilities()]
         except self.error:
             return []
         finally:
             detector.text = ""
             detector.langprob = None
+
+    def _prefix(self, text: str) -> str:
+        """The shortest prefix of ``text`` ending just after a whitespace character from which langdetect reads what
+        it reads of the whole text (``text`` itself when none is)."""
+        detector = self.detector
+        size = PREFIX_CHARS
+        while size < len(text):
+            cut = _SPACE.search(text, size)
+            if cut is None:
+                break
+            prefix = text[: cut.end()]
+            cleaned = self._normalize_vi(detector.MAIL_RE.sub(" ", detector.URL_RE.sub(" ", prefix)))
+            if len(cleaned) >= detector.max_text_length:
+                return prefix
+            size *= 4
+        return text
 
 
 @add_tagger("langdetect_doc_en_v1")

@@ -14,17 +14,21 @@ class sets ``DETECT_BLANK`` (Dolma's Lingua taggers score blank text like any ot
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, ClassVar, Dict, List, Sequence, Tuple
 
 from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
 from dolma.core.taggers import BaseTagger
-from dolma.taggers.length import paragraph_bounds
+from dolma.taggers.length import iter_paragraph_bounds, paragraph_bounds
+from dolma.taggers.unit_scores import UnitScores
 
 __all__ = ["LanguageTagger", "Prediction"]
 
 # a detector's answer for one text: (language code, score), best first
 Prediction = List[Tuple[str, float]]
 DETECT_GROUP = 4096  # texts sent to a detector at a time
+# a text this long or longer has its paragraphs' scores kept as arrays (``tag_batch``)
+LONG_TEXT_CHARS = 1 << 16
 
 # old or regional codes some detectors use → the code fastText's lid.176 uses
 CANONICAL_CODES = {"iw": "he", "jw": "jv", "in": "id", "ji": "yi", "nb": "no", "zh-Hant": "zh", "zh-Hans": "zh"}
@@ -57,14 +61,54 @@ class LanguageTagger(BaseTagger):
         return results
 
     def tag_batch(self, docs: Sequence[Document]) -> List[TaggerOutput]:
-        outputs = self._by_unit(docs)[1]
+        long = [self.PARAGRAPHS and len(doc.text) >= LONG_TEXT_CHARS for doc in docs]
+        short = [doc for doc, is_long in zip(docs, long) if not is_long]
+        outputs = self._by_unit(short)[1] if short else []
         if self.NEGATIVE:
             for output in outputs:
                 output.update([(f"not_{kind}", [[s, e, 1.0 - v] for s, e, v in values]) for kind, values in output.items()])
         if self.DOC_SCORE:
-            for doc, output in zip(docs, outputs):
+            for doc, output in zip(short, outputs):
                 output.update(_doc_scores(doc.text, output.get("en", [])))
-        return outputs
+        if not any(long):
+            return outputs
+        shorts = iter(outputs)
+        return [self._long_text(doc.text) if is_long else next(shorts) for doc, is_long in zip(docs, long)]
+
+    def _long_text(self, text: str) -> TaggerOutput:
+        """``tag_batch``'s output for one long text: its paragraphs a group at a time, their scores into arrays
+        (:mod:`dolma.taggers.unit_scores`), written as the lists would be."""
+        table = UnitScores(len(text), text.count("\n") + 1)
+        bounds = iter_paragraph_bounds(text)
+        # a group's predictions are Python objects, up to one per language and unit (Lingua's English taggers
+        # too): an eighth as many units as a batch of short documents
+        size = max(1, DETECT_GROUP // 8)
+        while True:
+            group = list(islice(bounds, size))
+            if not group:
+                break
+            pieces = [text[start:end] for start, end in group]
+            ask = [self.DETECT_BLANK or bool(piece.strip()) for piece in pieces]
+            asked = [piece for piece, yes in zip(pieces, ask) if yes]
+            del pieces
+            answers = iter(self.detect(asked) if asked else [])
+            del asked
+            predictions: List[Prediction] = [next(answers) if yes else [] for yes in ask]
+            if self.ENGLISH:
+                predictions = [[("en", next((s for lang, s in p if lang == "en"), 0.0))] for p in predictions]
+            table.add_group(group, predictions)
+        output: TaggerOutput = dict(table.spans())  # type: ignore[arg-type]
+        if self.NEGATIVE:
+            output.update(table.spans(negate=True))
+        if self.DOC_SCORE:
+            en = output.get("en")
+            n = len(text)
+            if n == 0 or en is None:
+                output.update(_doc_scores(text, []))
+            else:
+                score = en.weighted_sum() / n  # type: ignore[attr-defined]
+                output.update({"doc_en": [[0, n, score]], "doc_not_en": [[0, n, 1.0 - score]]})
+        return output
 
     def _by_unit(
         self, docs: Sequence[Document], ordered: bool = False

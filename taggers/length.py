@@ -39,6 +39,7 @@ __all__ = [
     "code_points",
     "count_tokens",
     "paragraph_bounds",
+    "iter_paragraph_bounds",
     "WhitespaceLengthV1",
     "WhitespaceLengthParagraphsV1",
     "WhitespaceTokenizerV2",
@@ -142,6 +143,11 @@ def tokens_before(text: str, positions: "np.ndarray") -> "np.ndarray":
 def paragraph_bounds(text: str) -> List[Tuple[int, int]]:
     """``(start, end)`` of each line holding a non-whitespace character, its newline included."""
     return [m.span() for m in _PARAGRAPH.finditer(text)]
+
+
+def iter_paragraph_bounds(text: str) -> Iterator[Tuple[int, int]]:
+    """:func:`paragraph_bounds` one at a time (a long text's list of them would outweigh the text)."""
+    return (m.span() for m in _PARAGRAPH.finditer(text))
 
 
 @add_tagger("char_length_v1")

@@ -3,6 +3,8 @@ JSON, the filter's probing of distinct keys, and the filter file's version check
 
 from __future__ import annotations
 
+import glob
+import gzip
 import json
 import os
 import random
@@ -87,24 +89,36 @@ def test_multi_character_separator_end_to_end(tmp_path: Any) -> None:
     ["--dedupe.skip_empty", "true", "--dedupe.min_words", "2"],
     ["--dedupe.paragraphs.by_ngram.ngram_length", "3", "--dedupe.paragraphs.by_ngram.overlap_threshold", "0.5"],
     ["--dedupe.paragraphs.paragraph_separator", "\u2029"],
+    ["--dedupe.exact", "true", "--dedupe.skip_empty", "true"],  # the quickstart's: first occurrences written too
+    ["--dedupe.exact", "true", "--dedupe.paragraphs.by_ngram.ngram_length", "3"],
 ])
 def test_long_documents_cut_into_pieces_give_the_same_attributes(tmp_path: Any, monkeypatch: Any, extra: List[str]) -> None:
-    from dolma.dedup import stage
+    """With tiny thresholds every text is cut into pieces, every document's spans are formatted and written in
+    pieces (as a very large document's are) and first occurrences written as views: the same bytes."""
+    from dolma.dedup import attributes, stage
 
     rng = random.Random(9)
     words = ["a", "bb", "é", "日本", " ", "  ", "x.y", "\u2029", "\n", "\n", "\n\n", "q r s t", "\u00a0"]
     docs = [{"id": str(i), "text": "".join(rng.choice(words) for _ in range(rng.randint(0, 400)))} for i in range(40)]
     docs.append({"id": "end", "text": docs[3]["text"] + "\n"})
-    got = {}
+    got, firsts = {}, {}
     for piece in (1 << 22, 7):  # 7 code points: every long text in many pieces, pieces grouped a few at a time
         monkeypatch.setattr(stage, "_PIECE_CHARS", piece)
+        if piece == 7:  # a document's spans formatted 3 at a time, and written apart from its line
+            monkeypatch.setattr(attributes, "_SPANS_AT_ONCE", 3)
+            monkeypatch.setattr(attributes, "_BIG_VALUE", 20)
         root = str(tmp_path / f"c{piece}")
         write_documents(f"{root}/documents/a.jsonl.gz", docs)
         assert main(["dedupe", "--documents", f"{root}/documents/*.gz", "--bloom_filter.file", f"{root}/f.bin",
                      "--bloom_filter.size_in_bytes", "65536", "--dedupe.paragraphs.attribute_name", "dup", *extra]) == 0
-        got[piece] = read_jsonl(f"{root}/attributes/dup/a.jsonl.gz")
+        with gzip.open(f"{root}/attributes/dup/a.jsonl.gz") as f:
+            got[piece] = f.read()
+        side = glob.glob(f"{root}/first_occurrences/dup/*")
+        firsts[piece] = [{**msgspec.msgpack.decode(gzip.open(path).read()), "files": None} for path in side]  # (paths differ)
     assert got[7] == got[1 << 22]
-    assert any(line["attributes"]["dup"] for line in got[7])
+    assert firsts[7] == firsts[1 << 22]
+    assert any(json.loads(line)["attributes"]["dup"] for line in got[7].splitlines())
+    assert ("--dedupe.exact" in extra) == bool(firsts[7])
 
 
 def test_large_groups_of_spans_are_formatted_in_pieces(monkeypatch: Any) -> None:

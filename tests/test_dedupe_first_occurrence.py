@@ -148,3 +148,17 @@ def test_ngram_spans_name_every_paragraph_their_ngrams_first_occurred_in(tmp_pat
     ]
     assert set(_recorded(root, "ng")) == {("b1", 5, 44)}
     assert _side(f"{root}/first_occurrences/ng/a.jsonl.gz.msgpack.gz")["spans"]["line"] == []
+
+
+def test_side_files_pieces_are_msgspecs_encoding() -> None:
+    """The side file is written in pieces (arrays as views after their headers): joined, they are the bytes
+    msgspec writes for the same map, for arrays of every msgpack ``bin`` header size (8, 16 and 32-bit lengths)."""
+    from dolma.dedup.first_occurrence import msgpack_pieces
+
+    for n in (0, 1, 63, 64, 16383, 16384, 20000):
+        column = np.arange(n, dtype="<i4")
+        value = {"format": 1, "files": ["a", "b"], "documents": {"file": column, "id": ["x"] * 3},
+                 "spans": {f"c{i}": column[::-1].copy() for i in range(17)}}  # 17 entries: a map16 header
+        plain = {"format": 1, "files": ["a", "b"], "documents": {"file": column.tobytes(), "id": ["x"] * 3},
+                 "spans": {f"c{i}": column[::-1].tobytes() for i in range(17)}}
+        assert b"".join(msgpack_pieces(value)) == msgpack.encode(plain)

@@ -30,6 +30,17 @@ def run_tag(**kwargs):
     )
 
 
+def tagged_bytes(root, taggers, experiment: str, **options) -> bytes:
+    """Tag ``root/documents/a.jsonl.gz`` with ``taggers`` in this process; the attribute file's bytes."""
+    import gzip
+
+    report = run_tag(documents=[str(root / "documents" / "*.gz")], taggers=taggers, experiment=experiment,
+                     processes=1, tagger_modules=[], **options)
+    assert report.ok
+    with gzip.open(root / "attributes" / experiment / "a.jsonl.gz", "rb") as f:
+        return f.read()
+
+
 def corpus(tmp_path, n_files=2, ext=".jsonl.gz"):
     root = tmp_path / "corpus"
     for i in range(n_files):

@@ -4,7 +4,6 @@ every boundary case occurs."""
 
 from __future__ import annotations
 
-import gzip
 import random
 from typing import List, Tuple
 
@@ -237,7 +236,7 @@ def test_span_arrays_read_and_encode_as_their_lists(monkeypatch) -> None:
 
 
 def test_tag_stage_writes_span_arrays_as_the_lists_bytes(tmp_path, monkeypatch) -> None:
-    from tests.test_tag_stage import run_tag
+    from tests.test_tag_stage import tagged_bytes
 
     rng = random.Random(7)
     docs = [
@@ -248,13 +247,7 @@ def test_tag_stage_writes_span_arrays_as_the_lists_bytes(tmp_path, monkeypatch) 
     write_documents(str(tmp_path / "documents" / "a.jsonl.gz"), docs)
 
     def tag(folder: str) -> bytes:
-        report = run_tag(
-            documents=[str(tmp_path / "documents" / "*.gz")], taggers=["c4_v2", "gopher_v1", "c4_v1"],
-            experiment=folder, processes=1, on_error="skip", tagger_modules=[],
-        )
-        assert report.ok
-        with gzip.open(tmp_path / "attributes" / folder / "a.jsonl.gz", "rb") as f:
-            return f.read()
+        return tagged_bytes(tmp_path, ["c4_v2", "gopher_v1", "c4_v1"], folder, on_error="skip")
 
     plain = tag("plain")
     monkeypatch.setattr(span_arrays, "MIN_SPAN_ARRAY", 1)
@@ -336,3 +329,172 @@ def test_language_units_sent_in_groups_give_the_same_attributes(monkeypatch, nam
         monkeypatch.setattr(language, "DETECT_GROUP", group)
         assert tagger.tag_batch(docs) == expected, group
         assert [tagger.predict(doc).spans for doc in docs] == spans, group
+
+
+# ---- language ID of long texts: scores in arrays -----------------------------------------------------------
+
+LANGUAGE_LINES = ["The cat sat on the mat.", "Le chat est sur le tapis.", "Der Hund schläft.", "   ", "", "12345",
+                  "El perro duerme en la casa.", "これは日本語です。", "\t", "Ok"]
+
+
+@pytest.mark.parametrize("name", ["cld2_en_paragraph_with_doc_score_v2", "ft_lang_id_en_paragraph_with_doc_score_v2",
+                                  "cld3_en_paragraph_with_doc_score_v2", "ft_lang_id_paragraph_v1",
+                                  "cld2_paragraph_v2", "langdetect_en_paragraph_v1"])
+def test_long_texts_paragraph_scores_as_arrays_are_the_lists(monkeypatch, name: str) -> None:
+    # (not Lingua's: its values vary in their last bits from run to run)
+    from dolma.core.registry import TaggerRegistry
+    from dolma.taggers import language, unit_scores
+
+    tagger = TaggerRegistry.get(name)()
+    tagger.DETECT_BLANK = name == "cld2_paragraph_v2"  # blank lines asked too, as Lingua's taggers ask them
+    rng = random.Random(name)
+    texts = ["", "\n", "  \n\n", "x"] + ["\n".join(rng.choice(LANGUAGE_LINES) for _ in range(rng.randint(1, 14)))
+                                         for _ in range(10)]
+    docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts)]
+    expected = tagger.tag_batch(docs)
+    monkeypatch.setattr(language, "LONG_TEXT_CHARS", 0)
+    for group in (1, 3, 4096):
+        monkeypatch.setattr(language, "DETECT_GROUP", group)
+        outputs = tagger.tag_batch(docs)
+        assert any(isinstance(v, unit_scores.ScoredSpans) for out in outputs for v in out.values())
+        assert [list(out) for out in outputs] == [list(out) for out in expected], group  # keys in the same order
+        assert outputs == expected, group
+        for out, plain in zip(outputs, expected):  # written as the same JSON bytes
+            for key, values in out.items():
+                if isinstance(values, span_arrays.SpanArray):
+                    assert b"".join(values.json_pieces(msgspec.json.encode)) == msgspec.json.encode(plain[key])
+
+
+def test_unit_scores_keep_exact_scores_and_the_units_given() -> None:
+    from dolma.taggers import unit_scores
+
+    assert unit_scores.compact_scores([0.5, 0.25]).dtype == np.float32  # exact in 32 bits
+    assert unit_scores.compact_scores([0.1, 0.25]).dtype == np.float64
+    same = unit_scores.compact_scores([0.1] * 5)
+    assert same.tolist() == [0.1] * 5 and same.base.nbytes == 8  # one value, read five times
+    assert msgspec.json.encode(unit_scores.compact_scores([0.0, -0.0]).tolist()) == b"[0.0,-0.0]"  # not the same JSON
+    table = unit_scores.UnitScores(100, 8)
+    table.add_group([(0, 3), (3, 9), (9, 10)], [[("en", 0.5), ("fr", 0.1)], [("fr", 0.2)], [("en", 0.75), ("en", 0.1)]])
+    table.add_group([(10, 20)], [[("de", 1.0)]])
+    spans = table.spans()
+    assert list(spans) == ["en", "fr", "de"]
+    assert spans["en"] == [[0, 3, 0.5], [9, 10, 0.75], [9, 10, 0.1]] and len(spans["en"]) == 3
+    assert spans["fr"] == [[0, 3, 0.1], [3, 9, 0.2]] and spans["de"] == [[10, 20, 1.0]]
+    assert table.spans(negate=True)["not_fr"] == [[0, 3, 1.0 - 0.1], [3, 9, 1.0 - 0.2]]
+    assert spans["en"].weighted_sum() == sum((e - s) * v for s, e, v in spans["en"].tolist())
+
+
+def test_fasttext_line_of_a_long_text_in_chunks_is_the_plain_line(monkeypatch) -> None:
+    from dolma.taggers import fasttext_lang
+
+    rng = random.Random(3)
+    alphabet = ["a", "B", "\u03a3", "\u03c3", "\u0130", "\u00c9", "'", ".", " ", "  ", "\n", "\t", "\u3000", "\u00a0", "x\u0301", "1"]
+    texts = ["", " ", "\n \n", "\u03a3", " \u03a3 \u03a3\u03a3 \n"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(80)]
+    expected = [[fasttext_lang.fasttext_text(t, lowercase) + "\n" for t in texts] for lowercase in (False, True)]
+    monkeypatch.setattr(fasttext_lang, "LONG_TEXT_CHARS", 0)
+    for chunk in (1, 2, 5, 100):
+        monkeypatch.setattr(fasttext_lang, "CHUNK_CHARS", chunk)
+        for lowercase, plain in zip((False, True), expected):
+            lines = [fasttext_lang.fasttext_line(t, lowercase) for t in texts]
+            assert all(isinstance(line, bytearray) for line in lines)
+            assert [line.decode("utf-8") for line in lines] == plain, chunk
+
+
+@pytest.mark.parametrize("name", ["ft_lang_id_doc_v1", "ft_lang_id_en_doc_v2", "lang_ensemble_v1"])
+def test_fasttext_scores_of_long_lines_are_the_plain_scores(monkeypatch, name: str) -> None:
+    from dolma.core.registry import TaggerRegistry
+    from dolma.taggers import fasttext_lang
+
+    tagger = TaggerRegistry.get(name)()
+    rng = random.Random(name)
+    texts = ["", "  \n", "\u03a3\u039f\u03a3 \u039f\u03a3"] + [" \n".join(rng.choice(LANGUAGE_LINES) for _ in range(rng.randint(1, 14)))
+                                                             for _ in range(8)]
+    docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts)]
+    expected = tagger.tag_batch(docs)
+    monkeypatch.setattr(fasttext_lang, "LONG_TEXT_CHARS", 0)
+    monkeypatch.setattr(fasttext_lang, "CHUNK_CHARS", 4)
+    assert tagger.tag_batch(docs) == expected
+
+
+def test_tag_stage_writes_long_texts_language_scores_as_the_lists_bytes(tmp_path, monkeypatch) -> None:
+    from dolma.taggers import language
+    from tests.test_tag_stage import tagged_bytes
+
+    rng = random.Random(5)
+    docs = [{"id": f"d{i}", "text": "\n".join(rng.choice(LANGUAGE_LINES) for _ in range(rng.randint(0, 12))), "source": "s"}
+            for i in range(8)]
+    write_documents(str(tmp_path / "documents" / "a.jsonl.gz"), docs)
+    taggers = ["ft_lang_id_en_paragraph_with_doc_score_v2", "cld2_paragraph_v2", "ft_lang_id_paragraph_v1"]
+
+    def tag(folder: str) -> bytes:
+        return tagged_bytes(tmp_path, taggers, folder)
+
+    plain = tag("plain")
+    monkeypatch.setattr(language, "LONG_TEXT_CHARS", 0)
+    monkeypatch.setattr(language, "DETECT_GROUP", 16)  # (two units a group for every-language layouts)
+    written = []
+    pieces = span_arrays.SpanArray.json_pieces
+    monkeypatch.setattr(span_arrays.SpanArray, "json_pieces", lambda self, encode: written.append(self) or pieces(self, encode))
+    assert tag("arrays").replace(b"arrays__", b"plain__") == plain
+    assert len(written) > 100  # (the stage ran in this process, and wrote the scores from arrays)
+    assert b"plain__ft_lang_id_paragraph_v1__fr" in plain and b"doc_not_en" in plain
+
+
+# ---- uniseg word counts of long texts ----------------------------------------------------------------------
+
+UNISEG_ALPHABET = ["a", "Bc", "1", "2.5", " ", "  ", "\n", "\r", "\r\n", "'", ".", ",", ":", "\u0301", "\u200d", "\u00ad",
+                   "\U0001f1fa", "\U0001f1f8", "\u05d0", '"', "\u30a2", "_", "\u3000", "\U0001f44d", "\t", "\u00a0"]
+
+
+@pytest.mark.parametrize("name", ["uniseg_length_v1", "uniseg_length_paragraphs_v1", "uniseg_length_paragraphs_with_empty_v1",
+                                  "uniseg_length_paragraphs_with_doc_length_v1"])
+def test_uniseg_counts_of_long_texts_in_pieces_are_the_whole_texts(monkeypatch, name: str) -> None:
+    from dolma.core.registry import TaggerRegistry
+    from dolma.taggers import uniseg_length, unit_arrays
+
+    tagger = TaggerRegistry.get(name)()
+    rng = random.Random(name)
+    texts = ["", " ", "\n\n", " a ", "a\n"] + ["".join(rng.choice(UNISEG_ALPHABET) for _ in range(rng.randint(0, 120)))
+                                               for _ in range(60)]
+    docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts)]
+    expected = [tagger.tag(doc) for doc in docs]
+    monkeypatch.setattr(uniseg_length, "LONG_TEXT_CHARS", 0)
+    monkeypatch.setattr(unit_arrays, "CHUNK_SPANS", 2)
+    for chunk in (1, 3, 50):
+        monkeypatch.setattr(uniseg_length, "CHUNK_CHARS", chunk)
+        outputs = tagger.tag_batch(docs)
+        assert [list(out) for out in outputs] == [list(out) for out in expected], chunk
+        assert outputs == expected, chunk
+        for out, plain in zip(outputs, expected):  # written as the same JSON bytes
+            for key, values in out.items():
+                if isinstance(values, span_arrays.SpanArray):
+                    assert b"".join(values.json_pieces(msgspec.json.encode)) == msgspec.json.encode(plain[key])
+        if name == "uniseg_length_v1":
+            assert [tagger.tag(doc) for doc in docs] == expected, chunk
+
+
+# ---- langdetect: a long text's prefix ---------------------------------------------------------------------
+
+LANGDETECT_PIECES = ["the", "cat", "sat", "le", "chat", "der", "Hund", "http://x.org/a?b=c", "https://", "me@mail.com", "@",
+                     "a\u0301", "o\u0323", "Vi\u1ec7t", " ", " ", " ", "\n", "\t", "日本語", "-_."]
+
+
+@pytest.mark.parametrize("name", ["langdetect_doc_v1", "langdetect_doc_en_v1"])
+def test_langdetect_of_a_long_texts_prefix_is_the_whole_texts(monkeypatch, name: str) -> None:
+    from dolma.core.registry import TaggerRegistry
+    from dolma.taggers import langdetect_lang
+
+    tagger = TaggerRegistry.get(name)()
+    tagger.detector.max_text_length = 40  # what langdetect reads of a text, so that prefixes are short
+    rng = random.Random(name)
+    texts = ["", " ", "http://x.org " * 9 + "the cat sat"] + ["".join(rng.choice(LANGDETECT_PIECES) for _ in range(rng.randint(0, 80)))
+                                                             for _ in range(40)]
+    docs = [Document(source="s", id=str(k), text=text) for k, text in enumerate(texts)]
+    expected = tagger.tag_batch(docs)
+    assert any(expected)
+    monkeypatch.setattr(langdetect_lang, "LONG_TEXT_CHARS", 0)
+    for size in (1, 7, 40):
+        monkeypatch.setattr(langdetect_lang, "PREFIX_CHARS", size)
+        assert tagger.tag_batch(docs) == expected, size
+    assert len(tagger._prefix(texts[2] * 10)) < len(texts[2] * 10)

@@ -4,7 +4,6 @@ enough that every boundary case occurs."""
 
 from __future__ import annotations
 
-import gzip
 import random
 from typing import List, Tuple
 
@@ -222,7 +221,7 @@ def test_rows_compared_with_the_row_above_without_a_padded_copy() -> None:
 
 def test_tag_stage_writes_the_long_path_as_the_plain_bytes(tmp_path, monkeypatch) -> None:
     from tests.conftest import write_documents
-    from tests.test_tag_stage import run_tag
+    from tests.test_tag_stage import tagged_bytes
 
     rng = random.Random(9)
     docs = [{"id": f"d{i}", "text": text, "source": "s"} for i, text in enumerate(texts(9, PIECES, count=12))]
@@ -230,11 +229,7 @@ def test_tag_stage_writes_the_long_path_as_the_plain_bytes(tmp_path, monkeypatch
     taggers = ["char_length_with_paragraphs_v1", "repetitions_v1", "not_alphanum_paragraph_v1"]
 
     def tag(folder: str) -> bytes:
-        report = run_tag(documents=[str(tmp_path / "documents" / "*.gz")], taggers=taggers, experiment=folder,
-                         processes=1, tagger_modules=[])
-        assert report.ok
-        with gzip.open(tmp_path / "attributes" / folder / "a.jsonl.gz", "rb") as f:
-            return f.read()
+        return tagged_bytes(tmp_path, taggers, folder)
 
     plain = tag("plain")
     small_pieces(monkeypatch, rng.choice([1, 3]), 2)
