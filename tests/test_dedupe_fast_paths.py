@@ -216,6 +216,16 @@ def test_hash_keys_seed_and_shape() -> None:
     assert np.array_equal(hash_keys([b"b"], seed=7)[0], h[1])
 
 
+@pytest.mark.parametrize("seed", [0, 7, 2**64 - 1])
+def test_key_hashes_are_xxh3_with_the_seed(seed: int) -> None:
+    import xxhash
+
+    keys = [b"", b"a", "p\u00e4ragraph".encode() * 9]
+    assert key_hashes(keys, seed).tolist() == [xxhash.xxh3_64_intdigest(k, seed=seed) for k in keys]
+    halves = key_hashes(keys, seed, wide=True).tolist()
+    assert [(hi << 64) | lo for hi, lo in halves] == [xxhash.xxh3_128_intdigest(k, seed=seed) for k in keys]
+
+
 def test_version_one_filter_is_refused(tmp_path: Any, capsys: Any) -> None:
     root = str(tmp_path / "v")
     write_documents(f"{root}/documents/a.jsonl.gz", [{"id": "1", "text": "x"}])
