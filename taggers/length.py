@@ -28,7 +28,7 @@ from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
 from dolma.core.taggers import BaseTagger
 from dolma.core.registry import add_tagger
 from dolma.core.utils import UNICODE_WHITE_SPACE
-from dolma.taggers.unit_arrays import is_long, paragraph_arrays, scored_span_values
+from dolma.taggers.unit_arrays import PARAGRAPH, is_long, paragraph_arrays, scored_span_values
 
 __all__ = [
     "WHITE_SPACE",
@@ -60,8 +60,6 @@ _EXTRA_WORD = frozenset(
     for lo, hi in ((0x200C, 0x200D), (0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169), (0x1F170, 0x1F189))
     for c in range(lo, hi + 1)
 )
-
-_PARAGRAPH = re.compile(r"^[^\S\n]*\S[^\n]*\n?", re.MULTILINE)
 
 
 def _is_word(ch: str) -> bool:
@@ -142,12 +140,12 @@ def tokens_before(text: str, positions: "np.ndarray") -> "np.ndarray":
 
 def paragraph_bounds(text: str) -> List[Tuple[int, int]]:
     """``(start, end)`` of each line holding a non-whitespace character, its newline included."""
-    return [m.span() for m in _PARAGRAPH.finditer(text)]
+    return [m.span() for m in PARAGRAPH.finditer(text)]
 
 
 def iter_paragraph_bounds(text: str) -> Iterator[Tuple[int, int]]:
     """:func:`paragraph_bounds` one at a time (a long text's list of them would outweigh the text)."""
-    return (m.span() for m in _PARAGRAPH.finditer(text))
+    return (m.span() for m in PARAGRAPH.finditer(text))
 
 
 @add_tagger("char_length_v1")

@@ -15,6 +15,7 @@ from typing import Any, Iterator, List, Tuple, Union
 import numpy as np
 
 from dolma.taggers import span_arrays
+from dolma.taggers.long_text import pieces
 from dolma.taggers.span_arrays import SpanArray, offsets_dtype
 
 __all__ = [
@@ -28,8 +29,9 @@ LONG_TEXT_CHARS = 1 << 20
 CHUNK_CHARS = 1 << 20
 # spans turned into Python lists at a time (to encode them, or to look at their units): a few MB at most
 CHUNK_SPANS = 1 << 13
-# a paragraph: a line holding a non-whitespace character, with its newline (dolma.taggers.length.paragraph_bounds)
-_PARAGRAPH = re.compile(r"^[^\S\n]*\S[^\n]*\n?", re.MULTILINE)
+# a paragraph (dolma.taggers.length.paragraph_bounds): a line holding a non-whitespace character, with its newline
+PARAGRAPH = re.compile(r"^[^\S\n]*\S[^\n]*\n?", re.MULTILINE)
+_NEWLINE = re.compile("\n")
 
 
 class ScoredSpanArray(SpanArray):
@@ -78,12 +80,7 @@ def scored_span_values(
 def line_chunks(text: str) -> Iterator[Tuple[int, int]]:
     """``(start, end)`` of consecutive pieces of about ``CHUNK_CHARS`` characters, each but the last ending
     just after a newline: whole lines, newlines included."""
-    start = 0
-    while start < len(text):
-        cut = text.find("\n", start + max(CHUNK_CHARS, 1) - 1)
-        end = len(text) if cut < 0 else cut + 1
-        yield start, end
-        start = end
+    return pieces(text, 0, len(text), _NEWLINE, max(CHUNK_CHARS, 1) - 1)
 
 
 def paragraph_arrays(text: str) -> Tuple["np.ndarray", "np.ndarray"]:
@@ -92,7 +89,7 @@ def paragraph_arrays(text: str) -> Tuple["np.ndarray", "np.ndarray"]:
     bounds = np.empty((text.count("\n") + 1, 2), dtype=dtype)  # at most a paragraph per line
     count = 0
     for start, end in line_chunks(text):
-        found = np.array([m.span() for m in _PARAGRAPH.finditer(text, start, end)], dtype=dtype).reshape(-1, 2)
+        found = np.array([m.span() for m in PARAGRAPH.finditer(text, start, end)], dtype=dtype).reshape(-1, 2)
         bounds[count : count + len(found)] = found
         count += len(found)
     return bounds[:count, 0], bounds[:count, 1]
