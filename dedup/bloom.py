@@ -35,6 +35,7 @@ import xxhash
 
 from dolma.core import io as dio
 from dolma.core.errors import ConfigError
+from dolma.dedup import kernels
 
 __all__ = [
     "BloomParams",
@@ -126,11 +127,19 @@ def key_hashes(keys: Sequence[bytes], seed: int = 0, wide: bool = False) -> np.n
     ``wide`` the ``(n, 2)`` halves of its ``xxh3_128``."""
     if wide:
         return _wide(_hashed(xxhash.xxh3_128_digest, keys, seed), len(keys))
+    if kernels.ENABLED and len(keys) > _JOIN_FROM:  # joined and hashed in one call: a copy beats a call per key
+        ends = np.cumsum(np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)))
+        return kernels.xxh3_slices(b"".join(keys), np.concatenate(([0], ends[:-1])), ends, seed)
     return np.fromiter(_hashed(xxhash.xxh3_64_intdigest, keys, seed), dtype=np.uint64, count=len(keys))
+
+
+_JOIN_FROM = 16
 
 
 def hash_slices(buffer: bytes, starts: np.ndarray, ends: np.ndarray, seed: int = 0, wide: bool = False) -> np.ndarray:
     """:func:`key_hashes` of the keys ``buffer[starts[i]:ends[i]]``, sliced and hashed in C (no Python loop)."""
+    if kernels.ENABLED and not wide:
+        return kernels.xxh3_slices(buffer, starts, ends, seed)
     keys = map(buffer.__getitem__, map(slice, starts.tolist(), ends.tolist()))
     if wide:
         return _wide(_hashed(xxhash.xxh3_128_digest, keys, seed), len(starts))
@@ -207,20 +216,10 @@ class BloomFilter:
         first_of = first_occurrences(h1)
         first = np.flatnonzero(first_of == np.arange(n, dtype=first_of.dtype))
         distinct = h1[first]
-        found = np.empty(len(first), dtype=bool)
-        k = self.params.k
-        for block in range(0, len(first), _BLOCK):  # positions a block of chunks at a time: fewer numpy calls
-            pos = self.positions(with_h2(distinct[block : block + _BLOCK])).ravel()
-            bytes_ = pos >> 3
-            masks = np.left_shift(np.uint8(1), (pos & 7).astype(np.uint8))
-            for start in range(block, min(block + _BLOCK, len(first)), CHUNK):
-                byte = bytes_[(start - block) * k : (start - block + CHUNK) * k]
-                mask = masks[(start - block) * k : (start - block + CHUNK) * k]
-                values = self.bits[byte]
-                found[start : start + CHUNK] = (values & mask).reshape(-1, k).all(axis=1)
-                if insert:
-                    values |= mask
-                    self._set(byte, mask, values)
+        if kernels.ENABLED:
+            found = kernels.bloom_mark(self.bits, self.params.m, self.params.k, distinct, insert, CHUNK)
+        else:
+            found = self._mark_chunks(distinct, insert)
         if insert:  # a key's later occurrences were put in the filter by its first
             seen = np.ones(n, dtype=bool)
             seen[first] = found
@@ -229,6 +228,24 @@ class BloomFilter:
             answer[first] = found
             seen = answer[first_of]
         return seen, len(first)
+
+    def _mark_chunks(self, distinct: np.ndarray, insert: bool) -> np.ndarray:
+        """:meth:`mark`'s test-and-set of distinct keys in numpy, a chunk at a time (what the C loop does)."""
+        found = np.empty(len(distinct), dtype=bool)
+        k = self.params.k
+        for block in range(0, len(distinct), _BLOCK):  # positions a block of chunks at a time: fewer numpy calls
+            pos = self.positions(with_h2(distinct[block : block + _BLOCK])).ravel()
+            bytes_ = pos >> 3
+            masks = np.left_shift(np.uint8(1), (pos & 7).astype(np.uint8))
+            for start in range(block, min(block + _BLOCK, len(distinct)), CHUNK):
+                byte = bytes_[(start - block) * k : (start - block + CHUNK) * k]
+                mask = masks[(start - block) * k : (start - block + CHUNK) * k]
+                values = self.bits[byte]
+                found[start : start + CHUNK] = (values & mask).reshape(-1, k).all(axis=1)
+                if insert:
+                    values |= mask
+                    self._set(byte, mask, values)
+        return found
 
     def _set(self, byte: np.ndarray, mask: np.ndarray, values: np.ndarray) -> None:
         """Set the bits ``mask`` of the bytes ``byte``, whose new values are ``values`` (their values as read, with

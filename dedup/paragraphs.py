@@ -12,10 +12,14 @@ some arenas in use).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Iterator, List, Optional
 
 import numpy as np
+
+from dolma.dedup import kernels
+from dolma.dedup.bloom import key_hashes
 
 __all__ = ["Paragraphs", "split_paragraphs", "unicode_space"]
 
@@ -37,6 +41,7 @@ class Paragraphs:
     _sep: str
     _joined: bytes  # the paragraphs joined by the separator, UTF-8
     _pstart: np.ndarray  # each paragraph's byte offset in ``_joined``
+    _plen: np.ndarray  # and its length in bytes, without the separator
     _parts: Optional[List[bytes]] = None  # cut when first asked for (or at once, for a multi-byte separator)
 
     @property
@@ -61,6 +66,20 @@ class Paragraphs:
             yield joined[start:cut].split(sepb)
             start = cut + len(sepb)
         yield joined[start:].split(sepb)
+
+    def key_hashes(self, keep: np.ndarray, seed: int = 0, wide: bool = False) -> np.ndarray:
+        """:func:`~dolma.dedup.bloom.key_hashes` of the paragraphs where ``keep``, in order: sliced from the joined
+        bytes and hashed in one call with the C kernels, else from ``bytes`` objects cut a group at a time."""
+        rows = np.flatnonzero(keep)
+        if kernels.ENABLED and not wide:
+            return kernels.xxh3_slices(self._joined, self._pstart[rows], (self._pstart + self._plen)[rows], seed)
+        if 2 * len(rows) < len(keep):  # most are dropped: only the kept are hashed
+            return key_hashes(list(itertools.compress(self.parts, keep.tolist())), seed, wide)
+        # a group of paragraphs at a time, each freed before the next is cut (see the module's docstring)
+        pieces = [key_hashes(group, seed, wide) for group in self.groups()]
+        hashes = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        # a text's final separator drops a row: hashing them all beats listing the kept
+        return hashes if len(rows) == len(keep) else hashes[rows]
 
     def first_byte(self) -> np.ndarray:
         """The first byte of each paragraph (0 when empty): computed only for the few settings that look at it."""
@@ -147,6 +166,7 @@ def split_paragraphs(texts: List[str], sep: str) -> Paragraphs:
         _sep=sep,
         _joined=joined,
         _pstart=pstart,
+        _plen=plen,
         _parts=parts,
     )
 

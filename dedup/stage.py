@@ -626,13 +626,7 @@ class DedupeStage(Stage[Plan]):
         keys.rows += len(rows)
         doc_hash = self._doc_partition(ids)
         if self.ngram is None:
-            if 2 * len(rows) < len(keep):  # most are dropped: only the kept are hashed
-                hashes = key_hashes(list(itertools.compress(paras.parts, keep.tolist())), self.params.seed, self.exact)
-            else:  # a group of paragraphs at a time, each freed before the next is cut (see dedup/paragraphs.py)
-                pieces = [key_hashes(group, self.params.seed, self.exact) for group in paras.groups()]
-                hashes = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-                if not all_kept:  # a text's final separator drops a row: hashing them all beats listing the kept
-                    hashes = hashes[rows]
+            hashes = paras.key_hashes(keep, self.params.seed, self.exact)
             owner = np.arange(base, base + len(rows), dtype=np.int64)
         else:
             kept = paras.parts if all_kept else list(itertools.compress(paras.parts, keep.tolist()))

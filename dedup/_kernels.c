@@ -1,0 +1,373 @@
+/* Dedupe's two hot loops in C, for dolma.dedup.kernels: XXH3-64 of many slices of one buffer, and the Bloom
+ * filter's chunked test-and-set. Each gives exactly what its numpy/xxhash fallback gives (tests/test_dedupe_kernels.py
+ * holds them to it); they only save the per-key Python calls and numpy's passes over temporaries.
+ *
+ * XXH3-64 is written here from its specification (the xxHash project's, BSD-2): the default 192-byte secret, the
+ * length classes 0, 1-3, 4-8, 9-16, 17-128, 129-240 and the long-input loop (stripes of 64 bytes, a scramble every
+ * 1024), with a seed (a custom secret derived from it for long inputs). Little-endian reads go through memcpy, so any
+ * alignment and any host byte order give the same hashes.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint64_t u64;
+typedef uint32_t u32;
+typedef uint8_t u8;
+
+static const u8 SECRET[192] = {
+    0xb8, 0xfe, 0x6c, 0x39, 0x23, 0xa4, 0x4b, 0xbe, 0x7c, 0x01, 0x81, 0x2c, 0xf7, 0x21, 0xad, 0x1c,
+    0xde, 0xd4, 0x6d, 0xe9, 0x83, 0x90, 0x97, 0xdb, 0x72, 0x40, 0xa4, 0xa4, 0xb7, 0xb3, 0x67, 0x1f,
+    0xcb, 0x79, 0xe6, 0x4e, 0xcc, 0xc0, 0xe5, 0x78, 0x82, 0x5a, 0xd0, 0x7d, 0xcc, 0xff, 0x72, 0x21,
+    0xb8, 0x08, 0x46, 0x74, 0xf7, 0x43, 0x24, 0x8e, 0xe0, 0x35, 0x90, 0xe6, 0x81, 0x3a, 0x26, 0x4c,
+    0x3c, 0x28, 0x52, 0xbb, 0x91, 0xc3, 0x00, 0xcb, 0x88, 0xd0, 0x65, 0x8b, 0x1b, 0x53, 0x2e, 0xa3,
+    0x71, 0x64, 0x48, 0x97, 0xa2, 0x0d, 0xf9, 0x4e, 0x38, 0x19, 0xef, 0x46, 0xa9, 0xde, 0xac, 0xd8,
+    0xa8, 0xfa, 0x76, 0x3f, 0xe3, 0x9c, 0x34, 0x3f, 0xf9, 0xdc, 0xbb, 0xc7, 0xc7, 0x0b, 0x4f, 0x1d,
+    0x8a, 0x51, 0xe0, 0x4b, 0xcd, 0xb4, 0x59, 0x31, 0xc8, 0x9f, 0x7e, 0xc9, 0xd9, 0x78, 0x73, 0x64,
+    0xea, 0xc5, 0xac, 0x83, 0x34, 0xd3, 0xeb, 0xc3, 0xc5, 0x81, 0xa0, 0xff, 0xfa, 0x13, 0x63, 0xeb,
+    0x17, 0x0d, 0xdd, 0x51, 0xb7, 0xf0, 0xda, 0x49, 0xd3, 0x16, 0x55, 0x26, 0x29, 0xd4, 0x68, 0x9e,
+    0x2b, 0x16, 0xbe, 0x58, 0x7d, 0x47, 0xa1, 0xfc, 0x8f, 0xf8, 0xb8, 0xd1, 0x7a, 0xd0, 0x31, 0xce,
+    0x45, 0xcb, 0x3a, 0x8f, 0x95, 0x16, 0x04, 0x28, 0xaf, 0xd7, 0xfb, 0xca, 0xbb, 0x4b, 0x40, 0x7e,
+};
+
+#define P32_1 0x9E3779B1U
+#define P32_2 0x85EBCA77U
+#define P32_3 0xC2B2AE3DU
+#define P64_1 0x9E3779B185EBCA87ULL
+#define P64_2 0xC2B2AE3D27D4EB4FULL
+#define P64_3 0x165667B19E3779F9ULL
+#define P64_4 0x85EBCA77C2B2AE63ULL
+#define P64_5 0x27D4EB2F165667C5ULL
+#define MX1 0x165667919E3779F9ULL
+#define MX2 0x9FB21C651E98DF25ULL
+
+static inline u64 le64(const u8 *p) {
+    u64 v;
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+static inline u32 le32(const u8 *p) {
+    u32 v;
+    memcpy(&v, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
+
+static inline void put64(u8 *p, u64 v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(p, &v, 8);
+}
+
+static inline u64 rotl64(u64 x, int r) { return (x << r) | (x >> (64 - r)); }
+
+static inline u64 swap64(u64 x) {
+    return ((x << 56) & 0xff00000000000000ULL) | ((x << 40) & 0x00ff000000000000ULL) |
+           ((x << 24) & 0x0000ff0000000000ULL) | ((x << 8) & 0x000000ff00000000ULL) |
+           ((x >> 8) & 0x00000000ff000000ULL) | ((x >> 24) & 0x0000000000ff0000ULL) |
+           ((x >> 40) & 0x000000000000ff00ULL) | ((x >> 56) & 0x00000000000000ffULL);
+}
+
+static inline u32 swap32(u32 x) {
+    return ((x << 24) & 0xff000000U) | ((x << 8) & 0x00ff0000U) | ((x >> 8) & 0x0000ff00U) | ((x >> 24) & 0xffU);
+}
+
+/* the 128-bit product of two 64-bit numbers, its halves xor-ed together */
+static inline u64 mul_fold(u64 a, u64 b) {
+#if defined(__SIZEOF_INT128__)
+    unsigned __int128 p = (unsigned __int128)a * b;
+    return (u64)p ^ (u64)(p >> 64);
+#else
+    u64 lo_lo = (a & 0xFFFFFFFFULL) * (b & 0xFFFFFFFFULL);
+    u64 hi_lo = (a >> 32) * (b & 0xFFFFFFFFULL);
+    u64 lo_hi = (a & 0xFFFFFFFFULL) * (b >> 32);
+    u64 hi_hi = (a >> 32) * (b >> 32);
+    u64 cross = (lo_lo >> 32) + (hi_lo & 0xFFFFFFFFULL) + lo_hi;
+    u64 upper = (hi_lo >> 32) + (cross >> 32) + hi_hi;
+    u64 lower = (cross << 32) | (lo_lo & 0xFFFFFFFFULL);
+    return lower ^ upper;
+#endif
+}
+
+static inline u64 avalanche64(u64 h) { /* XXH64's final mix */
+    h ^= h >> 33;
+    h *= P64_2;
+    h ^= h >> 29;
+    h *= P64_3;
+    h ^= h >> 32;
+    return h;
+}
+
+static inline u64 avalanche3(u64 h) {
+    h ^= h >> 37;
+    h *= MX1;
+    h ^= h >> 32;
+    return h;
+}
+
+static inline u64 rrmxmx(u64 h, u64 len) {
+    h ^= rotl64(h, 49) ^ rotl64(h, 24);
+    h *= MX2;
+    h ^= (h >> 35) + len;
+    h *= MX2;
+    h ^= h >> 28;
+    return h;
+}
+
+static inline u64 mix16(const u8 *in, const u8 *sec, u64 seed) {
+    return mul_fold(le64(in) ^ (le64(sec) + seed), le64(in + 8) ^ (le64(sec + 8) - seed));
+}
+
+static u64 hash_short(const u8 *in, size_t len, u64 seed) { /* len <= 16 */
+    if (len > 8) {
+        u64 lo = le64(in) ^ ((le64(SECRET + 24) ^ le64(SECRET + 32)) + seed);
+        u64 hi = le64(in + len - 8) ^ ((le64(SECRET + 40) ^ le64(SECRET + 48)) - seed);
+        return avalanche3(len + swap64(lo) + hi + mul_fold(lo, hi));
+    }
+    if (len >= 4) {
+        u64 s = seed ^ ((u64)swap32((u32)seed) << 32);
+        u64 both = (u64)le32(in + len - 4) + ((u64)le32(in) << 32);
+        return rrmxmx(both ^ ((le64(SECRET + 8) ^ le64(SECRET + 16)) - s), len);
+    }
+    if (len) {
+        u32 combined = ((u32)in[0] << 16) | ((u32)in[len >> 1] << 24) | (u32)in[len - 1] | ((u32)len << 8);
+        return avalanche64((u64)combined ^ ((u64)(le32(SECRET) ^ le32(SECRET + 4)) + seed));
+    }
+    return avalanche64(seed ^ (le64(SECRET + 56) ^ le64(SECRET + 64)));
+}
+
+static u64 hash_medium(const u8 *in, size_t len, u64 seed) { /* 17 <= len <= 128 */
+    u64 acc = len * P64_1;
+    if (len > 32) {
+        if (len > 64) {
+            if (len > 96) {
+                acc += mix16(in + 48, SECRET + 96, seed);
+                acc += mix16(in + len - 64, SECRET + 112, seed);
+            }
+            acc += mix16(in + 32, SECRET + 64, seed);
+            acc += mix16(in + len - 48, SECRET + 80, seed);
+        }
+        acc += mix16(in + 16, SECRET + 32, seed);
+        acc += mix16(in + len - 32, SECRET + 48, seed);
+    }
+    acc += mix16(in, SECRET, seed);
+    acc += mix16(in + len - 16, SECRET + 16, seed);
+    return avalanche3(acc);
+}
+
+static u64 hash_240(const u8 *in, size_t len, u64 seed) { /* 129 <= len <= 240 */
+    u64 acc = len * P64_1, end;
+    size_t rounds = len / 16, i;
+    for (i = 0; i < 8; i++) acc += mix16(in + 16 * i, SECRET + 16 * i, seed);
+    end = mix16(in + len - 16, SECRET + 136 - 17, seed);
+    acc = avalanche3(acc);
+    for (i = 8; i < rounds; i++) end += mix16(in + 16 * i, SECRET + 16 * (i - 8) + 3, seed);
+    return avalanche3(acc + end);
+}
+
+static inline void stripe(u64 *acc, const u8 *in, const u8 *sec) { /* 64 bytes into the 8 accumulators */
+    for (int i = 0; i < 8; i++) {
+        u64 v = le64(in + 8 * i);
+        u64 key = v ^ le64(sec + 8 * i);
+        acc[i ^ 1] += v;
+        acc[i] += (key & 0xFFFFFFFFULL) * (key >> 32);
+    }
+}
+
+static u64 hash_long(const u8 *in, size_t len, const u8 *sec) { /* len > 240, a 192-byte secret */
+    u64 acc[8] = {P32_3, P64_1, P64_2, P64_3, P64_4, P32_2, P64_5, P32_1};
+    const size_t per_block = (192 - 64) / 8, block = 64 * per_block;
+    size_t blocks = (len - 1) / block, n, s;
+    for (n = 0; n < blocks; n++) {
+        for (s = 0; s < per_block; s++) stripe(acc, in + n * block + 64 * s, sec + 8 * s);
+        for (int i = 0; i < 8; i++) { /* scramble */
+            u64 a = acc[i];
+            a ^= a >> 47;
+            a ^= le64(sec + 192 - 64 + 8 * i);
+            acc[i] = a * P32_1;
+        }
+    }
+    size_t stripes = ((len - 1) - block * blocks) / 64;
+    for (s = 0; s < stripes; s++) stripe(acc, in + blocks * block + 64 * s, sec + 8 * s);
+    stripe(acc, in + len - 64, sec + 192 - 64 - 7);
+    u64 result = len * P64_1;
+    for (int i = 0; i < 4; i++) result += mul_fold(acc[2 * i] ^ le64(sec + 11 + 16 * i), acc[2 * i + 1] ^ le64(sec + 11 + 16 * i + 8));
+    return avalanche3(result);
+}
+
+/* XXH3-64 of in[0:len] with a seed; ``custom`` is the seed's secret for long inputs (NULL: the default, seed 0) */
+static inline u64 xxh3_64(const u8 *in, size_t len, u64 seed, const u8 *custom) {
+    if (len <= 16) return hash_short(in, len, seed);
+    if (len <= 128) return hash_medium(in, len, seed);
+    if (len <= 240) return hash_240(in, len, seed);
+    return hash_long(in, len, custom ? custom : SECRET);
+}
+
+static void seed_secret(u8 *out, u64 seed) {
+    for (int i = 0; i < 12; i++) {
+        put64(out + 16 * i, le64(SECRET + 16 * i) + seed);
+        put64(out + 16 * i + 8, le64(SECRET + 16 * i + 8) - seed);
+    }
+}
+
+static int check_items(Py_buffer *view, Py_ssize_t size, const char *what) {
+    if (view->len % size) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd bytes is not a whole number of %zd-byte items", what, view->len, size);
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(xxh3_slices_doc,
+"xxh3_slices(data, starts, ends, seed, out)\n--\n\n"
+"Write XXH3-64(data[starts[i]:ends[i]], seed) into out[i]: starts and ends are int64 buffers, out a writable\n"
+"uint64 buffer of the same length. Raises ValueError (and writes nothing) if a slice is out of bounds.");
+
+static PyObject *xxh3_slices(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer data, starts, ends, out;
+    unsigned long long seed;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*Kw*", &data, &starts, &ends, &seed, &out)) return NULL;
+    if (check_items(&starts, 8, "starts") || check_items(&ends, 8, "ends") || check_items(&out, 8, "out")) goto done;
+    Py_ssize_t n = starts.len / 8;
+    if (ends.len / 8 != n || out.len / 8 != n) {
+        PyErr_Format(PyExc_ValueError, "starts, ends and out differ in length (%zd, %zd, %zd)", n, ends.len / 8, out.len / 8);
+        goto done;
+    }
+    const int64_t *s = (const int64_t *)starts.buf, *e = (const int64_t *)ends.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (s[i] < 0 || s[i] > e[i] || e[i] > data.len) {
+            PyErr_Format(PyExc_ValueError, "slice %zd is [%lld:%lld] of a %zd-byte buffer", i, (long long)s[i],
+                         (long long)e[i], data.len);
+            goto done;
+        }
+    }
+    {
+        u8 custom[192];
+        const u8 *sec = NULL;
+        if (seed) {
+            seed_secret(custom, (u64)seed);
+            sec = custom;
+        }
+        const u8 *buf = (const u8 *)data.buf;
+        u64 *h = (u64 *)out.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < n; i++) h[i] = xxh3_64(buf + s[i], (size_t)(e[i] - s[i]), (u64)seed, sec);
+        Py_END_ALLOW_THREADS
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&ends);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+#if defined(__GNUC__)
+#define PREFETCH(address) __builtin_prefetch(address)
+#else
+#define PREFETCH(address) ((void)0)
+#endif
+
+static inline u64 splitmix64(u64 z) {
+    z ^= z >> 30;
+    z *= 0xBF58476D1CE4E5B9ULL;
+    z ^= z >> 27;
+    z *= 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return z;
+}
+
+PyDoc_STRVAR(bloom_mark_doc,
+"bloom_mark(bits, m, k, h1, found, insert, chunk)\n--\n\n"
+"Probe the distinct keys h1 (a uint64 buffer) in a Bloom filter of m bits (the buffer bits, writable to insert) with k probes\n"
+"each, chunk keys at a time: found[i] (a writable byte buffer) is 1 when all of key i's bits were set before its\n"
+"chunk; with insert, a chunk's bits are set once all its keys are tested. Probe j of a key is\n"
+"g = h1 + j * (splitmix64(h1) | 1) (mod 2**64), bit min(trunc(double(g >> 11) * (m / 2**53)), m - 1): exactly\n"
+"BloomFilter.positions.");
+
+static PyObject *bloom_mark(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer bits, keys, found;
+    unsigned long long m;
+    int k, insert;
+    Py_ssize_t chunk;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "y*Kiy*w*pn", &bits, &m, &k, &keys, &found, &insert, &chunk)) return NULL;
+    if (check_items(&keys, 8, "h1")) goto done;
+    if (insert && bits.readonly) {
+        PyErr_SetString(PyExc_ValueError, "bloom_mark: cannot insert into read-only bits");
+        goto done;
+    }
+    Py_ssize_t n = keys.len / 8;
+    if (m < 1 || m > (unsigned long long)bits.len * 8 || k < 1 || chunk < 1 || found.len != n) {
+        PyErr_Format(PyExc_ValueError, "bloom_mark: m=%llu bits in %zd bytes, k=%d, chunk=%zd, %zd keys, %zd answers", m,
+                     bits.len, k, chunk, n, found.len);
+        goto done;
+    }
+    u64 *pos = (u64 *)malloc(sizeof(u64) * (size_t)k * (size_t)(chunk < n ? chunk : (n ? n : 1)));
+    if (pos == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        u8 *b = (u8 *)bits.buf, *out = (u8 *)found.buf;
+        const u64 *h = (const u64 *)keys.buf;
+        const double scale = (double)m / 9007199254740992.0; /* m / 2**53 */
+        const u64 last = m - 1;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t start = 0; start < n; start += chunk) {
+            Py_ssize_t stop = start + chunk < n ? start + chunk : n;
+            u64 *p = pos;
+            for (Py_ssize_t i = start; i < stop; i++) { /* every position first, each one's byte prefetched */
+                u64 h1 = h[i], h2 = splitmix64(h1) | 1ULL, g = h1;
+                for (int j = 0; j < k; j++, g += h2) {
+                    u64 bit = (u64)(int64_t)((double)(g >> 11) * scale);
+                    if (bit > last) bit = last;
+                    *p++ = bit;
+                    PREFETCH(b + (bit >> 3));
+                }
+            }
+            p = pos;
+            for (Py_ssize_t i = start; i < stop; i++) {
+                u8 all = 1;
+                for (int j = 0; j < k; j++, p++) all &= (u8)(b[*p >> 3] >> (*p & 7));
+                out[i] = all & 1;
+            }
+            if (insert)
+                for (u64 *q = pos; q < p; q++) b[*q >> 3] |= (u8)(1U << (*q & 7));
+        }
+        Py_END_ALLOW_THREADS
+    }
+    free(pos);
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&bits);
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&found);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"xxh3_slices", xxh3_slices, METH_VARARGS, xxh3_slices_doc},
+    {"bloom_mark", bloom_mark, METH_VARARGS, bloom_mark_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_kernels", "Dedupe's hot loops in C (see dolma.dedup.kernels).", -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

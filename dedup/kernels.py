@@ -1,0 +1,50 @@
+"""Dedupe's two hot loops in C, when the extension ``dolma.dedup._kernels`` (``dedup/_kernels.c``) was built.
+
+- :func:`xxh3_slices`: the XXH3-64 hashes of many slices of one buffer (paragraphs, n-gram windows, document texts)
+  in one call, instead of one ``bytes`` object and one ``xxhash`` call per key (~90 ns a key, most of it Python).
+- :func:`bloom_mark`: :meth:`~dolma.dedup.bloom.BloomFilter.mark`'s chunked test-and-set, each probe's byte read
+  once and prefetched, instead of numpy's passes over temporaries.
+
+Both give exactly the results of the numpy/xxhash code they stand in for (``tests/test_dedupe_kernels.py`` holds
+them to it on every length class of XXH3, every seed kind, and filters small enough to collide). The extension is
+optional: pip builds it when a C compiler is there, and without it (or with ``DOLMA_DEDUP_KERNELS=0`` in the
+environment) dedupe runs the same code paths as before, slower.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import numpy as np
+
+__all__ = ["ENABLED", "xxh3_slices", "bloom_mark"]
+
+_native: Optional[Any]
+try:
+    from dolma.dedup import _kernels as _native
+except ImportError:  # installed without a C compiler
+    _native = None
+
+ENABLED: bool = _native is not None and os.environ.get("DOLMA_DEDUP_KERNELS", "1") != "0"
+"""Whether dedupe uses the C loops (tests switch it off to check the fallback gives the same bytes)."""
+
+
+def xxh3_slices(buffer: Any, starts: np.ndarray, ends: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``xxh3_64(buffer[starts[i]:ends[i]], seed)`` for each ``i``, as uint64 (``buffer``: bytes or any buffer)."""
+    assert _native is not None
+    out = np.empty(len(starts), dtype=np.uint64)
+    _native.xxh3_slices(
+        buffer, np.ascontiguousarray(starts, dtype=np.int64), np.ascontiguousarray(ends, dtype=np.int64), seed, out
+    )
+    return out
+
+
+def bloom_mark(bits: np.ndarray, m: int, k: int, h1: np.ndarray, insert: bool, chunk: int) -> np.ndarray:
+    """Whether each of the distinct keys ``h1`` was in the filter (the uint8 array ``bits`` of ``m`` bits, ``k``
+    probes a key) before its chunk of ``chunk`` keys, inserting each chunk's keys after testing them when
+    ``insert``: :meth:`~dolma.dedup.bloom.BloomFilter.mark`'s loop over chunks, in one call."""
+    assert _native is not None
+    found = np.empty(len(h1), dtype=bool)
+    _native.bloom_mark(bits, m, k, np.ascontiguousarray(h1, dtype=np.uint64), found, insert, chunk)
+    return found
