@@ -15,6 +15,7 @@ import numpy as np
 from dolma.core.errors import ConfigError
 from dolma.core.paths import ATTRIBUTES_DIR, CorpusPath, glob_paths
 from dolma.core.records import is_side_file
+from dolma.dedup import kernels
 
 __all__ = ["SpanChunks", "Value", "format_unit_spans", "format_scored_spans", "attribute_lines", "attribute_chunks", "attributes_path", "documents_files"]
 
@@ -124,6 +125,8 @@ def _format(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]
     n = len(start)
     if n == 0:
         return []
+    if kernels.ENABLED:
+        return kernels.unit_spans(start, end, cuts)
     ws, we = _width(start), _width(end)
     width = 1 + ws + 1 + we + 4  # "[" start "," end ",1],"
     rows = np.empty((n, width), dtype=np.uint8)

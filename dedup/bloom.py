@@ -127,13 +127,15 @@ def key_hashes(keys: Sequence[bytes], seed: int = 0, wide: bool = False) -> np.n
     ``wide`` the ``(n, 2)`` halves of its ``xxh3_128``."""
     if wide:
         return _wide(_hashed(xxhash.xxh3_128_digest, keys, seed), len(keys))
-    if kernels.ENABLED and len(keys) > _JOIN_FROM:  # joined and hashed in one call: a copy beats a call per key
+    if kernels.ENABLED and len(keys) > _JOIN_FROM:
         ends = np.cumsum(np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)))
-        return kernels.xxh3_slices(b"".join(keys), np.concatenate(([0], ends[:-1])), ends, seed)
+        if ends[-1] <= _JOIN_BYTES * len(keys):  # short keys: copying them together beats a Python call per key
+            return kernels.xxh3_slices(b"".join(keys), np.concatenate(([0], ends[:-1])), ends, seed)
     return np.fromiter(_hashed(xxhash.xxh3_64_intdigest, keys, seed), dtype=np.uint64, count=len(keys))
 
 
 _JOIN_FROM = 16
+_JOIN_BYTES = 512  # a call costs about what copying this many bytes does
 
 
 def hash_slices(buffer: bytes, starts: np.ndarray, ends: np.ndarray, seed: int = 0, wide: bool = False) -> np.ndarray:
@@ -347,6 +349,8 @@ def first_occurrences(h1: np.ndarray) -> np.ndarray:
     their slots, so a round resolves them together. Over a million keys, the keys are split by their hash's low 3
     bits (equal keys share them) and each eighth gets its own table: an eighth of the memory at a time."""
     n = len(h1)
+    if kernels.ENABLED:
+        return kernels.first_occurrences(h1, 1 if n <= _PIECE else 8)
     if n <= _PIECE:
         return _first_occurrences(h1)
     first = np.empty(n, dtype=np.int32 if n < 1 << 31 else np.int64)

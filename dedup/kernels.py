@@ -1,9 +1,13 @@
-"""Dedupe's two hot loops in C, when the extension ``dolma.dedup._kernels`` (``dedup/_kernels.c``) was built.
+"""Dedupe's hot loops in C, when the extension ``dolma.dedup._kernels`` (``dedup/_kernels.c``) was built.
 
-- :func:`xxh3_slices`: the XXH3-64 hashes of many slices of one buffer (paragraphs, n-gram windows, document texts)
-  in one call, instead of one ``bytes`` object and one ``xxhash`` call per key (~90 ns a key, most of it Python).
-- :func:`bloom_mark`: :meth:`~dolma.dedup.bloom.BloomFilter.mark`'s chunked test-and-set, each probe's byte read
-  once and prefetched, instead of numpy's passes over temporaries.
+- :func:`xxh3_slices`: the XXH3-64 hashes of many slices of one buffer (paragraphs, n-gram windows, short keys
+  joined) in one call, instead of one ``bytes`` object and one ``xxhash`` call per key (~90 ns a key, most of it
+  Python; ~9 ns here).
+- :func:`bloom_mark`: :meth:`~dolma.dedup.bloom.BloomFilter.mark`'s chunked test-and-set, each probe's byte
+  prefetched ahead of its read, instead of numpy's passes over temporaries.
+- :func:`first_occurrences`: :func:`~dolma.dedup.bloom.first_occurrences` by one open-addressing table.
+- :func:`unit_spans`: the attributes' ``[[s,e,1],...]`` arrays (:func:`~dolma.dedup.attributes.format_unit_spans`)
+  printed directly.
 
 Both give exactly the results of the numpy/xxhash code they stand in for (``tests/test_dedupe_kernels.py`` holds
 them to it on every length class of XXH3, every seed kind, and filters small enough to collide). The extension is
@@ -14,11 +18,11 @@ environment) dedupe runs the same code paths as before, slower.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 
-__all__ = ["ENABLED", "xxh3_slices", "bloom_mark"]
+__all__ = ["ENABLED", "xxh3_slices", "bloom_mark", "first_occurrences", "unit_spans"]
 
 _native: Optional[Any]
 try:
@@ -48,3 +52,19 @@ def bloom_mark(bits: np.ndarray, m: int, k: int, h1: np.ndarray, insert: bool, c
     found = np.empty(len(h1), dtype=bool)
     _native.bloom_mark(bits, m, k, np.ascontiguousarray(h1, dtype=np.uint64), found, insert, chunk)
     return found
+
+
+def first_occurrences(h1: np.ndarray, pieces: int) -> np.ndarray:
+    """For each key, the index of its value's first occurrence in ``h1`` (int32 below 2**31 keys), by one table, or
+    (``pieces`` = 8) by eight tables an eighth the size, one per value of the keys' low 3 bits."""
+    assert _native is not None
+    out = np.empty(len(h1), dtype=np.int32 if len(h1) < 1 << 31 else np.int64)
+    _native.first_occurrences(np.ascontiguousarray(h1, dtype=np.uint64), out, pieces)
+    return out
+
+
+def unit_spans(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[bytes]:
+    """The JSON ``[[s,e,1],...]`` of each group of spans, group ``g`` being rows ``cuts[g]:cuts[g + 1]``."""
+    assert _native is not None
+    as64 = np.ascontiguousarray
+    return _native.unit_spans(as64(start, dtype=np.int64), as64(end, dtype=np.int64), as64(cuts, dtype=np.int64))

@@ -81,7 +81,8 @@ def test_xxh3_slices_refuses_columns_of_other_lengths_or_widths() -> None:
 def test_key_hashes_and_hash_slices_are_the_same_with_or_without_kernels(monkeypatch: Any, wide: bool) -> None:
     rng = random.Random(5)
     keys = [bytes(rng.getrandbits(8) for _ in range(rng.choice(LENGTHS[:300]))) for _ in range(200)]
-    for few in (keys[:3], keys):  # a few keys are hashed one by one, more are joined first
+    long_keys = [k * 40 for k in keys[:40]]
+    for few in (keys[:3], keys, long_keys):  # a few keys or long ones are hashed one by one, more are joined first
         fast = key_hashes(few, 7, wide)
         monkeypatch.setattr(kernels, "ENABLED", False)
         slow = key_hashes(few, 7, wide)
@@ -163,3 +164,56 @@ def test_a_run_gives_the_same_bytes_with_or_without_kernels(tmp_path: Any, monke
         outputs.append([open(p, "rb").read() for p in files])
         assert len(files) == 4 and all(os.path.getsize(p) for p in files)
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("n, distinct", [(0, 1), (1, 1), (5000, 300), (5000, 5000), ((1 << 20) + 1000, 200_000)])
+def test_first_occurrences_is_the_numpy_table(monkeypatch: Any, n: int, distinct: int) -> None:
+    from dolma.dedup.bloom import first_occurrences
+
+    rng = np.random.default_rng(n)
+    values = rng.integers(0, 2**64 - 1, size=distinct, dtype=np.uint64, endpoint=True)
+    values[: min(8, distinct)] &= ~np.uint64(0xFFFFFFFF)  # equal top or low bits: slots and pieces collide
+    h1 = values[rng.integers(0, distinct, size=n)]
+    fast = first_occurrences(h1)
+    monkeypatch.setattr(kernels, "ENABLED", False)
+    slow = first_occurrences(h1)
+    assert fast.dtype == slow.dtype == np.int32
+    assert np.array_equal(fast, slow)
+    if n:
+        assert (h1[fast] == h1).all() and (fast <= np.arange(n)).all()
+
+
+def test_first_occurrences_refuses_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="3 keys, 8 bytes of answers"):
+        kernels._native.first_occurrences(np.zeros(3, np.uint64), np.zeros(2, np.int32), 1)
+    with pytest.raises(ValueError, match="4 groups"):
+        kernels._native.first_occurrences(np.zeros(3, np.uint64), np.zeros(3, np.int32), 4)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unit_spans_is_the_numpy_formatting(monkeypatch: Any, seed: int) -> None:
+    from dolma.dedup.attributes import format_unit_spans
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    top = [10, 10**6, 2**40][seed]
+    start = np.sort(rng.integers(0, top, size=n))
+    end = start + rng.integers(0, 1000, size=n)
+    start[:3] = [0, 9, 10]
+    cuts = np.unique(np.concatenate(([0, n], rng.integers(1, n, size=200))))
+    fast = format_unit_spans(start, end, cuts)
+    monkeypatch.setattr(kernels, "ENABLED", False)
+    slow = format_unit_spans(start, end, cuts)
+    assert fast == slow
+    assert fast[0] == ("[" + ",".join(f"[{s},{e},1]" for s, e in zip(start[: cuts[1]], end[: cuts[1]])) + "]").encode()
+
+
+def test_unit_spans_refuses_bad_arguments() -> None:
+    one = np.array([1], dtype=np.int64)
+    with pytest.raises(ValueError, match=r"span 0 is \[-1, 1\]"):
+        kernels.unit_spans(-one, one, np.array([0, 1]))
+    with pytest.raises(ValueError, match="cuts from 0 to 2"):
+        kernels.unit_spans(one, one, np.array([0, 2]))
+    with pytest.raises(ValueError, match="cuts go down at group 1"):
+        kernels.unit_spans(np.ones(2, np.int64), np.ones(2, np.int64), np.array([0, 2, 1, 2]))
+    assert kernels.unit_spans(one, one, np.array([0, 0, 1])) == [b"[]", b"[[1,1,1]]"]
