@@ -515,11 +515,125 @@ done:
     return result;
 }
 
+/* the UTF-8 bytes of a str: an ASCII str's own (no copy), or a new bytes object's in *hold (the caller releases it) */
+static const char *utf8_of(PyObject *text, Py_ssize_t *size, PyObject **hold) {
+    *hold = NULL;
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "expected str, got %.100s", Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+    if (PyUnicode_IS_ASCII(text)) {
+        *size = PyUnicode_GET_LENGTH(text);
+        return (const char *)PyUnicode_DATA(text);
+    }
+    *hold = PyUnicode_AsUTF8String(text);
+    if (*hold == NULL) return NULL;
+    *size = PyBytes_GET_SIZE(*hold);
+    return PyBytes_AS_STRING(*hold);
+}
+
+PyDoc_STRVAR(xxh3_texts_doc,
+"xxh3_texts(texts, seed, hashes, sizes)\n--\n\n"
+"For each str of the list texts, write XXH3-64 of its UTF-8 bytes (with the seed) into hashes[i] (a uint64 buffer)\n"
+"and their number into sizes[i] (an int64 buffer): str.encode() and a hash, without the bytes object for ASCII text.");
+
+static PyObject *xxh3_texts(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *texts;
+    unsigned long long seed;
+    Py_buffer hashes, sizes;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "O!Kw*w*", &PyList_Type, &texts, &seed, &hashes, &sizes)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    if (hashes.len != n * 8 || sizes.len != n * 8) {
+        PyErr_Format(PyExc_ValueError, "xxh3_texts: %zd texts, %zd and %zd bytes of answers", n, hashes.len, sizes.len);
+        goto done;
+    }
+    {
+        u8 custom[192];
+        const u8 *sec = NULL;
+        if (seed) {
+            seed_secret(custom, (u64)seed);
+            sec = custom;
+        }
+        u64 *h = (u64 *)hashes.buf;
+        int64_t *z = (int64_t *)sizes.buf;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *hold;
+            Py_ssize_t size;
+            const char *data = utf8_of(PyList_GET_ITEM(texts, i), &size, &hold);
+            if (data == NULL) goto done;
+            h[i] = xxh3_64((const u8 *)data, (size_t)size, (u64)seed, sec);
+            z[i] = size;
+            Py_XDECREF(hold);
+        }
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&hashes);
+    PyBuffer_Release(&sizes);
+    return result;
+}
+
+PyDoc_STRVAR(utf8_join_doc,
+"utf8_join(texts, sep, sizes)\n--\n\n"
+"sep.join(t.encode() for t in texts) for a list of str and a bytes separator, writing each text's number of UTF-8\n"
+"bytes into sizes[i] (an int64 buffer): one copy of ASCII text instead of two.");
+
+static PyObject *utf8_join(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *texts, *joined = NULL;
+    Py_buffer sep, sizes;
+    if (!PyArg_ParseTuple(args, "O!y*w*", &PyList_Type, &texts, &sep, &sizes)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(texts), total = 0;
+    PyObject **holds = NULL;
+    int64_t *z = (int64_t *)sizes.buf;
+    if (sizes.len != n * 8) {
+        PyErr_Format(PyExc_ValueError, "utf8_join: %zd texts, %zd bytes of sizes", n, sizes.len);
+        goto done;
+    }
+    holds = (PyObject **)calloc(n ? (size_t)n : 1, sizeof(PyObject *)); /* the non-ASCII texts' UTF-8 */
+    if (holds == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t size;
+        if (utf8_of(PyList_GET_ITEM(texts, i), &size, &holds[i]) == NULL) goto done;
+        z[i] = size;
+        total += size + (i ? sep.len : 0);
+    }
+    joined = PyBytes_FromStringAndSize(NULL, total);
+    if (joined == NULL) goto done;
+    {
+        char *p = PyBytes_AS_STRING(joined);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (i) {
+                memcpy(p, sep.buf, (size_t)sep.len);
+                p += sep.len;
+            }
+            PyObject *text = PyList_GET_ITEM(texts, i);
+            const char *data = holds[i] ? PyBytes_AS_STRING(holds[i]) : (const char *)PyUnicode_DATA(text);
+            memcpy(p, data, (size_t)z[i]);
+            p += z[i];
+        }
+    }
+done:
+    if (holds != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) Py_XDECREF(holds[i]);
+        free(holds);
+    }
+    PyBuffer_Release(&sep);
+    PyBuffer_Release(&sizes);
+    return joined;
+}
+
 static PyMethodDef methods[] = {
     {"xxh3_slices", xxh3_slices, METH_VARARGS, xxh3_slices_doc},
     {"bloom_mark", bloom_mark, METH_VARARGS, bloom_mark_doc},
     {"first_occurrences", first_occurrences, METH_VARARGS, first_occurrences_doc},
     {"unit_spans", unit_spans, METH_VARARGS, unit_spans_doc},
+    {"xxh3_texts", xxh3_texts, METH_VARARGS, xxh3_texts_doc},
+    {"utf8_join", utf8_join, METH_VARARGS, utf8_join_doc},
     {NULL, NULL, 0, NULL},
 };
 

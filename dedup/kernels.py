@@ -8,6 +8,8 @@
 - :func:`first_occurrences`: :func:`~dolma.dedup.bloom.first_occurrences` by one open-addressing table.
 - :func:`unit_spans`: the attributes' ``[[s,e,1],...]`` arrays (:func:`~dolma.dedup.attributes.format_unit_spans`)
   printed directly.
+- :func:`xxh3_texts` and :func:`utf8_join`: the UTF-8 of decoded texts hashed or joined straight from the ``str``
+  objects (an ASCII ``str`` holds its UTF-8 already), without a ``bytes`` copy of each from ``str.encode``.
 
 Both give exactly the results of the numpy/xxhash code they stand in for (``tests/test_dedupe_kernels.py`` holds
 them to it on every length class of XXH3, every seed kind, and filters small enough to collide). The extension is
@@ -18,11 +20,11 @@ environment) dedupe runs the same code paths as before, slower.
 from __future__ import annotations
 
 import os
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
-__all__ = ["ENABLED", "xxh3_slices", "bloom_mark", "first_occurrences", "unit_spans"]
+__all__ = ["ENABLED", "xxh3_slices", "bloom_mark", "first_occurrences", "unit_spans", "xxh3_texts", "utf8_join"]
 
 _native: Optional[Any]
 try:
@@ -68,3 +70,19 @@ def unit_spans(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[byt
     assert _native is not None
     as64 = np.ascontiguousarray
     return _native.unit_spans(as64(start, dtype=np.int64), as64(end, dtype=np.int64), as64(cuts, dtype=np.int64))
+
+
+def xxh3_texts(texts: List[str], seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+    """``xxh3_64(t.encode(), seed)`` and ``len(t.encode())`` of each text."""
+    assert _native is not None
+    hashes = np.empty(len(texts), dtype=np.uint64)
+    sizes = np.empty(len(texts), dtype=np.int64)
+    _native.xxh3_texts(texts, seed, hashes, sizes)
+    return hashes, sizes
+
+
+def utf8_join(texts: List[str], sep: bytes) -> Tuple[bytes, np.ndarray]:
+    """``sep.join(t.encode() for t in texts)`` and ``len(t.encode())`` of each text."""
+    assert _native is not None
+    sizes = np.empty(len(texts), dtype=np.int64)
+    return _native.utf8_join(texts, sep, sizes), sizes

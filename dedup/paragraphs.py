@@ -99,17 +99,23 @@ def split_paragraphs(texts: List[str], sep: str) -> Paragraphs:
     """Paragraphs of ``texts`` cut at ``sep`` (a text of n separators has n + 1 paragraphs)."""
     sepb = sep.encode()
     seplen = len(sepb)
-    encoded = [t.encode() for t in texts]
     parts: Optional[List[bytes]] = None
     if len(sep) == 1:
         # a single code point cannot straddle the join: UTF-8 is prefix-free, so a match starts and ends inside
         # one text or is exactly a joining separator
-        joined = sepb.join(encoded)
+        if kernels.ENABLED:
+            joined, tlen = kernels.utf8_join(texts, sepb)
+        else:
+            encoded = [t.encode() for t in texts]
+            joined = sepb.join(encoded)
+            tlen = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         if seplen > 1:
             parts = joined.split(sepb)
     else:  # "\n\n" could match a text's trailing "\n" plus the joining separator: split text by text
+        encoded = [t.encode() for t in texts]
         parts = [p for e in encoded for p in e.split(sepb)]
         joined = sepb.join(parts)
+        tlen = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     data = np.frombuffer(joined, dtype=np.uint8)
     if seplen == 1:  # the paragraphs' bounds are the separator's bytes, found by numpy (no length per object)
         cut = np.flatnonzero(data == sepb[0])
@@ -127,7 +133,6 @@ def split_paragraphs(texts: List[str], sep: str) -> Paragraphs:
         plen = np.fromiter(map(len, parts), dtype=np.int64, count=n)
         np.cumsum(plen + seplen, out=pstart)
         pstart -= plen + seplen
-    tlen = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     tstart = np.cumsum(tlen + seplen) - (tlen + seplen)
     # each text's first paragraph starts where the text does: a text's paragraphs are a run of rows, so the rows'
     # texts and last paragraphs come from one search per text, not one per paragraph

@@ -54,6 +54,7 @@ from dolma.dedup.bloom import (
     inserted_keys,
     suggested_count,
 )
+from dolma.dedup import kernels
 from dolma.dedup.config import DedupeConfig
 from dolma.dedup.attributes import (
     Value,
@@ -535,15 +536,25 @@ class DedupeStage(Stage[Plan]):
         base = keys.lines
         text_len = [0] * len(items)
         text_bytes = [0] * len(items)
-        encoded = [rec.text.encode() for _, rec in records]
-        for (line, rec), data in zip(records, encoded):
-            text_len[line - base] = len(rec.text)
-            text_bytes[line - base] = len(data)
+        texts = [rec.text for _, rec in records]
+        plain = self.key.is_text and not (d.skip_empty or d.min_length or d.min_words)  # every text is a key
+        direct = plain and kernels.ENABLED and not self.exact
+        if direct:  # hashed straight from the str objects: no bytes copies
+            hashes, sizes = kernels.xxh3_texts(texts, self.params.seed)
+            nbytes: Sequence[int] = sizes.tolist()
+        else:
+            encoded = [text.encode() for text in texts]
+            nbytes = list(map(len, encoded))
+        for (line, _), text, size in zip(records, texts, nbytes):
+            text_len[line - base] = len(text)
+            text_bytes[line - base] = size
         keys.text_len += text_len
         keys.text_bytes += text_bytes
         keys.good += len(records)
-        if self.key.is_text and not (d.skip_empty or d.min_length or d.min_words):
-            values, owners = encoded, [line for line, _ in records]
+        owners = [line for line, _ in records]
+        if plain:
+            if not direct:
+                hashes = key_hashes(encoded, self.params.seed, self.exact)
         else:
             values, owners = [], []
             for (line, rec), data in zip(records, encoded):
@@ -561,7 +572,7 @@ class DedupeStage(Stage[Plan]):
                 if self._eligible(value):
                     values.append(data if self.key.is_text else value.encode())
                     owners.append(line)
-        hashes = key_hashes(values, self.params.seed, self.exact)
+            hashes = key_hashes(values, self.params.seed, self.exact)
         owner = np.asarray(owners, dtype=np.int64)
         self._add_keys(keys, hashes, owner, self._doc_partition([keys.ids[o] for o in owners]))
 

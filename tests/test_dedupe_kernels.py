@@ -217,3 +217,26 @@ def test_unit_spans_refuses_bad_arguments() -> None:
     with pytest.raises(ValueError, match="cuts go down at group 1"):
         kernels.unit_spans(np.ones(2, np.int64), np.ones(2, np.int64), np.array([0, 2, 1, 2]))
     assert kernels.unit_spans(one, one, np.array([0, 0, 1])) == [b"[]", b"[[1,1,1]]"]
+
+
+TEXTS = ["", "ascii only", "héllo wörld", "日本語", "🙂" * 50, "x" * 5000, "\x00\x7f", "é" * 300, "a\nb\n"]
+
+
+def test_xxh3_texts_hashes_the_utf8_of_each_str() -> None:
+    hashes, sizes = kernels.xxh3_texts(TEXTS, 9)
+    assert hashes.tolist() == [xxhash.xxh3_64_intdigest(t.encode(), 9) for t in TEXTS]
+    assert sizes.tolist() == [len(t.encode()) for t in TEXTS]
+    with pytest.raises(TypeError, match="expected str, got bytes"):
+        kernels.xxh3_texts(["a", b"b"])  # type: ignore[list-item]
+    with pytest.raises(UnicodeEncodeError):  # a lone surrogate has no UTF-8, as for str.encode
+        kernels.xxh3_texts(["a", "\ud800"])
+
+
+@pytest.mark.parametrize("sep", [b"\n", "\u2028".encode(), b""])
+def test_utf8_join_is_join_of_encode(sep: bytes) -> None:
+    joined, sizes = kernels.utf8_join(TEXTS, sep)
+    assert joined == sep.join(t.encode() for t in TEXTS)
+    assert sizes.tolist() == [len(t.encode()) for t in TEXTS]
+    assert kernels.utf8_join([], sep)[0] == b""
+    with pytest.raises(TypeError, match="expected str, got int"):
+        kernels.utf8_join(["a", 1], sep)  # type: ignore[list-item]
