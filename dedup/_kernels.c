@@ -532,49 +532,6 @@ static const char *utf8_of(PyObject *text, Py_ssize_t *size, PyObject **hold) {
     return PyBytes_AS_STRING(*hold);
 }
 
-PyDoc_STRVAR(xxh3_texts_doc,
-"xxh3_texts(texts, seed, hashes, sizes)\n--\n\n"
-"For each str of the list texts, write XXH3-64 of its UTF-8 bytes (with the seed) into hashes[i] (a uint64 buffer)\n"
-"and their number into sizes[i] (an int64 buffer): str.encode() and a hash, without the bytes object for ASCII text.");
-
-static PyObject *xxh3_texts(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *texts;
-    unsigned long long seed;
-    Py_buffer hashes, sizes;
-    PyObject *result = NULL;
-    if (!PyArg_ParseTuple(args, "O!Kw*w*", &PyList_Type, &texts, &seed, &hashes, &sizes)) return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(texts);
-    if (hashes.len != n * 8 || sizes.len != n * 8) {
-        PyErr_Format(PyExc_ValueError, "xxh3_texts: %zd texts, %zd and %zd bytes of answers", n, hashes.len, sizes.len);
-        goto done;
-    }
-    {
-        u8 custom[192];
-        const u8 *sec = NULL;
-        if (seed) {
-            seed_secret(custom, (u64)seed);
-            sec = custom;
-        }
-        u64 *h = (u64 *)hashes.buf;
-        int64_t *z = (int64_t *)sizes.buf;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            PyObject *hold;
-            Py_ssize_t size;
-            const char *data = utf8_of(PyList_GET_ITEM(texts, i), &size, &hold);
-            if (data == NULL) goto done;
-            h[i] = xxh3_64((const u8 *)data, (size_t)size, (u64)seed, sec);
-            z[i] = size;
-            Py_XDECREF(hold);
-        }
-    }
-    result = Py_None;
-    Py_INCREF(result);
-done:
-    PyBuffer_Release(&hashes);
-    PyBuffer_Release(&sizes);
-    return result;
-}
-
 PyDoc_STRVAR(utf8_join_doc,
 "utf8_join(texts, sep, sizes)\n--\n\n"
 "sep.join(t.encode() for t in texts) for a list of str and a bytes separator, writing each text's number of UTF-8\n"
@@ -627,13 +584,198 @@ done:
     return joined;
 }
 
+/* --- JSON strings to UTF-8 ------------------------------------------------------------------------------------ */
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+/* a byte of w that needs a look: not ASCII, a control character, a quote or a backslash */
+static inline u64 special_bytes(u64 w) {
+    u64 low = (w - ONES * 0x20) & ~w;              /* bytes below 0x20 (the high bits' bytes are caught anyway) */
+    u64 quote = ((w ^ (ONES * 0x22)) - ONES) & ~(w ^ (ONES * 0x22));
+    u64 slash = ((w ^ (ONES * 0x5C)) - ONES) & ~(w ^ (ONES * 0x5C));
+    return (w | low | quote | slash) & HIGHS;
+}
+
+static inline int hex4(const u8 *p, uint32_t *out) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        u8 c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (uint32_t)(c - 'A' + 10);
+        else return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The UTF-8 text of the JSON string in[0:n] (its quotes included) written to out (room for n bytes), its code
+ * points counted: the bytes written, or -1 when the string is not one this takes without a doubt (not a string, an
+ * unknown escape, a lone surrogate, a control character, UTF-8 that is not valid: overlong, a surrogate, above
+ * U+10FFFF, cut short). The caller then decodes it as msgspec does, errors included. */
+static Py_ssize_t json_string_utf8(const u8 *in, Py_ssize_t n, u8 *out, Py_ssize_t *points) {
+    if (n < 2 || in[0] != '"' || in[n - 1] != '"') return -1;
+    const u8 *p = in + 1, *end = in + n - 1;
+    u8 *o = out;
+    Py_ssize_t cont = 0; /* continuation bytes written: code points = bytes - cont */
+    while (p < end) {
+        while (end - p >= 8) {
+            u64 w;
+            memcpy(&w, p, 8);
+            if (special_bytes(w)) break;
+            memcpy(o, p, 8);
+            o += 8;
+            p += 8;
+        }
+        if (p >= end) break;
+        u8 c = *p;
+        if (c == '\\') {
+            if (end - p < 2) return -1;
+            u8 e = p[1];
+            p += 2;
+            switch (e) {
+            case '"': *o++ = '"'; break;
+            case '\\': *o++ = '\\'; break;
+            case '/': *o++ = '/'; break;
+            case 'b': *o++ = '\b'; break;
+            case 'f': *o++ = '\f'; break;
+            case 'n': *o++ = '\n'; break;
+            case 'r': *o++ = '\r'; break;
+            case 't': *o++ = '\t'; break;
+            case 'u': {
+                uint32_t u, low;
+                if (end - p < 4 || hex4(p, &u)) return -1;
+                p += 4;
+                if (u >= 0xDC00 && u <= 0xDFFF) return -1;
+                if (u >= 0xD800 && u <= 0xDBFF) {
+                    if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, &low) || low < 0xDC00 || low > 0xDFFF)
+                        return -1;
+                    p += 6;
+                    u = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00);
+                }
+                if (u < 0x80) {
+                    *o++ = (u8)u;
+                } else {
+                    u8 *start = o;
+                    if (u < 0x800) {
+                        *o++ = (u8)(0xC0 | (u >> 6));
+                    } else if (u < 0x10000) {
+                        *o++ = (u8)(0xE0 | (u >> 12));
+                        *o++ = (u8)(0x80 | ((u >> 6) & 0x3F));
+                    } else {
+                        *o++ = (u8)(0xF0 | (u >> 18));
+                        *o++ = (u8)(0x80 | ((u >> 12) & 0x3F));
+                        *o++ = (u8)(0x80 | ((u >> 6) & 0x3F));
+                    }
+                    *o++ = (u8)(0x80 | (u & 0x3F));
+                    cont += (o - start) - 1;
+                }
+                break;
+            }
+            default:
+                return -1;
+            }
+        } else if (c < 0x20 || c == '"') {
+            return -1;
+        } else if (c < 0x80) {
+            *o++ = c;
+            p++;
+        } else { /* a UTF-8 sequence, checked as Unicode's table 3-7 says */
+            int len;
+            u8 lo = 0x80, hi = 0xBF;
+            if (c >= 0xC2 && c <= 0xDF) len = 2;
+            else if (c >= 0xE0 && c <= 0xEF) {
+                len = 3;
+                if (c == 0xE0) lo = 0xA0;
+                else if (c == 0xED) hi = 0x9F;
+            } else if (c >= 0xF0 && c <= 0xF4) {
+                len = 4;
+                if (c == 0xF0) lo = 0x90;
+                else if (c == 0xF4) hi = 0x8F;
+            } else return -1;
+            if (end - p < len || p[1] < lo || p[1] > hi) return -1;
+            for (int i = 2; i < len; i++)
+                if ((p[i] & 0xC0) != 0x80) return -1;
+            memcpy(o, p, (size_t)len);
+            o += len;
+            p += len;
+            cont += len - 1;
+        }
+    }
+    *points = (o - out) - cont;
+    return o - out;
+}
+
+PyDoc_STRVAR(json_text_hashes_doc,
+"json_text_hashes(raws, seed, hashes, sizes, points)\n--\n\n"
+"For each item of the list raws (buffers holding a JSON string, as msgspec.Raw does), write XXH3-64 of the string's\n"
+"UTF-8 text (with the seed) into hashes[i], its bytes into sizes[i] and its code points into points[i]: decoding,\n"
+"encoding and hashing in one pass. Returns -1, or the index of the first item that is not a string this takes\n"
+"without a doubt (see json_string_utf8), whose answers and those after it are not written.");
+
+static PyObject *json_text_hashes(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *raws;
+    unsigned long long seed;
+    Py_buffer hashes, sizes, points;
+    PyObject *result = NULL;
+    u8 *scratch = NULL;
+    if (!PyArg_ParseTuple(args, "O!Kw*w*w*", &PyList_Type, &raws, &seed, &hashes, &sizes, &points)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(raws), room = 0, refused = -1;
+    if (hashes.len != n * 8 || sizes.len != n * 8 || points.len != n * 8) {
+        PyErr_Format(PyExc_ValueError, "json_text_hashes: %zd items, answers of %zd, %zd and %zd bytes", n, hashes.len,
+                     sizes.len, points.len);
+        goto done;
+    }
+    {
+        u8 custom[192];
+        const u8 *sec = NULL;
+        if (seed) {
+            seed_secret(custom, (u64)seed);
+            sec = custom;
+        }
+        u64 *h = (u64 *)hashes.buf;
+        int64_t *z = (int64_t *)sizes.buf, *cp = (int64_t *)points.buf;
+        for (Py_ssize_t i = 0; i < n && refused < 0; i++) {
+            Py_buffer raw;
+            if (PyObject_GetBuffer(PyList_GET_ITEM(raws, i), &raw, PyBUF_SIMPLE)) goto done;
+            if (raw.len > room) {
+                free(scratch);
+                room = raw.len + raw.len / 4 + 64;
+                scratch = (u8 *)malloc((size_t)room);
+                if (scratch == NULL) {
+                    PyBuffer_Release(&raw);
+                    PyErr_NoMemory();
+                    goto done;
+                }
+            }
+            Py_ssize_t count = 0, size = json_string_utf8((const u8 *)raw.buf, raw.len, scratch, &count);
+            PyBuffer_Release(&raw);
+            if (size < 0) {
+                refused = i;
+            } else {
+                h[i] = xxh3_64(scratch, (size_t)size, (u64)seed, sec);
+                z[i] = size;
+                cp[i] = count;
+            }
+        }
+    }
+    result = PyLong_FromSsize_t(refused);
+done:
+    free(scratch);
+    PyBuffer_Release(&hashes);
+    PyBuffer_Release(&sizes);
+    PyBuffer_Release(&points);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"xxh3_slices", xxh3_slices, METH_VARARGS, xxh3_slices_doc},
     {"bloom_mark", bloom_mark, METH_VARARGS, bloom_mark_doc},
     {"first_occurrences", first_occurrences, METH_VARARGS, first_occurrences_doc},
     {"unit_spans", unit_spans, METH_VARARGS, unit_spans_doc},
-    {"xxh3_texts", xxh3_texts, METH_VARARGS, xxh3_texts_doc},
     {"utf8_join", utf8_join, METH_VARARGS, utf8_join_doc},
+    {"json_text_hashes", json_text_hashes, METH_VARARGS, json_text_hashes_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -8,13 +8,15 @@
 - :func:`first_occurrences`: :func:`~dolma.dedup.bloom.first_occurrences` by one open-addressing table.
 - :func:`unit_spans`: the attributes' ``[[s,e,1],...]`` arrays (:func:`~dolma.dedup.attributes.format_unit_spans`)
   printed directly.
-- :func:`xxh3_texts` and :func:`utf8_join`: the UTF-8 of decoded texts hashed or joined straight from the ``str``
-  objects (an ASCII ``str`` holds its UTF-8 already), without a ``bytes`` copy of each from ``str.encode``.
+- :func:`utf8_join`: the UTF-8 of decoded texts joined straight from the ``str`` objects (an ASCII ``str`` holds its
+  UTF-8 already), without a ``bytes`` copy of each from ``str.encode`` (paragraphs).
+- :func:`json_text_hashes`: texts hashed from their JSON (``msgspec.Raw``), unescaped and checked on the way, never
+  ``str`` objects (documents keyed by their text); what it does not take without a doubt it leaves to msgspec.
 
-Both give exactly the results of the numpy/xxhash code they stand in for (``tests/test_dedupe_kernels.py`` holds
-them to it on every length class of XXH3, every seed kind, and filters small enough to collide). The extension is
-optional: pip builds it when a C compiler is there, and without it (or with ``DOLMA_DEDUP_KERNELS=0`` in the
-environment) dedupe runs the same code paths as before, slower.
+Each gives exactly the results of the numpy/xxhash/msgspec code it stands in for (``tests/test_dedupe_kernels.py``
+holds them to it: every length class of XXH3, every seed kind, filters small enough to collide, fuzzed JSON strings,
+whole runs in every mode). The extension is optional: pip builds it when a C compiler is there, and without it (or
+with ``DOLMA_DEDUP_KERNELS=0`` in the environment) dedupe runs that code instead: the same bytes, slower.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
-__all__ = ["ENABLED", "xxh3_slices", "bloom_mark", "first_occurrences", "unit_spans", "xxh3_texts", "utf8_join"]
+__all__ = ["ENABLED", "xxh3_slices", "bloom_mark", "first_occurrences", "unit_spans", "utf8_join", "json_text_hashes"]
 
 _native: Optional[Any]
 try:
@@ -72,17 +74,20 @@ def unit_spans(start: np.ndarray, end: np.ndarray, cuts: np.ndarray) -> List[byt
     return _native.unit_spans(as64(start, dtype=np.int64), as64(end, dtype=np.int64), as64(cuts, dtype=np.int64))
 
 
-def xxh3_texts(texts: List[str], seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
-    """``xxh3_64(t.encode(), seed)`` and ``len(t.encode())`` of each text."""
-    assert _native is not None
-    hashes = np.empty(len(texts), dtype=np.uint64)
-    sizes = np.empty(len(texts), dtype=np.int64)
-    _native.xxh3_texts(texts, seed, hashes, sizes)
-    return hashes, sizes
-
-
 def utf8_join(texts: List[str], sep: bytes) -> Tuple[bytes, np.ndarray]:
     """``sep.join(t.encode() for t in texts)`` and ``len(t.encode())`` of each text."""
     assert _native is not None
     sizes = np.empty(len(texts), dtype=np.int64)
     return _native.utf8_join(texts, sep, sizes), sizes
+
+
+def json_text_hashes(raws: List[Any], seed: int = 0) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For JSON strings ``raws`` (``msgspec.Raw``): ``xxh3_64(text.encode(), seed)``, ``len(text.encode())`` and
+    ``len(text)`` of each decoded ``text``; ``None`` when one is not a string whose decoding is beyond doubt (not a
+    string, invalid UTF-8...), for the caller to decode them as msgspec does, errors and all."""
+    assert _native is not None
+    hashes = np.empty(len(raws), dtype=np.uint64)
+    sizes = np.empty(len(raws), dtype=np.int64)
+    points = np.empty(len(raws), dtype=np.int64)
+    refused = _native.json_text_hashes(raws, seed, hashes, sizes, points)
+    return None if refused >= 0 else (hashes, sizes, points)

@@ -4,10 +4,12 @@ every length class, the filter's test-and-set against the numpy loop, and whole 
 from __future__ import annotations
 
 import glob
+import gzip
 import os
 import random
 from typing import Any, List, Tuple
 
+import msgspec
 import numpy as np
 import pytest
 import xxhash
@@ -222,16 +224,6 @@ def test_unit_spans_refuses_bad_arguments() -> None:
 TEXTS = ["", "ascii only", "héllo wörld", "日本語", "🙂" * 50, "x" * 5000, "\x00\x7f", "é" * 300, "a\nb\n"]
 
 
-def test_xxh3_texts_hashes_the_utf8_of_each_str() -> None:
-    hashes, sizes = kernels.xxh3_texts(TEXTS, 9)
-    assert hashes.tolist() == [xxhash.xxh3_64_intdigest(t.encode(), 9) for t in TEXTS]
-    assert sizes.tolist() == [len(t.encode()) for t in TEXTS]
-    with pytest.raises(TypeError, match="expected str, got bytes"):
-        kernels.xxh3_texts(["a", b"b"])  # type: ignore[list-item]
-    with pytest.raises(UnicodeEncodeError):  # a lone surrogate has no UTF-8, as for str.encode
-        kernels.xxh3_texts(["a", "\ud800"])
-
-
 @pytest.mark.parametrize("sep", [b"\n", "\u2028".encode(), b""])
 def test_utf8_join_is_join_of_encode(sep: bytes) -> None:
     joined, sizes = kernels.utf8_join(TEXTS, sep)
@@ -240,3 +232,74 @@ def test_utf8_join_is_join_of_encode(sep: bytes) -> None:
     assert kernels.utf8_join([], sep)[0] == b""
     with pytest.raises(TypeError, match="expected str, got int"):
         kernels.utf8_join(["a", 1], sep)  # type: ignore[list-item]
+
+
+JSON_PIECES = [b"a", b"xyzw1234", b"\\n", b'\\"', b"\\\\", b"\\/", b"\\b\\f\\r\\t", b"\\u00e9", b"\\u0000",
+               b"\\ud83d\\ude00", b"\\uD83D\\uDE00", b"\\ud800", b"\\udc00", b"\\uzzzz", b"\\q", "\u00e9".encode(),
+               "\u65e5\u672c".encode(), "\U0001f642".encode(), b"\xff", b"\xc0\xaf", b"\xed\xa0\x80",
+               b"\xf4\x90\x80\x80", b"\xe0\x80\x80", b"\xc3", b"\x01", b"\x7f", b" " * 9, b'"', b"\\"]
+
+
+class _Raw(msgspec.Struct):
+    id: str
+    text: msgspec.Raw
+
+
+class _Text(msgspec.Struct):
+    id: str
+    text: str
+
+
+def test_json_text_hashes_takes_exactly_what_msgspec_decodes_and_agrees_with_it() -> None:
+    raw_decoder, text_decoder = msgspec.json.Decoder(_Raw), msgspec.json.Decoder(_Text)
+    rng = random.Random(3)
+    taken = refused = 0
+    for _ in range(6000):
+        body = b"".join(rng.choice(JSON_PIECES) for _ in range(rng.randrange(0, 12)))
+        line = b'{"id":"1","text":"' + body + b'"}' if rng.random() < 0.97 else b'{"id":"1","text":[5]}'
+        try:
+            raw = raw_decoder.decode(line).text
+        except msgspec.DecodeError:
+            continue  # msgspec refuses the line whatever the text's type
+        try:
+            text = text_decoder.decode(line).text
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            text = None
+        got = kernels.json_text_hashes([raw], 5)
+        assert (got is None) == (text is None), line
+        if got is None:
+            refused += 1
+            continue
+        taken += 1
+        hashes, sizes, points = got
+        assert hashes.tolist() == [xxhash.xxh3_64_intdigest(text.encode(), 5)], line
+        assert (sizes.tolist(), points.tolist()) == ([len(text.encode())], [len(text)]), line
+    assert taken > 500 and refused > 500
+
+
+def test_documents_with_bad_lines_are_read_again_as_str_for_the_same_bytes(tmp_path: Any, monkeypatch: Any) -> None:
+    from tests.conftest import write_bytes
+
+    good = b"".join(b'{"id":"%d","text":"same \\u00e9\\n%d"}\n' % (i, i % 7) for i in range(3000))  # batches
+    files = {
+        "a": good,
+        "b": good + b'{"id":"x","text":"bad \xff utf-8"}\n' + good[:500] + b"\n",  # cut mid-line, a blank line too
+        "c": b'{"id":"n","text":5}\n' + good[:2000],
+        "d": good.replace(b'"id":"7",', b'"id":"7","extra":[1,{"x":2}],'),  # other fields: skipped, still plain
+    }
+    outputs = []
+    for enabled in (True, False):
+        monkeypatch.setattr(kernels, "ENABLED", enabled)
+        root = str(tmp_path / str(enabled))
+        for name, data in files.items():
+            write_bytes(f"{root}/documents/{name}.jsonl.gz", data)
+        assert main(["dedupe", "--documents", f"{root}/documents/*.jsonl.gz", "--bloom_filter.file", f"{root}/f.bin",
+                     "--bloom_filter.size_in_bytes", "65536", "--dedupe.documents.attribute_name", "dup",
+                     "--dedupe.documents.key", "$.text", "--on_error", "skip", "--processes", "2"]) == 0
+        written = sorted(glob.glob(f"{root}/attributes/dup/*"))
+        # the quarantine names the documents file: the same once the run's folder is left out
+        outputs.append([(os.path.basename(p), gzip.decompress(open(p, "rb").read()).replace(root.encode(), b""))
+                        for p in written if "manifest" not in p])
+    assert outputs[0] == outputs[1]
+    assert [name for name, _ in outputs[0]] == ["a.jsonl.gz", "b.jsonl.gz", "b.jsonl.gz.quarantine.jsonl.gz",
+                                                "c.jsonl.gz", "c.jsonl.gz.quarantine.jsonl.gz", "d.jsonl.gz"]
