@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 typedef uint64_t u64;
 typedef uint32_t u32;
@@ -620,15 +623,36 @@ static Py_ssize_t json_string_utf8(const u8 *in, Py_ssize_t n, u8 *out, Py_ssize
     u8 *o = out;
     Py_ssize_t cont = 0; /* continuation bytes written: code points = bytes - cont */
     while (p < end) {
-        while (end - p >= 8) {
+        /* a run of plain bytes (ASCII, not a control character, a quote or a backslash) is copied a block at a time;
+         * the output has room for whole blocks: it never outgrows the input */
+#if defined(__SSE2__)
+        if (end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)p);
+            _mm_storeu_si128((__m128i *)o, v);
+            /* a signed compare with 0x20 finds the control characters and the bytes of non-ASCII text at once */
+            unsigned special = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+            if (!special) {
+                o += 16;
+                p += 16;
+                continue;
+            }
+            int plain = __builtin_ctz(special);
+            o += plain;
+            p += plain;
+        }
+#endif
+        if (end - p >= 8) {
             u64 w;
             memcpy(&w, p, 8);
-            if (special_bytes(w)) break;
-            memcpy(o, p, 8);
-            o += 8;
-            p += 8;
+            if (!special_bytes(w)) {
+                memcpy(o, p, 8);
+                o += 8;
+                p += 8;
+                continue;
+            }
         }
-        if (p >= end) break;
         u8 c = *p;
         if (c == '\\') {
             if (end - p < 2) return -1;

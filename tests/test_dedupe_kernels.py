@@ -255,7 +255,8 @@ def test_json_text_hashes_takes_exactly_what_msgspec_decodes_and_agrees_with_it(
     rng = random.Random(3)
     taken = refused = 0
     for _ in range(6000):
-        body = b"".join(rng.choice(JSON_PIECES) for _ in range(rng.randrange(0, 12)))
+        pieces = JSON_PIECES if rng.random() < 0.5 else JSON_PIECES[:10] + JSON_PIECES[15:18]  # only valid ones
+        body = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 40)))  # past 16-byte blocks
         line = b'{"id":"1","text":"' + body + b'"}' if rng.random() < 0.97 else b'{"id":"1","text":[5]}'
         try:
             raw = raw_decoder.decode(line).text
@@ -274,7 +275,7 @@ def test_json_text_hashes_takes_exactly_what_msgspec_decodes_and_agrees_with_it(
         hashes, sizes, points = got
         assert hashes.tolist() == [xxhash.xxh3_64_intdigest(text.encode(), 5)], line
         assert (sizes.tolist(), points.tolist()) == ([len(text.encode())], [len(text)]), line
-    assert taken > 500 and refused > 500
+    assert taken > 1000 and refused > 100
 
 
 def test_documents_with_bad_lines_are_read_again_as_str_for_the_same_bytes(tmp_path: Any, monkeypatch: Any) -> None:
