@@ -765,7 +765,7 @@ static PyObject *json_text_hashes(PyObject *Py_UNUSED(self), PyObject *args) {
             if (PyObject_GetBuffer(PyList_GET_ITEM(raws, i), &raw, PyBUF_SIMPLE)) goto done;
             if (raw.len > room) {
                 free(scratch);
-                room = raw.len + raw.len / 4 + 64;
+                room = raw.len + 64; /* the text is never longer than its JSON */
                 scratch = (u8 *)malloc((size_t)room);
                 if (scratch == NULL) {
                     PyBuffer_Release(&raw);
