@@ -1,13 +1,14 @@
 """Cutting a batch of texts into paragraphs with numpy: UTF-8 bytes to hash and code-point spans to report.
 
-The texts are encoded and joined once, and every offset is computed on arrays from the separator bytes: a
-paragraph's text comes from one search per text, and byte offsets turn into code points by subtracting the UTF-8
-continuation bytes (``0b10xxxxxx``) before them, found once per batch. The only per-paragraph objects are the byte
-strings that get hashed, cut with ``bytes.split`` 64 KiB of the batch at a time (:meth:`Paragraphs.groups`) so that
-they are freed as soon as they are hashed: Python's small-object allocator then reuses the same memory for every
-piece instead of mapping (and the kernel zeroing) fresh pages for a whole batch's objects each time (44,000 page
-faults on the 143 MB bench corpus for this step alone; ~5,000 in a whole run, where other live objects already kept
-some arenas in use).
+The texts are encoded and joined once (by the C kernels straight from the ``str`` objects, when built), and every
+offset is computed on arrays from the separator bytes: a paragraph's text comes from one search per text, and byte
+offsets turn into code points by subtracting the UTF-8 continuation bytes (``0b10xxxxxx``) before them, found once
+per batch. With the kernels the paragraphs are hashed as slices of the joined bytes (:meth:`Paragraphs.key_hashes`)
+and no per-paragraph object is made. Without them, the byte strings that get hashed are cut with ``bytes.split``
+64 KiB of the batch at a time (:meth:`Paragraphs.groups`) so that they are freed as soon as they are hashed:
+Python's small-object allocator then reuses the same memory for every piece instead of mapping (and the kernel
+zeroing) fresh pages for a whole batch's objects each time (44,000 page faults on the 143 MB bench corpus for this
+step alone).
 """
 
 from __future__ import annotations
