@@ -217,11 +217,14 @@ static inline u64 xxh3_64(const u8 *in, size_t len, u64 seed, const u8 *custom) 
     return hash_long(in, len, custom ? custom : SECRET);
 }
 
-static void seed_secret(u8 *out, u64 seed) {
+/* the secret of long inputs for a seed, written into custom: NULL (the default secret) for seed 0 */
+static const u8 *secret_of(u64 seed, u8 *custom) {
+    if (!seed) return NULL;
     for (int i = 0; i < 12; i++) {
-        put64(out + 16 * i, le64(SECRET + 16 * i) + seed);
-        put64(out + 16 * i + 8, le64(SECRET + 16 * i + 8) - seed);
+        put64(custom + 16 * i, le64(SECRET + 16 * i) + seed);
+        put64(custom + 16 * i + 8, le64(SECRET + 16 * i + 8) - seed);
     }
+    return custom;
 }
 
 static int check_items(Py_buffer *view, Py_ssize_t size, const char *what) {
@@ -258,11 +261,7 @@ static PyObject *xxh3_slices(PyObject *Py_UNUSED(self), PyObject *args) {
     }
     {
         u8 custom[192];
-        const u8 *sec = NULL;
-        if (seed) {
-            seed_secret(custom, (u64)seed);
-            sec = custom;
-        }
+        const u8 *sec = secret_of(seed, custom);
         const u8 *buf = (const u8 *)data.buf;
         u64 *h = (u64 *)out.buf;
         Py_BEGIN_ALLOW_THREADS
@@ -753,11 +752,7 @@ static PyObject *json_text_hashes(PyObject *Py_UNUSED(self), PyObject *args) {
     }
     {
         u8 custom[192];
-        const u8 *sec = NULL;
-        if (seed) {
-            seed_secret(custom, (u64)seed);
-            sec = custom;
-        }
+        const u8 *sec = secret_of(seed, custom);
         u64 *h = (u64 *)hashes.buf;
         int64_t *z = (int64_t *)sizes.buf, *cp = (int64_t *)points.buf;
         for (Py_ssize_t i = 0; i < n && refused < 0; i++) {
