@@ -36,7 +36,7 @@ import msgspec
 import numpy as np
 
 from dolma.core.paths import CorpusPath, first_occurrences_path
-from dolma.dedup.keyfiles import read_block, write_blocks
+from dolma.dedup.keyfiles import array_bytes, read_block, write_blocks
 
 __all__ = ["side_path", "exact_marks", "Firsts", "resolve_firsts", "write_firsts", "read_firsts", "side_file", "msgpack_pieces"]
 
@@ -136,8 +136,7 @@ def resolve_firsts(
     out = []
     for block in np.split(table, cuts) if firsts else []:
         codes = np.unique(_code(block[:, 0], block[:, 1]))
-        # the block's rows as a view (encoded without a copy)
-        cols: Any = memoryview(block.reshape(-1).view(np.uint8))
+        cols: Any = array_bytes(block)  # the block's rows as a view (encoded without a copy)
         out.append(Firsts(cols, codes.astype("<i8").tobytes(), [ids[c] for c in codes.tolist()]))
     return out
 
@@ -224,7 +223,7 @@ def _append_pieces(value: Any, out: List[Any]) -> None:
             out.append(msgspec.msgpack.encode(key))
             _append_pieces(item, out)
     elif isinstance(value, np.ndarray):
-        data = memoryview(np.ascontiguousarray(value).reshape(-1).view(np.uint8))
+        data = array_bytes(value)
         n = len(data)
         out.append(struct.pack(">BB", 0xC4, n) if n < 1 << 8 else struct.pack(">BH", 0xC5, n) if n < 1 << 16 else struct.pack(">BI", 0xC6, n))
         out.append(data)

@@ -41,7 +41,7 @@ from dolma.core.errors import InputError
 from dolma.core.globs import is_s3, split_s3
 
 __all__ = [
-    "write_keys", "read_partition_keys", "write_marks", "read_marks", "write_blocks", "read_block", "read_range",
+    "array_bytes", "write_keys", "read_partition_keys", "write_marks", "read_marks", "write_blocks", "read_block", "read_range",
     "write_layout", "read_layout", "bucket",
 ]
 
@@ -58,7 +58,7 @@ def write_keys(path: str, buckets: Sequence[np.ndarray]) -> int:
         w.write(_KEYS_HEADER.pack(_KEYS_MAGIC, 1, len(buckets), width, 0))
         w.write(counts.tobytes())
         for bucket in buckets:
-            w.write(_raw(np.ascontiguousarray(bucket, dtype="<u8")))
+            w.write(array_bytes(np.ascontiguousarray(bucket, dtype="<u8")))
     return _KEYS_HEADER.size + 8 * len(buckets) + int(counts.sum()) * width * 8
 
 
@@ -140,11 +140,11 @@ class _Array(msgspec.Struct, array_like=True):
 
 def _pack(value: Any) -> Any:
     if isinstance(value, np.ndarray):
-        return _Array(value.dtype.str, _raw(value))
+        return _Array(value.dtype.str, array_bytes(value))
     return value
 
 
-def _raw(array: np.ndarray) -> memoryview:
+def array_bytes(array: np.ndarray) -> memoryview:
     """The bytes of ``array`` (C order) as a view: written or encoded without a copy when it is contiguous."""
     return memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
 
