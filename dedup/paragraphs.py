@@ -101,22 +101,22 @@ def split_paragraphs(texts: List[str], sep: str) -> Paragraphs:
     sepb = sep.encode()
     seplen = len(sepb)
     parts: Optional[List[bytes]] = None
-    if len(sep) == 1:
-        # a single code point cannot straddle the join: UTF-8 is prefix-free, so a match starts and ends inside
-        # one text or is exactly a joining separator
-        if kernels.ENABLED:
-            joined, tlen = kernels.utf8_join(texts, sepb)
-        else:
-            encoded = [t.encode() for t in texts]
-            joined = sepb.join(encoded)
-            tlen = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        if seplen > 1:
-            parts = joined.split(sepb)
-    else:  # "\n\n" could match a text's trailing "\n" plus the joining separator: split text by text
+    # a single code point cannot straddle the join: UTF-8 is prefix-free, so a match starts and ends inside one text
+    # or is exactly a joining separator. "\n\n" could match a text's trailing "\n" plus the joining separator: such
+    # a separator splits text by text
+    if len(sep) == 1 and kernels.ENABLED:
+        joined, tlen = kernels.utf8_join(texts, sepb)
+    else:
         encoded = [t.encode() for t in texts]
-        parts = [p for e in encoded for p in e.split(sepb)]
-        joined = sepb.join(parts)
         tlen = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        if len(sep) == 1:
+            joined = sepb.join(encoded)
+        else:
+            parts = [p for e in encoded for p in e.split(sepb)]
+            joined = sepb.join(parts)
+        del encoded
+    if len(sep) == 1 and seplen > 1:
+        parts = joined.split(sepb)
     data = np.frombuffer(joined, dtype=np.uint8)
     if seplen == 1:  # the paragraphs' bounds are the separator's bytes, found by numpy (no length per object)
         cut = np.flatnonzero(data == sepb[0])

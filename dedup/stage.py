@@ -486,12 +486,15 @@ class DedupeStage(Stage[Plan]):
             progress.update(docs=len(batch.items), nbytes=batch.nbytes)
         return keys, reader
 
+    def _every_text_is_a_key(self) -> bool:
+        """Documents keyed by their whole text, none left out (no emptiness, length or word limits)."""
+        d = self.config.dedupe
+        return self.key is not None and self.key.is_text and not (d.skip_empty or d.min_length or d.min_words)
+
     def _hashes_json_texts(self) -> bool:
         """Whether every document's whole text is its key, hashed by the C kernels from the text's JSON (never a
         ``str``: about 0.35 of 2.2 CPU-s on the 563 MB bench corpus)."""
-        d = self.config.dedupe
-        plain = self.key is not None and self.key.is_text and not (d.skip_empty or d.min_length or d.min_words)
-        return plain and kernels.ENABLED and not self.exact
+        return self._every_text_is_a_key() and kernels.ENABLED and not self.exact
 
     def _read_json_texts(self, path: str, progress: Progress) -> Tuple[_FileKeys, DocumentsReader]:
         """:meth:`_read` for :meth:`_hashes_json_texts`, while every line is a document whose text decodes beyond
@@ -568,7 +571,6 @@ class DedupeStage(Stage[Plan]):
 
     def _document_keys(self, path: str, items: List[Any], records: List[Tuple[int, Any]], keys: _FileKeys) -> None:
         assert self.key is not None
-        d = self.config.dedupe
         # each text's length in code points and UTF-8 bytes (0 for a bad line), each text encoded once
         base = keys.lines
         text_len = [0] * len(items)
@@ -580,7 +582,7 @@ class DedupeStage(Stage[Plan]):
         keys.text_len += text_len
         keys.text_bytes += text_bytes
         keys.good += len(records)
-        if self.key.is_text and not (d.skip_empty or d.min_length or d.min_words):
+        if self._every_text_is_a_key():
             values, owners = encoded, [line for line, _ in records]
         else:
             values, owners = [], []
