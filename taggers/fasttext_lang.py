@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple, Union
 
+from dolma.core.longlines import strip_bounds
 from dolma.core.taggers import TaggerOptions
 from dolma.taggers.language import LanguageTagger, Prediction
-from dolma.taggers.long_text import pieces, strip_bounds
+from dolma.taggers.long_text import pieces
 from dolma.taggers.models import LID_176_FTZ, load_fasttext
 from dolma.core.registry import add_tagger
 

@@ -1,25 +1,13 @@
-"""Walking a long text in pieces without copying it whole: where ``str.strip()`` would cut it, and consecutive
-pieces of about a chunk's size, each ending just after a match of a pattern (a place no rule looks across)."""
+"""Walking a long text in pieces without copying it whole: consecutive pieces of about a chunk's size, each ending
+just after a match of a pattern (a place no rule looks across). Where ``str.strip()`` would cut it is
+:func:`dolma.core.longlines.strip_bounds`."""
 
 from __future__ import annotations
 
 import re
 from typing import Iterator, Tuple
 
-__all__ = ["strip_bounds", "pieces"]
-
-_NOT_SPACE = re.compile(r"\S")  # (re's \s is str.isspace, what strip() strips)
-
-
-def strip_bounds(text: str) -> Tuple[int, int]:
-    """``(start, end)`` with ``text[start:end] == text.strip()`` (``(0, 0)`` for a blank text)."""
-    first = _NOT_SPACE.search(text)
-    if first is None:
-        return 0, 0
-    end = len(text)
-    while text[end - 1].isspace():
-        end -= 1
-    return first.start(), end
+__all__ = ["pieces"]
 
 
 def pieces(text: str, start: int, end: int, cut: "re.Pattern[str]", chunk: int) -> Iterator[Tuple[int, int]]:

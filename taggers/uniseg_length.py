@@ -25,10 +25,11 @@ from typing import Any, List, Sequence, Tuple
 import numpy as np
 
 from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
+from dolma.core.longlines import strip_bounds
 from dolma.core.registry import add_tagger
 from dolma.core.taggers import BaseTagger
 from dolma.taggers.length import paragraph_bounds
-from dolma.taggers.long_text import pieces, strip_bounds
+from dolma.taggers.long_text import pieces
 from dolma.taggers.models import require
 from dolma.taggers.repetitions import lines
 from dolma.taggers.span_arrays import offsets_dtype
