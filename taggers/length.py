@@ -108,15 +108,18 @@ def token_start_chunks(text: str) -> Iterator[Tuple[int, "np.ndarray"]]:
 SPACE_CHAR = re.compile(r"\s")  # one str.isspace character: what str.split() splits at
 
 
-def chunk_bounds(text: str, separator: "re.Pattern[str]", chars: Optional[int] = None) -> Iterator[Tuple[int, int]]:
-    """``(start, end)`` of consecutive pieces of about ``chars`` characters (default ``CHUNK_CHARS``), each but the
-    last ending at a match of ``separator`` (which belongs to no piece): splitting the pieces splits the text."""
+def chunk_bounds(
+    text: str, separator: "re.Pattern[str]", chars: Optional[int] = None, start: int = 0, end: Optional[int] = None
+) -> Iterator[Tuple[int, int]]:
+    """``(start, end)`` of consecutive pieces of ``text[start:end]`` (default: all of it) of about ``chars``
+    characters (default ``CHUNK_CHARS``), each but the last ending at a match of ``separator`` (which belongs to no
+    piece): splitting the pieces splits the text. An empty range is one empty piece."""
     size = CHUNK_CHARS if chars is None else chars
-    start = 0
+    end = len(text) if end is None else end
     while True:
-        m = separator.search(text, start + size) if start + size < len(text) else None
+        m = separator.search(text, start + size, end) if start + size < end else None
         if m is None:
-            yield start, len(text)
+            yield start, end
             return
         yield start, m.start()
         start = m.end()

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, ClassVar, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -22,8 +22,7 @@ from dolma.core.taggers import BaseTagger, TaggerOptions
 from dolma.taggers.classifier import ClassifierOptions, FastTextClassifier
 from dolma.taggers.models import require
 from dolma.core.registry import add_tagger
-from dolma.taggers import length
-from dolma.taggers.length import SPACE_CHAR
+from dolma.taggers.length import SPACE_CHAR, chunk_bounds
 from dolma.taggers.long_sentences import window_sentence_bounds
 from dolma.taggers.segments import Level, unit_bounds
 from dolma.taggers.unit_arrays import SpanCollector, is_long, scored_span_values
@@ -95,23 +94,11 @@ class _ProfanityModel:
         from sklearn.feature_extraction.text import CountVectorizer
 
         counts = None
-        for a, b in _chunks_at_spaces(text, start, len(text) if end is None else end):
+        for a, b in chunk_bounds(text, SPACE_CHAR, start=start, end=end):
             chunk = CountVectorizer.transform(self._vectorizer, [text[a:b]])
             counts = chunk if counts is None else counts + chunk
         features = self._vectorizer._tfidf.transform(counts, copy=False)
         return float(self._model.predict_proba(features)[0, 1])
-
-
-def _chunks_at_spaces(text: str, start: int, end: int) -> Iterator[Tuple[int, int]]:
-    """``(start, end)`` of consecutive pieces of ``text[start:end]`` of about ``length.CHUNK_CHARS`` characters, cut
-    at (and without) a white-space character; an empty range gives one empty piece."""
-    while True:
-        m = SPACE_CHAR.search(text, start + length.CHUNK_CHARS, end) if start + length.CHUNK_CHARS < end else None
-        if m is None:
-            yield start, end
-            return
-        yield start, m.start()
-        start = m.end()
 
 
 # a long text's sentences scored at a time: this many, or fewer holding this many characters (the vectorizer
