@@ -88,15 +88,12 @@ class LanguageTagger(BaseTagger):
             if not group:
                 break
             pieces = [text[start:end] for start, end in group]
-            ask = [self.DETECT_BLANK or bool(piece.strip()) for piece in pieces]
+            ask = [self._asks(piece) for piece in pieces]
             asked = [piece for piece, yes in zip(pieces, ask) if yes]
             del pieces
             answers = iter(self.detect(asked) if asked else [])
             del asked
-            predictions: List[Prediction] = [next(answers) if yes else [] for yes in ask]
-            if self.ENGLISH:
-                predictions = [[("en", next((s for lang, s in p if lang == "en"), 0.0))] for p in predictions]
-            table.add_group(group, predictions)
+            table.add_group(group, [self._reported(next(answers) if yes else []) for yes in ask])
         output: TaggerOutput = dict(table.spans())  # type: ignore[arg-type]
         if self.NEGATIVE:
             output.update(table.spans(negate=True))
@@ -109,6 +106,17 @@ class LanguageTagger(BaseTagger):
                 score = en.weighted_sum() / n  # type: ignore[attr-defined]
                 output.update({"doc_en": [[0, n, score]], "doc_not_en": [[0, n, 1.0 - score]]})
         return output
+
+    def _asks(self, piece: str) -> bool:
+        """Whether a unit goes to the detector (a blank one gets no languages, unless ``DETECT_BLANK``)."""
+        return self.DETECT_BLANK or bool(piece.strip())
+
+    def _reported(self, prediction: Prediction) -> Prediction:
+        """A unit's languages as the tagger reports them: an ``ENGLISH`` tagger's ``en`` score alone (0 when the
+        detector gave none)."""
+        if not self.ENGLISH:
+            return prediction
+        return [("en", next((s for lang, s in prediction if lang == "en"), 0.0))]
 
     def _by_unit(
         self, docs: Sequence[Document], ordered: bool = False
@@ -124,9 +132,7 @@ class LanguageTagger(BaseTagger):
         def record() -> None:
             answers = iter(self.detect(texts) if texts else [])
             for i, start, end, ask in pending:
-                prediction: Prediction = next(answers) if ask else []
-                if self.ENGLISH:
-                    prediction = [("en", next((s for lang, s in prediction if lang == "en"), 0.0))]
+                prediction = self._reported(next(answers) if ask else [])
                 output = outputs[i]
                 for lang, score in prediction:
                     if ordered:
@@ -143,7 +149,7 @@ class LanguageTagger(BaseTagger):
             text = doc.text
             for start, end in paragraph_bounds(text) if self.PARAGRAPHS else [(0, len(text))]:
                 piece = text[start:end] if self.PARAGRAPHS else text
-                ask = self.DETECT_BLANK or bool(piece.strip())
+                ask = self._asks(piece)
                 pending.append((i, start, end, ask))
                 if ask:
                     texts.append(piece)
