@@ -19,13 +19,14 @@ so no hub access is needed.
 from __future__ import annotations
 
 import json
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import numpy as np
 from tokenizers import Regex, Tokenizer, pre_tokenizers
 
 from dolma.core.data_types import DocResult, Document, Span, TaggerOutput
 from dolma.core.errors import ConfigError
+from dolma.core.longlines import strip_bounds
 from dolma.core.registry import add_tagger
 from dolma.core.taggers import BaseTagger, TaggerOptions
 from dolma.core.token_pieces import piece_bounds, piecewise_problem
@@ -119,24 +120,6 @@ PIECE_CHARS = 1 << 16
 PIECES_AT_A_TIME = 16  # encoded in one call (HF's fast batch encoding, no offsets)
 
 
-def stripped_bounds(text: str, step: int = 1 << 12) -> Tuple[int, int]:
-    """``(start, end)`` such that ``text[start:end] == text.strip()``, found without copying the text."""
-    start, end = 0, len(text)
-    while start < end:
-        piece = text[start : min(end, start + step)]
-        kept = piece.lstrip()
-        start += len(piece) - len(kept)
-        if kept:
-            break
-    while start < end:
-        piece = text[max(start, end - step) : end]
-        kept = piece.rstrip()
-        end -= len(piece) - len(kept)
-        if kept:
-            break
-    return start, end
-
-
 class _ShippedTokenizerCount(BaseTagger):
     FILE_NAME = ""
     SPAN_TYPE = "length"
@@ -195,7 +178,7 @@ class DolmaV1Tokenizer(_ShippedTokenizerCount):
         return [self._count_stripped_long(t) if self._is_long(t) else next(it) if t else 0 for t in stripped]
 
     def _count_stripped_long(self, text: str) -> int:
-        start, end = stripped_bounds(text)
+        start, end = strip_bounds(text)
         return self._count_long(text, True, start, end) if start < end else 0
 
 
